@@ -1,0 +1,34 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Registry } from "prom-client";
+import { sendPlain } from "./respond.ts";
+
+export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface AdminOptions {
+  registry: Registry;
+  /** Whether the component should receive traffic; /readyz answers 503 while false. */
+  isReady: () => boolean;
+  /** Extra routes by exact path, e.g. { "/stats": handler }. */
+  routes?: Record<string, AdminRoute>;
+}
+
+/** Every component's admin port: /healthz, /readyz, /metrics and whatever routes it adds. */
+export function createAdminServer({ registry, isReady, routes = {} }: AdminOptions): Server {
+  return createServer(async (req, res) => {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    try {
+      if (path === "/healthz") return sendPlain(res, 200, "ok");
+      if (path === "/readyz") return isReady() ? sendPlain(res, 200, "ready") : sendPlain(res, 503, "not ready");
+      if (path === "/metrics") {
+        const body = await registry.metrics();
+        res.writeHead(200, { "content-type": registry.contentType });
+        return void res.end(body);
+      }
+      const route = routes[path];
+      if (route) return await route(req, res);
+      sendPlain(res, 404, `no admin endpoint ${path}`);
+    } catch (error) {
+      sendPlain(res, 500, `admin endpoint ${path} failed: ${(error as Error).message}`);
+    }
+  });
+}

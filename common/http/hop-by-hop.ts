@@ -1,0 +1,68 @@
+// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and must not be forwarded.
+// undici also throws on several of them (transfer-encoding, keep-alive, upgrade, expect), so every
+// proxying component filters through here.
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "expect",
+  "http2-settings",
+]);
+
+export function isHopByHop(lowerName: string): boolean {
+  return HOP_BY_HOP.has(lowerName);
+}
+
+/** Lower-case names listed in a Connection header value ("close, X-Foo" → ["close", "x-foo"]). */
+function connectionTokens(value: string): Set<string> {
+  const tokens = new Set<string>();
+  for (const token of value.split(",")) {
+    const trimmed = token.trim().toLowerCase();
+    if (trimmed !== "") tokens.add(trimmed);
+  }
+  return tokens;
+}
+
+/**
+ * Filters a flat raw header list ([name, value, name, value, ...], as node's rawHeaders) down to the
+ * end-to-end headers, appending to `out`. Returns `out` so callers can reuse one array.
+ */
+export function endToEndRawHeaders(raw: readonly string[], out: string[] = []): string[] {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 10 && raw[i].toLowerCase() === "connection") named = connectionTokens(raw[i + 1]);
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
+
+/**
+ * Filters a header object with lower-case names (as undici hands responses over) into a flat list
+ * for `res.writeHead`. Array values (set-cookie) stay separate lines.
+ */
+export function endToEndHeaderObject(
+  headers: Record<string, string | string[] | undefined>,
+  out: string[] = [],
+): string[] {
+  const connection = headers.connection;
+  const named = typeof connection === "string" ? connectionTokens(connection) : undefined;
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === "string") out.push(name, value);
+    else for (const item of value) out.push(name, item);
+  }
+  return out;
+}

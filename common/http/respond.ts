@@ -1,0 +1,31 @@
+import type { ServerResponse } from "node:http";
+
+/**
+ * The data plane's own answers: a status and a short text body naming the cause, so a user reading
+ * curl output knows which hop said no and why.
+ */
+export function sendPlain(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  extraHeaders?: Record<string, string>,
+): void {
+  if (res.headersSent) {
+    // Too late for a status: a clean reset tells the client the response is incomplete.
+    res.destroy();
+    return;
+  }
+  const body = `${message}\n`;
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    ...extraHeaders,
+  });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
