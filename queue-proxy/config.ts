@@ -11,6 +11,8 @@ export interface QueueProxyConfig {
   bindAddress: string;
   userHost: string;
   userPort: number;
+  /** How to talk to the app: HTTP/1.1, or h2c for gRPC apps (Knative: a port named h2c). */
+  userProtocol: "http1" | "h2c";
   /** Maximum requests in flight to the app; 0 = unlimited. */
   containerConcurrency: number;
   /** Waiting requests allowed beyond containerConcurrency (Knative: 10 × containerConcurrency). */
@@ -115,6 +117,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     bindAddress: env.string("QUEUE_BIND_ADDRESS", "127.0.0.1"),
     userHost,
     userPort,
+    userProtocol: env.oneOf("USER_PROTOCOL", ["http1", "h2c"] as const, "http1"),
     containerConcurrency,
     queueDepth: env.int("QUEUE_DEPTH", 10 * containerConcurrency, { min: 0, max: 1_000_000 }),
     timeoutMs: timeoutSeconds * 1000,

@@ -9,7 +9,6 @@ const HOP_BY_HOP = new Set([
   "proxy-authenticate",
   "proxy-authorization",
   "te",
-  "trailer",
   "transfer-encoding",
   "upgrade",
   "expect",

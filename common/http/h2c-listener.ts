@@ -1,0 +1,34 @@
+import { createServer as createHttp2Server, type Http2Server } from "node:http2";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import type { Server as HttpServer } from "node:http";
+
+// Every HTTP/2 cleartext connection with prior knowledge (gRPC's h2c) opens with this preface.
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/**
+ * One port for HTTP/1.1 and h2c: the first bytes of each connection decide which server gets it.
+ * Costs one read per connection, nothing per request.
+ */
+export function createH2cListener(http1: HttpServer, http2: Http2Server): NetServer {
+  // node's HTTP server arms its header/request timeout checks on 'listening'; it never listens
+  // itself here, so tell it.
+  http1.emit("listening");
+  return createNetServer({ noDelay: true }, (socket: Socket) => {
+    let seen: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const compared = Math.min(seen.length, PREFACE.length);
+      const isHttp2 = seen.subarray(0, compared).equals(PREFACE.subarray(0, compared));
+      if (isHttp2 && seen.length < PREFACE.length) return; // wait for the rest of the preface
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(seen);
+      (isHttp2 ? http2 : http1).emit("connection", socket);
+      socket.resume();
+    };
+    socket.on("data", onData);
+    socket.on("error", () => socket.destroy());
+  });
+}
+
+export { createHttp2Server };

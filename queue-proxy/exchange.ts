@@ -1,0 +1,216 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import { endToEndHeaderObject } from "../common/http/hop-by-hop.ts";
+import { sendPlain } from "../common/http/respond.ts";
+import type { Logger } from "../common/log.ts";
+import type { Breaker, BreakerWaiter } from "./breaker.ts";
+import type { DeadlineEntry, DeadlineList } from "./deadline-list.ts";
+import type { QueueProxyMetrics } from "./metrics.ts";
+import type { ConcurrencyStats } from "./stats.ts";
+
+/** Everything an exchange needs, built once at start-up and shared by all requests. */
+export interface ExchangeContext {
+  upstream: Dispatcher;
+  breaker: Breaker;
+  stats: ConcurrencyStats;
+  deadlines: DeadlineList;
+  metrics: QueueProxyMetrics;
+  log: Logger;
+  accessLog: boolean;
+  timeoutMs: number;
+  /** Set during drain: responses carry Connection: close so clients move to another pod. */
+  draining: boolean;
+}
+
+type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
+type Headers = Record<string, string | string[] | undefined>;
+
+const WAITING = 0; // queued in the breaker
+const DISPATCHED = 1; // sent to the app, no response yet
+const RESPONDING = 2; // response headers sent to the client
+const DONE = 3;
+
+const kExchange = Symbol("exchange");
+type TaggedResponse = ServerResponse & { [kExchange]?: Exchange };
+
+export class ClientGoneError extends Error {
+  constructor() {
+    super("client disconnected");
+    this.name = "ClientGoneError";
+  }
+}
+
+class TotalTimeoutError extends Error {
+  readonly code = "SLUICE_TOTAL_TIMEOUT";
+}
+
+// Shared listeners that find their exchange through the response: no closure per request.
+function onResponseClose(this: TaggedResponse): void {
+  this[kExchange]?.clientClosed();
+}
+function onResponseDrain(this: TaggedResponse): void {
+  this[kExchange]?.controller?.resume();
+}
+
+/**
+ * One proxied request, from arrival to the end of its response. It is at once the breaker's
+ * waiter, the deadline list's entry and undici's dispatch handler.
+ */
+export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.DispatchHandler {
+  readonly ctx: ExchangeContext;
+  readonly req: IncomingMessage;
+  readonly res: TaggedResponse;
+  readonly headers: string[];
+  readonly hasBody: boolean;
+  readonly proxied: boolean;
+  readonly startedAt: number;
+  prevDeadline: DeadlineEntry | null = null;
+  nextDeadline: DeadlineEntry | null = null;
+  controller: DispatchController | null = null;
+  state = WAITING;
+  admitted = false;
+  status = 0;
+
+  constructor(
+    ctx: ExchangeContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: string[],
+    hasBody: boolean,
+    proxied: boolean,
+  ) {
+    this.ctx = ctx;
+    this.req = req;
+    this.res = res;
+    this.headers = headers;
+    this.hasBody = hasBody;
+    this.proxied = proxied;
+    this.startedAt = Date.now();
+  }
+
+  start(): void {
+    const { ctx, res } = this;
+    ctx.stats.arrive(this.startedAt, this.proxied);
+    ctx.deadlines.add(this);
+    res[kExchange] = this;
+    res.once("close", onResponseClose);
+    const entered = ctx.breaker.enter(this);
+    if (entered === "admitted") this.admit();
+    else if (entered === "rejected") {
+      ctx.metrics.rejected.inc();
+      this.fail(503, "queue-proxy: pending request queue full", { "retry-after": "1" });
+    }
+  }
+
+  admit(): void {
+    this.admitted = true;
+    this.state = DISPATCHED;
+    const { req } = this;
+    this.ctx.upstream.dispatch(
+      {
+        path: req.url ?? "/",
+        method: req.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: this.hasBody ? req : null,
+      },
+      this,
+    );
+  }
+
+  // undici handler ---------------------------------------------------------------------------
+
+  onRequestStart(controller: DispatchController): void {
+    this.controller = controller;
+    if (this.state === DONE) controller.abort(new ClientGoneError());
+  }
+
+  onResponseStart(_controller: DispatchController, statusCode: number, headers: Headers, statusMessage?: string): void {
+    if (this.state === DONE) return;
+    this.state = RESPONDING;
+    this.status = statusCode;
+    const out = endToEndHeaderObject(headers);
+    // HTTP/2 has no Connection header; there GOAWAY on shutdown does the same job.
+    if (this.ctx.draining && this.req.httpVersionMajor === 1) out.push("connection", "close");
+    if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
+    else this.res.writeHead(statusCode, out);
+  }
+
+  onResponseData(controller: DispatchController, chunk: Buffer): void {
+    if (this.state === DONE) return;
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once("drain", onResponseDrain);
+    }
+  }
+
+  onResponseEnd(_controller: DispatchController, trailers: Headers): void {
+    if (this.state === DONE) return;
+    // Trailers (gRPC's grpc-status) only travel on chunked HTTP/1.1 or HTTP/2 responses.
+    for (const _name in trailers) {
+      this.res.addTrailers(trailers as Record<string, string | string[]>);
+      break;
+    }
+    this.res.end();
+    this.finish();
+  }
+
+  onResponseError(_controller: DispatchController, error: Error): void {
+    if (this.state === DONE) return;
+    const code = (error as { code?: string }).code;
+    if (code === "UND_ERR_HEADERS_TIMEOUT") {
+      this.ctx.metrics.timeouts.inc();
+      this.fail(504, "queue-proxy: the app did not start its response in time");
+    } else if (code === "UND_ERR_BODY_TIMEOUT") {
+      this.ctx.metrics.timeouts.inc();
+      this.fail(504, "queue-proxy: the app's response went idle for too long");
+    } else {
+      this.ctx.log.debug({ err: error, url: this.req.url }, "upstream error");
+      this.fail(502, `queue-proxy: error talking to the app: ${code ?? error.message}`);
+    }
+  }
+
+  // lifecycle -----------------------------------------------------------------------------------
+
+  /** The deadline list found this request past the revision timeout. */
+  expire(): void {
+    if (this.state === DONE) return;
+    this.ctx.metrics.timeouts.inc();
+    // Finish first: abort() calls onResponseError synchronously, which must find us done.
+    this.fail(504, `queue-proxy: request timed out after ${this.ctx.timeoutMs / 1000}s`);
+    this.controller?.abort(new TotalTimeoutError("revision timeout"));
+  }
+
+  /** The client connection closed; unless the response was complete, everything is cancelled. */
+  clientClosed(): void {
+    if (this.state === DONE) return;
+    if (this.state === WAITING) this.ctx.breaker.leave(this);
+    this.status = 499; // nginx's "client closed request", for metrics only
+    this.finish();
+    this.controller?.abort(new ClientGoneError());
+  }
+
+  fail(status: number, message: string, headers?: Record<string, string>): void {
+    if (this.state === DONE) return;
+    if (this.state === WAITING) this.ctx.breaker.leave(this);
+    this.status = this.res.headersSent ? this.status : status;
+    sendPlain(this.res, status, message, headers);
+    this.finish();
+  }
+
+  finish(): void {
+    if (this.state === DONE) return;
+    this.state = DONE;
+    const { ctx } = this;
+    const now = Date.now();
+    ctx.deadlines.remove(this);
+    ctx.stats.depart(now, this.proxied);
+    if (this.admitted) ctx.breaker.release();
+    ctx.metrics.observe(this.status || this.res.statusCode, (now - this.startedAt) / 1000);
+    if (ctx.accessLog) {
+      ctx.log.info(
+        { method: this.req.method, url: this.req.url, status: this.status, ms: now - this.startedAt },
+        "request",
+      );
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { createAdminServer } from "../common/http/admin-server.ts";
+import { listen } from "../common/http/listen.ts";
+import { sendJson } from "../common/http/respond.ts";
+import { ConfigError } from "../common/env.ts";
+import { createLogger } from "../common/log.ts";
+import { createRegistry } from "../common/metrics.ts";
+import type { PodStats } from "../common/pod-stats.ts";
+import { loadConfig, type QueueProxyConfig } from "./config.ts";
+import { Drainer } from "./drain.ts";
+import { ReadinessProber } from "./readiness.ts";
+import { createServingSide } from "./server.ts";
+
+function configOrExit(): QueueProxyConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+const config = configOrExit();
+const log = createLogger("queue-proxy").child({ revision: config.revision, pod: config.pod });
+const registry = createRegistry("queue-proxy");
+const startedAt = Date.now();
+
+const prober = new ReadinessProber(config.readinessProbe, (ready) =>
+  log.info({ ready }, ready ? "app is ready" : "app stopped answering its readiness probe"),
+);
+const isReady = () => prober.ready && !serving.ctx.draining;
+const serving = createServingSide(config, registry, log, isReady);
+const { ctx } = serving;
+
+const stats = (): PodStats => {
+  const now = Date.now();
+  return {
+    revision: config.revision,
+    pod: config.pod,
+    ...ctx.stats.read(now),
+    inFlight: ctx.breaker.inFlight,
+    queued: ctx.breaker.queued,
+    uptimeSeconds: (now - startedAt) / 1000,
+    ready: isReady(),
+  };
+};
+const admin = createAdminServer({ registry, isReady, routes: { "/stats": (_req, res) => sendJson(res, 200, stats()) } });
+const metricsOnly = config.metricsPort >= 0 ? createAdminServer({ registry, isReady }) : undefined;
+
+const drainer = new Drainer({
+  quietMs: config.drainQuietMs,
+  timeoutMs: config.drainTimeoutMs,
+  isIdle: () => ctx.breaker.inFlight === 0 && ctx.breaker.queued === 0,
+  lastArrival: () => ctx.stats.lastArrival,
+});
+
+async function shutDown(signal: string): Promise<void> {
+  if (ctx.draining) {
+    log.warn({ signal }, "second signal: exiting without waiting for the drain");
+    process.exit(1);
+  }
+  ctx.draining = true;
+  log.info({ signal, inFlight: ctx.breaker.inFlight, queued: ctx.breaker.queued }, "draining");
+  serving.http1.closeIdleConnections();
+  for (const connection of serving.upgrades) connection.goAway();
+  const clean = await drainer.drain();
+  log.info({ clean, inFlight: ctx.breaker.inFlight }, clean ? "drained" : "drain timeout reached; exiting");
+  prober.stop();
+  await serving.close();
+  admin.close();
+  metricsOnly?.close();
+  process.exit(0);
+}
+
+process.on("SIGTERM", () => void shutDown("SIGTERM"));
+process.on("SIGINT", () => void shutDown("SIGINT"));
+
+try {
+  const servingPort = await listen(serving.listener, config.servingPort, config.bindAddress, "queue-proxy serving port");
+  const adminPort = await listen(admin, config.adminPort, config.bindAddress, "queue-proxy admin port");
+  const metricsPort = metricsOnly
+    ? await listen(metricsOnly, config.metricsPort, config.bindAddress, "queue-proxy metrics port")
+    : undefined;
+  prober.start();
+  log.info(
+    { servingPort, adminPort, metricsPort, userPort: config.userPort, containerConcurrency: config.containerConcurrency },
+    "queue-proxy listening",
+  );
+  // A parent that starts us with an IPC channel (the local platform, tests) learns the ports here.
+  process.send?.({ type: "listening", servingPort, adminPort, metricsPort });
+} catch (error) {
+  log.error((error as Error).message);
+  process.exit(1);
+}
+

@@ -1,0 +1,87 @@
+import { request } from "node:http";
+import { connect } from "node:net";
+import type { ReadinessProbe } from "./config.ts";
+
+/** Until the app first answers, probe this often, so a cold start is not slowed by the probe. */
+const STARTUP_PERIOD_MS = 50;
+/** Consecutive failures after which a ready app counts as not ready (Kubernetes' default). */
+const FAILURE_THRESHOLD = 3;
+
+export function probeOnce(probe: ReadinessProbe): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (probe.kind === "tcp") {
+      const socket = connect({ host: probe.host, port: probe.port, timeout: probe.timeoutMs });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("timeout", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", () => resolve(false));
+      return;
+    }
+    const req = request(
+      { host: probe.host, port: probe.port, path: probe.path, timeout: probe.timeoutMs, agent: false },
+      (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        resolve(status >= 200 && status < 400);
+      },
+    );
+    req.once("timeout", () => req.destroy());
+    req.once("error", () => resolve(false));
+    req.end();
+  });
+}
+
+/**
+ * Probes the app aggressively until it answers, then at the probe's period. `ready` is what the
+ * admin /readyz and K-Network-Probe answers report.
+ */
+export class ReadinessProber {
+  ready = false;
+  readonly #probe: ReadinessProbe;
+  readonly #check: (probe: ReadinessProbe) => Promise<boolean>;
+  #failures = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly #onChange: (ready: boolean) => void;
+
+  constructor(
+    probe: ReadinessProbe,
+    onChange: (ready: boolean) => void = () => {},
+    check: (probe: ReadinessProbe) => Promise<boolean> = probeOnce,
+  ) {
+    this.#probe = probe;
+    this.#onChange = onChange;
+    this.#check = check;
+  }
+
+  start(): void {
+    void this.#tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #tick(): Promise<void> {
+    const ok = await this.#check(this.#probe);
+    if (this.#stopped) return;
+    if (ok) {
+      this.#failures = 0;
+      if (!this.ready) this.#set(true);
+    } else if (this.ready && ++this.#failures >= FAILURE_THRESHOLD) {
+      this.#set(false);
+    }
+    this.#timer = setTimeout(() => void this.#tick(), this.ready ? this.#probe.periodMs : STARTUP_PERIOD_MS);
+  }
+
+  #set(ready: boolean): void {
+    this.ready = ready;
+    this.#onChange(ready);
+  }
+}

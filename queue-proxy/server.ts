@@ -1,0 +1,105 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttp2Server, type Http2Server } from "node:http2";
+import type { Server as NetServer } from "node:net";
+import type { Duplex } from "node:stream";
+import { H2CClient, Pool, type Dispatcher } from "undici";
+import { handleClientError } from "../common/http/client-error.ts";
+import { createH2cListener } from "../common/http/h2c-listener.ts";
+import { scanRequestHeaders } from "../common/http/request-headers.ts";
+import type { Logger } from "../common/log.ts";
+import type { Registry } from "prom-client";
+import { Breaker } from "./breaker.ts";
+import type { QueueProxyConfig } from "./config.ts";
+import { DeadlineList } from "./deadline-list.ts";
+import type { ExchangeContext } from "./exchange.ts";
+import { createRequestHandler } from "./handler.ts";
+import { QueueProxyMetrics } from "./metrics.ts";
+import { ConcurrencyStats } from "./stats.ts";
+import { UpgradedConnection } from "./upgrade.ts";
+
+/** How often the deadline sweep looks for requests past the revision timeout. */
+const DEADLINE_SWEEP_MS = 100;
+
+/** The serving side of a queue-proxy: HTTP/1.1 + h2c listener, breaker, stats, upstream pool. */
+export interface ServingSide {
+  ctx: ExchangeContext;
+  listener: NetServer;
+  http1: Server;
+  http2: Http2Server;
+  upgrades: Set<UpgradedConnection>;
+  close(): Promise<void>;
+}
+
+function createUpstream(config: QueueProxyConfig): Dispatcher {
+  const origin = `http://${config.userHost}:${config.userPort}`;
+  // Total timeout is ours (the deadline sweep); undici's own timers cover response start and idle.
+  const timeouts = { headersTimeout: config.responseStartTimeoutMs, bodyTimeout: config.idleTimeoutMs };
+  if (config.userProtocol === "h2c") return new H2CClient(origin, timeouts);
+  return new Pool(origin, { ...timeouts, pipelining: 1, keepAliveTimeout: 4000 });
+}
+
+export function createServingSide(
+  config: QueueProxyConfig,
+  registry: Registry,
+  log: Logger,
+  isReady: () => boolean,
+): ServingSide {
+  const breaker = new Breaker(config.containerConcurrency, config.queueDepth);
+  const labels = { service: config.service, namespace: config.namespace, revision: config.revision };
+  const ctx: ExchangeContext = {
+    upstream: createUpstream(config),
+    breaker,
+    stats: new ConcurrencyStats(Date.now()),
+    deadlines: new DeadlineList(),
+    metrics: new QueueProxyMetrics(registry, labels, () => ({ inFlight: breaker.inFlight, queued: breaker.queued })),
+    log,
+    accessLog: config.accessLog,
+    timeoutMs: config.timeoutMs,
+    draining: false,
+  };
+  const handler = createRequestHandler(ctx, isReady);
+  const http1 = createServer(
+    {
+      maxHeaderSize: config.maxHeaderBytes,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: 0, // the revision timeout governs whole exchanges
+      keepAliveTimeout: 5000,
+    },
+    handler,
+  );
+  http1.on("clientError", handleClientError("queue-proxy"));
+
+  const upgrades = new Set<UpgradedConnection>();
+  const upgradeContext = { breaker, stats: ctx.stats, log, userHost: config.userHost, userPort: config.userPort };
+  http1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const facts = scanRequestHeaders(req.rawHeaders, []);
+    const connection = new UpgradedConnection(upgradeContext, req, socket, head, facts.proxied, (closed) =>
+      upgrades.delete(closed),
+    );
+    upgrades.add(connection);
+    connection.start();
+  });
+
+  const http2 = createHttp2Server({ maxSessionMemory: 64 }, handler as never);
+  const listener = createH2cListener(http1, http2);
+
+  const sweep = setInterval(() => ctx.deadlines.expireStartedBefore(Date.now() - config.timeoutMs), DEADLINE_SWEEP_MS);
+  sweep.unref();
+
+  return {
+    ctx,
+    listener,
+    http1,
+    http2,
+    upgrades,
+    async close() {
+      clearInterval(sweep);
+      listener.close();
+      http1.close();
+      http1.closeAllConnections();
+      http2.close();
+      for (const connection of upgrades) connection.close();
+      await ctx.upstream.close();
+    },
+  };
+}

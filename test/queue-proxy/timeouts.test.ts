@@ -1,0 +1,73 @@
+import t from "tap";
+import { request } from "undici";
+import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
+import { waitFor } from "../helpers/processes.ts";
+
+t.test("the revision timeout answers 504 and cancels the app's request", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, { REVISION_TIMEOUT_SECONDS: "1" });
+  const res = await request(`${qp.url}/hold`);
+  t.equal(res.statusCode, 504);
+  t.match(await res.body.text(), /timed out after 1s/);
+  await waitFor("the app to see its request cancelled", async () => (await app.state()).aborted === 1);
+  await qp.settled();
+});
+
+t.test("the revision timeout includes time spent queued", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, { REVISION_TIMEOUT_SECONDS: "1", CONTAINER_CONCURRENCY: "1" });
+  const first = request(`${qp.url}/hold`);
+  await waitFor("first at the app", async () => (await app.state()).held === 1);
+  const queued = await request(`${qp.url}/`);
+  t.equal(queued.statusCode, 504);
+  t.equal((await first).statusCode, 504);
+  await qp.settled();
+});
+
+t.test("responseStartTimeoutSeconds: no headers in time → 504", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, {
+    REVISION_TIMEOUT_SECONDS: "60",
+    REVISION_RESPONSE_START_TIMEOUT_SECONDS: "1",
+  });
+  const res = await request(`${qp.url}/hold`);
+  t.equal(res.statusCode, 504);
+  t.match(await res.body.text(), /did not start its response in time/);
+  await qp.settled();
+});
+
+t.test("idleTimeoutSeconds after headers were sent: the response is reset, not completed", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, {
+    REVISION_TIMEOUT_SECONDS: "60",
+    REVISION_IDLE_TIMEOUT_SECONDS: "1",
+  });
+  const res = await request(`${qp.url}/stall-after-headers`);
+  t.equal(res.statusCode, 200, "headers had already been sent");
+  await t.rejects(res.body.text(), "the client sees the response cut short");
+  await qp.settled();
+  const metrics = await (await request(`${qp.adminUrl}/metrics`)).body.text();
+  t.match(metrics, /sluice_queue_proxy_timeouts_total\{[^}]*\} 1/);
+});
+
+t.test("upstream failures", async (t) => {
+  t.test("connection refused → 502", async (t) => {
+    const app = await startApp(t);
+    const qp = await startQueueProxy(t, app.port);
+    app.child.kill("SIGKILL");
+    await app.exited;
+    const res = await request(`${qp.url}/`);
+    t.equal(res.statusCode, 502);
+    t.match(await res.body.text(), /error talking to the app: ECONNREFUSED/);
+    await qp.settled();
+  });
+
+  t.test("the app resets mid-response → the client's response is cut, not completed", async (t) => {
+    const app = await startApp(t);
+    const qp = await startQueueProxy(t, app.port);
+    const res = await request(`${qp.url}/reset-mid-response`);
+    t.equal(res.statusCode, 200);
+    await t.rejects(res.body.text());
+    await qp.settled();
+  });
+});
