@@ -41,7 +41,11 @@ export class EnvReader {
   }
 
   /** An integer within [min, max]. */
-  int(name: string, fallback: number, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  int(
+    name: string,
+    fallback: number,
+    { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {},
+  ): number {
     const raw = this.#raw(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);

@@ -93,12 +93,14 @@ export function parseReadinessProbe(
       return "SERVING_READINESS_PROBE: httpGet.path must start with /";
     }
     const port = http.port === undefined || http.port === 0 ? userPort : Number(http.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) return "SERVING_READINESS_PROBE: httpGet.port is not a port";
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      return "SERVING_READINESS_PROBE: httpGet.port is not a port";
     return { kind: "http", host: userHost, port, path, periodMs, timeoutMs };
   }
   const tcp = probe.tcpSocket as { port?: unknown } | undefined;
   const port = tcp?.port === undefined || tcp.port === 0 ? userPort : Number(tcp.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return "SERVING_READINESS_PROBE: tcpSocket.port is not a port";
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    return "SERVING_READINESS_PROBE: tcpSocket.port is not a port";
   return { ...fallback, port, periodMs, timeoutMs };
 }
 
@@ -125,7 +127,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     idleTimeoutMs: env.number("REVISION_IDLE_TIMEOUT_SECONDS", 0, { max: 3600 }) * 1000,
     readinessProbe: typeof probe === "string" ? defaultProbe(userHost, userPort) : probe,
     drainQuietMs: env.number("QUEUE_DRAIN_QUIET_SECONDS", 1, { max: 600 }) * 1000,
-    drainTimeoutMs: env.number("QUEUE_DRAIN_TIMEOUT_SECONDS", timeoutSeconds + 30, { min: 0.1, max: 7200 }) * 1000,
+    drainTimeoutMs:
+      env.number("QUEUE_DRAIN_TIMEOUT_SECONDS", timeoutSeconds + 30, { min: 0.1, max: 7200 }) * 1000,
     maxHeaderBytes: env.int("QUEUE_MAX_HEADER_BYTES", 16 * 1024, { min: 1024, max: 1024 * 1024 }),
     headersTimeoutMs: env.number("QUEUE_HEADERS_TIMEOUT_SECONDS", 10, { min: 0.1, max: 600 }) * 1000,
     service: env.string("SERVING_SERVICE", ""),

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
+import { sendGrpcTrailersOnly } from "../common/http/grpc-trailers-only.ts";
 import { endToEndHeaderObject } from "../common/http/hop-by-hop.ts";
 import { sendPlain } from "../common/http/respond.ts";
 import type { Logger } from "../common/log.ts";
@@ -124,10 +125,19 @@ export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.Dispat
     if (this.state === DONE) controller.abort(new ClientGoneError());
   }
 
-  onResponseStart(_controller: DispatchController, statusCode: number, headers: Headers, statusMessage?: string): void {
+  onResponseStart(
+    _controller: DispatchController,
+    statusCode: number,
+    headers: Headers,
+    statusMessage?: string,
+  ): void {
     if (this.state === DONE) return;
-    this.state = RESPONDING;
     this.status = statusCode;
+    if (sendGrpcTrailersOnly(this.res, this.req.httpVersionMajor, statusCode, headers)) {
+      this.finish();
+      return;
+    }
+    this.state = RESPONDING;
     const out = endToEndHeaderObject(headers);
     // HTTP/2 has no Connection header; there GOAWAY on shutdown does the same job.
     if (this.ctx.draining && this.req.httpVersionMajor === 1) out.push("connection", "close");

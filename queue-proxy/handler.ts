@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { sendPlain } from "../common/http/respond.ts";
 import { Exchange, type ExchangeContext } from "./exchange.ts";
@@ -22,6 +23,11 @@ export function createRequestHandler(
       else sendPlain(res, 503, ctx.draining ? "queue-proxy: draining" : "queue-proxy: app not ready");
       return;
     }
-    new Exchange(ctx, req, res, headers, facts.hasBody, facts.proxied).start();
+    // HTTP/2 needs no length or chunking to send a body: its absence shows as END_STREAM on the headers.
+    const hasBody =
+      req.httpVersionMajor === 2
+        ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
+        : facts.hasBody;
+    new Exchange(ctx, req, res, headers, hasBody, facts.proxied).start();
   };
 }

@@ -1,7 +1,7 @@
+import { ConfigError } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
 import { sendJson } from "../common/http/respond.ts";
-import { ConfigError } from "../common/env.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import type { PodStats } from "../common/pod-stats.ts";
@@ -44,7 +44,11 @@ const stats = (): PodStats => {
     ready: isReady(),
   };
 };
-const admin = createAdminServer({ registry, isReady, routes: { "/stats": (_req, res) => sendJson(res, 200, stats()) } });
+const admin = createAdminServer({
+  registry,
+  isReady,
+  routes: { "/stats": (_req, res) => sendJson(res, 200, stats()) },
+});
 const metricsOnly = config.metricsPort >= 0 ? createAdminServer({ registry, isReady }) : undefined;
 
 const drainer = new Drainer({
@@ -76,14 +80,25 @@ process.on("SIGTERM", () => void shutDown("SIGTERM"));
 process.on("SIGINT", () => void shutDown("SIGINT"));
 
 try {
-  const servingPort = await listen(serving.listener, config.servingPort, config.bindAddress, "queue-proxy serving port");
+  const servingPort = await listen(
+    serving.listener,
+    config.servingPort,
+    config.bindAddress,
+    "queue-proxy serving port",
+  );
   const adminPort = await listen(admin, config.adminPort, config.bindAddress, "queue-proxy admin port");
   const metricsPort = metricsOnly
     ? await listen(metricsOnly, config.metricsPort, config.bindAddress, "queue-proxy metrics port")
     : undefined;
   prober.start();
   log.info(
-    { servingPort, adminPort, metricsPort, userPort: config.userPort, containerConcurrency: config.containerConcurrency },
+    {
+      servingPort,
+      adminPort,
+      metricsPort,
+      userPort: config.userPort,
+      containerConcurrency: config.containerConcurrency,
+    },
     "queue-proxy listening",
   );
   // A parent that starts us with an IPC channel (the local platform, tests) learns the ports here.
@@ -92,4 +107,3 @@ try {
   log.error((error as Error).message);
   process.exit(1);
 }
-

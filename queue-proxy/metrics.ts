@@ -21,7 +21,11 @@ export class QueueProxyMetrics {
   readonly rejected: Counter.Internal;
   readonly timeouts: Counter.Internal;
 
-  constructor(registry: Registry, labels: RevisionLabels, current: () => { inFlight: number; queued: number }) {
+  constructor(
+    registry: Registry,
+    labels: RevisionLabels,
+    current: () => { inFlight: number; queued: number },
+  ) {
     this.#labels = labels;
     const labelNames = ["service", "namespace", "revision"] as const;
     this.#requests = new Counter({

@@ -2,12 +2,12 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server } from "node:http2";
 import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
-import { H2CClient, Pool, type Dispatcher } from "undici";
+import type { Registry } from "prom-client";
+import { type Dispatcher, H2CClient, Pool } from "undici";
 import { handleClientError } from "../common/http/client-error.ts";
 import { createH2cListener } from "../common/http/h2c-listener.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import type { Logger } from "../common/log.ts";
-import type { Registry } from "prom-client";
 import { Breaker } from "./breaker.ts";
 import type { QueueProxyConfig } from "./config.ts";
 import { DeadlineList } from "./deadline-list.ts";
@@ -51,7 +51,10 @@ export function createServingSide(
     breaker,
     stats: new ConcurrencyStats(Date.now()),
     deadlines: new DeadlineList(),
-    metrics: new QueueProxyMetrics(registry, labels, () => ({ inFlight: breaker.inFlight, queued: breaker.queued })),
+    metrics: new QueueProxyMetrics(registry, labels, () => ({
+      inFlight: breaker.inFlight,
+      queued: breaker.queued,
+    })),
     log,
     accessLog: config.accessLog,
     timeoutMs: config.timeoutMs,
@@ -62,6 +65,8 @@ export function createServingSide(
     {
       maxHeaderSize: config.maxHeaderBytes,
       headersTimeout: config.headersTimeoutMs,
+      // node checks header timeouts on this interval (default 30 s, far coarser than the timeout).
+      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
       requestTimeout: 0, // the revision timeout governs whole exchanges
       keepAliveTimeout: 5000,
     },
@@ -70,7 +75,13 @@ export function createServingSide(
   http1.on("clientError", handleClientError("queue-proxy"));
 
   const upgrades = new Set<UpgradedConnection>();
-  const upgradeContext = { breaker, stats: ctx.stats, log, userHost: config.userHost, userPort: config.userPort };
+  const upgradeContext = {
+    breaker,
+    stats: ctx.stats,
+    log,
+    userHost: config.userHost,
+    userPort: config.userPort,
+  };
   http1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const facts = scanRequestHeaders(req.rawHeaders, []);
     const connection = new UpgradedConnection(upgradeContext, req, socket, head, facts.proxied, (closed) =>
@@ -83,7 +94,10 @@ export function createServingSide(
   const http2 = createHttp2Server({ maxSessionMemory: 64 }, handler as never);
   const listener = createH2cListener(http1, http2);
 
-  const sweep = setInterval(() => ctx.deadlines.expireStartedBefore(Date.now() - config.timeoutMs), DEADLINE_SWEEP_MS);
+  const sweep = setInterval(
+    () => ctx.deadlines.expireStartedBefore(Date.now() - config.timeoutMs),
+    DEADLINE_SWEEP_MS,
+  );
   sweep.unref();
 
   return {

@@ -56,9 +56,15 @@ export class ConcurrencyStats {
   }
 
   /** Averages and counts since the previous read; starts a new window. */
-  read(now: number): Pick<
+  read(
+    now: number,
+  ): Pick<
     PodStats,
-    "averageConcurrency" | "averageProxiedConcurrency" | "requestCount" | "proxiedRequestCount" | "windowSeconds"
+    | "averageConcurrency"
+    | "averageProxiedConcurrency"
+    | "requestCount"
+    | "proxiedRequestCount"
+    | "windowSeconds"
   > {
     this.#accumulate(now);
     const window = now - this.#windowStart;

@@ -82,7 +82,9 @@ export class UpgradedConnection implements BreakerWaiter {
     app.on("data", (chunk: Buffer) => this.#fromApp(chunk));
     app.on("error", (error: NodeJS.ErrnoException) => {
       if (this.#responseHead !== null && this.#responseHead.length === 0) {
-        this.#client.end(rawResponse("502 Bad Gateway", `queue-proxy: error talking to the app: ${error.code}`));
+        this.#client.end(
+          rawResponse("502 Bad Gateway", `queue-proxy: error talking to the app: ${error.code}`),
+        );
       }
       this.close();
     });
@@ -113,7 +115,10 @@ export class UpgradedConnection implements BreakerWaiter {
       const headInChunk = end + HEADER_END.length - (seen.length - chunk.length);
       this.#client.write(chunk.subarray(0, headInChunk));
       chunk = chunk.subarray(headInChunk);
-      if (this.#goAwayRequested && this.#frames) return this.#sendGoAway();
+      if (this.#goAwayRequested && this.#frames) {
+        this.#sendGoAway();
+        return;
+      }
     }
     if (this.#frames === null) {
       this.#client.write(chunk);

@@ -27,7 +27,9 @@ export class FrameBoundaryTracker {
         if (this.#remaining === 0 && stopAtBoundary) return offset;
         continue;
       }
-      const pending = this.#partial ? Buffer.concat([this.#partial, chunk.subarray(offset)]) : chunk.subarray(offset);
+      const pending = this.#partial
+        ? Buffer.concat([this.#partial, chunk.subarray(offset)])
+        : chunk.subarray(offset);
       const length = frameLength(pending);
       if (length === -1) {
         this.#partial = Buffer.from(pending); // under 14 bytes: a header cut short

@@ -18,7 +18,8 @@ export function createAdminServer({ registry, isReady, routes = {} }: AdminOptio
     const path = (req.url ?? "/").split("?", 1)[0];
     try {
       if (path === "/healthz") return sendPlain(res, 200, "ok");
-      if (path === "/readyz") return isReady() ? sendPlain(res, 200, "ready") : sendPlain(res, 503, "not ready");
+      if (path === "/readyz")
+        return isReady() ? sendPlain(res, 200, "ready") : sendPlain(res, 503, "not ready");
       if (path === "/metrics") {
         const body = await registry.metrics();
         res.writeHead(200, { "content-type": registry.contentType });

@@ -39,7 +39,10 @@ export async function startProcess(
     }
   });
   const message = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} did not start in time:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${entry} did not start in time:\n${output}`)),
+      timeoutMs,
+    );
     child.on("message", (msg: Record<string, unknown>) => {
       if (msg?.type === "listening") {
         clearTimeout(timer);
@@ -55,13 +58,17 @@ export async function startProcess(
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after the bound. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, { timeoutMs = 10_000, everyMs = 20 } = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  { timeoutMs = 10_000, everyMs = 20 } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as Exclude<T, undefined | null | false | 0 | "">;
     } catch (error) {
       lastError = error;
     }

@@ -10,7 +10,13 @@ export interface AppHandle extends Started {
   port: number;
   url: string;
   /** The app's own view: requests in flight now, the most ever, and those the client abandoned. */
-  state(): Promise<{ inFlight: number; maxInFlight: number; aborted: number; held: number }>;
+  state(): Promise<{
+    inFlight: number;
+    maxInFlight: number;
+    aborted: number;
+    held: number;
+    requestsByPath: Record<string, number>;
+  }>;
   release(): Promise<number>;
 }
 
@@ -61,10 +67,12 @@ export async function startQueueProxy(
     url,
     adminUrl,
     stats,
-    settled: () =>
-      waitFor("queue-proxy to settle", async () => {
+    settled: async () => {
+      const settled = await waitFor("queue-proxy to settle", async () => {
         const current = await stats();
         return current.inFlight === 0 && current.queued === 0 ? current : undefined;
-      }),
+      });
+      return settled as PodStats;
+    },
   };
 }

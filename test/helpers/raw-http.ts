@@ -9,7 +9,11 @@ export function openSocket(port: number): Promise<Socket> {
 }
 
 /** Sends bytes as they are and collects everything the server says until it closes. */
-export async function rawExchange(port: number, payload: string | Buffer, { endAfterWrite = false } = {}): Promise<string> {
+export async function rawExchange(
+  port: number,
+  payload: string | Buffer,
+  { endAfterWrite = false } = {},
+): Promise<string> {
   const socket = await openSocket(port);
   return new Promise((resolve) => {
     let received = "";

@@ -1,7 +1,7 @@
 import t from "tap";
 import { request } from "undici";
-import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 import { waitFor } from "../helpers/processes.ts";
+import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 
 t.test("200 concurrent clients never push the app past containerConcurrency", async (t) => {
   const app = await startApp(t);
@@ -17,7 +17,12 @@ t.test("200 concurrent clients never push the app past containerConcurrency", as
     await app.release();
   }
   const results = await all;
-  const codes = await Promise.all(results.map(async (res) => (await res.body.text(), res.statusCode)));
+  const codes = await Promise.all(
+    results.map(async (res) => {
+      await res.body.text();
+      return res.statusCode;
+    }),
+  );
   t.same(new Set(codes), new Set([200]), "all 200 succeeded");
   const state = await app.state();
   t.equal(state.maxInFlight, 10, "the app saw exactly the limit at its busiest");

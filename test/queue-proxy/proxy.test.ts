@@ -40,7 +40,9 @@ t.test("proxies requests and responses faithfully", async (t) => {
       Number(new URL(qp.url).port),
       "GET /headers HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Private\r\nX-Private: secret\r\nX-Public: yes\r\n\r\n",
     );
-    const body = JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4)) as { headers: Record<string, string> };
+    const body = JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4)) as {
+      headers: Record<string, string>;
+    };
     t.equal(body.headers["x-private"], undefined);
     t.equal(body.headers["x-public"], "yes");
   });
@@ -139,7 +141,10 @@ t.test("metrics count requests by code", async (t) => {
   const qp = await startQueueProxy(t, app.port);
   for (const code of [200, 200, 404]) await (await request(`${qp.url}/status?code=${code}`)).body.text();
   const metrics = await (await request(`${qp.adminUrl}/metrics`)).body.text();
-  t.match(metrics, /sluice_queue_proxy_requests_total\{service="test",namespace="default",revision="test-00001",code="200"\} 2/);
+  t.match(
+    metrics,
+    /sluice_queue_proxy_requests_total\{service="test",namespace="default",revision="test-00001",code="200"\} 2/,
+  );
   t.match(metrics, /sluice_queue_proxy_requests_total\{[^}]*code="404"\} 1/);
   t.match(metrics, /sluice_queue_proxy_request_duration_seconds_count\{[^}]*\} 3/);
   t.match(metrics, /sluice_queue_proxy_in_flight_requests\{[^}]*\} 0/);

@@ -1,7 +1,7 @@
 import t from "tap";
 import { request } from "undici";
-import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 import { waitFor } from "../helpers/processes.ts";
+import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 
 t.test("the revision timeout answers 504 and cancels the app's request", async (t) => {
   const app = await startApp(t);
@@ -15,7 +15,10 @@ t.test("the revision timeout answers 504 and cancels the app's request", async (
 
 t.test("the revision timeout includes time spent queued", async (t) => {
   const app = await startApp(t);
-  const qp = await startQueueProxy(t, app.port, { REVISION_TIMEOUT_SECONDS: "1", CONTAINER_CONCURRENCY: "1" });
+  const qp = await startQueueProxy(t, app.port, {
+    REVISION_TIMEOUT_SECONDS: "1",
+    CONTAINER_CONCURRENCY: "1",
+  });
   const first = request(`${qp.url}/hold`);
   await waitFor("first at the app", async () => (await app.state()).held === 1);
   const queued = await request(`${qp.url}/`);

@@ -35,7 +35,8 @@ t.test("frames split anywhere, headers included, are followed byte by byte", asy
   const stream = Buffer.concat([frame(3), frame(300), frame(0), frame(70_000)]);
   for (const size of [1, 2, 3, 7, 13, 1000]) {
     const tracker = new FrameBoundaryTracker();
-    for (let offset = 0; offset < stream.length; offset += size) tracker.feed(stream.subarray(offset, offset + size));
+    for (let offset = 0; offset < stream.length; offset += size)
+      tracker.feed(stream.subarray(offset, offset + size));
     t.ok(tracker.atBoundary, `chunks of ${size} bytes end at a boundary`);
   }
   const tracker = new FrameBoundaryTracker();

@@ -1,0 +1,90 @@
+import t from "tap";
+import { endToEndHeaderObject, endToEndRawHeaders } from "../../common/http/hop-by-hop.ts";
+import { scanRequestHeaders } from "../../common/http/request-headers.ts";
+
+t.test("endToEndRawHeaders drops hop-by-hop headers and those named in Connection", async (t) => {
+  const raw = [
+    "Host",
+    "a",
+    "Connection",
+    "keep-alive, X-Secret",
+    "Keep-Alive",
+    "timeout=5",
+    "X-Secret",
+    "s",
+    "Transfer-Encoding",
+    "chunked",
+    "Upgrade",
+    "h2c",
+    "Expect",
+    "100-continue",
+    "Trailer",
+    "x-sum",
+    "X-Ok",
+    "1",
+  ];
+  t.same(endToEndRawHeaders(raw), ["Host", "a", "Trailer", "x-sum", "X-Ok", "1"]);
+});
+
+t.test("endToEndHeaderObject flattens arrays and filters", async (t) => {
+  t.same(
+    endToEndHeaderObject({
+      "set-cookie": ["a=1", "b=2"],
+      connection: "close, x-hop",
+      "x-hop": "1",
+      "keep-alive": "t",
+      date: "d",
+    }),
+    ["set-cookie", "a=1", "set-cookie", "b=2", "date", "d"],
+  );
+});
+
+t.test("scanRequestHeaders learns the facts in one pass", async (t) => {
+  const out: string[] = [];
+  const facts = scanRequestHeaders(
+    [
+      "Host",
+      "h",
+      "Content-Length",
+      "5",
+      "K-Proxy-Request",
+      "activator",
+      "TE",
+      "trailers",
+      "Connection",
+      "close",
+    ],
+    out,
+  );
+  t.same(facts, { hasBody: true, networkProbe: undefined, proxied: true });
+  t.same(
+    out,
+    ["Host", "h", "Content-Length", "5", "K-Proxy-Request", "activator", "TE", "trailers"],
+    "te: trailers kept for gRPC",
+  );
+
+  t.equal(scanRequestHeaders(["Content-Length", "0"], []).hasBody, false, "an empty body is no body");
+  t.equal(scanRequestHeaders(["Transfer-Encoding", "chunked"], []).hasBody, true);
+  t.equal(scanRequestHeaders(["K-Network-Probe", "queue"], []).networkProbe, "queue");
+  const te: string[] = [];
+  scanRequestHeaders(["TE", "gzip"], te);
+  t.same(te, [], "te other than trailers is dropped");
+});
+
+t.test("HTTP/2 pseudo-headers are dropped and :authority becomes Host", async (t) => {
+  const out: string[] = [];
+  scanRequestHeaders(
+    [":method", "POST", ":path", "/x", ":authority", "svc:80", ":scheme", "http", "x-a", "1"],
+    out,
+  );
+  t.same(out, ["x-a", "1", "host", "svc:80"]);
+  const withHost: string[] = [];
+  scanRequestHeaders([":authority", "svc:80", "host", "other"], withHost);
+  t.same(withHost, ["host", "other"], "an explicit host wins");
+});
+
+t.test("headers named in Connection are removed whatever their position", async (t) => {
+  const out: string[] = [];
+  scanRequestHeaders(["X-Early", "1", "Connection", "X-Early, x-late", "X-Late", "2", "X-Keep", "3"], out);
+  t.same(out, ["X-Keep", "3"]);
+});

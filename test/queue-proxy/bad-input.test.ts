@@ -1,0 +1,115 @@
+import t from "tap";
+import { request } from "undici";
+import { waitFor } from "../helpers/processes.ts";
+import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
+import { openSocket, rawExchange } from "../helpers/raw-http.ts";
+
+t.test("bad input gets a clear status and leaks nothing", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, {
+    CONTAINER_CONCURRENCY: "2",
+    QUEUE_HEADERS_TIMEOUT_SECONDS: "1",
+  });
+  const port = Number(new URL(qp.url).port);
+
+  t.test("malformed request line → 400", async (t) => {
+    const response = await rawExchange(port, "THIS IS NOT HTTP\r\n\r\n");
+    t.match(response, /^HTTP\/1\.1 400 /);
+    t.match(response, /queue-proxy: malformed request/);
+  });
+
+  t.test("malformed header → 400", async (t) => {
+    const response = await rawExchange(port, "GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n");
+    t.match(response, /^HTTP\/1\.1 400 /);
+  });
+
+  t.test("oversized headers → 431", async (t) => {
+    const response = await rawExchange(
+      port,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
+    t.match(response, /^HTTP\/1\.1 431 /);
+    t.match(response, /request headers too large/);
+  });
+
+  t.test("invalid chunked encoding → 400, and the app's request is cancelled", async (t) => {
+    const response = await rawExchange(
+      port,
+      "POST /hold HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZZ\r\n",
+    );
+    t.match(response, /^HTTP\/1\.1 400 /);
+    t.match(response, /malformed request body framing/);
+    await waitFor("the app's request to be cancelled", async () => (await app.state()).held === 0);
+    await qp.settled();
+  });
+
+  t.test("a body cut short by the client frees the slot", async () => {
+    const socket = await openSocket(port);
+    socket.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npartial body");
+    await waitFor("the request to reach the app", async () => (await app.state()).inFlight === 1);
+    socket.destroy();
+    await waitFor("the app's request to be cancelled", async () => (await app.state()).inFlight === 0);
+    await qp.settled();
+  });
+
+  t.test("a client that leaves while its request is at the app cancels it", async (t) => {
+    const before = (await app.state()).aborted;
+    const controller = new AbortController();
+    const pending = request(`${qp.url}/hold`, { signal: controller.signal });
+    await waitFor("held at the app", async () => (await app.state()).held === 1);
+    controller.abort();
+    await t.rejects(pending);
+    await waitFor("the app to see the cancel", async () => (await app.state()).aborted === before + 1);
+    await qp.settled();
+  });
+
+  t.test("a client that leaves while queued leaves the queue", async (t) => {
+    const holders = [request(`${qp.url}/hold`), request(`${qp.url}/hold`)];
+    await waitFor("two at the app", async () => (await app.state()).held === 2);
+    const controller = new AbortController();
+    const queued = request(`${qp.url}/`, { signal: controller.signal });
+    await waitFor("one queued", async () => (await qp.stats()).queued === 1);
+    controller.abort();
+    await t.rejects(queued);
+    await waitFor("queue empty", async () => (await qp.stats()).queued === 0);
+    t.equal((await qp.stats()).inFlight, 2, "the held requests still hold their slots");
+    await app.release();
+    for (const res of await Promise.all(holders)) t.equal(res.statusCode, 200);
+    await qp.settled();
+  });
+
+  t.test("a client too slow to send its headers gets 408", async (t) => {
+    const socket = await openSocket(port);
+    let received = "";
+    socket.on("data", (chunk) => (received += chunk));
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\n"); // never finishes the headers
+    await new Promise((resolve) => socket.on("close", resolve));
+    t.match(received, /^HTTP\/1\.1 408 /);
+  });
+
+  t.test("the queue-proxy survived all of it", async (t) => {
+    const res = await request(`${qp.url}/`);
+    t.equal(res.statusCode, 200);
+    await res.body.text();
+    const stats = await qp.settled();
+    t.equal(stats.inFlight + stats.queued, 0);
+  });
+});
+
+t.test("a bad environment variable stops start-up with a message naming it", async (t) => {
+  const { spawnSync } = await import("node:child_process");
+  const { ROOT } = await import("../helpers/processes.ts");
+  const result = spawnSync(process.execPath, [`${ROOT}queue-proxy/main.ts`], {
+    env: {
+      ...process.env,
+      CONTAINER_CONCURRENCY: "many",
+      REVISION_TIMEOUT_SECONDS: "-5",
+      USER_PORT: "70000",
+    },
+    encoding: "utf8",
+  });
+  t.equal(result.status, 2);
+  t.match(result.stderr, /CONTAINER_CONCURRENCY="many": expected an integer/);
+  t.match(result.stderr, /REVISION_TIMEOUT_SECONDS="-5"/);
+  t.match(result.stderr, /USER_PORT="70000"/);
+});

@@ -1,0 +1,95 @@
+import t from "tap";
+import { request } from "undici";
+import WebSocket from "ws";
+import { startProcess, waitFor } from "../helpers/processes.ts";
+import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
+
+const status = async (url: string, headers: Record<string, string> = {}) => {
+  const res = await request(url, { headers });
+  await res.body.text();
+  return res.statusCode;
+};
+
+t.test("readiness follows the app: not ready until it answers, then ready", async (t) => {
+  // Reserve a port for the app by starting it, stopping it, and starting the queue-proxy first.
+  const placeholder = await startApp(t);
+  const port = placeholder.port;
+  placeholder.child.kill("SIGKILL");
+  await placeholder.exited;
+
+  const qp = await startQueueProxy(t, port, {}, { waitReady: false });
+  t.equal(await status(`${qp.adminUrl}/readyz`), 503, "no app yet");
+  t.equal(await status(`${qp.adminUrl}/healthz`), 200, "alive all the same");
+  t.equal(await status(qp.url, { "k-network-probe": "queue" }), 503, "network probe says not ready");
+
+  await startProcess(t, "test/fixtures/app.ts", { PORT: String(port) });
+  await waitFor("ready once the app answers", async () => (await status(`${qp.adminUrl}/readyz`)) === 200);
+  const probe = await request(qp.url, { headers: { "k-network-probe": "queue" } });
+  t.equal(probe.statusCode, 200);
+  t.equal(await probe.body.text(), "queue\n");
+});
+
+t.test("an HTTP readiness probe uses the app's path", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(
+    t,
+    app.port,
+    {
+      SERVING_READINESS_PROBE: JSON.stringify({ httpGet: { path: "/status?code=500" }, periodSeconds: 1 }),
+    },
+    { waitReady: false },
+  );
+  await waitFor(
+    "three probes of the path",
+    async () => ((await app.state()).requestsByPath["/status"] ?? 0) >= 3,
+  );
+  t.equal(await status(`${qp.adminUrl}/readyz`), 503, "a 500 from the probe path is not ready");
+
+  const healthy = await startQueueProxy(t, app.port, {
+    SERVING_READINESS_PROBE: JSON.stringify({ httpGet: { path: "/status?code=204" } }),
+  });
+  t.equal(await status(`${healthy.adminUrl}/readyz`), 200, "a 2xx from the probe path is ready");
+});
+
+t.test("SIGTERM drains: readiness fails at once, nothing accepted is lost, then it exits", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, {
+    CONTAINER_CONCURRENCY: "2",
+    QUEUE_DRAIN_QUIET_SECONDS: "0.2",
+  });
+  const inFlight = [request(`${qp.url}/hold`), request(`${qp.url}/hold`)];
+  await waitFor("two at the app", async () => (await app.state()).held === 2);
+  const queued = [request(`${qp.url}/`), request(`${qp.url}/`)];
+  await waitFor("two queued", async () => (await qp.stats()).queued === 2);
+
+  qp.child.kill("SIGTERM");
+  await waitFor("readiness to fail", async () => (await status(`${qp.adminUrl}/readyz`)) === 503);
+  t.equal(await status(qp.url, { "k-network-probe": "queue" }), 503, "the activator's probe sees it too");
+  t.equal(qp.child.exitCode, null, "still running while requests are open");
+
+  await app.release();
+  for (const res of [...(await Promise.all(inFlight)), ...(await Promise.all(queued))]) {
+    t.equal(res.statusCode, 200);
+    await res.body.text();
+  }
+  t.equal(await qp.exited, 0, "exits cleanly once drained");
+});
+
+t.test("drain tells WebSocket clients to go away (1001) instead of cutting them", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, { QUEUE_DRAIN_QUIET_SECONDS: "0.1" });
+  const socket = new WebSocket(`${qp.url.replace("http", "ws")}/ws`);
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  const echoed = new Promise((resolve) => socket.once("message", (data) => resolve(String(data))));
+  socket.send("ping");
+  t.equal(await echoed, "ping", "echo works through the queue-proxy");
+  t.equal((await qp.stats()).inFlight, 1, "an open WebSocket holds a slot");
+
+  const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+  qp.child.kill("SIGTERM");
+  t.equal(await closed, 1001, "closed with going away");
+  t.equal(await qp.exited, 0);
+});
