@@ -3,10 +3,10 @@ import { createServer as createHttp2Server, type Http2Server } from "node:http2"
 import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
-import { type Dispatcher, H2CClient, Pool } from "undici";
 import { handleClientError } from "../common/http/client-error.ts";
 import { createH2cListener } from "../common/http/h2c-listener.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
+import { createH2cClient, createPool, type Dispatcher } from "../common/http/undici-dispatchers.ts";
 import type { Logger } from "../common/log.ts";
 import { Breaker } from "./breaker.ts";
 import type { QueueProxyConfig } from "./config.ts";
@@ -34,8 +34,8 @@ function createUpstream(config: QueueProxyConfig): Dispatcher {
   const origin = `http://${config.userHost}:${config.userPort}`;
   // Total timeout is ours (the deadline sweep); undici's own timers cover response start and idle.
   const timeouts = { headersTimeout: config.responseStartTimeoutMs, bodyTimeout: config.idleTimeoutMs };
-  if (config.userProtocol === "h2c") return new H2CClient(origin, timeouts);
-  return new Pool(origin, { ...timeouts, pipelining: 1, keepAliveTimeout: 4000 });
+  if (config.userProtocol === "h2c") return createH2cClient(origin, timeouts);
+  return createPool(origin, { ...timeouts, pipelining: 1, keepAliveTimeout: 4000 });
 }
 
 export function createServingSide(

@@ -30,7 +30,8 @@ export function scanRequestHeaders(raw: readonly string[], out: string[]): Reque
     }
     if (isHopByHop(lower)) {
       if (lower === "transfer-encoding") facts.hasBody = true;
-      else if (lower === "connection") connectionNamed = value.toLowerCase().split(",");
+      else if (lower === "connection" && !isPlainConnectionValue(value))
+        connectionNamed = value.toLowerCase().split(",");
       else if (lower === "te" && value.trim().toLowerCase() === "trailers") out.push(name, value);
       continue;
     }
@@ -53,6 +54,11 @@ export function scanRequestHeaders(raw: readonly string[], out: string[]): Reque
   if (!sawHost && authority !== undefined) out.push("host", authority);
   if (connectionNamed !== undefined) removeConnectionNamed(out, connectionNamed);
   return facts;
+}
+
+/** "keep-alive" and "close", what nearly every client sends, name no other header. */
+function isPlainConnectionValue(value: string): boolean {
+  return (value.length === 10 || value.length === 5) && /^(keep-alive|close)$/i.test(value);
 }
 
 /** Rare path: drop headers the client listed in Connection (e.g. "Connection: close, X-Secret"). */

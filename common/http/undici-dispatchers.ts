@@ -1,0 +1,20 @@
+// undici's dispatchers, loaded by file rather than through the package index. The index pulls in
+// fetch, WebSocket, caching and more: ~30 MB of RSS at start where Pool alone costs ~16 MB, and a
+// queue-proxy runs in every pod. undici has no exports map, so these paths are public; the
+// version is pinned by package-lock.json and the tests exercise both.
+import { createRequire } from "node:module";
+import type { Dispatcher, H2CClient as H2CClientType, Pool as PoolType } from "undici";
+
+const require = createRequire(import.meta.url);
+
+export type { Dispatcher };
+
+export function createPool(origin: string, options: PoolType.Options): Dispatcher {
+  const Pool = require("undici/lib/dispatcher/pool.js") as typeof PoolType;
+  return new Pool(origin, options);
+}
+
+export function createH2cClient(origin: string, options: H2CClientType.Options): Dispatcher {
+  const H2CClient = require("undici/lib/dispatcher/h2c-client.js") as typeof H2CClientType;
+  return new H2CClient(origin, options);
+}
