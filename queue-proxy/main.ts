@@ -25,9 +25,11 @@ const log = createLogger("queue-proxy").child({ revision: config.revision, pod: 
 const registry = createRegistry("queue-proxy");
 const startedAt = Date.now();
 
-const prober = new ReadinessProber(config.readinessProbe, (ready) =>
-  log.info({ ready }, ready ? "app is ready" : "app stopped answering its readiness probe"),
-);
+const prober = new ReadinessProber(config.readinessProbe, (ready) => {
+  log.info({ ready }, ready ? "app is ready" : "app stopped answering its readiness probe");
+  // A parent with an IPC channel (the local platform) learns readiness without polling.
+  process.send?.({ type: "ready", ready });
+});
 const isReady = () => prober.ready && !serving.ctx.draining;
 const serving = createServingSide(config, registry, log, isReady);
 const { ctx } = serving;
@@ -77,6 +79,8 @@ async function shutDown(signal: string): Promise<void> {
 }
 
 process.on("SIGTERM", () => void shutDown("SIGTERM"));
+// The parent that started us (the local platform) is gone: nobody routes here any more.
+process.on("disconnect", () => void shutDown("parent exited"));
 process.on("SIGINT", () => void shutDown("SIGINT"));
 
 try {

@@ -62,13 +62,13 @@ export async function waitFor<T>(
   what: string,
   check: () => Promise<T> | T,
   { timeoutMs = 10_000, everyMs = 20 } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value as Exclude<T, undefined | null | false | 0 | "">;
+      if (value) return value as NonNullable<T>;
     } catch (error) {
       lastError = error;
     }

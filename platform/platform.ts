@@ -1,0 +1,69 @@
+/**
+ * The platform runs pods for revisions. Two backends share this interface: `local` (processes
+ * on loopback) and, later, `kubernetes` (a Deployment per revision).
+ */
+
+/** Everything needed to run one pod of a revision, derived from the revision's template. */
+export interface PodTemplate {
+  service: string;
+  namespace: string;
+  configuration: string;
+  revision: string;
+  containerConcurrency: number;
+  timeoutSeconds: number;
+  responseStartTimeoutSeconds?: number;
+  idleTimeoutSeconds?: number;
+  /** The container: local mode needs a command (image-only containers cannot run here). */
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+  workingDir?: string;
+  /** h2c for gRPC apps (a container port named h2c). */
+  protocol: "http1" | "h2c";
+  /** Knative's readinessProbe JSON, handed to the queue-proxy as SERVING_READINESS_PROBE. */
+  readinessProbe?: unknown;
+}
+
+export type PodPhase = "starting" | "ready" | "not-ready" | "terminating" | "crashed";
+
+export interface PodStatus {
+  name: string;
+  phase: PodPhase;
+  /** The queue-proxy's serving URL: where the router and activator send requests. */
+  url?: string;
+  /** The queue-proxy's admin URL: /stats, /readyz. */
+  adminUrl?: string;
+  restarts: number;
+  startedAt: number;
+  /** Process ids, for debugging (local platform only). */
+  pids?: { app?: number; queueProxy?: number };
+}
+
+export interface RevisionFailure {
+  reason: string;
+  /** The app's last output lines, to show the user why. */
+  logs: string[];
+}
+
+export interface RevisionPods {
+  revision: string;
+  desired: number;
+  pods: PodStatus[];
+  /** Set when the revision cannot run: its app exits at once or never becomes ready. */
+  failure?: RevisionFailure;
+}
+
+export interface Platform {
+  /** Makes the revision known (idempotent); it starts with 0 pods. */
+  ensureRevision(template: PodTemplate): void;
+  /** Sets the number of pods the revision should have. */
+  scale(revision: string, replicas: number): void;
+  /** Scales to zero, waits for the pods to drain and exit, and forgets the revision. */
+  deleteRevision(revision: string): Promise<void>;
+  /** The current pods of a revision, or undefined if unknown. */
+  revision(revision: string): RevisionPods | undefined;
+  /** Called whenever a pod of `revision` changes phase (ready endpoints change). */
+  onChange(listener: (revision: string) => void): void;
+  /** Stops every pod (draining) and resolves when all processes have exited. */
+  close(): Promise<void>;
+}
