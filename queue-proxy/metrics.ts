@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
+import { FixedLabelCounter, FixedLabelHistogram, StatusCodeCounter } from "../common/fixed-label-metrics.ts";
 import { metricName } from "../common/metrics.ts";
 
 const COMPONENT = "queue-proxy";
@@ -9,50 +10,52 @@ export interface RevisionLabels {
   revision: string;
 }
 
+const DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
+
 /**
- * The queue-proxy's Prometheus metrics. Label children are bound once (a pod serves one revision),
- * and gauges are read at scrape time, so the request path only increments and observes.
+ * The queue-proxy's Prometheus metrics. A pod serves one revision, so every label but the status
+ * code is fixed: the request path only bumps numbers, and gauges are read at scrape time.
  */
 export class QueueProxyMetrics {
-  readonly #requests: Counter<"service" | "namespace" | "revision" | "code">;
-  readonly #byCode = new Map<number, Counter.Internal>();
-  readonly #labels: RevisionLabels;
-  readonly #duration: Histogram.Internal<string>;
-  readonly rejected: Counter.Internal;
-  readonly timeouts: Counter.Internal;
+  readonly #requests: StatusCodeCounter;
+  readonly #duration: FixedLabelHistogram;
+  readonly rejected: FixedLabelCounter;
+  readonly timeouts: FixedLabelCounter;
 
   constructor(
     registry: Registry,
     labels: RevisionLabels,
     current: () => { inFlight: number; queued: number },
   ) {
-    this.#labels = labels;
+    const fixed = { ...labels };
+    this.#requests = new StatusCodeCounter(
+      registry,
+      metricName(COMPONENT, "requests_total"),
+      "Requests by response code (including the queue-proxy's own 502/503/504).",
+      fixed,
+    );
+    this.#duration = new FixedLabelHistogram(
+      registry,
+      metricName(COMPONENT, "request_duration_seconds"),
+      "Time from arrival to the end of the response, queueing included.",
+      fixed,
+      DURATION_BUCKETS,
+    );
+    this.rejected = new FixedLabelCounter(
+      registry,
+      metricName(COMPONENT, "rejected_requests_total"),
+      "Requests answered 503 because the breaker queue was full.",
+      fixed,
+    );
+    this.timeouts = new FixedLabelCounter(
+      registry,
+      metricName(COMPONENT, "timeouts_total"),
+      "Requests that hit a timeout (504, or a reset once the response had started).",
+      fixed,
+    );
     const labelNames = ["service", "namespace", "revision"] as const;
-    this.#requests = new Counter({
-      name: metricName(COMPONENT, "requests_total"),
-      help: "Requests by response code (including the queue-proxy's own 502/503/504).",
-      labelNames: [...labelNames, "code"],
-      registers: [registry],
-    });
-    this.#duration = new Histogram({
-      name: metricName(COMPONENT, "request_duration_seconds"),
-      help: "Time from arrival to the end of the response, queueing included.",
-      labelNames,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-      registers: [registry],
-    }).labels(labels);
-    this.rejected = new Counter({
-      name: metricName(COMPONENT, "rejected_requests_total"),
-      help: "Requests answered 503 because the breaker queue was full.",
-      labelNames,
-      registers: [registry],
-    }).labels(labels);
-    this.timeouts = new Counter({
-      name: metricName(COMPONENT, "timeouts_total"),
-      help: "Requests that hit a timeout (504, or a reset once the response had started).",
-      labelNames,
-      registers: [registry],
-    }).labels(labels);
     new Gauge({
       name: metricName(COMPONENT, "in_flight_requests"),
       help: "Requests being served by the app now.",
@@ -74,12 +77,7 @@ export class QueueProxyMetrics {
   }
 
   observe(code: number, seconds: number): void {
-    let counter = this.#byCode.get(code);
-    if (counter === undefined) {
-      counter = this.#requests.labels({ ...this.#labels, code: String(code) });
-      this.#byCode.set(code, counter);
-    }
-    counter.inc();
+    this.#requests.inc(code);
     this.#duration.observe(seconds);
   }
 }

@@ -19,6 +19,11 @@ export function isHopByHop(lowerName: string): boolean {
   return HOP_BY_HOP.has(lowerName);
 }
 
+/** "keep-alive" and "close", what nearly every peer sends, name no other header. */
+export function isPlainConnectionValue(value: string): boolean {
+  return (value.length === 10 || value.length === 5) && /^(keep-alive|close)$/i.test(value);
+}
+
 /** Lower-case names listed in a Connection header value ("close, X-Foo" → ["close", "x-foo"]). */
 function connectionTokens(value: string): Set<string> {
   const tokens = new Set<string>();
@@ -55,7 +60,10 @@ export function endToEndHeaderObject(
   out: string[] = [],
 ): string[] {
   const connection = headers.connection;
-  const named = typeof connection === "string" ? connectionTokens(connection) : undefined;
+  const named =
+    typeof connection === "string" && !isPlainConnectionValue(connection)
+      ? connectionTokens(connection)
+      : undefined;
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     const value = headers[name];

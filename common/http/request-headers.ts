@@ -1,4 +1,4 @@
-import { isHopByHop } from "./hop-by-hop.ts";
+import { isHopByHop, isPlainConnectionValue } from "./hop-by-hop.ts";
 
 /** What a proxy needs to know about an incoming request, learned in one pass over its headers. */
 export interface RequestHeaderFacts {
@@ -54,11 +54,6 @@ export function scanRequestHeaders(raw: readonly string[], out: string[]): Reque
   if (!sawHost && authority !== undefined) out.push("host", authority);
   if (connectionNamed !== undefined) removeConnectionNamed(out, connectionNamed);
   return facts;
-}
-
-/** "keep-alive" and "close", what nearly every client sends, name no other header. */
-function isPlainConnectionValue(value: string): boolean {
-  return (value.length === 10 || value.length === 5) && /^(keep-alive|close)$/i.test(value);
 }
 
 /** Rare path: drop headers the client listed in Connection (e.g. "Connection: close, X-Secret"). */

@@ -1,0 +1,111 @@
+// npm run bench -- queue-proxy: the app direct, through the queue-proxy, through the bare undici
+// forwarder (the floor for a Node proxy) and through nginx (when installed), in one run.
+import { fileURLToPath } from "node:url";
+import { request } from "undici";
+import { type Child, forkAndWait } from "./lib/children.ts";
+import {
+  type CompareOptions,
+  idleMemory,
+  measureAll,
+  report,
+  saveResults,
+  type Target,
+} from "./lib/compare.ts";
+import { NGINX, startNginx } from "./lib/nginx.ts";
+import { fixed } from "./lib/table.ts";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+async function waitReady(adminPort: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await request(`http://127.0.0.1:${adminPort}/readyz`);
+      await res.body.text();
+      if (res.statusCode === 200) return;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("queue-proxy did not become ready");
+}
+
+export async function benchQueueProxy(options: CompareOptions): Promise<void> {
+  const app = await forkAndWait(here("apps/hello.ts"), { PORT: "0" });
+  const appPort = app.message.port as number;
+  const bare = await forkAndWait(here("apps/bare-forwarder.ts"), {
+    PORT: "0",
+    UPSTREAM_PORT: String(appPort),
+  });
+  const queueProxy = await forkAndWait(here("../queue-proxy/main.ts"), {
+    USER_PORT: String(appPort),
+    QUEUE_SERVING_PORT: "0",
+    QUEUE_ADMIN_PORT: "0",
+    QUEUE_METRICS_PORT: "-1",
+    CONTAINER_CONCURRENCY: "0",
+    SERVING_SERVICE: "bench",
+    SERVING_REVISION: "bench-00001",
+  });
+  await waitReady(queueProxy.message.adminPort as number);
+
+  const url = (port: unknown) => `http://127.0.0.1:${port}/`;
+  const targets: Target[] = [
+    { name: "direct", url: url(appPort), pid: app.pid },
+    { name: "bare-forwarder", url: url(bare.message.port), pid: bare.pid },
+    { name: "queue-proxy", url: url(queueProxy.message.servingPort), pid: queueProxy.pid },
+  ];
+  let nginx: (Child & { port: number }) | undefined;
+  if (NGINX) {
+    nginx = await startNginx(appPort);
+    targets.push({ name: "nginx", url: url(nginx.port), pid: nginx.pid, tree: true });
+  } else {
+    console.log("nginx: not installed, skipped (apt-get install nginx-light to compare against it)");
+  }
+
+  const idle = idleMemory(targets);
+  console.log(`load: ${options.load}, ${options.seconds} s per run after ${options.warmupSeconds} s warm-up`);
+  const results = await measureAll(targets, options);
+  report(results, "proxy", { floor: "bare-forwarder", nginx: nginx ? "nginx" : undefined });
+
+  console.log("\nidle memory (MB, before load):");
+  for (const [name, memory] of Object.entries(idle)) {
+    console.log(
+      `  ${name.padEnd(15)} RSS ${fixed(memory.rss, 0).padStart(4)}  private ${fixed(memory.private, 0).padStart(4)}`,
+    );
+  }
+  summarize(results, idle);
+  console.log(`\nresults: ${saveResults("queue-proxy", { options, idle, results })}`);
+  await Promise.all([app, bare, queueProxy, nginx].map((child) => child?.stop()));
+}
+
+/** The issue's goals, each with the figure that decides it. */
+function summarize(
+  results: Awaited<ReturnType<typeof measureAll>>,
+  idle: ReturnType<typeof idleMemory>,
+): void {
+  const at = (target: string, connections: number) =>
+    results.find((r) => r.target === target && r.connections === connections);
+  console.log("\ngoals:");
+  for (const connections of new Set(results.map((r) => r.connections))) {
+    const qp = at("queue-proxy", connections);
+    const bare = at("bare-forwarder", connections);
+    const nginx = at("nginx", connections);
+    if (!qp || !bare) continue;
+    const vsBare = qp.cpuMicrosPerRequest / bare.cpuMicrosPerRequest;
+    console.log(`  ${connections} conns: CPU/req ${fixed(vsBare)}× bare forwarder (goal ≤ 1.25)`);
+    if (nginx)
+      console.log(
+        `  ${connections} conns: CPU/req ${fixed(qp.cpuMicrosPerRequest / nginx.cpuMicrosPerRequest)}× nginx (goal < 3)`,
+      );
+  }
+  const qp8 = at("queue-proxy", 8);
+  const direct8 = at("direct", 8);
+  if (qp8 && direct8)
+    console.log(`  8 conns: added p99 ${fixed(qp8.p99Ms - direct8.p99Ms, 3)} ms (goal < 1)`);
+  console.log(
+    `  idle RSS ${fixed(idle["queue-proxy"].rss, 0)} MB (goal < 60), private ${fixed(idle["queue-proxy"].private, 0)} MB`,
+  );
+  const qp64 = at("queue-proxy", 64);
+  if (qp64)
+    console.log(
+      `  64 conns: RSS ${fixed(qp64.rssMb, 0)} MB (goal < 100), private ${fixed(qp64.privateMb, 0)} MB`,
+    );
+}
