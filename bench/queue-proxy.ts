@@ -12,6 +12,7 @@ import {
   type Target,
 } from "./lib/compare.ts";
 import { NGINX, startNginx } from "./lib/nginx.ts";
+import { pacedLatency } from "./lib/paced-latency.ts";
 import { fixed } from "./lib/table.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -65,21 +66,47 @@ export async function benchQueueProxy(options: CompareOptions): Promise<void> {
   const results = await measureAll(targets, options);
   report(results, "proxy", { floor: "bare-forwarder", nginx: nginx ? "nginx" : undefined });
 
+  const paced = await pacedReport(targets, options);
+
   console.log("\nidle memory (MB, before load):");
   for (const [name, memory] of Object.entries(idle)) {
     console.log(
       `  ${name.padEnd(15)} RSS ${fixed(memory.rss, 0).padStart(4)}  private ${fixed(memory.private, 0).padStart(4)}`,
     );
   }
-  summarize(results, idle);
-  console.log(`\nresults: ${saveResults("queue-proxy", { options, idle, results })}`);
+  summarize(results, idle, paced);
+  console.log(`\nresults: ${saveResults("queue-proxy", { options, idle, results, paced })}`);
   await Promise.all([app, bare, queueProxy, nginx].map((child) => child?.stop()));
+}
+
+const PACED_CLIENTS = 8;
+const PACED_RATE = 1000;
+
+/** Added latency of each hop below saturation (8 clients, 1,000 req/s in all). */
+async function pacedReport(
+  targets: Target[],
+  options: CompareOptions,
+): Promise<Record<string, { p50Ms: number; p99Ms: number }>> {
+  console.log(
+    `\npaced latency: ${PACED_CLIENTS} clients, ${PACED_RATE} req/s in all, ${options.seconds} s each`,
+  );
+  const paced: Record<string, { p50Ms: number; p99Ms: number }> = {};
+  for (const target of targets) {
+    const result = await pacedLatency(target.url, PACED_CLIENTS, PACED_RATE, options.seconds);
+    paced[target.name] = result;
+    const added = target.name === "direct" ? "" : `  +p99 ${fixed(result.p99Ms - paced.direct.p99Ms, 3)} ms`;
+    console.log(
+      `  ${target.name.padEnd(15)} p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms${added}  (${result.requests} requests, ${result.errors} errors)`,
+    );
+  }
+  return paced;
 }
 
 /** The issue's goals, each with the figure that decides it. */
 function summarize(
   results: Awaited<ReturnType<typeof measureAll>>,
   idle: ReturnType<typeof idleMemory>,
+  paced: Record<string, { p99Ms: number }>,
 ): void {
   const at = (target: string, connections: number) =>
     results.find((r) => r.target === target && r.connections === connections);
@@ -98,8 +125,11 @@ function summarize(
   }
   const qp8 = at("queue-proxy", 8);
   const direct8 = at("direct", 8);
-  if (qp8 && direct8)
-    console.log(`  8 conns: added p99 ${fixed(qp8.p99Ms - direct8.p99Ms, 3)} ms (goal < 1)`);
+  if (qp8 && direct8) {
+    console.log(`  8 conns, saturating: added p99 ${fixed(qp8.p99Ms - direct8.p99Ms, 3)} ms (goal < 1)`);
+  }
+  const pacedAdded = paced["queue-proxy"].p99Ms - paced.direct.p99Ms;
+  console.log(`  8 clients paced at ${PACED_RATE} req/s: added p99 ${fixed(pacedAdded, 3)} ms (goal < 1)`);
   console.log(
     `  idle RSS ${fixed(idle["queue-proxy"].rss, 0)} MB (goal < 60), private ${fixed(idle["queue-proxy"].private, 0)} MB`,
   );
