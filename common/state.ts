@@ -1,0 +1,93 @@
+/**
+ * The autoscaler's published state: what the router and activator need to route, and nothing
+ * else. GET /v1/state returns a DataPlaneState; GET /v1/state?watch=1 streams it as Server-Sent
+ * Events (see StateEvent).
+ */
+
+export interface DataPlaneState {
+  /** Increases with every change; a watcher can tell a stale snapshot from a new one. */
+  generation: number;
+  /** The domain of generated hosts ({service}.{namespace}.{domain}). */
+  domain: string;
+  /** By "{namespace}/{service}". */
+  services: Record<string, ServiceState>;
+  /** By revision name (unique across namespaces: revisions are named {service}-{n}). */
+  revisions: Record<string, RevisionState>;
+}
+
+export interface TrafficTarget {
+  revision: string;
+  /** 0–100; the targets of a service sum to 100. */
+  percent: number;
+  tag?: string;
+}
+
+export interface ServiceState {
+  name: string;
+  namespace: string;
+  /** Hosts that reach the main traffic split, e.g. "hello.default.example.com", "hello". */
+  hosts: string[];
+  traffic: TrafficTarget[];
+  /** Tag → its own host and revision ({tag}-{service}.{namespace}.{domain}). */
+  tags: Record<string, { hosts: string[]; revision: string }>;
+  latestCreatedRevision?: string;
+  latestReadyRevision?: string;
+}
+
+export type RevisionMode = "serve" | "proxy";
+
+export interface Endpoint {
+  pod: string;
+  /** The pod's queue-proxy serving URL. */
+  url: string;
+}
+
+export interface RevisionState {
+  name: string;
+  service: string;
+  namespace: string;
+  /** serve: the router goes straight to `endpoints`; proxy: through the activator. */
+  mode: RevisionMode;
+  containerConcurrency: number;
+  timeoutSeconds: number;
+  responseStartTimeoutSeconds?: number;
+  idleTimeoutSeconds?: number;
+  protocol: "http1" | "h2c";
+  desiredPods: number;
+  /** Ready pods only. */
+  endpoints: Endpoint[];
+  /** Set when the revision cannot become ready: the activator answers 503 with this reason. */
+  failure?: { reason: string; logs: string[] };
+}
+
+/** The Server-Sent Events of the watch: a full snapshot first, then changes. */
+export type StateEvent =
+  | { type: "snapshot"; state: DataPlaneState }
+  | { type: "service"; generation: number; key: string; service: ServiceState | null }
+  | { type: "revision"; generation: number; name: string; revision: RevisionState | null };
+
+export function serviceKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function emptyState(domain = "example.com"): DataPlaneState {
+  return { generation: 0, domain, services: {}, revisions: {} };
+}
+
+/**
+ * Applies a change event to a state and returns a new state object (the old one is untouched, so
+ * readers holding it see a consistent table until they pick up the new one).
+ */
+export function applyEvent(state: DataPlaneState, event: StateEvent): DataPlaneState {
+  if (event.type === "snapshot") return event.state;
+  if (event.type === "service") {
+    const services = { ...state.services };
+    if (event.service) services[event.key] = event.service;
+    else delete services[event.key];
+    return { ...state, generation: event.generation, services };
+  }
+  const revisions = { ...state.revisions };
+  if (event.revision) revisions[event.name] = event.revision;
+  else delete revisions[event.name];
+  return { ...state, generation: event.generation, revisions };
+}
