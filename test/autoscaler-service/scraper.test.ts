@@ -1,0 +1,37 @@
+import { createServer } from "node:http";
+import t from "tap";
+import { scrapeAll } from "../../autoscaler/scraper.ts";
+import { listen } from "../../common/http/listen.ts";
+
+t.test("a slow or dead pod does not stall the scrape of the others", async (t) => {
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith("/slow")) return; // never answers
+    if (req.url?.startsWith("/broken")) {
+      res.statusCode = 500;
+      return res.end("no");
+    }
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ revision: "r", pod: "p", averageConcurrency: 1.5 }));
+  });
+  const port = await listen(server, 0);
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  const results = await scrapeAll(
+    [
+      { revision: "r", pod: "ok", adminUrl: base },
+      { revision: "r", pod: "slow", adminUrl: `${base}/slow` },
+      { revision: "r", pod: "broken", adminUrl: `${base}/broken` },
+      { revision: "r", pod: "dead", adminUrl: "http://127.0.0.1:1" },
+    ],
+    { timeoutMs: 300 },
+  );
+  t.ok(Date.now() - started < 5000, "bounded by the timeout, not by the slow pod");
+  t.match(results[0], { stats: { averageConcurrency: 1.5 } });
+  t.match(results[1], { error: /abort|timeout/i });
+  t.match(results[2], { error: "status 500" });
+  t.match(results[3], { error: /ECONNREFUSED|connect/ });
+});
