@@ -1,6 +1,6 @@
 import t from "tap";
-import { parseSchedule, scheduledMinScale } from "../../autoscaler/schedule.ts";
 import { parseDuration } from "../../common/duration.ts";
+import { parseSchedule, scheduledMinScale } from "../../serving/schedule.ts";
 
 t.test("Go durations", async (t) => {
   t.equal(parseDuration("30s"), 30_000);

@@ -1,0 +1,118 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { ServiceManifest } from "./manifest.ts";
+import type { Revision } from "./revisions.ts";
+
+/**
+ * Services and their revision history, persisted in SQLite (node:sqlite, built into Node 24)
+ * under the state directory (.sluice/ by default). Each apply is one transaction: a restart sees
+ * either all of it or none of it.
+ */
+export class RevisionStore {
+  readonly #db: DatabaseSync;
+
+  constructor(directory: string) {
+    mkdirSync(directory, { recursive: true });
+    this.#db = new DatabaseSync(join(directory, "sluice.db"));
+    this.#db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS services (
+        namespace TEXT NOT NULL, name TEXT NOT NULL, manifest TEXT NOT NULL, applied_at INTEGER NOT NULL,
+        PRIMARY KEY (namespace, name));
+      CREATE TABLE IF NOT EXISTS revisions (
+        name TEXT PRIMARY KEY, namespace TEXT NOT NULL, service TEXT NOT NULL, sequence INTEGER NOT NULL,
+        template_hash TEXT NOT NULL, template TEXT NOT NULL, created_at INTEGER NOT NULL, ready_at INTEGER);
+      CREATE INDEX IF NOT EXISTS revisions_by_service ON revisions (namespace, service, sequence);
+    `);
+  }
+
+  /** Writes services and new revisions together, atomically. */
+  apply(services: readonly ServiceManifest[], newRevisions: readonly Revision[], now: number): void {
+    const upsertService = this.#db.prepare(
+      "INSERT INTO services (namespace, name, manifest, applied_at) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, name) DO UPDATE SET manifest = excluded.manifest, applied_at = excluded.applied_at",
+    );
+    const insertRevision = this.#db.prepare(
+      "INSERT INTO revisions (name, namespace, service, sequence, template_hash, template, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.#transaction(() => {
+      for (const manifest of services) {
+        upsertService.run(
+          manifest.metadata.namespace ?? "default",
+          manifest.metadata.name,
+          JSON.stringify(manifest),
+          now,
+        );
+      }
+      for (const r of newRevisions) {
+        insertRevision.run(
+          r.name,
+          r.namespace,
+          r.service,
+          r.sequence,
+          r.templateHash,
+          JSON.stringify(r.template),
+          r.createdAt,
+        );
+      }
+    });
+  }
+
+  services(): ServiceManifest[] {
+    const rows = this.#db.prepare("SELECT manifest FROM services ORDER BY namespace, name").all() as {
+      manifest: string;
+    }[];
+    return rows.map((row) => JSON.parse(row.manifest) as ServiceManifest);
+  }
+
+  /** A service's revisions, oldest first. */
+  revisions(namespace: string, service: string): (Revision & { readyAt?: number })[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM revisions WHERE namespace = ? AND service = ? ORDER BY sequence")
+      .all(namespace, service) as Record<string, string | number | null>[];
+    return rows.map((row) => ({
+      name: row.name as string,
+      namespace: row.namespace as string,
+      service: row.service as string,
+      sequence: row.sequence as number,
+      templateHash: row.template_hash as string,
+      template: JSON.parse(row.template as string),
+      createdAt: row.created_at as number,
+      ...(row.ready_at === null ? {} : { readyAt: row.ready_at as number }),
+    }));
+  }
+
+  /** Records the first time a revision had a ready pod (it then counts as "latest ready"). */
+  markReady(revision: string, at: number): void {
+    this.#db
+      .prepare("UPDATE revisions SET ready_at = ? WHERE name = ? AND ready_at IS NULL")
+      .run(at, revision);
+  }
+
+  deleteRevision(revision: string): void {
+    this.#db.prepare("DELETE FROM revisions WHERE name = ?").run(revision);
+  }
+
+  deleteService(namespace: string, name: string): void {
+    this.#transaction(() => {
+      this.#db.prepare("DELETE FROM services WHERE namespace = ? AND name = ?").run(namespace, name);
+      this.#db.prepare("DELETE FROM revisions WHERE namespace = ? AND service = ?").run(namespace, name);
+    });
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #transaction(work: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      work();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
