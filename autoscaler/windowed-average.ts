@@ -1,19 +1,22 @@
 /**
- * Average of a per-second metric over a sliding window (Knative's TimedFloat64Buckets): values
- * recorded in the same second add up (one per pod, plus the activator), and the average divides by
- * the seconds the window spans — only since the first record, so a new revision is not diluted by
- * seconds before it existed.
+ * Average of a revision-wide metric over a sliding window (Knative's TimedFloat64Buckets), in
+ * one-second buckets. Each record is the revision's total at that moment; several records in one
+ * second (a fast tick) are averaged, not added. The window average divides by the seconds the
+ * window spans since the first record, so a new revision is not diluted by time before it existed;
+ * a second with no record counts as 0.
  */
 export class WindowedAverage {
   readonly #windowSeconds: number;
-  // Ring of per-second sums, indexed by second % length.
+  // Ring of per-second sums and counts, indexed by second % length.
   readonly #sums: Float64Array;
+  readonly #counts: Float64Array;
   readonly #seconds: Float64Array;
   #firstSecond = Number.NaN;
 
   constructor(windowMs: number) {
     this.#windowSeconds = Math.max(1, Math.round(windowMs / 1000));
     this.#sums = new Float64Array(this.#windowSeconds);
+    this.#counts = new Float64Array(this.#windowSeconds);
     this.#seconds = new Float64Array(this.#windowSeconds).fill(Number.NaN);
   }
 
@@ -23,8 +26,10 @@ export class WindowedAverage {
     if (this.#seconds[slot] !== second) {
       this.#seconds[slot] = second;
       this.#sums[slot] = 0;
+      this.#counts[slot] = 0;
     }
     this.#sums[slot] += value;
+    this.#counts[slot]++;
     if (Number.isNaN(this.#firstSecond)) this.#firstSecond = second;
   }
 
@@ -37,7 +42,7 @@ export class WindowedAverage {
     for (let slot = 0; slot < this.#windowSeconds; slot++) {
       const second = this.#seconds[slot];
       if (second >= oldest && second <= current) {
-        sum += this.#sums[slot];
+        sum += this.#sums[slot] / this.#counts[slot];
         any = true;
       }
     }

@@ -23,14 +23,14 @@ function feed(decider: KpaDecider, from: number, to: number, value: number): voi
   for (let at = from; at < to; at += 1000) decider.record(at, value);
 }
 
-t.test("windowed average: per-second sums, averaged over the seconds since the first record", async (t) => {
+t.test("windowed average: per-second values, averaged over the seconds since the first record", async (t) => {
   const avg = new WindowedAverage(10_000);
   t.equal(avg.average(0), undefined, "no data");
   avg.record(0, 4);
-  avg.record(500, 6); // same second: adds up (two pods)
-  t.equal(avg.average(900), 10);
+  avg.record(500, 6); // two ticks in one second: their mean
+  t.equal(avg.average(900), 5);
   avg.record(1000, 0);
-  t.equal(avg.average(1000), 5, "two seconds, 10 + 0");
+  t.equal(avg.average(1000), 2.5, "two seconds, 5 and 0");
   for (let s = 2; s < 20; s++) avg.record(s * 1000, 1);
   t.equal(avg.average(19_000), 1, "old seconds slide out");
   t.equal(avg.average(40_000), undefined, "a window with no records has no data");

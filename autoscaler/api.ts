@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
+import type { Registry } from "prom-client";
+import { parseActivatorStats } from "../common/activator-stats.ts";
+import { sendJson, sendPlain } from "../common/http/respond.ts";
+import type { Controller } from "./controller.ts";
+import type { StatePublisher } from "./state-publisher.ts";
+
+/** Bodies larger than this are refused (413): manifests and stat pushes are small. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export interface ApiOptions {
+  controller: Controller;
+  publisher: StatePublisher;
+  registry: Registry;
+  isReady: () => boolean;
+}
+
+/** The autoscaler's one HTTP port: the state watch, stats pushes, manifests, health, metrics. */
+export function createApiServer({ controller, publisher, registry, isReady }: ApiOptions): Server {
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void> = {
+    "GET /healthz": (_req, res) => sendPlain(res, 200, "ok"),
+    "GET /readyz": (_req, res) =>
+      isReady() ? sendPlain(res, 200, "ready") : sendPlain(res, 503, "not ready"),
+    "GET /metrics": async (_req, res) => {
+      const body = await registry.metrics();
+      res.writeHead(200, { "content-type": registry.contentType });
+      res.end(body);
+    },
+    "GET /v1/state": (req, res) => publisher.handle(req, res),
+    "GET /v1/services": (_req, res) =>
+      sendJson(res, 200, { services: controller.services(), revisions: controller.revisionDetails() }),
+    "PUT /v1/services": async (req, res) => {
+      const file = new URL(req.url ?? "/", "http://x").searchParams.get("file") ?? "request body";
+      const result = controller.apply(await readBody(req), file);
+      if (!result.ok) {
+        if ((req.headers.accept ?? "").includes("application/json")) return sendJson(res, 400, result);
+        return sendPlain(
+          res,
+          400,
+          `invalid services; nothing was changed:\n${result.problems.map((p) => `  ${p}`).join("\n")}`,
+        );
+      }
+      sendJson(res, 200, result);
+    },
+    "POST /v1/stats": async (req, res) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch (error) {
+        if (error instanceof BodyTooLarge) throw error;
+        return sendPlain(res, 400, `stats: body is not JSON: ${(error as Error).message}`);
+      }
+      const stats = parseActivatorStats(body);
+      if (typeof stats === "string") return sendPlain(res, 400, `stats: ${stats}`);
+      sendJson(res, 200, { unknownRevisions: controller.activatorStats(stats) });
+    },
+  };
+  return createServer(async (req, res) => {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    const route = routes[`${req.method} ${path}`];
+    try {
+      if (route) return await route(req, res);
+      const allowed = Object.keys(routes).filter((key) => key.endsWith(` ${path}`));
+      if (allowed.length > 0) {
+        return sendPlain(res, 405, `${req.method} not allowed on ${path}`, {
+          allow: allowed.map((key) => key.split(" ")[0]).join(", "),
+        });
+      }
+      sendPlain(res, 404, `autoscaler: no endpoint ${path}`);
+    } catch (error) {
+      if (error instanceof BodyTooLarge)
+        return sendPlain(res, 413, `autoscaler: body larger than ${MAX_BODY_BYTES} bytes`);
+      sendPlain(res, 500, `autoscaler: ${(error as Error).message}`);
+    }
+  });
+}

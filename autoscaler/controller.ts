@@ -1,0 +1,359 @@
+import type { ActivatorStats } from "../common/activator-stats.ts";
+import { parseDuration } from "../common/duration.ts";
+import type { Logger } from "../common/log.ts";
+import type { PodStats } from "../common/pod-stats.ts";
+import { type RevisionState, type ServiceState, serviceKey } from "../common/state.ts";
+import type { Platform } from "../platform/platform.ts";
+import { formatProblem, type LoadedService, loadManifests } from "../serving/load.ts";
+import type { ServiceManifest } from "../serving/manifest.ts";
+import type { RevisionStore } from "../serving/revision-store.ts";
+import { type Revision, revisionFor } from "../serving/revisions.ts";
+import { applyRollout, resolveRoute, rolloutPercent } from "../serving/routes.ts";
+import { scheduledMinScale } from "../serving/schedule.ts";
+import { localRunnable, ROLLOUT_ANNOTATION, validateServices } from "../serving/validate.ts";
+import type { AutoscalerConfig } from "./config.ts";
+import type { AutoscalerMetrics } from "./metrics.ts";
+import { revisionLoad } from "./revision-load.ts";
+import { createRuntime, type RevisionRuntime } from "./revision-runtime.ts";
+import { scrapeAll } from "./scraper.ts";
+import type { StatePublisher } from "./state-publisher.ts";
+
+export interface ApplyResult {
+  ok: boolean;
+  problems: string[];
+  applied: { service: string; namespace: string; revision: string; created: boolean }[];
+}
+
+interface ServiceEntry {
+  manifest: ServiceManifest;
+  /** Oldest first. */
+  revisions: RevisionRuntime[];
+}
+
+export interface ControllerDeps {
+  config: AutoscalerConfig;
+  platform: Platform;
+  store: RevisionStore;
+  publisher: StatePublisher;
+  metrics: AutoscalerMetrics;
+  log: Logger;
+}
+
+/**
+ * The autoscaler's core: applies Service manifests, keeps revisions at the scale their load asks
+ * for, and publishes the resulting state for the router and activator.
+ */
+export class Controller {
+  readonly #deps: ControllerDeps;
+  readonly #services = new Map<string, ServiceEntry>();
+  readonly #byRevision = new Map<string, RevisionRuntime>();
+  #ticking = false;
+
+  constructor(deps: ControllerDeps) {
+    this.#deps = deps;
+    deps.platform.onChange(() => this.#onPodsChanged());
+  }
+
+  /** Restores what the store remembers (services and their revision history). */
+  restore(): void {
+    const { store, config } = this.#deps;
+    for (const manifest of store.services()) {
+      const namespace = manifest.metadata.namespace ?? "default";
+      const history = store
+        .revisions(namespace, manifest.metadata.name)
+        .map((revision) => createRuntime(revision, config));
+      this.#services.set(serviceKey(namespace, manifest.metadata.name), { manifest, revisions: history });
+      for (const runtime of history) this.#track(runtime);
+    }
+    this.publish();
+  }
+
+  services(): { manifest: ServiceManifest; revisions: string[] }[] {
+    return [...this.#services.values()].map((entry) => ({
+      manifest: entry.manifest,
+      revisions: entry.revisions.map((r) => r.revision.name),
+    }));
+  }
+
+  /** Applies manifests all or nothing: any problem anywhere and nothing changes. */
+  apply(text: string, file: string, now = Date.now()): ApplyResult {
+    const { services, problems } = loadManifests(text, file);
+    const known = (namespace: string, name: string) =>
+      this.#services.get(serviceKey(namespace, name))?.revisions.map((r) => r.revision.name) ?? [];
+    const messages = [...problems, ...validateServices(services, known)].map(formatProblem);
+    for (const loaded of services) {
+      const reason = localRunnable(loaded.manifest);
+      if (reason) messages.push(`${loaded.file}:${loaded.line}: ${loaded.manifest.metadata.name}: ${reason}`);
+    }
+    const planned: { loaded: LoadedService; revision: Revision; created: boolean }[] = [];
+    for (const loaded of services) {
+      const entry = this.#services.get(
+        serviceKey(loaded.manifest.metadata.namespace ?? "default", loaded.manifest.metadata.name),
+      );
+      const result = revisionFor(loaded.manifest, entry?.revisions.map((r) => r.revision) ?? [], now);
+      if ("error" in result) messages.push(`${loaded.file}:${loaded.line}: ${result.error}`);
+      else planned.push({ loaded, ...result });
+    }
+    if (messages.length > 0) return { ok: false, problems: messages, applied: [] };
+
+    this.#deps.store.apply(
+      planned.map((p) => p.loaded.manifest),
+      planned.filter((p) => p.created).map((p) => p.revision),
+      now,
+    );
+    for (const { loaded, revision, created } of planned) {
+      const manifest = loaded.manifest;
+      const key = serviceKey(manifest.metadata.namespace ?? "default", manifest.metadata.name);
+      const entry = this.#services.get(key) ?? { manifest, revisions: [] };
+      entry.manifest = manifest;
+      if (created) {
+        const runtime = createRuntime(revision, this.#deps.config);
+        entry.revisions.push(runtime);
+        this.#track(runtime);
+      }
+      this.#services.set(key, entry);
+    }
+    this.#deps.log.info({ applied: planned.map((p) => p.revision.name) }, "applied services");
+    void this.tick(now);
+    return {
+      ok: true,
+      problems: [],
+      applied: planned.map(({ loaded, revision, created }) => ({
+        service: loaded.manifest.metadata.name,
+        namespace: loaded.manifest.metadata.namespace ?? "default",
+        revision: revision.name,
+        created,
+      })),
+    };
+  }
+
+  /** The activator's push; a poke for a revision at zero scales it up now, not at the next tick. */
+  activatorStats(push: ActivatorStats, now = Date.now()): string[] {
+    const unknown: string[] = [];
+    for (const stats of push.revisions) {
+      const runtime = this.#byRevision.get(stats.revision);
+      if (!runtime) {
+        unknown.push(stats.revision);
+        continue;
+      }
+      runtime.activatorStats.set(push.activator, stats);
+      if (stats.poke && runtime.desired === 0) {
+        runtime.decider.record(now, Math.max(1, stats.averageConcurrency));
+        this.#scale(
+          runtime,
+          Math.max(1, runtime.autoscaling.activationScale, runtime.autoscaling.minScale),
+          "proxy",
+        );
+        this.#deps.log.info({ revision: stats.revision }, "poked: scaling up from zero");
+        this.publish();
+      }
+    }
+    return unknown;
+  }
+
+  /** One autoscaling round: scrape every ready pod, decide, scale, publish. */
+  async tick(now = Date.now()): Promise<void> {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      const { platform, config } = this.#deps;
+      const targets = [...this.#byRevision.values()].flatMap((runtime) =>
+        (platform.revision(runtime.revision.name)?.pods ?? [])
+          .filter((pod) => pod.phase === "ready" && pod.adminUrl)
+          .map((pod) => ({
+            revision: runtime.revision.name,
+            pod: pod.name,
+            adminUrl: pod.adminUrl as string,
+          })),
+      );
+      const scraped = await scrapeAll(targets, { timeoutMs: config.scrapeTimeoutMs });
+      const podStats = new Map<string, PodStats[]>();
+      for (const result of scraped) {
+        if ("stats" in result)
+          podStats.set(result.target.revision, [
+            ...(podStats.get(result.target.revision) ?? []),
+            result.stats,
+          ]);
+      }
+      const referenced = this.#referencedRevisions();
+      const decidedAt = Date.now();
+      for (const runtime of this.#byRevision.values()) {
+        this.#decide(
+          runtime,
+          podStats.get(runtime.revision.name) ?? [],
+          referenced.has(runtime.revision.name),
+          decidedAt,
+        );
+      }
+      this.#collectGarbage(referenced, decidedAt);
+      this.publish(decidedAt);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  #decide(runtime: RevisionRuntime, pods: PodStats[], referenced: boolean, now: number): void {
+    const name = runtime.revision.name;
+    const platformPods = this.#deps.platform.revision(name);
+    const readyPods = platformPods?.pods.filter((pod) => pod.phase === "ready").length ?? 0;
+    const load = revisionLoad(pods, [...runtime.activatorStats.values()]);
+    runtime.activatorStats.clear();
+    const value = runtime.autoscaling.metric === "rps" ? load.rps : load.concurrency;
+    if (pods.length > 0 || readyPods === 0) runtime.decider.record(now, value);
+    const decision = runtime.decider.decide(now, readyPods);
+    runtime.lastDecision = decision;
+    if (!referenced) {
+      runtime.unreferencedSince ??= now;
+      this.#scale(runtime, 0, "proxy");
+    } else {
+      runtime.unreferencedSince = undefined;
+      const { scale, mode } = runtime.bounds.apply({
+        now,
+        wanted: decision.desiredPods,
+        excessBurstCapacity: decision.excessBurstCapacity,
+        current: runtime.desired,
+        readyPods,
+        scheduledMin: scheduledMinScale(runtime.schedule, new Date(now)),
+      });
+      this.#scale(runtime, scale, mode);
+    }
+    this.#deps.metrics.record(runtime, readyPods, platformPods?.pods.length ?? 0);
+  }
+
+  #scale(runtime: RevisionRuntime, scale: number, mode: RevisionState["mode"]): void {
+    runtime.mode = mode;
+    if (runtime.desired === scale) return;
+    this.#deps.log.info({ revision: runtime.revision.name, from: runtime.desired, to: scale }, "scaling");
+    runtime.desired = scale;
+    this.#deps.platform.scale(runtime.revision.name, scale);
+  }
+
+  #track(runtime: RevisionRuntime): void {
+    this.#byRevision.set(runtime.revision.name, runtime);
+    this.#deps.platform.ensureRevision(runtime.template);
+  }
+
+  #onPodsChanged(): void {
+    const now = Date.now();
+    for (const runtime of this.#byRevision.values()) {
+      if (runtime.readyAt !== undefined) continue;
+      if (this.#deps.platform.revision(runtime.revision.name)?.pods.some((pod) => pod.phase === "ready")) {
+        runtime.readyAt = now;
+        this.#deps.store.markReady(runtime.revision.name, now);
+      }
+    }
+    this.publish(now);
+  }
+
+  /** Revisions some route sends traffic to (0 % tagged targets included: they stay routable). */
+  #referencedRevisions(): Set<string> {
+    const referenced = new Set<string>();
+    for (const service of Object.values(this.#serviceStates(Date.now()))) {
+      for (const target of service.traffic) referenced.add(target.revision);
+    }
+    // The latest created revision is always kept: it is where latestRevision traffic goes next.
+    for (const entry of this.#services.values()) {
+      const latest = entry.revisions.at(-1);
+      if (latest) referenced.add(latest.revision.name);
+    }
+    return referenced;
+  }
+
+  #collectGarbage(referenced: Set<string>, now: number): void {
+    for (const entry of this.#services.values()) {
+      entry.revisions = entry.revisions.filter((runtime) => {
+        const name = runtime.revision.name;
+        const expired =
+          !referenced.has(name) &&
+          runtime.unreferencedSince !== undefined &&
+          now - runtime.unreferencedSince >= this.#deps.config.revisionRetentionMs &&
+          runtime.desired === 0;
+        if (!expired) return true;
+        this.#deps.log.info({ revision: name }, "garbage-collecting unreferenced revision");
+        this.#byRevision.delete(name);
+        this.#deps.metrics.forget(runtime);
+        this.#deps.store.deleteRevision(name);
+        void this.#deps.platform.deleteRevision(name);
+        return false;
+      });
+    }
+  }
+
+  #serviceStates(now: number): Record<string, ServiceState> {
+    const services: Record<string, ServiceState> = {};
+    for (const [key, entry] of this.#services) {
+      const latest = entry.revisions.at(-1);
+      if (!latest) continue;
+      const readyRevisions = entry.revisions.filter((r) => r.readyAt !== undefined);
+      const latestReady = readyRevisions.at(-1);
+      const route = resolveRoute(
+        entry.manifest,
+        { created: latest.revision.name, ready: latestReady?.revision.name },
+        this.#deps.config.domain,
+      );
+      let traffic = route.traffic;
+      const rolloutMs = parseDuration(entry.manifest.metadata.annotations?.[ROLLOUT_ANNOTATION] ?? "") ?? 0;
+      const previousReady = readyRevisions.at(-2);
+      if (rolloutMs > 0 && latestReady?.readyAt !== undefined && previousReady) {
+        const percent = rolloutPercent(latestReady.readyAt, rolloutMs, now);
+        traffic = applyRollout(traffic, latestReady.revision.name, previousReady.revision.name, percent);
+      }
+      services[key] = {
+        name: entry.manifest.metadata.name,
+        namespace: entry.manifest.metadata.namespace ?? "default",
+        hosts: route.hosts,
+        traffic,
+        tags: route.tags,
+        latestCreatedRevision: latest.revision.name,
+        latestReadyRevision: latestReady?.revision.name,
+      };
+    }
+    return services;
+  }
+
+  /** Builds the whole state and hands it to the publisher (which sends only what changed). */
+  publish(now = Date.now()): void {
+    const revisions: Record<string, RevisionState> = {};
+    for (const runtime of this.#byRevision.values()) {
+      const pods = this.#deps.platform.revision(runtime.revision.name);
+      const spec = runtime.revision.template.spec;
+      revisions[runtime.revision.name] = {
+        name: runtime.revision.name,
+        service: runtime.revision.service,
+        namespace: runtime.revision.namespace,
+        mode: runtime.mode,
+        containerConcurrency: spec.containerConcurrency ?? 0,
+        timeoutSeconds: spec.timeoutSeconds ?? 300,
+        ...(spec.responseStartTimeoutSeconds
+          ? { responseStartTimeoutSeconds: spec.responseStartTimeoutSeconds }
+          : {}),
+        ...(spec.idleTimeoutSeconds ? { idleTimeoutSeconds: spec.idleTimeoutSeconds } : {}),
+        protocol: runtime.template.protocol,
+        desiredPods: runtime.desired,
+        endpoints: (pods?.pods ?? [])
+          .filter((pod) => pod.phase === "ready" && pod.url)
+          .map((pod) => ({ pod: pod.name, url: pod.url as string })),
+        ...(pods?.failure ? { failure: pods.failure } : {}),
+      };
+    }
+    this.#deps.publisher.publish(this.#serviceStates(now), revisions);
+  }
+
+  /** Status detail for the CLI and the status page. */
+  revisionDetails(): Record<
+    string,
+    { desired: number; mode: string; observedStable: number; observedPanic: number; panicking: boolean }
+  > {
+    const out: ReturnType<Controller["revisionDetails"]> = {};
+    for (const runtime of this.#byRevision.values()) {
+      out[runtime.revision.name] = {
+        desired: runtime.desired,
+        mode: runtime.mode,
+        observedStable: runtime.lastDecision?.observedStable ?? 0,
+        observedPanic: runtime.lastDecision?.observedPanic ?? 0,
+        panicking: runtime.lastDecision?.panicking ?? false,
+      };
+    }
+    return out;
+  }
+}

@@ -1,0 +1,75 @@
+import { resolve } from "node:path";
+import { ConfigError } from "../common/env.ts";
+import { listen } from "../common/http/listen.ts";
+import { createLogger } from "../common/log.ts";
+import { createRegistry } from "../common/metrics.ts";
+import { LocalPlatform } from "../platform/local/local-platform.ts";
+import { RevisionStore } from "../serving/revision-store.ts";
+import { createApiServer } from "./api.ts";
+import { type AutoscalerConfig, loadConfig } from "./config.ts";
+import { Controller } from "./controller.ts";
+import { AutoscalerMetrics } from "./metrics.ts";
+import { StatePublisher } from "./state-publisher.ts";
+
+function configOrExit(): AutoscalerConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+const config = configOrExit();
+const log = createLogger("autoscaler");
+const registry = createRegistry("autoscaler");
+const store = new RevisionStore(resolve(config.stateDir));
+const platform = new LocalPlatform({
+  log: log.child({ platform: "local" }),
+  startTimeoutMs: config.podStartTimeoutMs,
+});
+const publisher = new StatePublisher(config.domain);
+const controller = new Controller({
+  config,
+  platform,
+  store,
+  publisher,
+  metrics: new AutoscalerMetrics(registry),
+  log,
+});
+let ready = false;
+const server = createApiServer({ controller, publisher, registry, isReady: () => ready });
+
+controller.restore();
+const ticker = setInterval(() => void controller.tick(), config.tickMs);
+
+let stopping = false;
+async function shutDown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  ready = false;
+  log.info({ signal }, "stopping: draining pods");
+  clearInterval(ticker);
+  publisher.close();
+  server.close();
+  server.closeAllConnections();
+  await platform.close();
+  store.close();
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutDown("SIGTERM"));
+process.on("SIGINT", () => void shutDown("SIGINT"));
+process.on("disconnect", () => void shutDown("parent exited"));
+
+try {
+  const port = await listen(server, config.port, config.bindAddress, "autoscaler");
+  ready = true;
+  log.info({ port, stateDir: config.stateDir, domain: config.domain }, "autoscaler listening");
+  process.send?.({ type: "listening", port });
+} catch (error) {
+  log.error((error as Error).message);
+  await platform.close();
+  process.exit(1);
+}

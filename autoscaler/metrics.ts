@@ -1,0 +1,51 @@
+import { Gauge, type Registry } from "prom-client";
+import { metricName } from "../common/metrics.ts";
+import type { RevisionRuntime } from "./revision-runtime.ts";
+
+const LABELS = ["service", "namespace", "revision"] as const;
+
+/** Per-revision autoscaling gauges, set once per tick. */
+export class AutoscalerMetrics {
+  readonly #gauges: Record<string, Gauge<(typeof LABELS)[number]>>;
+
+  constructor(registry: Registry) {
+    const gauge = (what: string, help: string) =>
+      new Gauge({ name: metricName("autoscaler", what), help, labelNames: LABELS, registers: [registry] });
+    this.#gauges = {
+      desired: gauge("desired_pods", "Pods the autoscaler asks the platform for."),
+      ready: gauge("ready_pods", "Pods ready to serve."),
+      actual: gauge("actual_pods", "Pods that exist, ready or not."),
+      stable: gauge("stable_concurrency", "Observed concurrency (or rps) over the stable window."),
+      panic: gauge("panic_concurrency", "Observed concurrency (or rps) over the panic window."),
+      panicking: gauge("panic_mode", "1 while the revision's autoscaler is in panic mode."),
+      burst: gauge(
+        "excess_burst_capacity",
+        "Excess burst capacity; negative keeps the activator in the path.",
+      ),
+    };
+  }
+
+  record(runtime: RevisionRuntime, readyPods: number, actualPods: number): void {
+    const labels = this.#labels(runtime);
+    const decision = runtime.lastDecision;
+    this.#gauges.desired.set(labels, runtime.desired);
+    this.#gauges.ready.set(labels, readyPods);
+    this.#gauges.actual.set(labels, actualPods);
+    this.#gauges.stable.set(labels, decision?.observedStable ?? 0);
+    this.#gauges.panic.set(labels, decision?.observedPanic ?? 0);
+    this.#gauges.panicking.set(labels, decision?.panicking ? 1 : 0);
+    this.#gauges.burst.set(labels, decision?.excessBurstCapacity ?? 0);
+  }
+
+  forget(runtime: RevisionRuntime): void {
+    for (const gauge of Object.values(this.#gauges)) gauge.remove(this.#labels(runtime));
+  }
+
+  #labels(runtime: RevisionRuntime) {
+    return {
+      service: runtime.revision.service,
+      namespace: runtime.revision.namespace,
+      revision: runtime.revision.name,
+    };
+  }
+}

@@ -1,0 +1,72 @@
+import type { ActivatorRevisionStats } from "../common/activator-stats.ts";
+import type { RevisionMode } from "../common/state.ts";
+import type { PodTemplate } from "../platform/platform.ts";
+import { type AutoscalingSpec, parseAutoscaling } from "../serving/autoscaling.ts";
+import type { Revision } from "../serving/revisions.ts";
+import { parseSchedule, type ScheduleWindow } from "../serving/schedule.ts";
+import type { AutoscalerConfig } from "./config.ts";
+import type { KpaDecision } from "./kpa.ts";
+import { KpaDecider } from "./kpa.ts";
+import { podTemplate } from "./pod-template.ts";
+import { ScaleBounds } from "./scale-bounds.ts";
+
+/** Everything the autoscaler keeps about one revision while it runs. */
+export interface RevisionRuntime {
+  revision: Revision;
+  template: PodTemplate;
+  autoscaling: AutoscalingSpec;
+  decider: KpaDecider;
+  bounds: ScaleBounds;
+  schedule: ScheduleWindow[];
+  /** The scale last requested from the platform. */
+  desired: number;
+  mode: RevisionMode;
+  lastDecision: KpaDecision | undefined;
+  /** First time a pod was ready: from then on it can be "latest ready". */
+  readyAt: number | undefined;
+  /** Activator pushes since the last tick, by activator. */
+  activatorStats: Map<string, ActivatorRevisionStats>;
+  /** When no route referenced it any more (for garbage collection). */
+  unreferencedSince: number | undefined;
+}
+
+export function createRuntime(
+  revision: Revision & { readyAt?: number },
+  config: AutoscalerConfig,
+): RevisionRuntime {
+  const template = podTemplate(revision);
+  const { spec } = parseAutoscaling(revision.template.metadata?.annotations, template.containerConcurrency);
+  return {
+    revision,
+    template,
+    autoscaling: spec,
+    decider: new KpaDecider({
+      targetValue: spec.target * spec.targetUtilization,
+      totalValue: spec.target,
+      targetBurstCapacity: spec.targetBurstCapacity,
+      stableWindowMs: spec.stableWindowMs,
+      panicWindowPercentage: spec.panicWindowPercentage,
+      panicThresholdPercentage: spec.panicThresholdPercentage,
+      maxScaleUpRate: config.maxScaleUpRate,
+      maxScaleDownRate: config.maxScaleDownRate,
+      activationScale: spec.activationScale,
+      scaleDownDelayMs: spec.scaleDownDelayMs,
+    }),
+    bounds: new ScaleBounds({
+      minScale: spec.minScale,
+      maxScale: spec.maxScale,
+      // A revision that was ready before a restart has reached its initial scale already.
+      initialScale: revision.readyAt === undefined ? spec.initialScale : 0,
+      activationScale: spec.activationScale,
+      scaleToZeroGraceMs: config.scaleToZeroGraceMs,
+      scaleToZeroRetentionMs: spec.scaleToZeroRetentionMs,
+    }),
+    schedule: spec.schedule ? parseSchedule(spec.schedule).windows : [],
+    desired: 0,
+    mode: "proxy",
+    lastDecision: undefined,
+    readyAt: revision.readyAt,
+    activatorStats: new Map(),
+    unreferencedSince: undefined,
+  };
+}
