@@ -108,6 +108,7 @@ export class Controller {
       entry.manifest = manifest;
       if (created) {
         const runtime = createRuntime(revision, this.#deps.config);
+        if (runtime.readyAt !== undefined) this.#deps.store.markReady(revision.name, runtime.readyAt);
         entry.revisions.push(runtime);
         this.#track(runtime);
       }

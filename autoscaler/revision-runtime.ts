@@ -65,7 +65,8 @@ export function createRuntime(
     desired: 0,
     mode: "proxy",
     lastDecision: undefined,
-    readyAt: revision.readyAt,
+    // Knative: a revision allowed to start at zero is ready without pods (requests wait in the activator).
+    readyAt: revision.readyAt ?? (spec.initialScale === 0 ? revision.createdAt : undefined),
     activatorStats: new Map(),
     unreferencedSince: undefined,
   };

@@ -28,8 +28,13 @@ spec:
               value: "${env}"
 `;
 
-async function startAutoscaler(t: { teardown(fn: () => unknown): void }, stateDir: string) {
+async function startAutoscaler(
+  t: { teardown(fn: () => unknown): void },
+  stateDir: string,
+  env: Record<string, string> = {},
+) {
   const proc = await startProcess(t, "autoscaler/main.ts", {
+    ...env,
     AUTOSCALER_PORT: "0",
     SLUICE_STATE_DIR: stateDir,
     AUTOSCALER_TICK_SECONDS: "0.25",
@@ -150,7 +155,7 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
   // Restart: the history is still there and numbering continues.
   autoscaler.proc.child.kill("SIGTERM");
   t.equal(await autoscaler.proc.exited, 0, "stops cleanly");
-  const again = await startAutoscaler(t, stateDir);
+  const again = await startAutoscaler(t, stateDir, { REVISION_RETENTION_SECONDS: "1" });
   const services = (await (await request(`${again.url}/v1/services`)).body.json()) as {
     services: { revisions: string[] }[];
   };
@@ -163,4 +168,11 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
     { applied: [{ revision: "hello-00002", created: false }] },
     "same template, same revision",
   );
+
+  // hello-00001 no longer gets traffic: after the retention window it is garbage-collected.
+  await waitFor("hello-00001 collected", async () => !(await again.state()).revisions["hello-00001"]);
+  const after = (await (await request(`${again.url}/v1/services`)).body.json()) as {
+    services: { revisions: string[] }[];
+  };
+  t.same(after.services[0].revisions, ["hello-00002"], "gone from the history too");
 });
