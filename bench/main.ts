@@ -1,17 +1,20 @@
 // npm run bench -- <name…> [options]: load benchmarks, each comparing sluice with references
 // (the app direct, a bare Node forwarder, nginx where installed) in one run.
 import { parseArgs } from "node:util";
+import { benchAutoscaler } from "./autoscaler.ts";
 import { pickLoadTool } from "./lib/load.ts";
 import { benchQueueProxy } from "./queue-proxy.ts";
 
 const BENCHMARKS: Record<string, (options: Parameters<typeof benchQueueProxy>[0]) => Promise<void>> = {
   "queue-proxy": benchQueueProxy,
+  autoscaler: benchAutoscaler,
 };
 
 const USAGE = `usage: npm run bench -- <benchmark…> [options]
 
 benchmarks:
   queue-proxy       app direct vs queue-proxy vs bare undici forwarder vs nginx
+  autoscaler        KPA decider for 1,000 revisions, scrape loop over 200 pods, memory at 1,000 revisions
 
 options:
   --duration S      seconds of measured load per run (default 10)
