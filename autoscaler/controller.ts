@@ -115,7 +115,7 @@ export class Controller {
       this.#services.set(key, entry);
     }
     this.#deps.log.info({ applied: planned.map((p) => p.revision.name) }, "applied services");
-    void this.tick(now);
+    void this.tick();
     return {
       ok: true,
       problems: [],
@@ -153,7 +153,7 @@ export class Controller {
   }
 
   /** One autoscaling round: scrape every ready pod, decide, scale, publish. */
-  async tick(now = Date.now()): Promise<void> {
+  async tick(): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
