@@ -20,6 +20,20 @@ export interface KpaSpec {
   scaleDownDelayMs: number;
 }
 
+/** Knative's defaults for a revision without containerConcurrency: target 100 at 70 % utilization. */
+export const KNATIVE_DEFAULT_KPA: KpaSpec = {
+  targetValue: 70,
+  totalValue: 100,
+  targetBurstCapacity: 211,
+  stableWindowMs: 60_000,
+  panicWindowPercentage: 10,
+  panicThresholdPercentage: 200,
+  maxScaleUpRate: 1000,
+  maxScaleDownRate: 2,
+  activationScale: 1,
+  scaleDownDelayMs: 0,
+};
+
 export interface KpaDecision {
   /** -1 when there is no data yet (Knative's invalid result): keep the current scale. */
   desiredPods: number;

@@ -1,27 +1,17 @@
 import { resolve } from "node:path";
-import { ConfigError } from "../common/env.ts";
+import { loadConfigOrExit } from "../common/env.ts";
 import { listen } from "../common/http/listen.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import { LocalPlatform } from "../platform/local/local-platform.ts";
 import { RevisionStore } from "../serving/revision-store.ts";
 import { createApiServer } from "./api.ts";
-import { type AutoscalerConfig, loadConfig } from "./config.ts";
+import { loadConfig } from "./config.ts";
 import { Controller } from "./controller.ts";
 import { AutoscalerMetrics } from "./metrics.ts";
 import { StatePublisher } from "./state-publisher.ts";
 
-function configOrExit(): AutoscalerConfig {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
-}
-
-const config = configOrExit();
+const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("autoscaler");
 const registry = createRegistry("autoscaler");
 const store = new RevisionStore(resolve(config.stateDir));

@@ -2,7 +2,7 @@
 // pods on loopback, and the controller's memory with 1,000 revisions.
 import { fileURLToPath } from "node:url";
 import { Agent } from "undici";
-import { KpaDecider } from "../autoscaler/kpa.ts";
+import { KNATIVE_DEFAULT_KPA, KpaDecider } from "../autoscaler/kpa.ts";
 import { scrapeAll } from "../autoscaler/scraper.ts";
 import { forkAndWait } from "./lib/children.ts";
 import type { CompareOptions } from "./lib/compare.ts";
@@ -14,19 +14,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const max = (values: number[]) => Math.max(...values);
 
 function deciderCost(revisions: number, ticks: number): number[] {
-  const spec = {
-    targetValue: 70,
-    totalValue: 100,
-    targetBurstCapacity: 211,
-    stableWindowMs: 60_000,
-    panicWindowPercentage: 10,
-    panicThresholdPercentage: 200,
-    maxScaleUpRate: 1000,
-    maxScaleDownRate: 2,
-    activationScale: 1,
-    scaleDownDelayMs: 0,
-  };
-  const deciders = Array.from({ length: revisions }, () => new KpaDecider(spec));
+  const deciders = Array.from({ length: revisions }, () => new KpaDecider(KNATIVE_DEFAULT_KPA));
   for (let second = 0; second < 60; second++) {
     for (const [i, decider] of deciders.entries()) decider.record(second * 1000, (i % 50) + second);
   }

@@ -97,3 +97,14 @@ export class EnvReader {
     if (this.#problems.length > 0) throw new ConfigError(this.#component, this.#problems);
   }
 }
+
+/** Runs a component's config loader; a bad environment ends the process with exit code 2 and the message. */
+export function loadConfigOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+}

@@ -1,26 +1,16 @@
-import { ConfigError } from "../common/env.ts";
+import { loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
 import { sendJson } from "../common/http/respond.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import type { PodStats } from "../common/pod-stats.ts";
-import { loadConfig, type QueueProxyConfig } from "./config.ts";
+import { loadConfig } from "./config.ts";
 import { Drainer } from "./drain.ts";
 import { ReadinessProber } from "./readiness.ts";
 import { createServingSide } from "./server.ts";
 
-function configOrExit(): QueueProxyConfig {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
-}
-
-const config = configOrExit();
+const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("queue-proxy").child({ revision: config.revision, pod: config.pod });
 const registry = createRegistry("queue-proxy");
 const startedAt = Date.now();

@@ -1,22 +1,10 @@
 import t from "tap";
-import { KpaDecider, type KpaSpec } from "../../autoscaler/kpa.ts";
+import { KNATIVE_DEFAULT_KPA, KpaDecider, type KpaSpec } from "../../autoscaler/kpa.ts";
 import { MaxOverWindow } from "../../autoscaler/max-over-window.ts";
 import { ScaleBounds } from "../../autoscaler/scale-bounds.ts";
 import { WindowedAverage } from "../../autoscaler/windowed-average.ts";
 
-// Knative's defaults for a revision with no containerConcurrency: target 100 at 70 % utilization.
-const DEFAULTS: KpaSpec = {
-  targetValue: 70,
-  totalValue: 100,
-  targetBurstCapacity: 211,
-  stableWindowMs: 60_000,
-  panicWindowPercentage: 10,
-  panicThresholdPercentage: 200,
-  maxScaleUpRate: 1000,
-  maxScaleDownRate: 2,
-  activationScale: 1,
-  scaleDownDelayMs: 0,
-};
+const DEFAULTS = KNATIVE_DEFAULT_KPA;
 
 /** Records `value` every second over [from, to) (ms). */
 function feed(decider: KpaDecider, from: number, to: number, value: number): void {
