@@ -5,6 +5,8 @@
  * Callbacks rather than promises: a request that gets a slot straight away pays for no
  * allocation, and a waiter that leaves (client gone) is removed in O(1).
  */
+import type { Gate } from "../common/http/proxy-exchange.ts";
+
 export interface BreakerWaiter {
   /** Called once when the waiter gets its slot; it must later call `release()`. */
   admit(): void;
@@ -12,7 +14,7 @@ export interface BreakerWaiter {
 
 export type EnterResult = "admitted" | "queued" | "rejected";
 
-export class Breaker {
+export class Breaker implements Gate {
   readonly capacity: number;
   readonly queueDepth: number;
   #inFlight = 0;
@@ -53,7 +55,7 @@ export class Breaker {
   }
 
   /** An admitted request finished: its slot goes to the longest waiter, if any. */
-  release(): void {
+  release(_waiter?: BreakerWaiter): void {
     this.#inFlight--;
     const next = this.#waiting.values().next();
     if (!next.done) {

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
+import { Exchange, type ExchangeContext } from "../common/http/proxy-exchange.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { sendPlain } from "../common/http/respond.ts";
-import { Exchange, type ExchangeContext } from "./exchange.ts";
 
 /** Knative's probe header value for "is this queue-proxy ready to take traffic?". */
 const QUEUE_PROBE = "queue";

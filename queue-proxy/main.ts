@@ -30,8 +30,8 @@ const stats = (): PodStats => {
     revision: config.revision,
     pod: config.pod,
     ...ctx.stats.read(now),
-    inFlight: ctx.breaker.inFlight,
-    queued: ctx.breaker.queued,
+    inFlight: serving.breaker.inFlight,
+    queued: serving.breaker.queued,
     uptimeSeconds: (now - startedAt) / 1000,
     ready: isReady(),
   };
@@ -46,7 +46,7 @@ const metricsOnly = config.metricsPort >= 0 ? createAdminServer({ registry, isRe
 const drainer = new Drainer({
   quietMs: config.drainQuietMs,
   timeoutMs: config.drainTimeoutMs,
-  isIdle: () => ctx.breaker.inFlight === 0 && ctx.breaker.queued === 0,
+  isIdle: () => serving.breaker.inFlight === 0 && serving.breaker.queued === 0,
   lastArrival: () => ctx.stats.lastArrival,
 });
 
@@ -56,11 +56,14 @@ async function shutDown(signal: string): Promise<void> {
     process.exit(1);
   }
   ctx.draining = true;
-  log.info({ signal, inFlight: ctx.breaker.inFlight, queued: ctx.breaker.queued }, "draining");
+  log.info({ signal, inFlight: serving.breaker.inFlight, queued: serving.breaker.queued }, "draining");
   serving.http1.closeIdleConnections();
   for (const connection of serving.upgrades) connection.goAway();
   const clean = await drainer.drain();
-  log.info({ clean, inFlight: ctx.breaker.inFlight }, clean ? "drained" : "drain timeout reached; exiting");
+  log.info(
+    { clean, inFlight: serving.breaker.inFlight },
+    clean ? "drained" : "drain timeout reached; exiting",
+  );
   prober.stop();
   await serving.close();
   admin.close();

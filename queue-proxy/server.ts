@@ -3,18 +3,18 @@ import { createServer as createHttp2Server, type Http2Server } from "node:http2"
 import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
+import { ConcurrencyStats } from "../common/concurrency-stats.ts";
 import { handleClientError } from "../common/http/client-error.ts";
+import { DeadlineList } from "../common/http/deadline-list.ts";
 import { createH2cListener } from "../common/http/h2c-listener.ts";
+import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { createH2cClient, createPool, type Dispatcher } from "../common/http/undici-dispatchers.ts";
 import type { Logger } from "../common/log.ts";
 import { Breaker } from "./breaker.ts";
 import type { QueueProxyConfig } from "./config.ts";
-import { DeadlineList } from "./deadline-list.ts";
-import type { ExchangeContext } from "./exchange.ts";
 import { createRequestHandler } from "./handler.ts";
 import { QueueProxyMetrics } from "./metrics.ts";
-import { ConcurrencyStats } from "./stats.ts";
 import { UpgradedConnection } from "./upgrade.ts";
 
 /** How often the deadline sweep looks for requests past the revision timeout. */
@@ -23,6 +23,7 @@ const DEADLINE_SWEEP_MS = 100;
 /** The serving side of a queue-proxy: HTTP/1.1 + h2c listener, breaker, stats, upstream pool. */
 export interface ServingSide {
   ctx: ExchangeContext;
+  breaker: Breaker;
   listener: NetServer;
   http1: Server;
   http2: Http2Server;
@@ -47,8 +48,9 @@ export function createServingSide(
   const breaker = new Breaker(config.containerConcurrency, config.queueDepth);
   const labels = { service: config.service, namespace: config.namespace, revision: config.revision };
   const ctx: ExchangeContext = {
+    component: "queue-proxy",
     upstream: createUpstream(config),
-    breaker,
+    gate: breaker,
     stats: new ConcurrencyStats(Date.now()),
     deadlines: new DeadlineList(),
     metrics: new QueueProxyMetrics(registry, labels, () => ({
@@ -102,6 +104,7 @@ export function createServingSide(
 
   return {
     ctx,
+    breaker,
     listener,
     http1,
     http2,

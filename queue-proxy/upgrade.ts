@@ -1,9 +1,9 @@
 import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { ConcurrencyStats } from "../common/concurrency-stats.ts";
 import type { Logger } from "../common/log.ts";
 import type { Breaker, BreakerWaiter } from "./breaker.ts";
-import type { ConcurrencyStats } from "./stats.ts";
 import { FrameBoundaryTracker, GOING_AWAY_FRAME } from "./websocket-frames.ts";
 
 export interface UpgradeContext {

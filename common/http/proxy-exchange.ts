@@ -1,32 +1,62 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
-import { sendGrpcTrailersOnly } from "../common/http/grpc-trailers-only.ts";
-import { endToEndHeaderObject } from "../common/http/hop-by-hop.ts";
-import { sendPlain } from "../common/http/respond.ts";
-import type { Logger } from "../common/log.ts";
-import type { Breaker, BreakerWaiter } from "./breaker.ts";
+import type { ConcurrencyStats } from "../concurrency-stats.ts";
+import type { Logger } from "../log.ts";
 import type { DeadlineEntry, DeadlineList } from "./deadline-list.ts";
-import type { QueueProxyMetrics } from "./metrics.ts";
-import type { ConcurrencyStats } from "./stats.ts";
+import { sendGrpcTrailersOnly } from "./grpc-trailers-only.ts";
+import { endToEndHeaderObject } from "./hop-by-hop.ts";
+import { sendPlain } from "./respond.ts";
 
-/** Everything an exchange needs, built once at start-up and shared by all requests. */
+/** A waiter the gate admits later (queued) by calling admit(). */
+export interface GateWaiter {
+  admit(): void;
+  /** Where to send the request; a gate that picks among pods sets it before admitting. */
+  origin: string | undefined;
+}
+
+/**
+ * What decides when a request may go upstream: the queue-proxy's breaker (one app, a concurrency
+ * limit) or the activator's throttler (a revision's pods and their capacity).
+ */
+export interface Gate {
+  /** Admits at once ("admitted", without calling admit()), queues, or rejects. */
+  enter(waiter: GateWaiter): "admitted" | "queued" | "rejected";
+  /** A queued waiter gives up. */
+  leave(waiter: GateWaiter): boolean;
+  /** An admitted request finished. */
+  release(waiter: GateWaiter): void;
+}
+
+export interface ExchangeMetrics {
+  observe(code: number, seconds: number): void;
+  rejected: { inc(): void };
+  timeouts: { inc(): void };
+}
+
+/** Everything an exchange needs, built once (per process, or per revision in the activator). */
 export interface ExchangeContext {
+  /** Names the hop in the data plane's own replies ("queue-proxy: …"). */
+  component: string;
   upstream: Dispatcher;
-  breaker: Breaker;
+  gate: Gate;
   stats: ConcurrencyStats;
   deadlines: DeadlineList;
-  metrics: QueueProxyMetrics;
+  metrics: ExchangeMetrics;
   log: Logger;
   accessLog: boolean;
   timeoutMs: number;
   /** Set during drain: responses carry Connection: close so clients move to another pod. */
   draining: boolean;
+  /** Headers added to every upstream request (the activator marks its requests). */
+  extraHeaders?: readonly string[];
+  /** What a request still waiting at its deadline is told (default: 504 timed out). */
+  waitTimeout?: () => { status: number; message: string };
 }
 
 type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
 type Headers = Record<string, string | string[] | undefined>;
 
-const WAITING = 0; // queued in the breaker
+const WAITING = 0; // queued at the gate
 const DISPATCHED = 1; // sent to the app, no response yet
 const RESPONDING = 2; // response headers sent to the client
 const DONE = 3;
@@ -54,10 +84,10 @@ function onResponseDrain(this: TaggedResponse): void {
 }
 
 /**
- * One proxied request, from arrival to the end of its response. It is at once the breaker's
+ * One proxied request, from arrival to the end of its response. It is at once the gate's
  * waiter, the deadline list's entry and undici's dispatch handler.
  */
-export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.DispatchHandler {
+export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchHandler {
   readonly ctx: ExchangeContext;
   readonly req: IncomingMessage;
   readonly res: TaggedResponse;
@@ -68,6 +98,7 @@ export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.Dispat
   prevDeadline: DeadlineEntry | null = null;
   nextDeadline: DeadlineEntry | null = null;
   controller: DispatchController | null = null;
+  origin: string | undefined = undefined;
   state = WAITING;
   admitted = false;
   status = 0;
@@ -95,20 +126,22 @@ export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.Dispat
     ctx.deadlines.add(this);
     res[kExchange] = this;
     res.once("close", onResponseClose);
-    const entered = ctx.breaker.enter(this);
+    const entered = ctx.gate.enter(this);
     if (entered === "admitted") this.admit();
     else if (entered === "rejected") {
       ctx.metrics.rejected.inc();
-      this.fail(503, "queue-proxy: pending request queue full", { "retry-after": "1" });
+      this.fail(503, `${ctx.component}: pending request queue full`, { "retry-after": "1" });
     }
   }
 
   admit(): void {
     this.admitted = true;
     this.state = DISPATCHED;
-    const { req } = this;
-    this.ctx.upstream.dispatch(
+    const { req, ctx } = this;
+    if (ctx.extraHeaders) this.headers.push(...ctx.extraHeaders);
+    ctx.upstream.dispatch(
       {
+        origin: this.origin,
         path: req.url ?? "/",
         method: req.method as Dispatcher.HttpMethod,
         headers: this.headers,
@@ -169,13 +202,13 @@ export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.Dispat
     const code = (error as { code?: string }).code;
     if (code === "UND_ERR_HEADERS_TIMEOUT") {
       this.ctx.metrics.timeouts.inc();
-      this.fail(504, "queue-proxy: the app did not start its response in time");
+      this.fail(504, `${this.ctx.component}: the app did not start its response in time`);
     } else if (code === "UND_ERR_BODY_TIMEOUT") {
       this.ctx.metrics.timeouts.inc();
-      this.fail(504, "queue-proxy: the app's response went idle for too long");
+      this.fail(504, `${this.ctx.component}: the app's response went idle for too long`);
     } else {
       this.ctx.log.debug({ err: error, url: this.req.url }, "upstream error");
-      this.fail(502, `queue-proxy: error talking to the app: ${code ?? error.message}`);
+      this.fail(502, `${this.ctx.component}: error talking to the app: ${code ?? error.message}`);
     }
   }
 
@@ -185,15 +218,20 @@ export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.Dispat
   expire(): void {
     if (this.state === DONE) return;
     this.ctx.metrics.timeouts.inc();
+    if (this.state === WAITING && this.ctx.waitTimeout) {
+      const { status, message } = this.ctx.waitTimeout();
+      this.fail(status, message, { "retry-after": "1" });
+      return;
+    }
     // Finish first: abort() calls onResponseError synchronously, which must find us done.
-    this.fail(504, `queue-proxy: request timed out after ${this.ctx.timeoutMs / 1000}s`);
+    this.fail(504, `${this.ctx.component}: request timed out after ${this.ctx.timeoutMs / 1000}s`);
     this.controller?.abort(new TotalTimeoutError("revision timeout"));
   }
 
   /** The client connection closed; unless the response was complete, everything is cancelled. */
   clientClosed(): void {
     if (this.state === DONE) return;
-    if (this.state === WAITING) this.ctx.breaker.leave(this);
+    if (this.state === WAITING) this.ctx.gate.leave(this);
     this.status = 499; // nginx's "client closed request", for metrics only
     this.finish();
     this.controller?.abort(new ClientGoneError());
@@ -201,7 +239,7 @@ export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.Dispat
 
   fail(status: number, message: string, headers?: Record<string, string>): void {
     if (this.state === DONE) return;
-    if (this.state === WAITING) this.ctx.breaker.leave(this);
+    if (this.state === WAITING) this.ctx.gate.leave(this);
     this.status = this.res.headersSent ? this.status : status;
     sendPlain(this.res, status, message, headers);
     this.finish();
@@ -214,7 +252,7 @@ export class Exchange implements BreakerWaiter, DeadlineEntry, Dispatcher.Dispat
     const now = Date.now();
     ctx.deadlines.remove(this);
     ctx.stats.depart(now, this.proxied);
-    if (this.admitted) ctx.breaker.release();
+    if (this.admitted) ctx.gate.release(this);
     ctx.metrics.observe(this.status || this.res.statusCode, (now - this.startedAt) / 1000);
     if (ctx.accessLog) {
       ctx.log.info(

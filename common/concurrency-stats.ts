@@ -1,4 +1,4 @@
-import type { PodStats } from "../common/pod-stats.ts";
+import type { PodStats } from "./pod-stats.ts";
 
 /**
  * Time-weighted concurrency and request counts for the autoscaler (Knative's

@@ -1,5 +1,5 @@
 import t from "tap";
-import { type DeadlineEntry, DeadlineList } from "../../queue-proxy/deadline-list.ts";
+import { type DeadlineEntry, DeadlineList } from "../../common/http/deadline-list.ts";
 
 function entry(startedAt: number, log: number[]): DeadlineEntry {
   return { startedAt, prevDeadline: null, nextDeadline: null, expire: () => log.push(startedAt) };

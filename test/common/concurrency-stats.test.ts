@@ -1,5 +1,5 @@
 import t from "tap";
-import { ConcurrencyStats } from "../../queue-proxy/stats.ts";
+import { ConcurrencyStats } from "../../common/concurrency-stats.ts";
 
 t.test("time-weighted average over a window", async (t) => {
   const stats = new ConcurrencyStats(0);
