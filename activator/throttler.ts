@@ -1,0 +1,129 @@
+import type { Gate, GateWaiter } from "../common/http/proxy-exchange.ts";
+import { PodPicker, type PodSlot } from "./pod-picker.ts";
+
+/** Waiters the throttler can turn away (a failed revision) as well as admit. */
+export interface ThrottledWaiter extends GateWaiter {
+  fail(status: number, message: string, headers?: Record<string, string>): void;
+}
+
+/** The activator-wide bound on waiting requests, shared by every revision's throttler. */
+export interface QueueBudget {
+  waiting: number;
+  readonly max: number;
+}
+
+/**
+ * One revision's gate in the activator: capacity is its probed pods × containerConcurrency;
+ * requests beyond it wait in FIFO order within the activator-wide budget, and are handed a pod as
+ * soon as one has room (a request finishing, or a new pod passing its probe).
+ */
+export class Throttler implements Gate {
+  readonly #picker: PodPicker;
+  readonly #budget: QueueBudget;
+  #pods: PodSlot[] = [];
+  readonly #byUrl = new Map<string, PodSlot>();
+  readonly #waiting = new Set<ThrottledWaiter>();
+  readonly #assigned = new Map<GateWaiter, PodSlot>();
+  readonly #onAdmit: (waiter: GateWaiter) => void;
+
+  constructor(
+    containerConcurrency: number,
+    budget: QueueBudget,
+    onAdmit: (waiter: GateWaiter) => void = () => {},
+  ) {
+    this.#picker = new PodPicker(containerConcurrency);
+    this.#budget = budget;
+    this.#onAdmit = onAdmit;
+  }
+
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  get inFlight(): number {
+    return this.#assigned.size;
+  }
+
+  /** Probed pods (those that may get traffic). */
+  get readyPods(): number {
+    return this.#pods.filter((pod) => pod.probed).length;
+  }
+
+  enter(waiter: GateWaiter): "admitted" | "queued" | "rejected" {
+    if (this.#waiting.size === 0) {
+      const pod = this.#picker.pick(this.#pods);
+      if (pod) {
+        this.#assign(waiter, pod);
+        return "admitted";
+      }
+    }
+    if (this.#budget.waiting >= this.#budget.max) return "rejected";
+    this.#waiting.add(waiter as ThrottledWaiter);
+    this.#budget.waiting++;
+    return "queued";
+  }
+
+  leave(waiter: GateWaiter): boolean {
+    if (!this.#waiting.delete(waiter as ThrottledWaiter)) return false;
+    this.#budget.waiting--;
+    return true;
+  }
+
+  release(waiter: GateWaiter): void {
+    const pod = this.#assigned.get(waiter);
+    if (!pod) return;
+    this.#assigned.delete(waiter);
+    pod.inFlight--;
+    this.#admitWaiting();
+  }
+
+  /** The revision's ready endpoints changed: new ones wait for their probe, gone ones get no more. */
+  setEndpoints(urls: readonly string[]): string[] {
+    const added: string[] = [];
+    const keep = new Set(urls);
+    for (const url of urls) {
+      if (this.#byUrl.has(url)) continue;
+      const pod: PodSlot = { url, inFlight: 0, probed: false };
+      this.#byUrl.set(url, pod);
+      added.push(url);
+    }
+    for (const url of this.#byUrl.keys()) if (!keep.has(url)) this.#byUrl.delete(url);
+    this.#pods = [...this.#byUrl.values()];
+    return added;
+  }
+
+  /** A new pod answered the probe: it may take requests now. */
+  markProbed(url: string): void {
+    const pod = this.#byUrl.get(url);
+    if (!pod || pod.probed) return;
+    pod.probed = true;
+    this.#admitWaiting();
+  }
+
+  /** Turns every waiting request away (the revision failed, or the activator stops). */
+  failWaiting(status: number, message: string): void {
+    const waiters = [...this.#waiting];
+    this.#budget.waiting -= waiters.length;
+    this.#waiting.clear();
+    for (const waiter of waiters) waiter.fail(status, message, { "retry-after": "5" });
+  }
+
+  #assign(waiter: GateWaiter, pod: PodSlot): void {
+    pod.inFlight++;
+    waiter.origin = pod.url;
+    this.#assigned.set(waiter, pod);
+    this.#onAdmit(waiter);
+  }
+
+  #admitWaiting(): void {
+    while (this.#waiting.size > 0) {
+      const pod = this.#picker.pick(this.#pods);
+      if (!pod) return;
+      const waiter = this.#waiting.values().next().value as ThrottledWaiter;
+      this.#waiting.delete(waiter);
+      this.#budget.waiting--;
+      this.#assign(waiter, pod);
+      waiter.admit();
+    }
+  }
+}
