@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest } from "node:http2";
 import { Exchange, type ExchangeContext } from "../common/http/proxy-exchange.ts";
-import { scanRequestHeaders } from "../common/http/request-headers.ts";
+import { requestHasBody, scanRequestHeaders } from "../common/http/request-headers.ts";
 import { sendPlain } from "../common/http/respond.ts";
 
 /** Knative's probe header value for "is this queue-proxy ready to take traffic?". */
@@ -23,11 +22,6 @@ export function createRequestHandler(
       else sendPlain(res, 503, ctx.draining ? "queue-proxy: draining" : "queue-proxy: app not ready");
       return;
     }
-    // HTTP/2 needs no length or chunking to send a body: its absence shows as END_STREAM on the headers.
-    const hasBody =
-      req.httpVersionMajor === 2
-        ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
-        : facts.hasBody;
-    new Exchange(ctx, req, res, headers, hasBody, facts.proxied).start();
+    new Exchange(ctx, req, res, headers, requestHasBody(req, facts), facts.proxied).start();
   };
 }

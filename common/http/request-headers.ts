@@ -1,3 +1,5 @@
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import { isHopByHop, isPlainConnectionValue } from "./hop-by-hop.ts";
 
 /** What a proxy needs to know about an incoming request, learned in one pass over its headers. */
@@ -66,4 +68,13 @@ function removeConnectionNamed(out: string[], named: string[]): void {
     out[write++] = out[read + 1];
   }
   out.length = write;
+}
+
+/**
+ * Whether to stream a body upstream. HTTP/2 needs no length or chunking to send one: its absence
+ * shows as END_STREAM on the headers.
+ */
+export function requestHasBody(req: IncomingMessage, facts: RequestHeaderFacts): boolean {
+  if (req.httpVersionMajor === 2) return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+  return facts.hasBody;
 }

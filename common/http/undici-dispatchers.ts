@@ -18,3 +18,8 @@ export function createH2cClient(origin: string, options: H2CClientType.Options):
   const H2CClient = require("undici/lib/dispatcher/h2c-client.js") as typeof H2CClientType;
   return new H2CClient(origin, options);
 }
+
+export function createAgent(options: PoolType.Options): Dispatcher {
+  const Agent = require("undici/lib/dispatcher/agent.js") as typeof import("undici").Agent;
+  return new Agent(options);
+}

@@ -1,0 +1,96 @@
+import { createServer } from "node:http";
+import { createServer as createHttp2Server } from "node:http2";
+import { loadConfigOrExit } from "../common/env.ts";
+import { createAdminServer } from "../common/http/admin-server.ts";
+import { handleClientError } from "../common/http/client-error.ts";
+import { createH2cListener } from "../common/http/h2c-listener.ts";
+import { listen } from "../common/http/listen.ts";
+import { createAgent } from "../common/http/undici-dispatchers.ts";
+import { createLogger } from "../common/log.ts";
+import { createRegistry } from "../common/metrics.ts";
+import { StateWatcher } from "../common/state-watcher.ts";
+import { loadConfig } from "./config.ts";
+import { createActivatorHandler } from "./handler.ts";
+import { ActivatorMetrics } from "./metrics.ts";
+import { RevisionTable } from "./revision-table.ts";
+import { StatsReporter } from "./stats-reporter.ts";
+import type { QueueBudget } from "./throttler.ts";
+
+const config = loadConfigOrExit(() => loadConfig());
+const log = createLogger("activator");
+const registry = createRegistry("activator");
+const budget: QueueBudget = { waiting: 0, max: config.queueDepth };
+const reporter = new StatsReporter(config.autoscalerUrl, config.name, log);
+const metrics = new ActivatorMetrics(registry, () => ({
+  waiting: budget.waiting,
+  capacity: [...table.entries()].map((entry) => ({
+    labels: { service: entry.state.service, namespace: entry.state.namespace, revision: entry.name },
+    value:
+      entry.state.containerConcurrency === 0
+        ? -1
+        : entry.throttler.readyPods * entry.state.containerConcurrency,
+  })),
+}));
+// Timeouts are the revision's (the deadline sweep) and the queue-proxy's; none of undici's own.
+const upstream = createAgent({ pipelining: 1, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
+const table = new RevisionTable({ upstream, budget, reporter, metrics, log });
+const watcher = new StateWatcher({
+  autoscalerUrl: config.autoscalerUrl,
+  log,
+  onState: (state) => table.update(state),
+});
+
+let draining = false;
+const isReady = () => table.hasState && !draining;
+const handler = createActivatorHandler(table, reporter);
+const http1 = createServer(
+  {
+    maxHeaderSize: config.maxHeaderBytes,
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: 0,
+    connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
+  },
+  handler,
+);
+http1.on("clientError", handleClientError("activator"));
+const http2 = createHttp2Server({}, handler as never);
+const listener = createH2cListener(http1, http2);
+const admin = createAdminServer({ registry, isReady });
+
+const holding = () =>
+  budget.waiting + [...table.entries()].reduce((sum, entry) => sum + entry.throttler.inFlight, 0);
+
+async function shutDown(signal: string): Promise<void> {
+  if (draining) return;
+  draining = true;
+  log.info({ signal, holding: holding() }, "draining");
+  const deadline = Date.now() + config.drainTimeoutMs;
+  while (holding() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const entry of table.entries()) entry.throttler.failWaiting(503, "activator: shutting down");
+  watcher.stop();
+  reporter.stop();
+  table.close();
+  listener.close();
+  http1.close();
+  http1.closeAllConnections();
+  http2.close();
+  admin.close();
+  await upstream.close();
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutDown("SIGTERM"));
+process.on("SIGINT", () => void shutDown("SIGINT"));
+process.on("disconnect", () => void shutDown("parent exited"));
+
+try {
+  const port = await listen(listener, config.port, config.bindAddress, "activator");
+  const adminPort = await listen(admin, config.adminPort, config.bindAddress, "activator admin port");
+  watcher.start();
+  reporter.start(config.statsIntervalMs);
+  log.info({ port, adminPort, autoscaler: config.autoscalerUrl }, "activator listening");
+  process.send?.({ type: "listening", port, adminPort });
+} catch (error) {
+  log.error((error as Error).message);
+  process.exit(1);
+}

@@ -1,0 +1,175 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t from "tap";
+import { Agent, request } from "undici";
+import type { DataPlaneState } from "../../common/state.ts";
+import { ROOT, startProcess, waitFor } from "../helpers/processes.ts";
+
+type Teardown = { teardown(fn: () => unknown): void };
+
+function service(
+  name: string,
+  { cc = 0, command = `"${process.execPath}", "${ROOT}test/fixtures/app.ts"`, timeout = 60, extra = "" } = {},
+) {
+  return `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/window: "6s"
+        autoscaling.knative.dev/initial-scale: "0"
+        autoscaling.knative.dev/max-scale: "3"${extra}
+    spec:
+      containerConcurrency: ${cc}
+      timeoutSeconds: ${timeout}
+      containers:
+        - command: [${command}]
+`;
+}
+
+async function startDataPlane(t: Teardown, services: string) {
+  const stateDir = mkdtempSync(join(tmpdir(), "sluice-activator-"));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const autoscaler = await startProcess(t, "autoscaler/main.ts", {
+    AUTOSCALER_PORT: "0",
+    SLUICE_STATE_DIR: stateDir,
+    AUTOSCALER_TICK_SECONDS: "0.25",
+    SCALE_TO_ZERO_GRACE_SECONDS: "0.5",
+  });
+  const autoscalerUrl = `http://127.0.0.1:${autoscaler.message.port}`;
+  const applied = await request(`${autoscalerUrl}/v1/services`, { method: "PUT", body: services });
+  if (applied.statusCode !== 200) throw new Error(await applied.body.text());
+  await applied.body.dump();
+  const activator = await startProcess(t, "activator/main.ts", {
+    ACTIVATOR_PORT: "0",
+    ACTIVATOR_ADMIN_PORT: "0",
+    AUTOSCALER_URL: autoscalerUrl,
+    ACTIVATOR_STATS_INTERVAL_SECONDS: "0.25",
+  });
+  const url = `http://127.0.0.1:${activator.message.port}`;
+  const adminUrl = `http://127.0.0.1:${activator.message.adminPort}`;
+  await waitFor("activator ready", async () => (await request(`${adminUrl}/readyz`)).statusCode === 200);
+  const state = async () =>
+    (await (await request(`${autoscalerUrl}/v1/state`)).body.json()) as DataPlaneState;
+  return { url, adminUrl, autoscalerUrl, state };
+}
+
+const send = (dispatcher: Agent, url: string, revision: string, path = "/", signal?: AbortSignal) =>
+  request(`${url}${path}`, { dispatcher, headers: { "sluice-revision": revision }, signal }).then(
+    async (res) => ({
+      status: res.statusCode,
+      body: await res.body.text(),
+    }),
+  );
+
+t.test("1,000 concurrent requests to a revision at zero all succeed once it scales up", async (t) => {
+  const plane = await startDataPlane(t, service("burst"));
+  t.equal((await plane.state()).revisions["burst-00001"].desiredPods, 0, "starts at zero");
+  const dispatcher = new Agent({ connections: 1000 });
+  t.teardown(() => dispatcher.close());
+  const results = await Promise.all(
+    Array.from({ length: 1000 }, () => send(dispatcher, plane.url, "burst-00001")),
+  );
+  const byStatus = new Map<number, number>();
+  for (const result of results) byStatus.set(result.status, (byStatus.get(result.status) ?? 0) + 1);
+  t.same(Object.fromEntries(byStatus), { 200: 1000 }, "every request answered 200");
+  t.equal(results[0].body, "hello from burst-00001\n");
+  const metrics = await (await request(`${plane.adminUrl}/metrics`)).body.text();
+  t.match(
+    metrics,
+    /sluice_activator_requests_total\{service="burst",namespace="default",revision="burst-00001",code="200"\} 1000/,
+  );
+  t.match(metrics, /sluice_activator_queue_depth 0/);
+});
+
+t.test("no pod ever gets more than containerConcurrency requests at once", async (t) => {
+  const plane = await startDataPlane(t, service("single", { cc: 1 }));
+  const dispatcher = new Agent({ connections: 100 });
+  t.teardown(() => dispatcher.close());
+  const results = await Promise.all(
+    Array.from({ length: 30 }, () => send(dispatcher, plane.url, "single-00001", "/sleep?ms=200")),
+  );
+  t.same(new Set(results.map((r) => r.status)), new Set([200]));
+  const endpoints = (await plane.state()).revisions["single-00001"].endpoints;
+  let served = 0;
+  for (const endpoint of endpoints) {
+    const app = (await (await request(`${endpoint.url}/_state`)).body.json()) as {
+      maxInFlight: number;
+      requestsByPath: Record<string, number>;
+    };
+    t.ok(app.maxInFlight <= 1, `${endpoint.pod}: at most 1 in flight (saw ${app.maxInFlight})`);
+    served += app.requestsByPath["/sleep"] ?? 0;
+  }
+  t.ok(served <= 30 && served > 0, `the live pods served ${served} of the 30`);
+});
+
+t.test("a revision that cannot start: waiting requests get 503 with the reason, promptly", async (t) => {
+  const plane = await startDataPlane(
+    t,
+    service("broken", {
+      command: `"${process.execPath}", "-e", "console.error('no DATABASE_URL'); process.exit(3)"`,
+    }),
+  );
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.close());
+  const results = await Promise.all(
+    Array.from({ length: 5 }, () => send(dispatcher, plane.url, "broken-00001")),
+  );
+  for (const result of results) {
+    t.equal(result.status, 503);
+    t.match(
+      result.body,
+      /activator: revision broken-00001 cannot become ready: app exited with code 3 \(last output: no DATABASE_URL\)/,
+    );
+  }
+});
+
+t.test("a revision that never becomes ready: 503 at its own timeout, not a short default", async (t) => {
+  const plane = await startDataPlane(
+    t,
+    service("silent", { command: `"${process.execPath}", "-e", "setInterval(() => {}, 1000)"`, timeout: 2 }),
+  );
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.close());
+  const result = await send(dispatcher, plane.url, "silent-00001");
+  t.equal(result.status, 503);
+  t.match(result.body, /activator: revision silent-00001 did not become ready within 2s/);
+});
+
+t.test("clients that disconnect while waiting leave the queue", async (t) => {
+  const plane = await startDataPlane(
+    t,
+    service("slow", { command: `"${process.execPath}", "-e", "setInterval(() => {}, 1000)"`, timeout: 60 }),
+  );
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.close());
+  const controller = new AbortController();
+  const pending = Array.from({ length: 10 }, () =>
+    send(dispatcher, plane.url, "slow-00001", "/", controller.signal).catch((e) => e),
+  );
+  const depth = async () =>
+    (await (await request(`${plane.adminUrl}/metrics`)).body.text()).match(
+      /sluice_activator_queue_depth (\d+)/,
+    )?.[1];
+  await waitFor("ten waiting", async () => (await depth()) === "10");
+  controller.abort();
+  await Promise.all(pending);
+  await waitFor("queue empty", async () => (await depth()) === "0");
+  t.pass("every slot freed");
+});
+
+t.test("bad requests", async (t) => {
+  const plane = await startDataPlane(t, service("plain"));
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.close());
+  const missing = await request(`${plane.url}/`, { dispatcher });
+  t.equal(missing.statusCode, 400);
+  t.match(await missing.body.text(), /missing Sluice-Revision header/);
+  const unknown = await send(dispatcher, plane.url, "nope-00001");
+  t.equal(unknown.status, 404);
+  t.match(unknown.body, /unknown revision nope-00001/);
+});
