@@ -1,6 +1,7 @@
 // npm run bench -- <name…> [options]: load benchmarks, each comparing sluice with references
 // (the app direct, a bare Node forwarder, nginx where installed) in one run.
 import { parseArgs } from "node:util";
+import { benchActivator } from "./activator.ts";
 import { benchAutoscaler } from "./autoscaler.ts";
 import { pickLoadTool } from "./lib/load.ts";
 import { benchQueueProxy } from "./queue-proxy.ts";
@@ -8,6 +9,7 @@ import { benchQueueProxy } from "./queue-proxy.ts";
 const BENCHMARKS: Record<string, (options: Parameters<typeof benchQueueProxy>[0]) => Promise<void>> = {
   "queue-proxy": benchQueueProxy,
   autoscaler: benchAutoscaler,
+  activator: benchActivator,
 };
 
 const USAGE = `usage: npm run bench -- <benchmark…> [options]
@@ -15,6 +17,7 @@ const USAGE = `usage: npm run bench -- <benchmark…> [options]
 benchmarks:
   queue-proxy       app direct vs queue-proxy vs bare undici forwarder vs nginx
   autoscaler        KPA decider for 1,000 revisions, scrape loop over 200 pods, memory at 1,000 revisions
+  activator         cold starts, a 1,000-request cold burst, memory with 10,000 waiting, warm CPU/request
 
 options:
   --duration S      seconds of measured load per run (default 10)

@@ -62,20 +62,28 @@ export function runLoad(
   url: string,
   connections: number,
   seconds: number,
+  headers: Record<string, string> = {},
 ): Promise<LoadResult> {
   if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) throw new Error(`load only goes to 127.0.0.1, not ${url}`);
   if (tool === "wrk") {
     return new Promise((resolve, reject) => {
       execFile(
         WRK as string,
-        ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url],
+        [
+          "-t1",
+          `-c${connections}`,
+          `-d${seconds}s`,
+          "--latency",
+          ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
+          url,
+        ],
         { timeout: (seconds + 30) * 1000 },
         (error, stdout) => (error ? reject(error) : resolve(parseWrk(stdout))),
       );
     });
   }
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration: seconds }, (error, result) => {
+    autocannon({ url, connections, duration: seconds, headers }, (error, result) => {
       if (error) return reject(error);
       resolve({
         requests: result.requests.total,
