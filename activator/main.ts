@@ -8,6 +8,7 @@ import { listen } from "../common/http/listen.ts";
 import { createAgent } from "../common/http/undici-dispatchers.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
+import { onShutdown } from "../common/shutdown.ts";
 import { StateWatcher } from "../common/state-watcher.ts";
 import { loadConfig } from "./config.ts";
 import { createActivatorHandler } from "./handler.ts";
@@ -79,9 +80,7 @@ async function shutDown(signal: string): Promise<void> {
   log.info("stopped");
   process.exit(0);
 }
-process.on("SIGTERM", () => void shutDown("SIGTERM"));
-process.on("SIGINT", () => void shutDown("SIGINT"));
-process.on("disconnect", () => void shutDown("parent exited"));
+onShutdown((reason) => void shutDown(reason));
 
 try {
   const port = await listen(listener, config.port, config.bindAddress, "activator");

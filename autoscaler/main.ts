@@ -3,6 +3,7 @@ import { loadConfigOrExit } from "../common/env.ts";
 import { listen } from "../common/http/listen.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
+import { onShutdown } from "../common/shutdown.ts";
 import { LocalPlatform } from "../platform/local/local-platform.ts";
 import { RevisionStore } from "../serving/revision-store.ts";
 import { createApiServer } from "./api.ts";
@@ -49,9 +50,7 @@ async function shutDown(signal: string): Promise<void> {
   log.info("stopped");
   process.exit(0);
 }
-process.on("SIGTERM", () => void shutDown("SIGTERM"));
-process.on("SIGINT", () => void shutDown("SIGINT"));
-process.on("disconnect", () => void shutDown("parent exited"));
+onShutdown((reason) => void shutDown(reason));
 
 try {
   const port = await listen(server, config.port, config.bindAddress, "autoscaler");

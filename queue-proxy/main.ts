@@ -5,6 +5,7 @@ import { sendJson } from "../common/http/respond.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import type { PodStats } from "../common/pod-stats.ts";
+import { onShutdown } from "../common/shutdown.ts";
 import { loadConfig } from "./config.ts";
 import { Drainer } from "./drain.ts";
 import { ReadinessProber } from "./readiness.ts";
@@ -71,10 +72,7 @@ async function shutDown(signal: string): Promise<void> {
   process.exit(0);
 }
 
-process.on("SIGTERM", () => void shutDown("SIGTERM"));
-// The parent that started us (the local platform) is gone: nobody routes here any more.
-process.on("disconnect", () => void shutDown("parent exited"));
-process.on("SIGINT", () => void shutDown("SIGINT"));
+onShutdown((reason) => void shutDown(reason));
 
 try {
   const servingPort = await listen(
