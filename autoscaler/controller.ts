@@ -176,7 +176,8 @@ export class Controller {
             result.stats,
           ]);
       }
-      const referenced = this.#referencedRevisions();
+      const services = this.#serviceStates(Date.now());
+      const referenced = this.#referencedRevisions(services);
       const decidedAt = Date.now();
       for (const runtime of this.#byRevision.values()) {
         this.#decide(
@@ -187,7 +188,7 @@ export class Controller {
         );
       }
       this.#collectGarbage(referenced, decidedAt);
-      this.publish(decidedAt);
+      this.publish(decidedAt, services);
     } finally {
       this.#ticking = false;
     }
@@ -247,9 +248,9 @@ export class Controller {
   }
 
   /** Revisions some route sends traffic to (0 % tagged targets included: they stay routable). */
-  #referencedRevisions(): Set<string> {
+  #referencedRevisions(services: Record<string, ServiceState>): Set<string> {
     const referenced = new Set<string>();
-    for (const service of Object.values(this.#serviceStates(Date.now()))) {
+    for (const service of Object.values(services)) {
       for (const target of service.traffic) referenced.add(target.revision);
     }
     // The latest created revision is always kept: it is where latestRevision traffic goes next.
@@ -313,7 +314,7 @@ export class Controller {
   }
 
   /** Builds the whole state and hands it to the publisher (which sends only what changed). */
-  publish(now = Date.now()): void {
+  publish(now = Date.now(), services = this.#serviceStates(now)): void {
     const revisions: Record<string, RevisionState> = {};
     for (const runtime of this.#byRevision.values()) {
       const pods = this.#deps.platform.revision(runtime.revision.name);
@@ -337,7 +338,7 @@ export class Controller {
         ...(pods?.failure ? { failure: pods.failure } : {}),
       };
     }
-    this.#deps.publisher.publish(this.#serviceStates(now), revisions);
+    this.#deps.publisher.publish(services, revisions);
   }
 
   /** Status detail for the CLI and the status page. */
