@@ -5,11 +5,11 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
 import { forkAndWait } from "./lib/children.ts";
-import type { CompareOptions } from "./lib/compare.ts";
-import { saveResults } from "./lib/compare.ts";
 import { benchService, startDataPlane } from "./lib/data-plane.ts";
 import { runLoad } from "./lib/load.ts";
+import type { BenchOptions } from "./lib/options.ts";
 import { cpuMicros, memoryMb } from "./lib/proc.ts";
+import { saveResults } from "./lib/results.ts";
 import { fixed } from "./lib/table.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -34,7 +34,7 @@ async function appStartMs(): Promise<number> {
   return elapsed;
 }
 
-export async function benchActivator(options: CompareOptions): Promise<void> {
+export async function benchActivator(options: BenchOptions): Promise<void> {
   const plane = await startDataPlane();
   const dispatcher = new Agent({ connections: 10_500 });
   const call = (revision: string) =>

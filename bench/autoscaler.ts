@@ -5,8 +5,8 @@ import { Agent } from "undici";
 import { KNATIVE_DEFAULT_KPA, KpaDecider } from "../autoscaler/kpa.ts";
 import { scrapeAll } from "../autoscaler/scraper.ts";
 import { forkAndWait } from "./lib/children.ts";
-import type { CompareOptions } from "./lib/compare.ts";
-import { saveResults } from "./lib/compare.ts";
+import type { BenchOptions } from "./lib/options.ts";
+import { saveResults } from "./lib/results.ts";
 import { fixed } from "./lib/table.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -31,7 +31,7 @@ function deciderCost(revisions: number, ticks: number): number[] {
   return costs;
 }
 
-export async function benchAutoscaler(options: CompareOptions): Promise<void> {
+export async function benchAutoscaler(options: BenchOptions): Promise<void> {
   const decider = deciderCost(1000, 200);
   console.log(
     `decider, 1,000 revisions per tick: median ${fixed(median(decider), 3)} ms, max ${fixed(max(decider), 3)} ms (200 ticks)`,

@@ -1,78 +1,62 @@
 // npm run bench -- <name…> [options]: load benchmarks, each comparing sluice with references
-// (the app direct, a bare Node forwarder, nginx where installed) in one run.
-import { parseArgs } from "node:util";
-import { benchActivator } from "./activator.ts";
-import { benchAutoscaler } from "./autoscaler.ts";
-import { pickLoadTool } from "./lib/load.ts";
-import { benchQueueProxy } from "./queue-proxy.ts";
+// (the app direct, a bare Node forwarder, nginx where installed) in one run. A benchmark is one
+// file beside this one exporting `(options) => Promise<void>`; add it to BENCHMARKS. Each is
+// imported only when asked for, so one whose component is mid-change cannot break the others.
+import { type BenchOptions, OPTIONS_USAGE, parseBenchArgs, UsageError } from "./lib/options.ts";
 
-const BENCHMARKS: Record<string, (options: Parameters<typeof benchQueueProxy>[0]) => Promise<void>> = {
-  "queue-proxy": benchQueueProxy,
-  autoscaler: benchAutoscaler,
-  activator: benchActivator,
+type Benchmark = (options: BenchOptions) => Promise<void>;
+
+const BENCHMARKS: Record<string, { load: () => Promise<Benchmark>; about: string }> = {
+  "queue-proxy": {
+    load: async () => (await import("./queue-proxy.ts")).benchQueueProxy,
+    about: "app direct vs bare undici forwarder vs queue-proxy vs nginx: req/s, latency, CPU/req, RSS",
+  },
+  activator: {
+    load: async () => (await import("./activator.ts")).benchActivator,
+    about: "cold starts, a 1,000-request cold burst, memory with 10,000 waiting, warm CPU/request",
+  },
+  autoscaler: {
+    load: async () => (await import("./autoscaler.ts")).benchAutoscaler,
+    about: "KPA decider for 1,000 revisions, scrape loop over 200 pods, memory at 1,000 revisions",
+  },
 };
 
 const USAGE = `usage: npm run bench -- <benchmark…> [options]
 
 benchmarks:
-  queue-proxy       app direct vs queue-proxy vs bare undici forwarder vs nginx
-  autoscaler        KPA decider for 1,000 revisions, scrape loop over 200 pods, memory at 1,000 revisions
-  activator         cold starts, a 1,000-request cold burst, memory with 10,000 waiting, warm CPU/request
+${Object.entries(BENCHMARKS)
+  .map(([name, { about }]) => `  ${name.padEnd(16)}  ${about}`)
+  .join("\n")}
 
-options:
-  --duration S      seconds of measured load per run (default 10)
-  --warmup S        seconds of warm-up before each run (default 2)
-  --connections L   comma-separated client counts (default 8,64)
-  --load TOOL       wrk or autocannon (default: wrk when installed; it measures µs)
-  -h, --help        this text
+${OPTIONS_USAGE}
 
-Load only goes to 127.0.0.1, bounded by --duration. Results are also written to bench/results/.`;
+Load only goes to 127.0.0.1 and every run is bounded in time. Results are also written as JSON
+to bench/results/.`;
 
-function fail(message: string): never {
+function usageError(message: string): never {
   console.error(`bench: ${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
-let parsed: ReturnType<typeof parseArgs>;
+let args: ReturnType<typeof parseBenchArgs>;
 try {
-  parsed = parseArgs({
-    allowPositionals: true,
-    options: {
-      duration: { type: "string", default: "10" },
-      warmup: { type: "string", default: "2" },
-      connections: { type: "string", default: "8,64" },
-      load: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  args = parseBenchArgs(process.argv.slice(2));
 } catch (error) {
-  fail((error as Error).message);
+  if (error instanceof UsageError) usageError(error.message);
+  throw error;
 }
-const { values, positionals } = parsed;
-if (values.help) {
+if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const seconds = Number(values.duration);
-const warmupSeconds = Number(values.warmup);
-const connections = String(values.connections).split(",").map(Number);
-if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 300)
-  fail(`--duration ${values.duration}: expected 1 to 300 seconds`);
-if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0 || warmupSeconds > 60)
-  fail(`--warmup ${values.warmup}: expected 0 to 60 seconds`);
-if (connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1000))
-  fail(`--connections ${values.connections}: expected numbers from 1 to 1000`);
-if (positionals.length === 0) fail("name at least one benchmark");
-for (const name of positionals) if (!BENCHMARKS[name]) fail(`unknown benchmark ${name}`);
+if (args.names.length === 0) usageError("name at least one benchmark");
+for (const name of args.names)
+  if (!Object.hasOwn(BENCHMARKS, name))
+    usageError(`unknown benchmark "${name}" (known: ${Object.keys(BENCHMARKS).join(", ")})`);
 
-let load: ReturnType<typeof pickLoadTool>;
-try {
-  load = pickLoadTool(values.load as string | undefined);
-} catch (error) {
-  fail((error as Error).message);
-}
-for (const name of positionals) {
+for (const name of args.names) {
   console.log(`\n== ${name} ==`);
-  await BENCHMARKS[name]({ seconds, warmupSeconds, connections, load });
+  const run = await BENCHMARKS[name].load();
+  await run(args.options);
 }
-process.exit(0);
+process.exit(0); // children and keep-alive sockets must not keep the harness alive

@@ -1,162 +1,193 @@
-// npm run bench -- queue-proxy: the app direct, through the queue-proxy, through the bare undici
-// forwarder (the floor for a Node proxy) and through nginx (when installed), in one run.
+// npm run bench -- queue-proxy: the app direct, through the bare undici forwarder (the floor for a
+// Node proxy), through the queue-proxy and through nginx (when installed), in one run, each a
+// separate process on free loopback ports.
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { request } from "undici";
-import { type Child, forkAndWait } from "./lib/children.ts";
-import {
-  type CompareOptions,
-  idleMemory,
-  measureAll,
-  report,
-  saveResults,
-  type Target,
-} from "./lib/compare.ts";
+import { freePort } from "../common/free-port.ts";
+import { type Child, startAndWait } from "./lib/children.ts";
+import { idleMemory, type Measurement, measureAll, report, type Target } from "./lib/compare.ts";
 import { NGINX, startNginx } from "./lib/nginx.ts";
-import { type PacedResult, pacedLatency } from "./lib/paced-latency.ts";
+import { type BenchOptions, roundSeconds } from "./lib/options.ts";
+import { pacedLatency } from "./lib/paced-latency.ts";
+import { answers200, portAnswers } from "./lib/ready.ts";
+import { saveResults } from "./lib/results.ts";
+import { median } from "./lib/stats.ts";
 import { fixed } from "./lib/table.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const QUEUE_PROXY_MAIN = here("../queue-proxy/main.ts");
+const url = (port: number) => `http://127.0.0.1:${port}/`;
 
-async function waitReady(adminPort: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await request(`http://127.0.0.1:${adminPort}/readyz`);
-      await res.body.text();
-      if (res.statusCode === 200) return;
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error("queue-proxy did not become ready");
+/** Why a target is missing from the run, for the report. */
+type Skipped = { name: string; reason: string };
+
+/** The first line of an error: enough to say why a target did not start. */
+const firstLine = (error: unknown) => String((error as Error).message ?? error).split("\n")[0];
+
+async function startQueueProxy(appPort: number): Promise<{ child: Child; target: Target }> {
+  const [servingPort, adminPort] = [await freePort(), await freePort()];
+  const child = await startAndWait(QUEUE_PROXY_MAIN, [], {
+    env: {
+      USER_PORT: String(appPort),
+      QUEUE_SERVING_PORT: String(servingPort),
+      QUEUE_ADMIN_PORT: String(adminPort),
+      QUEUE_METRICS_PORT: "-1",
+      CONTAINER_CONCURRENCY: "0",
+      SERVING_SERVICE: "bench",
+      SERVING_REVISION: "bench-00001",
+    },
+    ready: answers200(`http://127.0.0.1:${adminPort}/readyz`),
+  });
+  return { child, target: { name: "queue-proxy", url: url(servingPort), pid: child.pid } };
 }
 
-export async function benchQueueProxy(options: CompareOptions): Promise<void> {
-  const app = await forkAndWait(here("apps/hello.ts"), { PORT: "0" });
-  const appPort = app.message.port as number;
-  const bare = await forkAndWait(here("apps/bare-forwarder.ts"), {
-    PORT: "0",
-    UPSTREAM_PORT: String(appPort),
-  });
-  const queueProxy = await forkAndWait(here("../queue-proxy/main.ts"), {
-    USER_PORT: String(appPort),
-    QUEUE_SERVING_PORT: "0",
-    QUEUE_ADMIN_PORT: "0",
-    QUEUE_METRICS_PORT: "-1",
-    CONTAINER_CONCURRENCY: "0",
-    SERVING_SERVICE: "bench",
-    SERVING_REVISION: "bench-00001",
-  });
-  await waitReady(queueProxy.message.adminPort as number);
+export async function benchQueueProxy(options: BenchOptions): Promise<void> {
+  const children: Child[] = [];
+  const targets: Target[] = [];
+  const skipped: Skipped[] = [];
+  try {
+    const appPort = await freePort();
+    const app = await startAndWait(here("apps/hello.ts"), [], {
+      env: { PORT: String(appPort) },
+      ready: portAnswers(appPort),
+    });
+    children.push(app);
+    targets.push({ name: "direct", url: url(appPort), pid: app.pid });
 
-  const url = (port: unknown) => `http://127.0.0.1:${port}/`;
-  const targets: Target[] = [
-    { name: "direct", url: url(appPort), pid: app.pid },
-    { name: "bare-forwarder", url: url(bare.message.port), pid: bare.pid },
-    { name: "queue-proxy", url: url(queueProxy.message.servingPort), pid: queueProxy.pid },
-  ];
-  let nginx: (Child & { port: number }) | undefined;
-  if (NGINX) {
-    nginx = await startNginx(appPort);
-    targets.push({ name: "nginx", url: url(nginx.port), pid: nginx.pid, tree: true });
-  } else {
-    console.log("nginx: not installed, skipped (apt-get install nginx-light to compare against it)");
-  }
+    const barePort = await freePort();
+    const bare = await startAndWait(here("apps/bare-forwarder.ts"), [], {
+      env: { PORT: String(barePort), UPSTREAM_PORT: String(appPort) },
+      ready: answers200(url(barePort)),
+    });
+    children.push(bare);
+    targets.push({ name: "bare-forwarder", url: url(barePort), pid: bare.pid });
 
-  const idle = idleMemory(targets);
-  console.log(`load: ${options.load}, ${options.seconds} s per run after ${options.warmupSeconds} s warm-up`);
-  const results = await measureAll(targets, options);
-  report(results, "proxy", { floor: "bare-forwarder", nginx: nginx ? "nginx" : undefined });
+    if (!existsSync(QUEUE_PROXY_MAIN)) {
+      skipped.push({ name: "queue-proxy", reason: "not available (queue-proxy/main.ts missing)" });
+    } else {
+      try {
+        const { child, target } = await startQueueProxy(appPort);
+        children.push(child);
+        targets.push(target);
+      } catch (error) {
+        skipped.push({ name: "queue-proxy", reason: `not available (did not start: ${firstLine(error)})` });
+      }
+    }
 
-  const paced = await pacedReport(targets, options);
+    if (!NGINX) {
+      skipped.push({
+        name: "nginx",
+        reason:
+          "not installed (looked for /usr/sbin/nginx and on PATH), skipped; apt-get install nginx-light",
+      });
+    } else {
+      try {
+        const nginx = await startNginx(appPort);
+        children.push(nginx);
+        targets.push({ name: "nginx", url: url(nginx.port), pid: nginx.pid, tree: true });
+      } catch (error) {
+        skipped.push({ name: "nginx", reason: `not available (did not start: ${firstLine(error)})` });
+      }
+    }
 
-  console.log("\nidle memory (MB, before load):");
-  for (const [name, memory] of Object.entries(idle)) {
+    for (const { name, reason } of skipped) console.log(`${name}: ${reason}`);
+    const idle = idleMemory(targets);
     console.log(
-      `  ${name.padEnd(15)} RSS ${fixed(memory.rss, 0).padStart(4)}  private ${fixed(memory.private, 0).padStart(4)}`,
+      `load: ${options.load} on 127.0.0.1; per target and client count ${options.warmupSeconds} s warm-up, ` +
+        `then ${options.rounds} interleaved rounds of ${roundSeconds(options)} s (figures: median round)`,
     );
+    const results = await measureAll(targets, options);
+    report(results, idle, { floor: "bare-forwarder", nginx: "nginx" });
+    console.log(
+      "\nCPU µs/req: CPU time (user + system) of the target's own process over a round, divided by the\n" +
+        "requests it completed (for \"direct\", the app's); × columns divide it by the bare forwarder's\n" +
+        "and nginx's. +p99: p99 latency minus the app's own. RSS in MB: idle before any load, and after\n" +
+        "the last round. The load generator shares the machine's cores with the target and the app.",
+    );
+    const paced = await pacedReport(targets, options);
+    summarize(results, idle, paced);
+    const file = saveResults("queue-proxy", { options, skipped, idle, results, paced });
+    console.log(`\nresults: ${file}`);
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
   }
-  summarize(results, idle, paced);
-  console.log(`\nresults: ${saveResults("queue-proxy", { options, idle, results, paced })}`);
-  await Promise.all([app, bare, queueProxy, nginx].map((child) => child?.stop()));
 }
 
 const PACED_CLIENTS = 8;
 const PACED_RATE = 1000;
 
-const PACED_ROUNDS = 3;
+type Paced = Record<string, { p50Ms: number; p99Ms: number; errors: number }>;
 
 /**
- * Added latency of each hop below saturation (8 clients, 1,000 req/s in all). Targets take turns
- * over several rounds and each reports its median round, so one GC pause or scheduler hiccup on
- * this 2-core machine does not decide the figure.
+ * Added latency of each hop below saturation (8 clients, 1,000 req/s in all): a closed loop at
+ * full speed measures CPU queueing on a 2-core machine more than the hop itself. Targets take
+ * turns over the same number of rounds as the load runs; each reports its median round.
  */
-async function pacedReport(
-  targets: Target[],
-  options: CompareOptions,
-): Promise<Record<string, { p50Ms: number; p99Ms: number }>> {
-  const roundSeconds = Math.max(2, options.seconds / PACED_ROUNDS);
+async function pacedReport(targets: Target[], options: BenchOptions): Promise<Paced> {
+  const seconds = Math.max(2, roundSeconds(options));
   console.log(
-    `\npaced latency: ${PACED_CLIENTS} clients, ${PACED_RATE} req/s in all, median of ${PACED_ROUNDS} rounds of ${roundSeconds} s`,
+    `\npaced latency: ${PACED_CLIENTS} clients, ${PACED_RATE} req/s in all, median of ${options.rounds} rounds of ${seconds} s`,
   );
-  // Warm the measuring client (JIT, connections) first: otherwise the first target pays for it.
-  for (const target of targets)
-    await pacedLatency(target.url, PACED_CLIENTS, PACED_RATE, Math.max(1, options.warmupSeconds));
-  const rounds = new Map<string, PacedResult[]>(targets.map((target) => [target.name, []]));
-  for (let round = 0; round < PACED_ROUNDS; round++) {
+  // Warm the measuring client (JIT, connections) first, or the first target pays for it.
+  for (const target of targets) await pacedLatency(target.url, PACED_CLIENTS, PACED_RATE, 1);
+  const rounds = new Map(
+    targets.map((target) => [target.name, [] as Awaited<ReturnType<typeof pacedLatency>>[]]),
+  );
+  for (let round = 0; round < options.rounds; round++)
     for (const target of targets)
-      rounds.get(target.name)?.push(await pacedLatency(target.url, PACED_CLIENTS, PACED_RATE, roundSeconds));
-  }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const paced: Record<string, { p50Ms: number; p99Ms: number }> = {};
+      rounds.get(target.name)?.push(await pacedLatency(target.url, PACED_CLIENTS, PACED_RATE, seconds));
+  const paced: Paced = {};
   for (const target of targets) {
-    const results = rounds.get(target.name) ?? [];
-    const result = { p50Ms: median(results.map((r) => r.p50Ms)), p99Ms: median(results.map((r) => r.p99Ms)) };
+    const runs = rounds.get(target.name) ?? [];
+    const result = {
+      p50Ms: median(runs.map((r) => r.p50Ms)),
+      p99Ms: median(runs.map((r) => r.p99Ms)),
+      errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    };
     paced[target.name] = result;
     const added =
-      target.name === "direct"
-        ? ""
-        : `  +p50 ${fixed(result.p50Ms - paced.direct.p50Ms, 3)} ms  +p99 ${fixed(result.p99Ms - paced.direct.p99Ms, 3)} ms`;
-    const errors = results.reduce((sum, r) => sum + r.errors, 0);
+      paced.direct && target.name !== "direct"
+        ? `  +p50 ${fixed(result.p50Ms - paced.direct.p50Ms, 3)} ms  +p99 ${fixed(result.p99Ms - paced.direct.p99Ms, 3)} ms`
+        : "";
     console.log(
-      `  ${target.name.padEnd(15)} p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms${added}  (${errors} errors)`,
+      `  ${target.name.padEnd(15)} p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms${added}  (${result.errors} errors)`,
     );
   }
   return paced;
 }
 
-/** The issue's goals, each with the figure that decides it. */
-function summarize(
-  results: Awaited<ReturnType<typeof measureAll>>,
-  idle: ReturnType<typeof idleMemory>,
-  paced: Record<string, { p99Ms: number }>,
-): void {
+/** The queue-proxy's targets (from its issue), each with the figure that decides it. */
+function summarize(results: Measurement[], idle: ReturnType<typeof idleMemory>, paced: Paced): void {
   const at = (target: string, connections: number) =>
     results.find((r) => r.target === target && r.connections === connections);
-  console.log("\ngoals:");
+  if (!results.some((r) => r.target === "queue-proxy")) return;
+  console.log("\nqueue-proxy goals:");
   for (const connections of new Set(results.map((r) => r.connections))) {
     const qp = at("queue-proxy", connections);
     const bare = at("bare-forwarder", connections);
     const nginx = at("nginx", connections);
-    if (!qp || !bare) continue;
-    const vsBare = qp.cpuMicrosPerRequest / bare.cpuMicrosPerRequest;
-    console.log(`  ${connections} conns: CPU/req ${fixed(vsBare)}× bare forwarder (goal ≤ 1.25)`);
+    const direct = at("direct", connections);
+    if (!qp) continue;
+    if (bare)
+      console.log(
+        `  ${connections} conns: CPU/req ${fixed(qp.cpuMicrosPerRequest / bare.cpuMicrosPerRequest)}× bare forwarder (goal ≤ 1.25)`,
+      );
     if (nginx)
       console.log(
         `  ${connections} conns: CPU/req ${fixed(qp.cpuMicrosPerRequest / nginx.cpuMicrosPerRequest)}× nginx (goal < 3)`,
       );
+    if (direct && connections === 8)
+      console.log(
+        `  ${connections} conns, saturating: added p99 ${fixed(qp.p99Ms - direct.p99Ms, 3)} ms (goal < 1)`,
+      );
+    if (connections === 64)
+      console.log(`  ${connections} conns: RSS under load ${fixed(qp.rssMb, 0)} MB (goal < 100)`);
   }
-  const qp8 = at("queue-proxy", 8);
-  const direct8 = at("direct", 8);
-  if (qp8 && direct8) {
-    console.log(`  8 conns, saturating: added p99 ${fixed(qp8.p99Ms - direct8.p99Ms, 3)} ms (goal < 1)`);
-  }
-  const pacedAdded = paced["queue-proxy"].p99Ms - paced.direct.p99Ms;
-  console.log(`  8 clients paced at ${PACED_RATE} req/s: added p99 ${fixed(pacedAdded, 3)} ms (goal < 1)`);
+  if (paced["queue-proxy"] && paced.direct)
+    console.log(
+      `  paced, 8 clients at ${PACED_RATE} req/s: added p99 ${fixed(paced["queue-proxy"].p99Ms - paced.direct.p99Ms, 3)} ms (goal < 1)`,
+    );
   console.log(
     `  idle RSS ${fixed(idle["queue-proxy"].rss, 0)} MB (goal < 60), private ${fixed(idle["queue-proxy"].private, 0)} MB`,
   );
-  const qp64 = at("queue-proxy", 64);
-  if (qp64)
-    console.log(
-      `  64 conns: RSS ${fixed(qp64.rssMb, 0)} MB (goal < 100), private ${fixed(qp64.privateMb, 0)} MB`,
-    );
 }

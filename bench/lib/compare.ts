@@ -1,7 +1,9 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { type LoadResult, type LoadTool, runLoad } from "./load.ts";
+// Side-by-side measurement: several ways of reaching the same app, loaded in turns, each charged
+// with the CPU and memory of its own process.
+import { type LoadResult, runLoad } from "./load.ts";
+import { type BenchOptions, roundSeconds } from "./options.ts";
 import { cpuMicros, memoryMb, processTree } from "./proc.ts";
+import { median } from "./stats.ts";
 import { fixed, printTable } from "./table.ts";
 
 /** One way of reaching the app, measured side by side with the others. */
@@ -14,64 +16,94 @@ export interface Target {
   tree?: boolean;
 }
 
+export interface Round extends LoadResult {
+  cpuMicrosPerRequest: number;
+}
+
+/** One target at one client count: the median of its rounds, memory after the last. */
 export interface Measurement extends LoadResult {
   target: string;
   connections: number;
   cpuMicrosPerRequest: number;
+  /** The lowest and highest CPU µs/req over the rounds: how noisy the figure is. */
+  cpuRange: [number, number];
   rssMb: number;
   privateMb: number;
+  rounds: Round[];
 }
 
-export interface CompareOptions {
-  seconds: number;
-  warmupSeconds: number;
-  connections: number[];
-  load: LoadTool;
+function pids(target: Target): number[] {
+  return target.tree ? processTree(target.pid) : [target.pid];
 }
 
-function treeCpu(target: Target): number {
-  const pids = target.tree ? processTree(target.pid) : [target.pid];
-  return pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
+function targetCpu(target: Target): number {
+  return pids(target).reduce((sum, pid) => sum + cpuMicros(pid), 0);
 }
 
-function treeMemory(target: Target): { rss: number; private: number } {
-  const pids = target.tree ? processTree(target.pid) : [target.pid];
-  return pids.map(memoryMb).reduce((sum, m) => ({ rss: sum.rss + m.rss, private: sum.private + m.private }));
+export function targetMemory(target: Target): { rss: number; private: number } {
+  return pids(target)
+    .map(memoryMb)
+    .reduce((sum, m) => ({ rss: sum.rss + m.rss, private: sum.private + m.private }));
 }
 
 export function idleMemory(targets: Target[]): Record<string, { rss: number; private: number }> {
-  return Object.fromEntries(targets.map((target) => [target.name, treeMemory(target)]));
+  return Object.fromEntries(targets.map((target) => [target.name, targetMemory(target)]));
 }
 
-/** Loads each target in turn at each concurrency and measures its process's CPU per request. */
-export async function measureAll(targets: Target[], options: CompareOptions): Promise<Measurement[]> {
+/**
+ * At each client count: warms every target, then runs `rounds` rounds in which the targets take
+ * turns. Interleaving and taking the median round keeps a burst of noise on a shared 2-core
+ * machine (another process, a GC, a frequency change) from deciding a comparison.
+ */
+export async function measureAll(targets: Target[], options: BenchOptions): Promise<Measurement[]> {
+  const seconds = roundSeconds(options);
   const results: Measurement[] = [];
   for (const connections of options.connections) {
+    process.stderr.write(`${connections} connections: warm-up`);
+    if (options.warmupSeconds > 0)
+      for (const target of targets)
+        await runLoad(options.load, target.url, connections, options.warmupSeconds);
+    const rounds = new Map<Target, Round[]>(targets.map((target) => [target, []]));
+    for (let round = 1; round <= options.rounds; round++) {
+      process.stderr.write(`, round ${round}`);
+      for (const target of targets) {
+        const before = targetCpu(target);
+        const load = await runLoad(options.load, target.url, connections, seconds);
+        const cpu = targetCpu(target) - before;
+        rounds.get(target)?.push({ ...load, cpuMicrosPerRequest: cpu / load.requests });
+      }
+    }
+    process.stderr.write("\n");
     for (const target of targets) {
-      process.stderr.write(`  ${target.name} at ${connections} connections… `);
-      await runLoad(options.load, target.url, connections, options.warmupSeconds);
-      const before = treeCpu(target);
-      const load = await runLoad(options.load, target.url, connections, options.seconds);
-      const cpu = treeCpu(target) - before;
-      const memory = treeMemory(target);
+      const runs = rounds.get(target) ?? [];
+      const memory = targetMemory(target);
+      const cpu = runs.map((r) => r.cpuMicrosPerRequest);
       results.push({
-        ...load,
         target: target.name,
         connections,
-        cpuMicrosPerRequest: cpu / load.requests,
+        requests: runs.reduce((sum, r) => sum + r.requests, 0),
+        requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        errors: runs.reduce((sum, r) => sum + r.errors, 0),
+        cpuMicrosPerRequest: median(cpu),
+        cpuRange: [Math.min(...cpu), Math.max(...cpu)],
         rssMb: memory.rss,
         privateMb: memory.private,
+        rounds: runs,
       });
-      process.stderr.write(`${Math.round(load.requestsPerSecond)} req/s\n`);
     }
   }
   return results;
 }
 
-/** Prints one table per concurrency, with ratios to the references that ran. */
+/**
+ * Prints one table per client count. Ratios: CPU per request against the floor (the bare
+ * forwarder) and nginx, and p99 latency added to the app's own.
+ */
 export function report(
   results: Measurement[],
-  subject: string,
+  idle: Record<string, { rss: number }>,
   references: { floor: string; nginx?: string },
 ): void {
   for (const connections of new Set(results.map((r) => r.connections))) {
@@ -80,6 +112,8 @@ export function report(
     const direct = find("direct");
     const floor = find(references.floor);
     const nginx = find(references.nginx);
+    const ratio = (r: Measurement, to: Measurement | undefined) =>
+      to && r !== direct ? fixed(r.cpuMicrosPerRequest / to.cpuMicrosPerRequest) : "-";
     console.log(`\n${connections} connections`);
     printTable(
       [
@@ -89,10 +123,11 @@ export function report(
         "p99 ms",
         "+p99 ms",
         "CPU µs/req",
+        "(range)",
         `× ${references.floor}`,
         "× nginx",
-        "RSS MB",
-        "private MB",
+        "RSS idle",
+        "RSS load",
         "errors",
       ],
       rows.map((r) => [
@@ -102,24 +137,13 @@ export function report(
         fixed(r.p99Ms, 3),
         direct && r !== direct ? fixed(r.p99Ms - direct.p99Ms, 3) : "-",
         fixed(r.cpuMicrosPerRequest, 1),
-        floor && r !== direct ? fixed(r.cpuMicrosPerRequest / floor.cpuMicrosPerRequest) : "-",
-        nginx && r !== direct ? fixed(r.cpuMicrosPerRequest / nginx.cpuMicrosPerRequest) : "-",
+        `${fixed(r.cpuRange[0], 0)}–${fixed(r.cpuRange[1], 0)}`,
+        ratio(r, floor),
+        ratio(r, nginx),
+        fixed(idle[r.target]?.rss ?? Number.NaN, 0),
         fixed(r.rssMb, 0),
-        fixed(r.privateMb, 0),
         r.errors,
       ]),
     );
   }
-  console.log(
-    `\nCPU µs/req is the CPU time of the ${subject}'s process (the app's for "direct") over the run,`,
-  );
-  console.log("divided by the requests completed; +p99 is the added 99th percentile latency against direct.");
-}
-
-export function saveResults(name: string, data: unknown): string {
-  const dir = fileURLToPath(new URL("../results/", import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  const file = `${dir}${name}-${new Date().toISOString().replaceAll(":", "-")}.json`;
-  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
-  return file;
 }

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import autocannon from "autocannon";
+import { adopt } from "./children.ts";
 
 export interface LoadResult {
   requests: number;
@@ -20,6 +21,8 @@ const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((path) => existsSync(pat
  */
 export function pickLoadTool(requested: string | undefined): LoadTool {
   if (requested === "autocannon") return "autocannon";
+  if (requested !== undefined && requested !== "wrk")
+    throw new Error(`--load ${requested}: expected wrk or autocannon`);
   if (requested === "wrk" && !WRK) throw new Error("--load wrk: wrk is not installed (apt-get install wrk)");
   return WRK ? "wrk" : "autocannon";
 }
@@ -67,12 +70,12 @@ export function runLoad(
   if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) throw new Error(`load only goes to 127.0.0.1, not ${url}`);
   if (tool === "wrk") {
     return new Promise((resolve, reject) => {
-      execFile(
+      const wrk = execFile(
         WRK as string,
         [
           "-t1",
           `-c${connections}`,
-          `-d${seconds}s`,
+          `-d${Math.max(1, Math.round(seconds))}s`, // wrk takes whole seconds
           "--latency",
           ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
           url,
@@ -80,18 +83,22 @@ export function runLoad(
         { timeout: (seconds + 30) * 1000 },
         (error, stdout) => (error ? reject(error) : resolve(parseWrk(stdout))),
       );
+      adopt(wrk);
     });
   }
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration: seconds, headers }, (error, result) => {
+    const instance = autocannon({ url, connections, duration: seconds, headers }, (error, result) => {
+      clearTimeout(deadline);
       if (error) return reject(error);
       resolve({
         requests: result.requests.total,
-        requestsPerSecond: result.requests.average,
+        requestsPerSecond: result.requests.total / (result.duration || seconds),
         p50Ms: result.latency.p50,
         p99Ms: result.latency.p99,
         errors: result.errors + result.non2xx + result.timeouts,
       });
     });
+    // autocannon stops itself at `seconds`; this only bounds a run that hangs.
+    const deadline = setTimeout(() => instance.stop(), (seconds + 30) * 1000);
   });
 }

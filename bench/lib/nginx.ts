@@ -1,22 +1,22 @@
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+// nginx as the reference reverse proxy: one worker, upstream keep-alive, everything in a temp dir.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { request } from "undici";
+import { delimiter, join } from "node:path";
 import { freePort } from "../../common/free-port.ts";
-import { type Child, spawnAndWait } from "./children.ts";
+import { atExit, type Child, startAndWait } from "./children.ts";
+import { answers200 } from "./ready.ts";
 
-export const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"].find((path) =>
-  existsSync(path),
-);
+/** The nginx binary: /usr/sbin/nginx (Debian's, often not on a user's PATH) or the first on PATH. */
+export const NGINX = [
+  "/usr/sbin/nginx",
+  ...(process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((dir) => dir !== "")
+    .map((dir) => join(dir, "nginx")),
+].find((path) => existsSync(path));
 
-/** nginx as a single-worker reverse proxy with upstream keep-alive: the reference hop. */
-export async function startNginx(upstreamPort: number): Promise<Child & { port: number }> {
-  if (!NGINX) throw new Error("nginx is not installed");
-  const dir = mkdtempSync(join(tmpdir(), "sluice-bench-nginx-"));
-  const port = await freePort();
-  writeFileSync(
-    join(dir, "nginx.conf"),
-    `daemon off;
+export function nginxConfig(dir: string, port: number, upstreamPort: number): string {
+  return `daemon off;
 master_process off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -30,7 +30,11 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   keepalive_requests 1000000;
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 1000000; }
+  upstream app {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
   server {
     listen 127.0.0.1:${port};
     location / {
@@ -41,16 +45,33 @@ http {
     }
   }
 }
-`,
-  );
-  const child = await spawnAndWait(NGINX, ["-p", dir, "-c", join(dir, "nginx.conf")], async () => {
-    try {
-      const res = await request(`http://127.0.0.1:${port}/`);
-      await res.body.text();
-      return res.statusCode === 200;
-    } catch {
-      return false;
-    }
-  });
-  return { ...child, port };
+`;
+}
+
+/** Starts nginx in front of 127.0.0.1:upstreamPort; ready once it proxies a 200. */
+export async function startNginx(upstreamPort: number): Promise<Child & { port: number }> {
+  if (!NGINX) throw new Error("nginx is not installed");
+  const dir = mkdtempSync(join(tmpdir(), "sluice-bench-nginx-"));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const forget = atExit(removeDir);
+  const port = await freePort();
+  writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, upstreamPort));
+  try {
+    const child = await startAndWait(NGINX, ["-p", dir, "-c", join(dir, "nginx.conf")], {
+      ready: answers200(`http://127.0.0.1:${port}/`),
+    });
+    return {
+      ...child,
+      port,
+      async stop() {
+        await child.stop();
+        removeDir();
+        forget();
+      },
+    };
+  } catch (error) {
+    removeDir();
+    forget();
+    throw error;
+  }
 }
