@@ -1,16 +1,48 @@
-// The sluice command. `sluice up` (and so `npm start`) arrives with the issue
-// "One command to run it all"; until then this says so instead of failing obscurely.
-const [command] = process.argv.slice(2);
-const usage = `usage: sluice <command>
+// The sluice command: a table of subcommands, each in its own file under commands/.
+// Exit codes scripts can rely on: 0 ok, 1 the operation failed, 2 bad usage or invalid input.
+import type { Command } from "./command.ts";
 
-commands (in progress):
-  up        run the whole data plane locally on the examples (not built yet)
+const commands: Record<string, () => Promise<Command>> = {
+  up: async () => (await import("./commands/up.ts")).up,
+  apply: async () => (await import("./commands/apply.ts")).apply,
+  validate: async () => (await import("./commands/validate.ts")).validate,
+  status: async () => (await import("./commands/status.ts")).status,
+  logs: async () => (await import("./commands/logs.ts")).logs,
+};
 
-Built so far: the queue-proxy (node queue-proxy/main.ts; see docs/queue-proxy.md).`;
+const summaries: Record<string, string> = {
+  up: "run autoscaler, activator, router and local pods on Service files (default: examples/)",
+  apply: "send Service files to a running sluice",
+  validate: "check Service files without applying them",
+  status: "show services, revisions, traffic, pods and load",
+  logs: "show (and follow) the output of a service's pods",
+};
 
-if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+const usage = `usage: sluice <command> [options]
+
+commands:
+${Object.entries(summaries)
+  .map(([name, summary]) => `  ${name.padEnd(10)}${summary}`)
+  .join("\n")}
+
+Run "sluice <command> --help" for a command's options.`;
+
+const [name, ...args] = process.argv.slice(2);
+if (name === undefined || name === "--help" || name === "-h" || name === "help") {
   console.log(usage);
   process.exit(0);
 }
-console.error(`sluice ${command}: not available yet in this version.\n\n${usage}`);
-process.exit(2);
+const load = commands[name];
+if (!load) {
+  console.error(`sluice: unknown command "${name}"\n\n${usage}`);
+  process.exit(2);
+}
+let command: Command;
+try {
+  command = await load();
+} catch (error) {
+  if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+  console.error(`sluice ${name}: not available yet in this version`);
+  process.exit(2);
+}
+process.exitCode = await command(args);

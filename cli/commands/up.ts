@@ -1,0 +1,7 @@
+import { type Command, EXIT_USAGE } from "../command.ts";
+
+// Placeholder until this command is built (issue 7).
+export const up: Command = async () => {
+  console.error("sluice up: not available yet in this version");
+  return EXIT_USAGE;
+};
