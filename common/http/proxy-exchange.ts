@@ -49,6 +49,8 @@ export interface ExchangeContext {
   draining: boolean;
   /** Headers added to every upstream request (the activator marks its requests). */
   extraHeaders?: readonly string[];
+  /** Headers added to every response from upstream (the router's Sluice-Revision). */
+  responseHeaders?: readonly string[];
   /** What a request still waiting at its deadline is told (default: 504 timed out). */
   waitTimeout?: () => { status: number; message: string };
 }
@@ -102,6 +104,8 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
   state = WAITING;
   admitted = false;
   status = 0;
+  /** Response body bytes still to come when the app sent content-length, else -1. */
+  remaining = -1;
 
   constructor(
     ctx: ExchangeContext,
@@ -174,12 +178,21 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     const out = endToEndHeaderObject(headers);
     // HTTP/2 has no Connection header; there GOAWAY on shutdown does the same job.
     if (this.ctx.draining && this.req.httpVersionMajor === 1) out.push("connection", "close");
+    if (this.ctx.responseHeaders) out.push(...this.ctx.responseHeaders);
+    const length = headers["content-length"];
+    if (typeof length === "string" && this.req.method !== "HEAD") this.remaining = Number(length);
     if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
     else this.res.writeHead(statusCode, out);
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
     if (this.state === DONE) return;
+    this.remaining -= chunk.length;
+    if (this.remaining === 0) {
+      // The body's last bytes: headers and body leave in one write, with no cork/uncork tick.
+      this.res.end(chunk);
+      return;
+    }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once("drain", onResponseDrain);
@@ -193,7 +206,7 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
       this.res.addTrailers(trailers as Record<string, string | string[]>);
       break;
     }
-    this.res.end();
+    if (!this.res.writableEnded) this.res.end();
     this.finish();
   }
 
@@ -230,7 +243,8 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
 
   /** The client connection closed; unless the response was complete, everything is cancelled. */
   clientClosed(): void {
-    if (this.state === DONE) return;
+    // remaining 0: the whole body went out with res.end(chunk); undici's end event is on its way.
+    if (this.state === DONE || this.remaining === 0) return;
     if (this.state === WAITING) this.ctx.gate.leave(this);
     this.status = 499; // nginx's "client closed request", for metrics only
     this.finish();
