@@ -58,8 +58,8 @@ export interface ExchangeContext {
 type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
 type Headers = Record<string, string | string[] | undefined>;
 
-const WAITING = 0; // queued at the gate
-const DISPATCHED = 1; // sent to the app, no response yet
+export const WAITING = 0; // queued at the gate
+export const DISPATCHED = 1; // sent to the app, no response yet
 const RESPONDING = 2; // response headers sent to the client
 const DONE = 3;
 

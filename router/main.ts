@@ -1,0 +1,110 @@
+import { loadConfigOrExit } from "../common/env.ts";
+import { createAdminServer } from "../common/http/admin-server.ts";
+import { listen } from "../common/http/listen.ts";
+import type { Tunnel } from "../common/http/tunnel.ts";
+import { createAgent, createH2cClient } from "../common/http/undici-dispatchers.ts";
+import { createLogger } from "../common/log.ts";
+import { createRegistry } from "../common/metrics.ts";
+import { onShutdown } from "../common/shutdown.ts";
+import { StateWatcher } from "../common/state-watcher.ts";
+import { loadConfig } from "./config.ts";
+import { createRouterHandler, createUpgradeHandler, type HandlerDeps } from "./handler.ts";
+import { RouterMetrics } from "./metrics.ts";
+import { RevisionTargets } from "./revision-targets.ts";
+import { buildRouteTable, EMPTY_TABLE, type RouteTable } from "./route-table.ts";
+import { createRouterServers } from "./servers.ts";
+
+const config = loadConfigOrExit(() => loadConfig());
+const log = createLogger("router");
+const registry = createRegistry("router");
+
+// Timeouts are the revision's (the deadline sweep) and the inner hops'; none of undici's own.
+const upstreamOptions = { pipelining: 1, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 };
+const http1 = createAgent(upstreamOptions);
+const h2c = createAgent({
+  ...upstreamOptions,
+  factory: (origin, options) => createH2cClient(String(origin), options),
+});
+const targets = new RevisionTargets({
+  http1,
+  h2c,
+  activatorOrigin: config.activatorUrl,
+  log,
+  accessLog: config.accessLog,
+  timeoutSlackMs: config.timeoutSlackMs,
+});
+
+let table: RouteTable = EMPTY_TABLE;
+let hasState = false;
+const watcher = new StateWatcher({
+  autoscalerUrl: config.autoscalerUrl,
+  log,
+  onState: (state) => {
+    // One assignment: a request reads either the old table or the new one.
+    table = buildRouteTable(table, state, targets);
+    hasState = true;
+  },
+});
+
+const metrics = new RouterMetrics(
+  registry,
+  () => targets.counters(),
+  () => ({ services: table.services.size, hosts: table.hosts.size, generation: table.generation }),
+);
+const tunnels = new Set<Tunnel>();
+const track = (tunnel: Tunnel) => {
+  tunnels.add(tunnel);
+  return () => tunnels.delete(tunnel);
+};
+const deps = (proto: "http" | "https"): HandlerDeps => ({
+  table: () => table,
+  options: { tagHeaderRouting: config.tagHeaderRouting, pathRouting: config.pathRouting },
+  metrics,
+  proto,
+});
+const servers = createRouterServers(config, {
+  forPlain: createRouterHandler(deps("http")),
+  forTls: createRouterHandler(deps("https")),
+  upgradePlain: createUpgradeHandler(deps("http"), track),
+  upgradeTls: createUpgradeHandler(deps("https"), track),
+});
+
+let draining = false;
+const admin = createAdminServer({ registry, isReady: () => hasState && !draining });
+
+async function shutDown(signal: string): Promise<void> {
+  if (draining) return;
+  draining = true;
+  log.info({ signal, inFlight: targets.inFlight(), tunnels: tunnels.size }, "draining");
+  targets.drain();
+  servers.stopAccepting();
+  const deadline = Date.now() + config.drainTimeoutMs;
+  while (targets.inFlight() > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const tunnel of tunnels) tunnel.close();
+  watcher.stop();
+  targets.close();
+  servers.closeAll();
+  admin.close();
+  await Promise.all([http1.close(), h2c.close()]);
+  log.info("stopped");
+  process.exit(0);
+}
+onShutdown((reason) => void shutDown(reason));
+
+try {
+  const port = await listen(servers.plain, config.port, config.bindAddress, "router");
+  const tlsPort = servers.tls
+    ? await listen(servers.tls, config.tls?.port ?? 0, config.bindAddress, "router TLS")
+    : undefined;
+  const adminPort = await listen(admin, config.adminPort, config.bindAddress, "router admin port");
+  watcher.start();
+  log.info(
+    { port, tlsPort, adminPort, autoscaler: config.autoscalerUrl, activator: config.activatorUrl },
+    "router listening",
+  );
+  process.send?.({ type: "listening", port, tlsPort, adminPort });
+} catch (error) {
+  log.error((error as Error).message);
+  process.exit(1);
+}

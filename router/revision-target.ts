@@ -1,0 +1,103 @@
+import { ConcurrencyStats } from "../common/concurrency-stats.ts";
+import { DeadlineList } from "../common/http/deadline-list.ts";
+import type { ExchangeContext, Gate, GateWaiter } from "../common/http/proxy-exchange.ts";
+import type { Dispatcher } from "../common/http/undici-dispatchers.ts";
+import type { Logger } from "../common/log.ts";
+import type { RevisionMode, RevisionState } from "../common/state.ts";
+import { RevisionCounters } from "./metrics.ts";
+import { PodBalancer, type PodSlot } from "./pod-balancer.ts";
+
+/** A request as the revision gate sees it: where it goes, and the pod slot it holds. */
+export interface RouterWaiter extends GateWaiter {
+  /** The pod slot held, or null when the request goes to the activator. */
+  slot: PodSlot | null;
+  /** A pod that already failed this request (a retry avoids it). */
+  avoid: PodSlot | undefined;
+}
+
+export interface TargetDeps {
+  /** Upstream dispatchers by the revision's protocol (pods and the activator speak both). */
+  http1: Dispatcher;
+  h2c: Dispatcher;
+  activatorOrigin: string;
+  log: Logger;
+  accessLog: boolean;
+  timeoutSlackMs: number;
+}
+
+/**
+ * Where a revision's requests go, following the autoscaler's state: in serve mode to the least
+ * loaded ready pod with room, otherwise (proxy mode, no pod, every pod full) to the activator,
+ * which holds them until there is capacity. The mode is read per request, so a switch never
+ * touches requests already in flight. Updated in place; requests hold no reference to the table.
+ */
+export class RevisionTarget implements Gate {
+  readonly name: string;
+  readonly counters: RevisionCounters;
+  readonly ctx: ExchangeContext;
+  readonly #balancer: PodBalancer;
+  readonly #activatorOrigin: string;
+  readonly #slackMs: number;
+  mode: RevisionMode = "proxy";
+  /** The state this target was last updated from (identity tells whether anything changed). */
+  state: RevisionState | undefined;
+  /** No longer in the autoscaler's state: routes holding it get rebuilt. */
+  removed = false;
+
+  constructor(name: string, state: RevisionState | undefined, deps: TargetDeps) {
+    this.name = name;
+    this.#activatorOrigin = deps.activatorOrigin;
+    this.#slackMs = deps.timeoutSlackMs;
+    this.#balancer = new PodBalancer(state?.containerConcurrency ?? 0);
+    this.counters = new RevisionCounters({
+      service: state?.service ?? "",
+      namespace: state?.namespace ?? "",
+      revision: name,
+    });
+    const stats = new ConcurrencyStats(Date.now());
+    this.counters.inFlight = () => stats.concurrency;
+    this.ctx = {
+      component: "router",
+      upstream: state?.protocol === "h2c" ? deps.h2c : deps.http1,
+      gate: this,
+      stats,
+      deadlines: new DeadlineList(),
+      metrics: this.counters,
+      log: deps.log,
+      accessLog: deps.accessLog,
+      timeoutMs: 300_000 + this.#slackMs,
+      draining: false,
+      responseHeaders: ["sluice-revision", name],
+    };
+    if (state) this.update(state);
+  }
+
+  get readyPods(): number {
+    return this.#balancer.size;
+  }
+
+  update(state: RevisionState): void {
+    this.state = state;
+    this.mode = state.mode;
+    this.#balancer.containerConcurrency = state.containerConcurrency;
+    this.#balancer.setPods(state.endpoints.map((endpoint) => endpoint.url));
+    this.ctx.timeoutMs = state.timeoutSeconds * 1000 + this.#slackMs;
+  }
+
+  /** Takes a pod slot (serve mode, a pod with room) or sends the request to the activator. */
+  enter(waiter: RouterWaiter): "admitted" {
+    const slot = this.mode === "serve" ? this.#balancer.acquire(waiter.avoid) : undefined;
+    waiter.slot = slot ?? null;
+    waiter.origin = slot ? slot.url : this.#activatorOrigin;
+    return "admitted";
+  }
+
+  leave(): boolean {
+    return false; // the router never queues
+  }
+
+  release(waiter: RouterWaiter): void {
+    if (waiter.slot !== null) this.#balancer.release(waiter.slot);
+    waiter.slot = null;
+  }
+}
