@@ -3,6 +3,7 @@ import type { Dispatcher } from "../../common/http/undici-dispatchers.ts";
 import { createLogger } from "../../common/log.ts";
 import { applyEvent } from "../../common/state.ts";
 import { type Resolution, resolve } from "../../router/resolve.ts";
+import type { RouterWaiter } from "../../router/revision-target.ts";
 import { RevisionTargets } from "../../router/revision-targets.ts";
 import { buildRouteTable, EMPTY_TABLE } from "../../router/route-table.ts";
 import { revisionState, serviceState, stateOf } from "../helpers/fake-autoscaler.ts";
@@ -21,6 +22,8 @@ function registry(t: { teardown(fn: () => unknown): void }) {
   t.teardown(() => targets.close());
   return targets;
 }
+
+const newWaiter = (): RouterWaiter => ({ origin: undefined, slot: null, avoid: undefined, admit() {} });
 
 const revisionOf = (found: Resolution) => ("target" in found ? found.target.name : `${found.status}`);
 
@@ -165,7 +168,7 @@ t.test("a revision's mode, endpoints and limits are followed in place", async (t
   const target = targets.targetFor("hello-00001");
   t.equal(target.mode, "serve");
   t.equal(target.ctx.timeoutMs, 61_000, "revision timeout plus the router's slack");
-  const waiter = { origin: undefined as string | undefined, slot: null, avoid: undefined };
+  const waiter = newWaiter();
   target.enter(waiter);
   t.equal(waiter.origin, "http://activator", "serve mode without a ready pod goes to the activator");
   const next = applyEvent(hello, {
@@ -185,7 +188,7 @@ t.test("a revision's mode, endpoints and limits are followed in place", async (t
   );
   target.enter(waiter);
   t.equal(waiter.origin, "http://pod-1");
-  const second = { origin: undefined as string | undefined, slot: null, avoid: undefined };
+  const second = newWaiter();
   target.enter(second);
   t.equal(
     second.origin,

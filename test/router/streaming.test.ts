@@ -1,5 +1,6 @@
 // Router → queue-proxy → app, with real queue-proxies: the long-lived and streaming kinds of
 // traffic (WebSocket, Server-Sent Events, gRPC over h2c, big bodies both ways, trailers).
+import { Readable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
 import t from "tap";
 import { Agent, request } from "undici";
@@ -78,7 +79,7 @@ t.test("streams through router → queue-proxy → app", async (t) => {
       dispatcher,
       method: "POST",
       headers: host,
-      body: body(),
+      body: Readable.from(body()),
     });
     let received = 0;
     for await (const piece of echoed.body) received += (piece as Buffer).length;

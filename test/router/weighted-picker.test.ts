@@ -18,13 +18,14 @@ function everyWindow(sequence: string[], size: number): Map<string, number>[] {
   return windows;
 }
 
-for (const weights of [
+const splits: Record<string, number>[] = [
   { a: 80, b: 20 },
   { a: 99, b: 1 },
   { a: 50, b: 30, c: 20 },
   { a: 34, b: 33, c: 33 },
   { a: 1, b: 1, c: 98 },
-]) {
+];
+for (const weights of splits) {
   t.test(`exact in every window of 100: ${JSON.stringify(weights)}`, async (t) => {
     const sequence = picks(weights, 1000);
     const windows = everyWindow(sequence, 100);
