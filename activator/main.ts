@@ -5,6 +5,7 @@ import { createAdminServer } from "../common/http/admin-server.ts";
 import { handleClientError } from "../common/http/client-error.ts";
 import { createH2cListener } from "../common/http/h2c-listener.ts";
 import { listen } from "../common/http/listen.ts";
+import type { Tunnel } from "../common/http/tunnel.ts";
 import { createAgent } from "../common/http/undici-dispatchers.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
@@ -16,6 +17,7 @@ import { ActivatorMetrics } from "./metrics.ts";
 import { RevisionTable } from "./revision-table.ts";
 import { StatsReporter } from "./stats-reporter.ts";
 import type { QueueBudget } from "./throttler.ts";
+import { createUpgradeHandler } from "./upgrade.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("activator");
@@ -54,6 +56,14 @@ const http1 = createServer(
   handler,
 );
 http1.on("clientError", handleClientError("activator"));
+const tunnels = new Set<Tunnel>();
+http1.on(
+  "upgrade",
+  createUpgradeHandler(table, reporter, (tunnel) => {
+    tunnels.add(tunnel);
+    return () => tunnels.delete(tunnel);
+  }),
+);
 const http2 = createHttp2Server({}, handler as never);
 const listener = createH2cListener(http1, http2);
 const admin = createAdminServer({ registry, isReady });
@@ -68,6 +78,7 @@ async function shutDown(signal: string): Promise<void> {
   const deadline = Date.now() + config.drainTimeoutMs;
   while (holding() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   for (const entry of table.entries()) entry.throttler.failWaiting(503, "activator: shutting down");
+  for (const tunnel of tunnels) tunnel.close();
   watcher.stop();
   reporter.stop();
   table.close();

@@ -34,6 +34,7 @@ export interface TunnelOptions {
  */
 export class Tunnel implements GateWaiter {
   origin: string | undefined = undefined;
+  readonly startedAt = Date.now();
   readonly #options: TunnelOptions;
   readonly #req: IncomingMessage;
   readonly #client: Duplex;
