@@ -39,7 +39,7 @@ t.test("bad input and failing upstreams", async (t) => {
   t.test("malformed request line and header → 400", async (t) => {
     t.match(
       await rawExchange(port, "THIS IS NOT HTTP\r\n\r\n"),
-      /^HTTP\/1\.1 400 [^]*router: malformed request/,
+      /^HTTP\/1\.1 400 [\s\S]*router: malformed request/,
     );
     t.match(
       await rawExchange(port, "GET / HTTP/1.1\r\nHost: bad\r\nBad Header Without Colon\r\n\r\n"),
@@ -52,7 +52,7 @@ t.test("bad input and failing upstreams", async (t) => {
     t.match(await rawExchange(port, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), /^HTTP\/1\.1 400 /);
     t.match(
       await rawExchange(port, "GET / HTTP/1.1\r\nHost: bad:port\r\n\r\n"),
-      /^HTTP\/1\.1 400 [^]*invalid or missing Host header/,
+      /^HTTP\/1\.1 400 [\s\S]*invalid or missing Host header/,
     );
   });
 
@@ -61,7 +61,7 @@ t.test("bad input and failing upstreams", async (t) => {
       port,
       `GET / HTTP/1.1\r\nHost: bad\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
     );
-    t.match(response, /^HTTP\/1\.1 431 [^]*request headers too large/);
+    t.match(response, /^HTTP\/1\.1 431 [\s\S]*request headers too large/);
   });
 
   t.test("invalid chunked encoding → 400, and the app's request is cancelled", async (t) => {
