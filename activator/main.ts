@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import { createServer as createHttp2Server } from "node:http2";
-import { loadConfigOrExit } from "../common/env.ts";
+import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { handleClientError } from "../common/http/client-error.ts";
 import { createH2cListener } from "../common/http/h2c-listener.ts";
@@ -11,6 +11,7 @@ import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import { onShutdown } from "../common/shutdown.ts";
 import { StateWatcher } from "../common/state-watcher.ts";
+import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
 import { createActivatorHandler } from "./handler.ts";
 import { ActivatorMetrics } from "./metrics.ts";
@@ -22,6 +23,7 @@ import { createUpgradeHandler } from "./upgrade.ts";
 const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("activator");
 const registry = createRegistry("activator");
+const tracer = await createTracer("activator").catch(exitOnConfigError);
 const budget: QueueBudget = { waiting: 0, max: config.queueDepth };
 const reporter = new StatsReporter(config.autoscalerUrl, config.name, log);
 const metrics = new ActivatorMetrics(registry, () => ({
@@ -36,7 +38,7 @@ const metrics = new ActivatorMetrics(registry, () => ({
 }));
 // Timeouts are the revision's (the deadline sweep) and the queue-proxy's; none of undici's own.
 const upstream = createAgent({ pipelining: 1, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
-const table = new RevisionTable({ upstream, budget, reporter, metrics, log });
+const table = new RevisionTable({ upstream, budget, reporter, metrics, log, tracer });
 const watcher = new StateWatcher({
   autoscalerUrl: config.autoscalerUrl,
   log,
@@ -88,6 +90,7 @@ async function shutDown(signal: string): Promise<void> {
   http2.close();
   admin.close();
   await upstream.close();
+  await tracer.shutdown().catch((error: Error) => log.warn(error.message));
   log.info("stopped");
   process.exit(0);
 }

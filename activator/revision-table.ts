@@ -3,6 +3,7 @@ import { DeadlineList } from "../common/http/deadline-list.ts";
 import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
 import type { Logger } from "../common/log.ts";
 import type { DataPlaneState, RevisionState } from "../common/state.ts";
+import type { Tracer } from "../common/tracing.ts";
 import type { ActivatorMetrics } from "./metrics.ts";
 import { probeUntilReady } from "./prober.ts";
 import type { StatsReporter } from "./stats-reporter.ts";
@@ -22,6 +23,7 @@ export interface RevisionTableDeps {
   reporter: StatsReporter;
   metrics: ActivatorMetrics;
   log: Logger;
+  tracer?: Tracer;
 }
 
 const SWEEP_MS = 100;
@@ -109,6 +111,8 @@ export class RevisionTable {
         timeoutMs: revision.timeoutSeconds * 1000,
         draining: false,
         extraHeaders: PROXY_HEADER,
+        tracer: this.#deps.tracer,
+        revision: revision.name,
         waitTimeout: () => ({
           status: 503,
           message: entry.state.failure

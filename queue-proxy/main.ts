@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from "../common/env.ts";
+import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
 import { sendJson } from "../common/http/respond.ts";
@@ -6,6 +6,7 @@ import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import type { PodStats } from "../common/pod-stats.ts";
 import { onShutdown } from "../common/shutdown.ts";
+import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
 import { Drainer } from "./drain.ts";
 import { ReadinessProber } from "./readiness.ts";
@@ -14,6 +15,7 @@ import { createServingSide } from "./server.ts";
 const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("queue-proxy").child({ revision: config.revision, pod: config.pod });
 const registry = createRegistry("queue-proxy");
+const tracer = await createTracer("queue-proxy").catch(exitOnConfigError);
 const startedAt = Date.now();
 
 const prober = new ReadinessProber(config.readinessProbe, (ready) => {
@@ -22,7 +24,7 @@ const prober = new ReadinessProber(config.readinessProbe, (ready) => {
   process.send?.({ type: "ready", ready });
 });
 const isReady = () => prober.ready && !serving.ctx.draining;
-const serving = createServingSide(config, registry, log, isReady);
+const serving = createServingSide(config, registry, log, isReady, tracer);
 const { ctx } = serving;
 
 const stats = (): PodStats => {
@@ -67,6 +69,7 @@ async function shutDown(signal: string): Promise<void> {
   );
   prober.stop();
   await serving.close();
+  await tracer.shutdown().catch((error: Error) => log.warn(error.message));
   admin.close();
   metricsOnly?.close();
   process.exit(0);

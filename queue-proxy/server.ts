@@ -11,6 +11,7 @@ import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { createH2cClient, createPool, type Dispatcher } from "../common/http/undici-dispatchers.ts";
 import type { Logger } from "../common/log.ts";
+import type { Tracer } from "../common/tracing.ts";
 import { Breaker } from "./breaker.ts";
 import type { QueueProxyConfig } from "./config.ts";
 import { createRequestHandler } from "./handler.ts";
@@ -44,6 +45,7 @@ export function createServingSide(
   registry: Registry,
   log: Logger,
   isReady: () => boolean,
+  tracer?: Tracer,
 ): ServingSide {
   const breaker = new Breaker(config.containerConcurrency, config.queueDepth);
   const labels = { service: config.service, namespace: config.namespace, revision: config.revision };
@@ -61,6 +63,8 @@ export function createServingSide(
     accessLog: config.accessLog,
     timeoutMs: config.timeoutMs,
     draining: false,
+    tracer,
+    revision: config.revision,
   };
   const handler = createRequestHandler(ctx, isReady);
   const http1 = createServer(

@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from "../common/env.ts";
+import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
 import type { Tunnel } from "../common/http/tunnel.ts";
@@ -7,6 +7,7 @@ import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import { onShutdown } from "../common/shutdown.ts";
 import { StateWatcher } from "../common/state-watcher.ts";
+import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
 import { createRouterHandler, createUpgradeHandler, type HandlerDeps } from "./handler.ts";
 import { RouterMetrics } from "./metrics.ts";
@@ -17,6 +18,7 @@ import { createRouterServers } from "./servers.ts";
 const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("router");
 const registry = createRegistry("router");
+const tracer = await createTracer("router").catch(exitOnConfigError);
 
 // Timeouts are the revision's (the deadline sweep) and the inner hops'; none of undici's own.
 const upstreamOptions = { pipelining: 1, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 };
@@ -32,6 +34,7 @@ const targets = new RevisionTargets({
   log,
   accessLog: config.accessLog,
   timeoutSlackMs: config.timeoutSlackMs,
+  tracer,
 });
 
 let table: RouteTable = EMPTY_TABLE;
@@ -87,6 +90,7 @@ async function shutDown(signal: string): Promise<void> {
   servers.closeAll();
   admin.close();
   await Promise.all([http1.close(), h2c.close()]);
+  await tracer.shutdown().catch((error: Error) => log.warn(error.message));
   log.info("stopped");
   process.exit(0);
 }

@@ -4,6 +4,7 @@ import type { ExchangeContext, Gate, GateWaiter } from "../common/http/proxy-exc
 import type { Dispatcher } from "../common/http/undici-dispatchers.ts";
 import type { Logger } from "../common/log.ts";
 import type { RevisionMode, RevisionState } from "../common/state.ts";
+import type { Tracer } from "../common/tracing.ts";
 import { RevisionCounters } from "./metrics.ts";
 import { PodBalancer, type PodSlot } from "./pod-balancer.ts";
 
@@ -23,6 +24,7 @@ export interface TargetDeps {
   log: Logger;
   accessLog: boolean;
   timeoutSlackMs: number;
+  tracer?: Tracer;
 }
 
 /**
@@ -68,6 +70,8 @@ export class RevisionTarget implements Gate {
       timeoutMs: 300_000 + this.#slackMs,
       draining: false,
       responseHeaders: ["sluice-revision", name],
+      tracer: deps.tracer,
+      revision: name,
     };
     if (state) this.update(state);
   }

@@ -2,9 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import type { ConcurrencyStats } from "../concurrency-stats.ts";
 import type { Logger } from "../log.ts";
+import type { RequestSpan, Tracer } from "../tracing.ts";
 import type { DeadlineEntry, DeadlineList } from "./deadline-list.ts";
 import { sendGrpcTrailersOnly } from "./grpc-trailers-only.ts";
 import { endToEndHeaderObject } from "./hop-by-hop.ts";
+import { startRequestSpan } from "./request-span.ts";
 import { sendPlain } from "./respond.ts";
 
 /** A waiter the gate admits later (queued) by calling admit(). */
@@ -51,6 +53,10 @@ export interface ExchangeContext {
   extraHeaders?: readonly string[];
   /** Headers added to every response from upstream (the router's Sluice-Revision). */
   responseHeaders?: readonly string[];
+  /** Makes this hop's span per request when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  tracer?: Tracer;
+  /** The revision, for spans. */
+  revision?: string;
   /** What a request still waiting at its deadline is told (default: 504 timed out). */
   waitTimeout?: () => { status: number; message: string };
 }
@@ -104,6 +110,8 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
   state = WAITING;
   admitted = false;
   status = 0;
+  /** This hop's trace span, when tracing is on and the request sampled. */
+  span: RequestSpan | undefined = undefined;
   /** Response body bytes still to come when the app sent content-length, else -1. */
   remaining = -1;
 
@@ -127,6 +135,8 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
   start(): void {
     const { ctx, res } = this;
     ctx.stats.arrive(this.startedAt, this.proxied);
+    if (ctx.tracer?.enabled)
+      this.span = startRequestSpan(ctx.tracer, this.req, this.headers, ctx.revision ?? "");
     ctx.deadlines.add(this);
     res[kExchange] = this;
     res.once("close", onResponseClose);
@@ -268,6 +278,7 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     ctx.stats.depart(now, this.proxied);
     if (this.admitted) ctx.gate.release(this);
     ctx.metrics.observe(this.status || this.res.statusCode, (now - this.startedAt) / 1000);
+    this.span?.end(this.status || this.res.statusCode);
     if (ctx.accessLog) {
       ctx.log.info(
         { method: this.req.method, url: this.req.url, status: this.status, ms: now - this.startedAt },
