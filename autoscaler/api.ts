@@ -5,6 +5,8 @@ import { parseActivatorStats } from "../common/activator-stats.ts";
 import { sendJson, sendPlain } from "../common/http/respond.ts";
 import type { Controller } from "./controller.ts";
 import type { StatePublisher } from "./state-publisher.ts";
+import { buildStatus } from "./status.ts";
+import { statusPageRoutes } from "./status-page/server.ts";
 
 /** Bodies larger than this are refused (413): manifests and stat pushes are small. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -41,6 +43,9 @@ export function createApiServer({ controller, publisher, registry, isReady }: Ap
       res.end(body);
     },
     "GET /v1/state": (req, res) => publisher.handle(req, res),
+    "GET /v1/status": (_req, res) =>
+      sendJson(res, 200, buildStatus(publisher.state, controller.revisionDetails())),
+    ...statusPageRoutes(),
     "GET /v1/services": (_req, res) =>
       sendJson(res, 200, { services: controller.services(), revisions: controller.revisionDetails() }),
     "PUT /v1/services": async (req, res) => {

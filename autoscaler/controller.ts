@@ -4,6 +4,7 @@ import type { Logger } from "../common/log.ts";
 import type { PodStats } from "../common/pod-stats.ts";
 import { type RevisionState, type ServiceState, serviceKey } from "../common/state.ts";
 import type { Platform } from "../platform/platform.ts";
+import type { AutoscalingSpec } from "../serving/autoscaling.ts";
 import { formatProblem, type LoadedService, loadManifests } from "../serving/load.ts";
 import type { ServiceManifest } from "../serving/manifest.ts";
 import type { RevisionStore } from "../serving/revision-store.ts";
@@ -28,6 +29,25 @@ interface ServiceEntry {
   manifest: ServiceManifest;
   /** Oldest first. */
   revisions: RevisionRuntime[];
+}
+
+/** One revision as the controller sees it, for status (read-only). */
+export interface RevisionDetail {
+  desired: number;
+  mode: RevisionState["mode"];
+  readyPods: number;
+  /** Pods the platform has, ready or not. */
+  pods: number;
+  metric: AutoscalingSpec["metric"];
+  /** Per-pod target of `metric`, before utilization. */
+  target: number;
+  /** The KPA's stable- and panic-window averages of `metric`. */
+  observedStable: number;
+  observedPanic: number;
+  panicking: boolean;
+  /** Revision-wide concurrency and requests per second at the last tick. */
+  concurrency: number;
+  rps: number;
 }
 
 export interface ControllerDeps {
@@ -201,7 +221,10 @@ export class Controller {
     const load = revisionLoad(pods, [...runtime.activatorStats.values()]);
     runtime.activatorStats.clear();
     const value = runtime.autoscaling.metric === "rps" ? load.rps : load.concurrency;
-    if (pods.length > 0 || readyPods === 0) runtime.decider.record(now, value);
+    if (pods.length > 0 || readyPods === 0) {
+      runtime.decider.record(now, value);
+      runtime.load = load;
+    }
     const decision = runtime.decider.decide(now, readyPods);
     runtime.lastDecision = decision;
     if (!referenced) {
@@ -341,19 +364,23 @@ export class Controller {
     this.#deps.publisher.publish(services, revisions);
   }
 
-  /** Status detail for the CLI and the status page. */
-  revisionDetails(): Record<
-    string,
-    { desired: number; mode: string; observedStable: number; observedPanic: number; panicking: boolean }
-  > {
-    const out: ReturnType<Controller["revisionDetails"]> = {};
+  /** Status detail for the CLI and the status page (GET /v1/services, GET /v1/status). */
+  revisionDetails(): Record<string, RevisionDetail> {
+    const out: Record<string, RevisionDetail> = {};
     for (const runtime of this.#byRevision.values()) {
+      const pods = this.#deps.platform.revision(runtime.revision.name)?.pods ?? [];
       out[runtime.revision.name] = {
         desired: runtime.desired,
         mode: runtime.mode,
+        readyPods: pods.filter((pod) => pod.phase === "ready").length,
+        pods: pods.length,
+        metric: runtime.autoscaling.metric,
+        target: runtime.autoscaling.target,
         observedStable: runtime.lastDecision?.observedStable ?? 0,
         observedPanic: runtime.lastDecision?.observedPanic ?? 0,
         panicking: runtime.lastDecision?.panicking ?? false,
+        concurrency: runtime.load.concurrency,
+        rps: runtime.load.rps,
       };
     }
     return out;

@@ -22,6 +22,8 @@ export interface RevisionRuntime {
   desired: number;
   mode: RevisionMode;
   lastDecision: KpaDecision | undefined;
+  /** The revision-wide load the last tick recorded (for status: the KPA keeps only its metric). */
+  load: { concurrency: number; rps: number };
   /** First time a pod was ready: from then on it can be "latest ready". */
   readyAt: number | undefined;
   /** Activator pushes since the last tick, by activator. */
@@ -65,6 +67,7 @@ export function createRuntime(
     desired: 0,
     mode: "proxy",
     lastDecision: undefined,
+    load: { concurrency: 0, rps: 0 },
     // Knative: a revision allowed to start at zero is ready without pods (requests wait in the activator).
     readyAt: revision.readyAt ?? (spec.initialScale === 0 ? revision.createdAt : undefined),
     activatorStats: new Map(),

@@ -1,7 +1,183 @@
-import { type Command, EXIT_USAGE } from "../command.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import type { RevisionStatus, ServiceStatus, StatusSnapshot } from "../../common/status.ts";
+import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 
-// Placeholder until this command is built (issue 7).
-export const status: Command = async () => {
-  console.error("sluice status: not available yet in this version");
-  return EXIT_USAGE;
+const DEFAULT_AUTOSCALER = "http://127.0.0.1:8090";
+const REQUEST_TIMEOUT_MS = 5000;
+const WATCH_INTERVAL_MS = 1000;
+
+const HELP = `usage: sluice status [--autoscaler URL] [--json] [--watch]
+
+Shows every service, its revisions, traffic split, pods and load, from a running autoscaler's
+GET /v1/status. CONCURRENCY is the stable-window average the autoscaler scales on; RPS is
+requests per second over the last autoscaler tick.
+
+options:
+  --autoscaler URL  the autoscaler to ask (default ${DEFAULT_AUTOSCALER})
+  --json            print the raw /v1/status snapshot as JSON (one line per second with --watch)
+  --watch, -w       redraw every second until Ctrl-C
+  --help, -h        show this help
+
+exit codes: 0 ok, 1 the autoscaler cannot be reached or answered an error, 2 bad usage`;
+
+class Unreachable extends Error {}
+
+/** GET /v1/status; any failure becomes an Unreachable naming the URL and the cause. */
+async function fetchStatus(base: string): Promise<StatusSnapshot> {
+  const url = `${base}/v1/status`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new Unreachable(`cannot reach the autoscaler at ${base} (${why}); is sluice running?`);
+  }
+  const body = await res.text();
+  if (!res.ok) throw new Unreachable(`${url} answered ${res.status}: ${body.trim()}`);
+  try {
+    return JSON.parse(body) as StatusSnapshot;
+  } catch {
+    throw new Unreachable(`${url} did not answer JSON; is ${base} a sluice autoscaler?`);
+  }
+}
+
+const COLUMNS = [
+  { title: "SERVICE", right: false },
+  { title: "REVISION", right: false },
+  { title: "TRAFFIC", right: true },
+  { title: "TAGS", right: false },
+  { title: "DESIRED", right: true },
+  { title: "READY", right: true },
+  { title: "MODE", right: false },
+  { title: "CONCURRENCY", right: true },
+  { title: "RPS", right: true },
+] as const;
+
+function decimal(value: number): string {
+  return value.toFixed(value === 0 ? 0 : 1);
+}
+
+function revisionRow(service: ServiceStatus, revision: RevisionStatus): string[] {
+  const targets = service.traffic.filter((target) => target.revision === revision.name);
+  const percent = targets.reduce((sum, target) => sum + target.percent, 0);
+  const tags = targets.flatMap((target) => (target.tag ? [target.tag] : []));
+  return [
+    service.namespace === "default" ? service.name : `${service.namespace}/${service.name}`,
+    revision.name,
+    targets.length > 0 ? `${percent}%` : "-",
+    tags.length > 0 ? tags.join(",") : "-",
+    String(revision.desiredPods),
+    String(revision.readyPods),
+    revision.failure ? "failed" : revision.mode,
+    decimal(revision.concurrency.stable ?? revision.concurrency.current),
+    decimal(revision.rps.current),
+  ];
+}
+
+/** The table, then one line per failed revision with its reason. */
+export function formatStatus(snapshot: StatusSnapshot): string {
+  if (snapshot.services.length === 0) return "no services yet — sluice apply -f service.yaml\n";
+  const rows = [
+    COLUMNS.map((column) => column.title),
+    ...snapshot.services.flatMap((service) =>
+      service.revisions.map((revision) => revisionRow(service, revision)),
+    ),
+  ];
+  const widths = COLUMNS.map((_, index) => Math.max(...rows.map((row) => row[index].length)));
+  const lines = rows.map((row) =>
+    row
+      .map((cell, index) =>
+        COLUMNS[index].right ? cell.padStart(widths[index]) : cell.padEnd(widths[index]),
+      )
+      .join("  ")
+      .trimEnd(),
+  );
+  for (const service of snapshot.services) {
+    for (const revision of service.revisions) {
+      if (revision.failure) lines.push(`${revision.name}: failed: ${revision.failure.reason}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      autoscaler: { type: "string", default: DEFAULT_AUTOSCALER },
+      json: { type: "boolean", default: false },
+      watch: { type: "boolean", short: "w", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+}
+
+export const status: Command = async (args) => {
+  let options: ReturnType<typeof parse>;
+  try {
+    options = parse(args);
+  } catch (error) {
+    console.error(`sluice status: ${(error as Error).message}\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (options.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  let base: string;
+  try {
+    const url = new URL(options.autoscaler);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http(s)");
+    base = url.href.replace(/\/+$/, "");
+  } catch {
+    console.error(`sluice status: --autoscaler ${options.autoscaler} is not an http(s) URL`);
+    return EXIT_USAGE;
+  }
+  const show = (snapshot: StatusSnapshot) =>
+    options.json ? `${JSON.stringify(snapshot, null, options.watch ? 0 : 2)}\n` : formatStatus(snapshot);
+
+  let first: StatusSnapshot;
+  try {
+    first = await fetchStatus(base);
+  } catch (error) {
+    if (!(error instanceof Unreachable)) throw error;
+    console.error(`sluice status: ${error.message}`);
+    return EXIT_FAILED;
+  }
+  if (!options.watch) {
+    process.stdout.write(show(first));
+    return EXIT_OK;
+  }
+
+  // --watch: redraw every second until Ctrl-C; a lost autoscaler is shown and retried.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const redraw = !options.json && process.stdout.isTTY;
+  try {
+    let text = show(first);
+    while (!stop.signal.aborted) {
+      const heading = `${base} · ${new Date().toLocaleTimeString()} (Ctrl-C to stop)\n\n`;
+      if (redraw) process.stdout.write(`\x1b[H\x1b[2J${heading}${text}`);
+      else process.stdout.write(options.json ? text : `${heading}${text}\n`);
+      await sleep(WATCH_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+      if (stop.signal.aborted) break;
+      try {
+        text = show(await fetchStatus(base));
+      } catch (error) {
+        if (!(error instanceof Unreachable)) throw error;
+        if (options.json) console.error(`sluice status: ${error.message}; retrying every second`);
+        text = options.json ? "" : `${error.message}; retrying every second\n`;
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  return EXIT_OK;
 };

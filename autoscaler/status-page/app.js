@@ -1,0 +1,287 @@
+// The sluice status page. Polls GET /v1/status (common/status.ts) every second, keeps the last five
+// minutes of each revision's pods, concurrency and requests per second in memory, and draws them
+// with uPlot (loaded before this script as the global `uPlot`). Plain DOM, no framework.
+
+const POLL_MS = 1000;
+const HISTORY_SECONDS = 300;
+const MIN_WINDOW_SECONDS = 60;
+const CHART_HEIGHT = 150;
+const PALETTE = ["#2f6fde", "#1b873f", "#b26b00", "#8e44ad", "#c62828", "#00838f", "#6d4c41", "#546e7a"];
+
+const uPlot = globalThis.uPlot;
+const servicesEl = document.getElementById("services");
+const emptyEl = document.getElementById("empty");
+const bannerEl = document.getElementById("banner");
+const updatedEl = document.getElementById("updated");
+
+/** Service key ("namespace/name") → {el, split, revisionsEl, revisions: Map<name, RevisionView>}. */
+const serviceViews = new Map();
+
+/** Creates an element with a class and text; `children` are appended. */
+function h(tag, className, text, ...children) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined && text !== null) el.textContent = text;
+  for (const child of children) el.append(child);
+  return el;
+}
+
+/** A stable colour per revision name, the same in the split bar and its legend. */
+function colour(name) {
+  let hash = 0;
+  for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return PALETTE[hash % PALETTE.length];
+}
+
+function round(value) {
+  return value >= 10 ? value.toFixed(0) : value.toFixed(value === 0 ? 0 : 2);
+}
+
+// ---- charts ---------------------------------------------------------------------------------
+
+const stepped = uPlot.paths.stepped({ align: 1 });
+
+/** The three charts of a revision: what each plots, from which history column. */
+const CHARTS = [
+  {
+    title: "pods",
+    series: [
+      { label: "ready", key: "ready", stroke: "#1b873f", paths: stepped },
+      { label: "desired", key: "desired", stroke: "#6b7280", dash: [6, 4], paths: stepped },
+    ],
+  },
+  {
+    title: "concurrency",
+    series: [
+      { label: "now", key: "concurrency", stroke: "#2f6fde" },
+      { label: "stable window", key: "stableConcurrency", stroke: "#0b2f6b", dash: [6, 4] },
+      { label: "panic window", key: "panicConcurrency", stroke: "#b26b00", dash: [2, 3] },
+    ],
+  },
+  {
+    title: "requests/s",
+    series: [
+      { label: "now", key: "rps", stroke: "#8e44ad" },
+      { label: "stable window", key: "stableRps", stroke: "#4a235a", dash: [6, 4] },
+    ],
+  },
+];
+
+const COLUMNS = ["time", ...new Set(CHARTS.flatMap((chart) => chart.series.map((s) => s.key)))];
+
+function makeChart(spec, container, history) {
+  return new uPlot(
+    {
+      title: spec.title,
+      width: Math.max(200, container.clientWidth),
+      height: CHART_HEIGHT,
+      scales: {
+        // A window that scrolls: at least the last minute, growing to the five minutes kept.
+        x: {
+          time: true,
+          range: (_u, min, max) => [
+            max - Math.min(HISTORY_SECONDS, Math.max(MIN_WINDOW_SECONDS, max - min)),
+            max,
+          ],
+        },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
+      },
+      series: [
+        {},
+        ...spec.series.map((s) => ({
+          label: s.label,
+          stroke: s.stroke,
+          width: 2,
+          dash: s.dash,
+          paths: s.paths,
+          value: (_u, v) => (v === null || v === undefined ? "–" : round(v)),
+        })),
+      ],
+      axes: [{}, { size: 44 }],
+      cursor: { drag: { x: false, y: false } },
+    },
+    chartData(spec, history),
+    container,
+  );
+}
+
+function chartData(spec, history) {
+  return [history.time, ...spec.series.map((s) => history[s.key])];
+}
+
+// ---- revisions ------------------------------------------------------------------------------
+
+function createRevisionView(parent) {
+  const history = Object.fromEntries(COLUMNS.map((column) => [column, []]));
+  const name = h("h3");
+  const mode = h("span", "badge");
+  const panic = h("span", "badge panic", "panic");
+  const numbers = h("span", "muted");
+  const failure = h("div", "failure");
+  const charts = h("div", "charts");
+  const el = h("div", "revision", null, h("div", "revision-head", null, name, mode, panic, numbers), failure);
+  el.append(charts);
+  parent.append(el);
+  const plots = CHARTS.map((spec) => {
+    const container = h("div", "chart");
+    charts.append(container);
+    return { spec, container, plot: makeChart(spec, container, history) };
+  });
+  const resize = new ResizeObserver(() => {
+    for (const { container, plot } of plots)
+      plot.setSize({ width: Math.max(200, container.clientWidth), height: CHART_HEIGHT });
+  });
+  resize.observe(charts);
+  return { el, name, mode, panic, numbers, failure, plots, history, resize };
+}
+
+function updateRevisionView(view, revision, time) {
+  view.el.dataset.revision = revision.name;
+  view.name.textContent = revision.name;
+  view.mode.textContent = revision.mode;
+  view.mode.className = `badge ${revision.mode}`;
+  view.panic.hidden = !revision.autoscaling.panicking;
+  const limit = revision.containerConcurrency === 0 ? "unlimited" : revision.containerConcurrency;
+  view.numbers.textContent =
+    `pods ${revision.readyPods}/${revision.desiredPods} ready` +
+    ` · concurrency ${round(revision.concurrency.stable ?? revision.concurrency.current)}` +
+    ` · ${round(revision.rps.current)} req/s` +
+    ` · containerConcurrency ${limit}` +
+    ` · ${revision.autoscaling.metric} target ${revision.autoscaling.target}`;
+  view.failure.hidden = !revision.failure;
+  if (revision.failure) {
+    view.failure.replaceChildren(
+      h("strong", null, revision.failure.reason),
+      h("pre", null, revision.failure.logs.join("\n")),
+    );
+  }
+
+  const row = {
+    time,
+    desired: revision.desiredPods,
+    ready: revision.readyPods,
+    concurrency: revision.concurrency.current,
+    stableConcurrency: revision.concurrency.stable ?? null,
+    panicConcurrency: revision.concurrency.panic ?? null,
+    rps: revision.rps.current,
+    stableRps: revision.rps.stable ?? null,
+  };
+  const { history } = view;
+  for (const column of COLUMNS) history[column].push(row[column]);
+  while (history.time.length > 0 && history.time[0] < time - HISTORY_SECONDS) {
+    for (const column of COLUMNS) history[column].shift();
+  }
+  view.el.dataset.points = String(history.time.length);
+  for (const { spec, plot } of view.plots) plot.setData(chartData(spec, history));
+}
+
+function removeRevisionView(view) {
+  view.resize.disconnect();
+  for (const { plot } of view.plots) plot.destroy();
+  view.el.remove();
+}
+
+// ---- services -------------------------------------------------------------------------------
+
+function createServiceView(key) {
+  const title = h("h2");
+  const hosts = h("span", "muted");
+  const latest = h("span", "muted");
+  const bar = h("div", "split-bar");
+  const legend = h("ul", "split-legend");
+  const split = h("div", "split", null, bar, legend);
+  const revisionsEl = h("div", "revisions");
+  const el = h("section", "service", null, h("div", "service-head", null, title, hosts, latest), split);
+  el.append(revisionsEl);
+  el.dataset.service = key;
+  return { el, title, hosts, latest, bar, legend, revisionsEl, revisions: new Map() };
+}
+
+function updateServiceView(view, service, time) {
+  view.title.textContent = service.name;
+  view.hosts.textContent = service.hosts[0] ?? "";
+  view.latest.textContent = `latest ready: ${service.latestReadyRevision ?? "none yet"}`;
+
+  view.bar.replaceChildren(
+    ...service.traffic
+      .filter((target) => target.percent > 0)
+      .map((target) => {
+        const segment = h("div", "split-segment", `${target.revision} ${target.percent}%`);
+        segment.style.width = `${target.percent}%`;
+        segment.style.background = colour(target.revision);
+        segment.title = `${target.revision}: ${target.percent}%${target.tag ? ` (tag ${target.tag})` : ""}`;
+        return segment;
+      }),
+  );
+  view.legend.replaceChildren(
+    ...service.traffic.map((target) => {
+      const swatch = h("span", "swatch");
+      swatch.style.background = colour(target.revision);
+      const tag = target.tag
+        ? ` · tag ${target.tag}${target.tagHosts ? ` → ${target.tagHosts[0]}` : ""}`
+        : "";
+      return h("li", null, null, swatch, `${target.revision} ${target.percent}%${tag}`);
+    }),
+  );
+
+  const seen = new Set();
+  for (const revision of service.revisions) {
+    seen.add(revision.name);
+    let revisionView = view.revisions.get(revision.name);
+    if (!revisionView) {
+      revisionView = createRevisionView(view.revisionsEl);
+      view.revisions.set(revision.name, revisionView);
+    }
+    updateRevisionView(revisionView, revision, time);
+  }
+  for (const [name, revisionView] of view.revisions) {
+    if (seen.has(name)) continue;
+    removeRevisionView(revisionView);
+    view.revisions.delete(name);
+  }
+  // Newest first, as the snapshot lists them.
+  view.revisionsEl.append(...service.revisions.map((revision) => view.revisions.get(revision.name).el));
+}
+
+function render(snapshot) {
+  const time = snapshot.time / 1000;
+  const seen = new Set();
+  for (const service of snapshot.services) {
+    const key = `${service.namespace}/${service.name}`;
+    seen.add(key);
+    let view = serviceViews.get(key);
+    if (!view) {
+      view = createServiceView(key);
+      serviceViews.set(key, view);
+      servicesEl.append(view.el); // attached before its charts are sized
+    }
+    updateServiceView(view, service, time);
+  }
+  for (const [key, view] of serviceViews) {
+    if (seen.has(key)) continue;
+    for (const revisionView of view.revisions.values()) removeRevisionView(revisionView);
+    view.el.remove();
+    serviceViews.delete(key);
+  }
+  servicesEl.append(...snapshot.services.map((s) => serviceViews.get(`${s.namespace}/${s.name}`).el));
+  emptyEl.hidden = snapshot.services.length > 0;
+  updatedEl.textContent = `${snapshot.domain} · updated ${new Date(snapshot.time).toLocaleTimeString()}`;
+}
+
+// ---- polling --------------------------------------------------------------------------------
+
+async function poll() {
+  try {
+    const res = await fetch("/v1/status", { cache: "no-store" });
+    if (!res.ok) throw new Error(`GET /v1/status: ${res.status} ${await res.text()}`);
+    render(await res.json());
+    bannerEl.hidden = true;
+  } catch (error) {
+    bannerEl.textContent = `cannot reach the autoscaler (${error.message}); retrying every second`;
+    bannerEl.hidden = false;
+  } finally {
+    setTimeout(poll, POLL_MS);
+  }
+}
+
+poll();

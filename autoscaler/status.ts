@@ -1,0 +1,63 @@
+import type { DataPlaneState, RevisionState, ServiceState } from "../common/state.ts";
+import type { Observed, RevisionStatus, ServiceStatus, StatusSnapshot } from "../common/status.ts";
+import type { RevisionDetail } from "./controller.ts";
+
+/**
+ * GET /v1/status: joins the published state (hosts, traffic, pods, mode, failures) with the
+ * controller's view of each revision's load. Pure: the caller passes both in.
+ */
+export function buildStatus(
+  state: DataPlaneState,
+  details: Record<string, RevisionDetail>,
+  now = Date.now(),
+): StatusSnapshot {
+  const byService = new Map<string, RevisionState[]>();
+  for (const revision of Object.values(state.revisions)) {
+    const key = `${revision.namespace}/${revision.service}`;
+    byService.set(key, [...(byService.get(key) ?? []), revision]);
+  }
+  const services = Object.entries(state.services)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, service]) => serviceStatus(service, byService.get(key) ?? [], details));
+  return { time: now, generation: state.generation, domain: state.domain, services };
+}
+
+function serviceStatus(
+  service: ServiceState,
+  revisions: RevisionState[],
+  details: Record<string, RevisionDetail>,
+): ServiceStatus {
+  return {
+    name: service.name,
+    namespace: service.namespace,
+    hosts: service.hosts,
+    traffic: service.traffic.map((target) => {
+      const tagHosts = target.tag ? service.tags[target.tag]?.hosts : undefined;
+      return { ...target, ...(tagHosts ? { tagHosts } : {}) };
+    }),
+    ...(service.latestCreatedRevision ? { latestCreatedRevision: service.latestCreatedRevision } : {}),
+    ...(service.latestReadyRevision ? { latestReadyRevision: service.latestReadyRevision } : {}),
+    // The state lists revisions in creation order.
+    revisions: revisions.map((revision) => revisionStatus(revision, details[revision.name])).reverse(),
+  };
+}
+
+function revisionStatus(revision: RevisionState, detail: RevisionDetail | undefined): RevisionStatus {
+  const metric = detail?.metric ?? "concurrency";
+  const observed = (what: "concurrency" | "rps", current: number): Observed =>
+    metric === what && detail
+      ? { current, stable: detail.observedStable, panic: detail.observedPanic }
+      : { current };
+  return {
+    name: revision.name,
+    desiredPods: revision.desiredPods,
+    readyPods: detail?.readyPods ?? revision.endpoints.length,
+    pods: detail?.pods ?? revision.endpoints.length,
+    mode: revision.mode,
+    containerConcurrency: revision.containerConcurrency,
+    autoscaling: { metric, target: detail?.target ?? 0, panicking: detail?.panicking ?? false },
+    concurrency: observed("concurrency", detail?.concurrency ?? 0),
+    rps: observed("rps", detail?.rps ?? 0),
+    ...(revision.failure ? { failure: revision.failure } : {}),
+  };
+}

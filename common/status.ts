@@ -1,0 +1,77 @@
+/**
+ * GET /v1/status on the autoscaler: what runs and how loaded it is, for people — the status page
+ * and `sluice status`. The data plane routes by /v1/state (common/state.ts), never by this.
+ */
+
+import type { RevisionMode } from "./state.ts";
+
+export interface StatusSnapshot {
+  /** When the snapshot was taken, in ms since the epoch (the autoscaler's clock). */
+  time: number;
+  /** The generation of the published state it was built from. */
+  generation: number;
+  /** The domain of generated hosts. */
+  domain: string;
+  /** Sorted by namespace, then name. */
+  services: ServiceStatus[];
+}
+
+export interface ServiceStatus {
+  name: string;
+  namespace: string;
+  /** Hosts that reach the main traffic split, fully qualified first. */
+  hosts: string[];
+  traffic: TrafficStatus[];
+  latestCreatedRevision?: string;
+  latestReadyRevision?: string;
+  /** Every revision the autoscaler keeps for the service, newest first. */
+  revisions: RevisionStatus[];
+}
+
+export interface TrafficStatus {
+  revision: string;
+  /** 0–100; the targets of a service sum to 100. */
+  percent: number;
+  tag?: string;
+  /** The tag's own hosts ({tag}-{service}.{namespace}.{domain} first). */
+  tagHosts?: string[];
+}
+
+/** A revision-wide measure: `current` over the last tick, and the KPA's window averages. */
+export interface Observed {
+  /** Over the last autoscaler tick (about one second): pods plus activator, each request once. */
+  current: number;
+  /**
+   * The KPA's stable-window and panic-window averages: what it scales on. Present only for the
+   * metric the revision scales on (`autoscaling.knative.dev/metric`, concurrency by default).
+   */
+  stable?: number;
+  panic?: number;
+}
+
+export interface RevisionStatus {
+  name: string;
+  /** Pods the autoscaler asks the platform for. */
+  desiredPods: number;
+  /** Pods ready to serve. */
+  readyPods: number;
+  /** Pods that exist, ready or not (starting, terminating, crashed included). */
+  pods: number;
+  /** serve: the router goes straight to the pods; proxy: through the activator. */
+  mode: RevisionMode;
+  /** 0 = unlimited. */
+  containerConcurrency: number;
+  autoscaling: {
+    metric: "concurrency" | "rps" | "cpu" | "memory";
+    /** Per-pod target of the metric, before target utilization. */
+    target: number;
+    /** The KPA is scaling on the panic window (a burst). */
+    panicking: boolean;
+  };
+  /** Requests in flight or queued, revision-wide. */
+  concurrency: Observed;
+  /** Requests per second, from the request counts the pods and the activator report. */
+  rps: Observed;
+  /** Set when the revision cannot become ready: the reason and the app's last output lines. */
+  failure?: { reason: string; logs: string[] };
+}

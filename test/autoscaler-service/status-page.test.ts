@@ -1,0 +1,162 @@
+// The status page in a real headless Chromium (puppeteer-core), against a real autoscaler.
+import { accessSync, constants, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import puppeteer, { type Page } from "puppeteer-core";
+import t from "tap";
+import { request } from "undici";
+import { appService, startAutoscaler } from "../helpers/autoscaler.ts";
+import { waitFor } from "../helpers/processes.ts";
+
+const BROWSERS = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+
+/** $CHROME_PATH, /usr/bin/chromium, or the first known browser on PATH. */
+function findChromium(): string | undefined {
+  const dirs = (process.env.PATH ?? "").split(delimiter).filter(Boolean);
+  const candidates = [
+    process.env.CHROME_PATH,
+    "/usr/bin/chromium",
+    ...BROWSERS.flatMap((name) => dirs.map((dir) => join(dir, name))),
+  ];
+  return candidates.find((file) => {
+    if (!file) return false;
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Collects what must not happen on the page: errors, failed requests, requests elsewhere. */
+function watchPage(page: Page, origin: string): { problems: string[]; foreign: string[] } {
+  const problems: string[] = [];
+  const foreign: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${(error as Error).message}`));
+  page.on("requestfailed", (req) =>
+    problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`),
+  );
+  page.on("response", (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
+  page.on("request", (req) => {
+    const url = req.url();
+    if (!url.startsWith(`${origin}/`) && !url.startsWith("data:")) foreign.push(url);
+  });
+  return { problems, foreign };
+}
+
+/** How many polls the page has drawn for a revision (app.js keeps it in data-points). */
+function points(page: Page, revision: string): Promise<number> {
+  return page.$eval(`[data-revision="${revision}"]`, (el) => Number((el as HTMLElement).dataset.points));
+}
+
+const chromium = findChromium();
+const skip = chromium ? false : "no Chromium found; install it with apt-get install chromium";
+
+t.test("the status page, live in a browser", { skip }, async (t) => {
+  const autoscaler = await startAutoscaler(t);
+
+  // Every file with its content type, straight from the server.
+  for (const [path, type] of [
+    ["/", /^text\/html/],
+    ["/status-page/app.js", /^text\/javascript/],
+    ["/status-page/style.css", /^text\/css/],
+    ["/status-page/uPlot.iife.min.js", /^text\/javascript/],
+    ["/status-page/uPlot.min.css", /^text\/css/],
+  ] as const) {
+    const res = await request(`${autoscaler.url}${path}`);
+    await res.body.dump();
+    t.equal(res.statusCode, 200, `${path} is served`);
+    t.match(res.headers["content-type"], type, `${path} has its content type`);
+  }
+
+  const browser = await puppeteer.launch({
+    executablePath: chromium,
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  const { problems, foreign } = watchPage(page, new URL(autoscaler.url).origin);
+
+  // No services yet: the page says how to add one.
+  await page.goto(`${autoscaler.url}/`, { waitUntil: "load" });
+  await page.waitForFunction(() => !document.getElementById("empty")?.hidden, { timeout: 10_000 });
+  t.match(await page.$eval("#empty", (el) => el.textContent ?? ""), /no services yet — sluice apply -f/);
+
+  // A service appears while the page is open: its split and charts render without a reload.
+  await autoscaler.apply(
+    appService("hello", {
+      containerConcurrency: 10,
+      annotations: ['autoscaling.knative.dev/min-scale: "1"'],
+    }),
+  );
+  const revision = '[data-service="default/hello"] [data-revision="hello-00001"]';
+  await page.waitForSelector(`${revision} canvas`, { timeout: 15_000 });
+  t.equal(
+    await page.$eval("#empty", (el) => (el as HTMLElement).hidden),
+    true,
+    "the empty message goes away",
+  );
+  t.match(
+    await page.$eval('[data-service="default/hello"] .split-bar', (el) => el.textContent ?? ""),
+    /hello-00001 100%/,
+    "the traffic split shows",
+  );
+  const charts = await page.$$eval(`${revision} .chart`, (els) =>
+    els.map((el) => ({
+      title: el.querySelector(".u-title")?.textContent ?? "",
+      canvases: el.querySelectorAll("canvas").length,
+      legends: el.querySelectorAll(".u-legend").length,
+    })),
+  );
+  t.same(
+    charts.map((chart) => chart.title),
+    ["pods", "concurrency", "requests/s"],
+    "three charts per revision",
+  );
+  t.ok(
+    charts.every((chart) => chart.canvases > 0 && chart.legends === 1),
+    "each chart has a canvas and a legend",
+  );
+
+  // Live: the pod becomes ready, two requests are held in it, and the page follows poll by poll.
+  await page.waitForFunction(
+    (selector) => /pods 1\/1 ready/.test(document.querySelector(selector)?.textContent ?? ""),
+    { timeout: 15_000 },
+    revision,
+  );
+  const pod = (await autoscaler.state()).revisions["hello-00001"].endpoints[0].url;
+  const held = Array.from({ length: 2 }, () => request(`${pod}/hold`));
+  await waitFor(
+    "the held requests in /v1/status",
+    async () => (await autoscaler.status()).services[0].revisions[0].concurrency.current > 1.99,
+  );
+  const before = await points(page, "hello-00001");
+  await waitFor("two more polls drawn", async () => (await points(page, "hello-00001")) >= before + 2);
+  t.match(
+    await page.$eval(`${revision} .revision-head`, (el) => el.textContent ?? ""),
+    /pods 1\/1 ready · concurrency [0-9.]+ · [0-9.]+ req\/s · containerConcurrency 10/,
+    "the revision's numbers",
+  );
+
+  const screenshot = join(mkdtempSync(join(tmpdir(), "sluice-status-page-")), "status-page.png");
+  await page.screenshot({ path: screenshot, fullPage: true });
+  t.comment(`status page screenshot: ${screenshot}`);
+
+  const released = Promise.all(held);
+  await (await request(`${pod}/_release`)).body.text();
+  t.same(
+    (await released).map((res) => res.statusCode),
+    [200, 200],
+    "held requests released",
+  );
+  t.same(problems, [], "no console errors, page errors or failed requests");
+  t.same(foreign, [], "every request goes to the autoscaler");
+});
