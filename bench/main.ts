@@ -15,6 +15,11 @@ const BENCHMARKS: Record<string, { load: () => Promise<Benchmark>; about: string
     load: async () => (await import("./activator.ts")).benchActivator,
     about: "cold starts, a 1,000-request cold burst, memory with 10,000 waiting, warm CPU/request",
   },
+  router: {
+    load: async () => (await import("./router.ts")).benchRouter,
+    about:
+      "router → queue-proxy, router → activator, 10,000 services vs 1, against direct, bare forwarder, nginx",
+  },
   autoscaler: {
     load: async () => (await import("./autoscaler.ts")).benchAutoscaler,
     about: "KPA decider for 1,000 revisions, scrape loop over 200 pods, memory at 1,000 revisions",

@@ -8,10 +8,9 @@ import { type Child, startAndWait } from "./lib/children.ts";
 import { idleMemory, type Measurement, measureAll, report, type Target } from "./lib/compare.ts";
 import { NGINX, startNginx } from "./lib/nginx.ts";
 import { type BenchOptions, roundSeconds } from "./lib/options.ts";
-import { pacedLatency } from "./lib/paced-latency.ts";
+import { PACED_RATE, type Paced, pacedReport } from "./lib/paced-latency.ts";
 import { answers200, portAnswers } from "./lib/ready.ts";
 import { saveResults } from "./lib/results.ts";
-import { median } from "./lib/stats.ts";
 import { fixed } from "./lib/table.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -111,49 +110,6 @@ export async function benchQueueProxy(options: BenchOptions): Promise<void> {
   } finally {
     await Promise.all(children.map((child) => child.stop()));
   }
-}
-
-const PACED_CLIENTS = 8;
-const PACED_RATE = 1000;
-
-type Paced = Record<string, { p50Ms: number; p99Ms: number; errors: number }>;
-
-/**
- * Added latency of each hop below saturation (8 clients, 1,000 req/s in all): a closed loop at
- * full speed measures CPU queueing on a 2-core machine more than the hop itself. Targets take
- * turns over the same number of rounds as the load runs; each reports its median round.
- */
-async function pacedReport(targets: Target[], options: BenchOptions): Promise<Paced> {
-  const seconds = Math.max(2, roundSeconds(options));
-  console.log(
-    `\npaced latency: ${PACED_CLIENTS} clients, ${PACED_RATE} req/s in all, median of ${options.rounds} rounds of ${seconds} s`,
-  );
-  // Warm the measuring client (JIT, connections) first, or the first target pays for it.
-  for (const target of targets) await pacedLatency(target.url, PACED_CLIENTS, PACED_RATE, 1);
-  const rounds = new Map(
-    targets.map((target) => [target.name, [] as Awaited<ReturnType<typeof pacedLatency>>[]]),
-  );
-  for (let round = 0; round < options.rounds; round++)
-    for (const target of targets)
-      rounds.get(target.name)?.push(await pacedLatency(target.url, PACED_CLIENTS, PACED_RATE, seconds));
-  const paced: Paced = {};
-  for (const target of targets) {
-    const runs = rounds.get(target.name) ?? [];
-    const result = {
-      p50Ms: median(runs.map((r) => r.p50Ms)),
-      p99Ms: median(runs.map((r) => r.p99Ms)),
-      errors: runs.reduce((sum, r) => sum + r.errors, 0),
-    };
-    paced[target.name] = result;
-    const added =
-      paced.direct && target.name !== "direct"
-        ? `  +p50 ${fixed(result.p50Ms - paced.direct.p50Ms, 3)} ms  +p99 ${fixed(result.p99Ms - paced.direct.p99Ms, 3)} ms`
-        : "";
-    console.log(
-      `  ${target.name.padEnd(15)} p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms${added}  (${result.errors} errors)`,
-    );
-  }
-  return paced;
 }
 
 /** The queue-proxy's targets (from its issue), each with the figure that decides it. */

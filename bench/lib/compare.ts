@@ -14,10 +14,15 @@ export interface Target {
   pid: number;
   /** Count the whole process tree (nginx's workers). */
   tree?: boolean;
+  /** Request headers (the router routes by Host). */
+  headers?: Record<string, string>;
+  /** Other processes on the path whose CPU is measured over the same rounds, by label. */
+  alsoMeasure?: Record<string, number>;
 }
 
 export interface Round extends LoadResult {
   cpuMicrosPerRequest: number;
+  alsoMicrosPerRequest: Record<string, number>;
 }
 
 /** One target at one client count: the median of its rounds, memory after the last. */
@@ -29,6 +34,8 @@ export interface Measurement extends LoadResult {
   cpuRange: [number, number];
   rssMb: number;
   privateMb: number;
+  /** CPU µs/req of the `alsoMeasure` processes (median round). */
+  alsoCpuMicrosPerRequest: Record<string, number>;
   rounds: Round[];
 }
 
@@ -62,15 +69,20 @@ export async function measureAll(targets: Target[], options: BenchOptions): Prom
     process.stderr.write(`${connections} connections: warm-up`);
     if (options.warmupSeconds > 0)
       for (const target of targets)
-        await runLoad(options.load, target.url, connections, options.warmupSeconds);
+        await runLoad(options.load, target.url, connections, options.warmupSeconds, target.headers);
     const rounds = new Map<Target, Round[]>(targets.map((target) => [target, []]));
     for (let round = 1; round <= options.rounds; round++) {
       process.stderr.write(`, round ${round}`);
       for (const target of targets) {
+        const also = Object.entries(target.alsoMeasure ?? {});
         const before = targetCpu(target);
-        const load = await runLoad(options.load, target.url, connections, seconds);
+        const alsoBefore = also.map(([, pid]) => cpuMicros(pid));
+        const load = await runLoad(options.load, target.url, connections, seconds, target.headers);
         const cpu = targetCpu(target) - before;
-        rounds.get(target)?.push({ ...load, cpuMicrosPerRequest: cpu / load.requests });
+        const alsoMicrosPerRequest = Object.fromEntries(
+          also.map(([label, pid], i) => [label, (cpuMicros(pid) - alsoBefore[i]) / load.requests]),
+        );
+        rounds.get(target)?.push({ ...load, cpuMicrosPerRequest: cpu / load.requests, alsoMicrosPerRequest });
       }
     }
     process.stderr.write("\n");
@@ -90,6 +102,12 @@ export async function measureAll(targets: Target[], options: BenchOptions): Prom
         cpuRange: [Math.min(...cpu), Math.max(...cpu)],
         rssMb: memory.rss,
         privateMb: memory.private,
+        alsoCpuMicrosPerRequest: Object.fromEntries(
+          Object.keys(target.alsoMeasure ?? {}).map((label) => [
+            label,
+            median(runs.map((r) => r.alsoMicrosPerRequest[label])),
+          ]),
+        ),
         rounds: runs,
       });
     }
