@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import { parseActivatorStats } from "../common/activator-stats.ts";
 import { sendJson, sendPlain } from "../common/http/respond.ts";
 import type { Controller } from "./controller.ts";
+import { serveLogs } from "./logs.ts";
 import type { StatePublisher } from "./state-publisher.ts";
 import { buildStatus } from "./status.ts";
 import { statusPageRoutes } from "./status-page/server.ts";
@@ -46,6 +47,7 @@ export function createApiServer({ controller, publisher, registry, isReady }: Ap
     "GET /v1/status": (_req, res) =>
       sendJson(res, 200, buildStatus(publisher.state, controller.revisionDetails())),
     ...statusPageRoutes(),
+    "GET /v1/logs": (req, res) => serveLogs(req, res, controller),
     "GET /v1/services": (_req, res) =>
       sendJson(res, 200, { services: controller.services(), revisions: controller.revisionDetails() }),
     "PUT /v1/services": async (req, res) => {

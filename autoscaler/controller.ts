@@ -3,7 +3,7 @@ import { parseDuration } from "../common/duration.ts";
 import type { Logger } from "../common/log.ts";
 import type { PodStats } from "../common/pod-stats.ts";
 import { type RevisionState, type ServiceState, serviceKey } from "../common/state.ts";
-import type { Platform } from "../platform/platform.ts";
+import type { LogFilter, LogLine, Platform } from "../platform/platform.ts";
 import type { AutoscalingSpec } from "../serving/autoscaling.ts";
 import { formatProblem, type LoadedService, loadManifests } from "../serving/load.ts";
 import type { ServiceManifest } from "../serving/manifest.ts";
@@ -95,6 +95,16 @@ export class Controller {
     }));
   }
 
+  /** The platform's pod output, for GET /v1/logs; undefined when the platform keeps none. */
+  logs():
+    | { recent(filter: LogFilter): LogLine[]; follow(listener: (line: LogLine) => void): () => void }
+    | undefined {
+    const { platform } = this.#deps;
+    const { recentLogs, onLog } = platform;
+    if (!recentLogs || !onLog) return undefined;
+    return { recent: (filter) => recentLogs.call(platform, filter), follow: (l) => onLog.call(platform, l) };
+  }
+
   /** Applies manifests all or nothing: any problem anywhere and nothing changes. */
   apply(text: string, file: string, now = Date.now()): ApplyResult {
     const { services, problems } = loadManifests(text, file);
@@ -106,13 +116,15 @@ export class Controller {
       if (reason) messages.push(`${loaded.file}:${loaded.line}: ${loaded.manifest.metadata.name}: ${reason}`);
     }
     const planned: { loaded: LoadedService; revision: Revision; created: boolean }[] = [];
+    // A service given more than once is successive versions: each sees the revisions before it.
+    const histories = new Map<string, Revision[]>();
     for (const loaded of services) {
-      const entry = this.#services.get(
-        serviceKey(loaded.manifest.metadata.namespace ?? "default", loaded.manifest.metadata.name),
-      );
-      const result = revisionFor(loaded.manifest, entry?.revisions.map((r) => r.revision) ?? [], now);
+      const key = serviceKey(loaded.manifest.metadata.namespace ?? "default", loaded.manifest.metadata.name);
+      const history = histories.get(key) ?? this.#services.get(key)?.revisions.map((r) => r.revision) ?? [];
+      const result = revisionFor(loaded.manifest, history, now);
       if ("error" in result) messages.push(`${loaded.file}:${loaded.line}: ${result.error}`);
       else planned.push({ loaded, ...result });
+      histories.set(key, "revision" in result && result.created ? [...history, result.revision] : history);
     }
     if (messages.length > 0) return { ok: false, problems: messages, applied: [] };
 

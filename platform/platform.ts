@@ -53,6 +53,27 @@ export interface RevisionPods {
   failure?: RevisionFailure;
 }
 
+/** One line a pod's app wrote (stdout or stderr), for `sluice logs`. */
+export interface LogLine {
+  /** Increases with every line the platform records: orders lines across pods. */
+  seq: number;
+  /** Milliseconds since the epoch, when the platform read the line. */
+  time: number;
+  namespace: string;
+  service: string;
+  revision: string;
+  pod: string;
+  stream: "stdout" | "stderr";
+  text: string;
+}
+
+/** Which pods' output: a service's (optionally one revision's), or one revision's, or everyone's. */
+export interface LogFilter {
+  namespace?: string;
+  service?: string;
+  revision?: string;
+}
+
 export interface Platform {
   /** Makes the revision known (idempotent); it starts with 0 pods. */
   ensureRevision(template: PodTemplate): void;
@@ -64,6 +85,13 @@ export interface Platform {
   revision(revision: string): RevisionPods | undefined;
   /** Called whenever a pod of `revision` changes phase (ready endpoints change). */
   onChange(listener: (revision: string) => void): void;
+  /**
+   * The recent output of the matching revisions' pods, oldest first; bounded per pod, and kept a
+   * while after a pod exits. Optional: a backend without it has no `sluice logs`.
+   */
+  recentLogs?(filter: LogFilter): LogLine[];
+  /** Calls `listener` with every new output line of any pod; returns the function that stops it. */
+  onLog?(listener: (line: LogLine) => void): () => void;
   /** Stops every pod (draining) and resolves when all processes have exited. */
   close(): Promise<void>;
 }

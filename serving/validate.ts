@@ -9,13 +9,16 @@ export const ROLLOUT_ANNOTATION = "serving.knative.dev/rollout-duration";
 /**
  * The checks a schema cannot express: traffic percents, revision references, tags, annotation
  * values, duplicates. `knownRevisions(namespace, service)` lists the revisions that already exist.
+ * A service may appear more than once when each of its documents names its revision
+ * (spec.template.metadata.name): the documents are successive versions, applied in order, and a
+ * later one's traffic may refer to the revisions the earlier ones declare.
  */
 export function validateServices(
   services: readonly LoadedService[],
   knownRevisions: (namespace: string, service: string) => readonly string[],
 ): Problem[] {
   const problems: Problem[] = [];
-  const seen = new Map<string, LoadedService>();
+  const seen = new Map<string, LoadedService[]>();
   for (const loaded of services) {
     const { manifest, file } = loaded;
     const problem = (path: (string | number)[], message: string, key?: string) =>
@@ -23,13 +26,26 @@ export function validateServices(
     const namespace = manifest.metadata.namespace ?? "default";
     const name = manifest.metadata.name;
     const id = `${namespace}/${name}`;
-    const earlier = seen.get(id);
-    if (earlier)
-      problem(
-        ["metadata", "name"],
-        `service ${id} is defined twice (first at ${earlier.file}:${earlier.line})`,
-      );
-    seen.set(id, loaded);
+    // The same service again is a later version of it (applied in order, as kubectl would), when
+    // every one of its documents names its revision; otherwise it is a mistake.
+    const earlier = seen.get(id) ?? [];
+    const pinned = manifest.spec.template.metadata?.name;
+    if (earlier.length > 0) {
+      const first = earlier[0];
+      const twice = earlier.find((other) => other.manifest.spec.template.metadata?.name === pinned);
+      if (pinned === undefined || earlier.some((other) => !other.manifest.spec.template.metadata?.name)) {
+        problem(
+          ["metadata", "name"],
+          `service ${id} is defined twice (first at ${first.file}:${first.line}); to declare several revisions of it, give each document its own spec.template.metadata.name`,
+        );
+      } else if (twice) {
+        problem(
+          ["spec", "template", "metadata", "name"],
+          `revision ${pinned} is declared twice (first at ${twice.file}:${twice.line})`,
+        );
+      }
+    }
+    seen.set(id, [...earlier, loaded]);
 
     const template = manifest.spec.template;
     const { problems: annotationProblems } = parseAutoscaling(
@@ -59,7 +75,8 @@ export function validateServices(
         "only one container may declare a port (the one that serves)",
       );
 
-    problems.push(...validateTraffic(loaded, knownRevisions(namespace, name)));
+    const declaredEarlier = earlier.flatMap((other) => other.manifest.spec.template.metadata?.name ?? []);
+    problems.push(...validateTraffic(loaded, [...knownRevisions(namespace, name), ...declaredEarlier]));
   }
   return problems;
 }

@@ -1,7 +1,184 @@
-import { type Command, EXIT_USAGE } from "../command.ts";
+import { parseArgs } from "node:util";
+import { request } from "undici";
+import type { ServiceManifest } from "../../serving/manifest.ts";
+import { canonicalJson } from "../../serving/revisions.ts";
+import { autoscalerBase, DEFAULT_AUTOSCALER, unreachable } from "../autoscaler-url.ts";
+import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
+import { checkServices, describeTraffic, readServiceFiles, serviceId } from "../service-files.ts";
 
-// Placeholder until this command is built (issue 7).
-export const apply: Command = async () => {
-  console.error("sluice apply: not available yet in this version");
-  return EXIT_USAGE;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+const HELP = `usage: sluice apply -f FILE [-f FILE…] [--autoscaler URL]
+
+Sends Service files to a running sluice (the autoscaler's PUT /v1/services) and prints what
+changed: new revisions and traffic splits.
+
+Applying adds or updates the services in the files and never deletes others. The files are first
+checked here, together, against the revisions the autoscaler has: any problem and nothing is
+sent. Then each file goes in its own request, in the order given (a directory's files in name
+order); each file is all or nothing. Should the autoscaler still refuse one, the files before it
+stay applied and the rest are not sent; the output says which.
+
+options:
+  -f, --filename FILE  a Service file (YAML or JSON, --- between documents) or a directory
+                       (its *.yaml, *.yml and *.json files); repeatable
+  --autoscaler URL     the autoscaler (default ${DEFAULT_AUTOSCALER})
+  -h, --help           show this help
+
+exit codes: 0 applied, 1 the autoscaler cannot be reached or failed, 2 invalid input (every
+problem is printed as file:line:column: path: message) or bad usage`;
+
+interface ServiceListing {
+  services: { manifest: ServiceManifest; revisions: string[] }[];
+}
+
+interface ApplyAnswer {
+  ok: boolean;
+  problems: string[];
+  applied: { service: string; namespace: string; revision: string; created: boolean }[];
+}
+
+class Failed extends Error {}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      filename: { type: "string", short: "f", multiple: true, default: [] },
+      autoscaler: { type: "string", default: DEFAULT_AUTOSCALER },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+}
+
+async function call(base: string, path: string, options: { method?: "GET" | "PUT"; body?: string } = {}) {
+  try {
+    const res = await request(`${base}${path}`, {
+      method: options.method ?? "GET",
+      body: options.body,
+      headers: { accept: "application/json", "content-type": "application/yaml" },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  } catch (error) {
+    throw new Failed(unreachable(base, error));
+  }
+}
+
+function json<T>(base: string, path: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Failed(`${base}${path} did not answer JSON; is ${base} a sluice autoscaler?`);
+  }
+}
+
+/** What changed for one service: "hello: new service; revisions hello-00001 (new); traffic …". */
+function describeChange(
+  manifest: ServiceManifest,
+  applied: ApplyAnswer["applied"],
+  before: ServiceListing["services"][number] | undefined,
+): string {
+  const created = applied.filter((a) => a.created).map((a) => a.revision);
+  const kept = [...new Set(applied.filter((a) => !a.created).map((a) => a.revision))];
+  const parts: string[] = [];
+  if (!before) parts.push("new service");
+  if (created.length > 0) parts.push(`new revision${created.length === 1 ? "" : "s"} ${created.join(", ")}`);
+  const traffic = describeTraffic(manifest.spec.traffic);
+  const previous = before ? describeTraffic(before.manifest.spec.traffic) : undefined;
+  if (previous === undefined) parts.push(`traffic ${traffic}`);
+  else if (previous !== traffic) parts.push(`traffic ${traffic} (was ${previous})`);
+  if (parts.length === 0) {
+    const same = before && canonicalJson(before.manifest) === canonicalJson(manifest);
+    parts.push(
+      `${same ? "unchanged" : "updated, no new revision"} (revision${kept.length === 1 ? "" : "s"} ${kept.join(", ")}; traffic ${traffic})`,
+    );
+  }
+  return `${serviceId(manifest)}: ${parts.join("; ")}`;
+}
+
+export const apply: Command = async (args) => {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    console.error(`sluice apply: ${(error as Error).message}\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  const base = autoscalerBase(values.autoscaler);
+  if (base === undefined) {
+    console.error(`sluice apply: --autoscaler ${values.autoscaler} is not an http(s) URL`);
+    return EXIT_USAGE;
+  }
+  const paths = [...values.filename, ...positionals];
+  if (paths.length === 0) {
+    console.error(`sluice apply: no files: give -f FILE or -f DIRECTORY\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const { files, problems: unreadable } = readServiceFiles(paths);
+  if (unreadable.length > 0) {
+    for (const problem of unreadable) console.error(`${problem.file}: ${problem.message}`);
+    console.error("nothing was applied");
+    return EXIT_USAGE;
+  }
+
+  try {
+    // What the autoscaler has now: the revisions the files may refer to, and what changes.
+    const listed = await call(base, "/v1/services");
+    if (listed.status !== 200)
+      throw new Failed(`${base}/v1/services answered ${listed.status}: ${listed.text.trim()}`);
+    const before = json<ServiceListing>(base, "/v1/services", listed.text).services;
+    const find = (namespace: string, name: string) =>
+      before.find(
+        (s) =>
+          s.manifest.metadata.name === name && (s.manifest.metadata.namespace ?? "default") === namespace,
+      );
+    const checked = checkServices(files, (namespace, name) => find(namespace, name)?.revisions ?? []);
+    if (checked.problems.length > 0) {
+      for (const problem of checked.problems) console.error(problem);
+      console.error(`invalid: ${checked.problems.length} problem(s); nothing was applied`);
+      return EXIT_USAGE;
+    }
+    for (const note of checked.notes) console.error(`note: ${note}`);
+
+    const applied: ApplyAnswer["applied"] = [];
+    for (const [index, { file, text }] of files.entries()) {
+      const path = `/v1/services?file=${encodeURIComponent(file)}`;
+      const answer = await call(base, path, { method: "PUT", body: text });
+      if (answer.status === 400) {
+        const refused = json<ApplyAnswer>(base, path, answer.text);
+        for (const problem of refused.problems) console.error(problem);
+        const done = files.slice(0, index).map((f) => f.file);
+        const rest = files.slice(index).map((f) => f.file);
+        console.error(
+          `the autoscaler refused ${file}; ${done.length > 0 ? `applied before it: ${done.join(", ")}; ` : ""}not applied: ${rest.join(", ")}`,
+        );
+        return EXIT_USAGE;
+      }
+      if (answer.status !== 200)
+        throw new Failed(`PUT ${base}${path} answered ${answer.status}: ${answer.text.trim()}`);
+      applied.push(...json<ApplyAnswer>(base, path, answer.text).applied);
+    }
+
+    // One line per service, its last document being what it is now.
+    const latest = new Map<string, ServiceManifest>();
+    for (const { manifest } of checked.services) latest.set(serviceId(manifest), manifest);
+    for (const manifest of latest.values()) {
+      const namespace = manifest.metadata.namespace ?? "default";
+      const mine = applied.filter((a) => a.service === manifest.metadata.name && a.namespace === namespace);
+      console.log(describeChange(manifest, mine, find(namespace, manifest.metadata.name)));
+    }
+    return EXIT_OK;
+  } catch (error) {
+    if (!(error instanceof Failed)) throw error;
+    console.error(`sluice apply: ${error.message}`);
+    return EXIT_FAILED;
+  }
 };

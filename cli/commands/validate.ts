@@ -1,7 +1,67 @@
-import { type Command, EXIT_USAGE } from "../command.ts";
+import { parseArgs } from "node:util";
+import { type Command, EXIT_OK, EXIT_USAGE } from "../command.ts";
+import { checkServices, readServiceFiles } from "../service-files.ts";
 
-// Placeholder until this command is built (issue 7).
-export const validate: Command = async () => {
-  console.error("sluice validate: not available yet in this version");
-  return EXIT_USAGE;
+const HELP = `usage: sluice validate -f FILE [-f FILE…]
+
+Checks Service files offline, with the same loader and checks the autoscaler runs; nothing needs
+to be running. Every problem is printed as file:line:column: path: message. Files given together
+are one input: the same service twice is a problem unless each document names its revision
+(spec.template.metadata.name), and then they are successive versions.
+
+A traffic reference to a revision the files do not declare, and a container sluice cannot run
+locally (image only, no command), are printed as notes: they may be fine where the files go.
+
+options:
+  -f, --filename FILE  a Service file (YAML or JSON, --- between documents) or a directory
+                       (its *.yaml, *.yml and *.json files); repeatable
+  -h, --help           show this help
+
+exit codes: 0 valid (one summary line per service), 2 invalid, unreadable or bad usage`;
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      filename: { type: "string", short: "f", multiple: true, default: [] },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+}
+
+export const validate: Command = async (args) => {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    console.error(`sluice validate: ${(error as Error).message}\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (parsed.values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  const paths = [...parsed.values.filename, ...parsed.positionals];
+  if (paths.length === 0) {
+    console.error(`sluice validate: no files: give -f FILE or -f DIRECTORY\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const { files, problems: unreadable } = readServiceFiles(paths);
+  const checked = checkServices(files);
+  for (const note of checked.notes) console.log(`note: ${note}`);
+  const problems = [...unreadable.map((p) => `${p.file}: ${p.message}`), ...checked.problems];
+  if (problems.length > 0) {
+    for (const problem of problems) console.error(problem);
+    console.error(
+      `invalid: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${paths.join(", ")}`,
+    );
+    return EXIT_USAGE;
+  }
+  for (const summary of checked.summaries) console.log(summary);
+  console.log(
+    `valid: ${checked.summaries.length} service${checked.summaries.length === 1 ? "" : "s"} in ${files.length} file${files.length === 1 ? "" : "s"}`,
+  );
+  return EXIT_OK;
 };

@@ -1,7 +1,15 @@
 import type { Logger } from "../../common/log.ts";
-import type { Platform, PodTemplate, RevisionFailure, RevisionPods } from "../platform.ts";
+import type {
+  LogFilter,
+  LogLine,
+  Platform,
+  PodTemplate,
+  RevisionFailure,
+  RevisionPods,
+} from "../platform.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "./backoff.ts";
 import { LocalPod } from "./pod.ts";
+import { type PodLogLimits, PodLogs } from "./pod-logs.ts";
 
 export interface LocalPlatformOptions {
   log: Logger;
@@ -10,6 +18,8 @@ export interface LocalPlatformOptions {
   startTimeoutMs?: number;
   /** Passed to each queue-proxy: the quiet period of its drain. */
   drainQuietSeconds?: number;
+  /** How much of the pods' output is kept for `sluice logs`. */
+  logLimits?: Partial<PodLogLimits>;
 }
 
 interface RevisionState {
@@ -34,6 +44,7 @@ export class LocalPlatform implements Platform {
   readonly #backoff: BackoffPolicy;
   readonly #startTimeoutMs: number;
   readonly #drainQuietSeconds: number;
+  readonly #logs: PodLogs;
   #closed = false;
 
   constructor(options: LocalPlatformOptions) {
@@ -41,6 +52,7 @@ export class LocalPlatform implements Platform {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#startTimeoutMs = options.startTimeoutMs ?? 120_000;
     this.#drainQuietSeconds = options.drainQuietSeconds ?? 0.5;
+    this.#logs = new PodLogs(options.logLimits);
   }
 
   ensureRevision(template: PodTemplate): void {
@@ -89,6 +101,14 @@ export class LocalPlatform implements Platform {
     this.#listeners.push(listener);
   }
 
+  recentLogs(filter: LogFilter): LogLine[] {
+    return this.#logs.recent(filter);
+  }
+
+  onLog(listener: (line: LogLine) => void): () => void {
+    return this.#logs.subscribe(listener);
+  }
+
   async deleteRevision(revision: string): Promise<void> {
     const state = this.#revisions.get(revision);
     if (!state) return;
@@ -96,6 +116,7 @@ export class LocalPlatform implements Platform {
     clearTimeout(state.restartTimer);
     await Promise.all([...state.pods].map((pod) => this.#stopPod(state, pod)));
     this.#revisions.delete(revision);
+    this.#logs.forget(revision);
   }
 
   async close(): Promise<void> {
@@ -136,9 +157,16 @@ export class LocalPlatform implements Platform {
   }
 
   #startPod(state: RevisionState): void {
-    const name = `${state.template.revision}-${String(state.nextIndex++).padStart(3, "0")}`;
-    const pod = new LocalPod(state.template, name, {
+    const { template } = state;
+    const name = `${template.revision}-${String(state.nextIndex++).padStart(3, "0")}`;
+    const pod = new LocalPod(template, name, {
       log: this.#log,
+      output: this.#logs.open({
+        namespace: template.namespace,
+        service: template.service,
+        revision: template.revision,
+        pod: name,
+      }),
       drainQuietSeconds: this.#drainQuietSeconds,
       onPhase: (changed) => this.#onPhase(state, changed),
     });
@@ -157,7 +185,7 @@ export class LocalPlatform implements Platform {
   #failedStart(state: RevisionState, pod: LocalPod, reason: string): void {
     state.failedStarts++;
     if (state.failedStarts >= this.#backoff.failAfterCrashes) {
-      state.failure = { reason, logs: pod.appLogs.lines() };
+      state.failure = { reason, logs: pod.output.lastText(20) };
       this.#log.error(
         { revision: state.template.revision, reason },
         "revision failed: its pods do not start",

@@ -4,6 +4,7 @@ import { freePort } from "../../common/free-port.ts";
 import type { Logger } from "../../common/log.ts";
 import type { PodPhase, PodStatus, PodTemplate } from "../platform.ts";
 import { LogTail } from "./log-tail.ts";
+import type { PodOutput } from "./pod-logs.ts";
 import { spawnChild } from "./spawn-child.ts";
 
 const QUEUE_PROXY_MAIN = fileURLToPath(new URL("../../queue-proxy/main.ts", import.meta.url));
@@ -15,6 +16,8 @@ export interface PodOptions {
   /** How long the queue-proxy waits without new requests before closing when drained. */
   drainQuietSeconds: number;
   onPhase: (pod: LocalPod) => void;
+  /** Where the app's stdout and stderr go (sluice logs, failure reports). */
+  output: PodOutput;
 }
 
 function waitForExit(child: ChildProcess, graceMs: number): Promise<void> {
@@ -42,7 +45,8 @@ export class LocalPod {
   adminUrl: string | undefined;
   /** Why the pod ended, when it crashed. */
   exitReason: string | undefined;
-  readonly appLogs = new LogTail(20);
+  /** The app's output, line by line. */
+  readonly output: PodOutput;
   #app: ChildProcess | undefined;
   #queueProxy: ChildProcess | undefined;
   readonly #options: PodOptions;
@@ -52,6 +56,7 @@ export class LocalPod {
     this.template = template;
     this.name = name;
     this.#options = options;
+    this.output = options.output;
     this.#log = options.log.child({ pod: name, revision: template.revision });
   }
 
@@ -85,13 +90,17 @@ export class LocalPod {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.#app = app;
-    const onOutput = (chunk: Buffer) => {
-      this.appLogs.push(chunk);
+    const onOutput = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+      this.output.write(stream, chunk);
       this.#log.debug({ output: chunk.toString().trimEnd() }, "app output");
     };
-    app.stdout?.on("data", onOutput);
-    app.stderr?.on("data", onOutput);
-    app.once("error", (error) => this.#crashed(`cannot start ${command}: ${error.message}`));
+    app.stdout?.on("data", onOutput("stdout"));
+    app.stderr?.on("data", onOutput("stderr"));
+    app.once("close", () => this.output.end());
+    app.once("error", (error) => {
+      this.output.end();
+      this.#crashed(`cannot start ${command}: ${error.message}`);
+    });
     app.once("exit", (code, signal) => this.#crashed(`app exited with ${signal ?? `code ${code}`}`));
 
     const queueProxy = spawnChild(process.execPath, [QUEUE_PROXY_MAIN], {
@@ -149,7 +158,7 @@ export class LocalPod {
   #crashed(reason: string): void {
     if (this.phase === "terminating" || this.phase === "crashed") return;
     this.exitReason = reason;
-    this.#log.warn({ reason, lastOutput: this.appLogs.lines().slice(-5) }, "pod crashed");
+    this.#log.warn({ reason, lastOutput: this.output.lastText(5) }, "pod crashed");
     this.#setPhase("crashed");
     // Take the other process down too; the platform decides whether to start a new pod.
     this.#queueProxy?.kill("SIGKILL");
@@ -168,6 +177,8 @@ export class LocalPod {
     if (app) {
       app.kill("SIGTERM");
       await waitForExit(app, KILL_GRACE_MS);
+    } else {
+      this.output.end(); // never started: its output ends here (otherwise when the app's pipes close)
     }
   }
 }

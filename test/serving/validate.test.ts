@@ -248,3 +248,28 @@ t.test("every problem of a document is reported, not just the first", async (t) 
   t.match(semantic.join("\n"), /min-scale.*expected an integer >= 0/);
   t.match(semantic.join("\n"), /sum to 50/);
 });
+
+t.test("a service again with named revisions is its next version, in order", async (t) => {
+  const version = (revision: string, traffic = "") =>
+    service().replace("    metadata:\n", `    metadata:\n      name: ${revision}\n`) + traffic;
+  const split =
+    "  traffic:\n    - revisionName: hello-00001\n      percent: 80\n    - revisionName: hello-00002\n      percent: 20\n";
+  t.same(
+    problemsOf(`${version("hello-00001")}---\n${version("hello-00002", split)}`),
+    [],
+    "the later one may split across both",
+  );
+  t.match(
+    problemsOf(`${version("hello-00002", split)}---\n${version("hello-00001")}`).join("\n"),
+    /spec\.traffic\[0\]\.revisionName: revision hello-00001 does not exist/,
+    "an earlier document cannot refer to a later one's revision",
+  );
+  t.match(
+    problemsOf(`${version("hello-00001")}---\n${version("hello-00001")}`).join("\n"),
+    /svc\.yaml:\d+:\d+: spec\.template\.metadata\.name: revision hello-00001 is declared twice \(first at svc\.yaml:1\)/,
+  );
+  t.match(
+    problemsOf(`${version("hello-00001")}---\n${service()}`).join("\n"),
+    /service default\/hello is defined twice \(first at svc\.yaml:1\); to declare several revisions of it, give each document its own spec\.template\.metadata\.name/,
+  );
+});

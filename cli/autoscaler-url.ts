@@ -1,0 +1,21 @@
+// The --autoscaler option of the commands that talk to a running sluice.
+
+export const DEFAULT_AUTOSCALER = "http://127.0.0.1:8090";
+
+/** The base URL without a trailing slash, or undefined when `text` is not an http(s) URL. */
+export function autoscalerBase(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+    return url.href.replace(/\/+$/, "");
+  } catch {
+    return undefined;
+  }
+}
+
+/** "cannot reach the autoscaler at URL (ECONNREFUSED); is sluice running?" */
+export function unreachable(base: string, error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const why = (error as { code?: string }).code ?? cause?.code ?? cause?.message ?? (error as Error).message;
+  return `cannot reach the autoscaler at ${base} (${why}); is sluice running? (sluice up, or --autoscaler URL)`;
+}
