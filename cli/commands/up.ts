@@ -1,7 +1,192 @@
-import { type Command, EXIT_USAGE } from "../command.ts";
+import { fileURLToPath } from "node:url";
+import { request } from "undici";
+import type { DataPlaneState } from "../../common/state.ts";
+import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
+import { checkServices, readServiceFiles, type ServiceFile } from "../service-files.ts";
+import { printBanner } from "../up/banner.ts";
+import { type Component, messageOf, StartError, startComponent } from "../up/component.ts";
+import { formatLogLine } from "../up/log-lines.ts";
+import { parseUpArgs, UP_USAGE, type UpOptions, UsageError } from "../up/options.ts";
 
-// Placeholder until this command is built (issue 7).
-export const up: Command = async () => {
-  console.error("sluice up: not available yet in this version");
-  return EXIT_USAGE;
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const STOP_TIMEOUT_MS = 15_000;
+const INFO = 30;
+const WARN = 40;
+
+/** `sluice up`: the whole data plane on this machine, until Ctrl-C. */
+export const up: Command = async (args) => {
+  let options: UpOptions;
+  try {
+    options = parseUpArgs(args, ["examples"]);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`sluice up: ${error.message}\n\n${UP_USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (options.help) {
+    console.log(UP_USAGE);
+    return EXIT_OK;
+  }
+  const plane = new LocalDataPlane(options);
+  const stopping = new Promise<string>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: string) => {
+      signals++;
+      if (signals === 1) {
+        console.log(`\n${signal}: stopping (Ctrl-C again to kill at once)…`);
+        resolve(signal);
+      } else plane.kill();
+    };
+    process.on("SIGINT", () => onSignal("SIGINT"));
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+  });
+  try {
+    await plane.start();
+  } catch (error) {
+    await plane.stop();
+    return reportStartFailure(error);
+  }
+  const failed = plane.watchForFailure();
+  const outcome = await Promise.race([stopping.then(() => undefined), failed]);
+  if (outcome) console.error(`sluice up: ${outcome}; stopping the rest`);
+  await plane.stop();
+  console.log("stopped.");
+  return outcome ? EXIT_FAILED : EXIT_OK;
 };
+
+function reportStartFailure(error: unknown): number {
+  if (error instanceof InvalidFiles) {
+    console.error(`sluice up: invalid Service files; nothing was started:\n${error.message}`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof StartError) {
+    const reasons = error.lines.filter((line) => /error|cannot|invalid|expected/i.test(line)).map(messageOf);
+    console.error(
+      `sluice up: ${error.message}:\n  ${(reasons.length > 0 ? reasons : error.lines.map(messageOf)).join("\n  ")}`,
+    );
+    if (reasons.some((reason) => reason.includes("already in use")))
+      console.error("Choose other ports with --router-port / --autoscaler-port (0 picks a free one).");
+    return EXIT_FAILED;
+  }
+  console.error(`sluice up: ${(error as Error).message}`);
+  return EXIT_FAILED;
+}
+
+class InvalidFiles extends Error {}
+
+/** The autoscaler (with its local platform), activator and router processes of one `sluice up`. */
+class LocalDataPlane {
+  readonly #options: UpOptions;
+  readonly #components: Component[] = [];
+  #stopping = false;
+
+  constructor(options: UpOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const options = this.#options;
+    const files = checkFiles(options.files);
+    const autoscaler = await this.#start("autoscaler", "autoscaler/main.ts", {
+      AUTOSCALER_PORT: String(options.autoscalerPort),
+      ...(options.domain ? { SLUICE_DOMAIN: options.domain } : {}),
+      ...(options.stateDir ? { SLUICE_STATE_DIR: options.stateDir } : {}),
+    });
+    const autoscalerUrl = `http://127.0.0.1:${autoscaler.ports.port}`;
+    await applyFiles(autoscalerUrl, files);
+    const activator = await this.#start("activator", "activator/main.ts", {
+      ACTIVATOR_PORT: "0",
+      ACTIVATOR_ADMIN_PORT: "0",
+      AUTOSCALER_URL: autoscalerUrl,
+      ACTIVATOR_DRAIN_TIMEOUT_SECONDS: "5",
+    });
+    const router = await this.#start("router", "router/main.ts", {
+      ROUTER_PORT: String(options.routerPort),
+      ROUTER_ADMIN_PORT: "0",
+      AUTOSCALER_URL: autoscalerUrl,
+      ACTIVATOR_URL: `http://127.0.0.1:${activator.ports.port}`,
+      ROUTER_DRAIN_TIMEOUT_SECONDS: "5",
+    });
+    await waitUntilReady(`http://127.0.0.1:${router.ports.adminPort}/readyz`);
+    const state = (await (await request(`${autoscalerUrl}/v1/state`)).body.json()) as DataPlaneState;
+    printBanner({
+      files: files.map((f) => f.file),
+      autoscalerUrl,
+      activatorUrl: `http://127.0.0.1:${activator.ports.port}`,
+      routerUrl: `http://127.0.0.1:${router.ports.port}`,
+      state,
+    });
+  }
+
+  async #start(name: string, entry: string, env: Record<string, string>): Promise<Component> {
+    const minLevel = this.#options.verbose || name === "autoscaler" ? INFO : WARN;
+    const component = await startComponent(name, `${ROOT}${entry}`, env, (line) => {
+      const text = formatLogLine(name, line, { minLevel });
+      if (text !== undefined) console.log(text);
+    });
+    this.#components.push(component);
+    return component;
+  }
+
+  /** Resolves with a message if a component exits on its own. */
+  watchForFailure(): Promise<string> {
+    return Promise.race(
+      this.#components.map(async (component) => {
+        const code = await component.exited;
+        if (this.#stopping) return new Promise<string>(() => {});
+        return `${component.name} exited (${code}); its last output:\n  ${component.lastLines().slice(-5).map(messageOf).join("\n  ")}`;
+      }),
+    );
+  }
+
+  /**
+   * SIGTERM to each in reverse start order, waiting for each: the router and activator drain
+   * while the autoscaler still answers, then the autoscaler stops its pods. SIGKILL after a bound.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const timer = setTimeout(() => this.kill(), STOP_TIMEOUT_MS);
+    for (const component of [...this.#components].reverse()) {
+      if (component.child.exitCode !== null || component.child.signalCode !== null) continue;
+      component.child.kill("SIGTERM");
+      await component.exited;
+    }
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    for (const component of this.#components) component.child.kill("SIGKILL");
+  }
+}
+
+/** Checks every file offline first (nothing starts on a bad one), then applies them in order. */
+function checkFiles(paths: string[]): ServiceFile[] {
+  const { files, problems: unreadable } = readServiceFiles(paths);
+  const checked = checkServices(files);
+  const problems = [...unreadable.map((p) => `${p.file}: ${p.message}`), ...checked.problems];
+  if (problems.length > 0) throw new InvalidFiles(problems.map((p) => `  ${p}`).join("\n"));
+  return files;
+}
+
+async function applyFiles(autoscalerUrl: string, files: ServiceFile[]): Promise<void> {
+  for (const { file, text } of files) {
+    const res = await request(`${autoscalerUrl}/v1/services?file=${encodeURIComponent(file)}`, {
+      method: "PUT",
+      body: text,
+      headers: { accept: "application/json" },
+    });
+    const result = (await res.body.json()) as { ok: boolean; problems: string[] };
+    if (!result.ok) throw new InvalidFiles(result.problems.map((p) => `  ${p}`).join("\n"));
+  }
+}
+
+async function waitUntilReady(url: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await request(url).catch(() => undefined);
+    await res?.body.dump();
+    if (res?.statusCode === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`not ready within ${timeoutMs / 1000} s: ${url}`);
+}

@@ -1,0 +1,80 @@
+import { parseArgs } from "node:util";
+
+export interface UpOptions {
+  /** Files and directories as given (see readServiceFiles). */
+  files: string[];
+  routerPort: number;
+  autoscalerPort: number;
+  domain: string | undefined;
+  stateDir: string | undefined;
+  verbose: boolean;
+  help: boolean;
+}
+
+export const UP_USAGE = `usage: sluice up [-f file|dir]… [options]
+
+Runs the whole data plane locally: the autoscaler (with the local platform that starts pods),
+the activator and the router, each its own process, on the Service files given (default: the
+examples/ folder). Services start at zero pods; the first request starts one. Ctrl-C stops
+everything and leaves no process behind.
+
+options:
+  -f, --filename PATH      a Service file (YAML or JSON) or a directory of them; repeatable
+  --router-port N          the router's port (default 8080; 0 picks a free one)
+  --autoscaler-port N      the autoscaler's port, also the status page (default 8090; 0 = free)
+  --domain D               the domain of service hosts (default example.com)
+  --state-dir DIR          where revision history is kept (default .sluice)
+  -v, --verbose            show every component's log lines, not just warnings and scaling
+  -h, --help               this text
+
+exit codes: 0 stopped by Ctrl-C/SIGTERM, 1 a component failed, 2 bad usage or invalid files`;
+
+export class UsageError extends Error {}
+
+function port(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new UsageError(`${flag} ${value}: expected a port number from 0 to 65535`);
+  return parsed;
+}
+
+export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
+  let values: Record<string, string | string[] | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        filename: { type: "string", short: "f", multiple: true },
+        "router-port": { type: "string" },
+        "autoscaler-port": { type: "string" },
+        domain: { type: "string" },
+        "state-dir": { type: "string" },
+        verbose: { type: "boolean", short: "v", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument "${positionals[0]}" (files go after -f)`);
+  const help = values.help === true;
+  const domain = values.domain as string | undefined;
+  if (
+    domain !== undefined &&
+    !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)
+  )
+    throw new UsageError(`--domain ${domain}: expected a DNS name such as example.com`);
+  return {
+    files: (values.filename as string[] | undefined) ?? defaultFiles,
+    routerPort: port("--router-port", values["router-port"] as string | undefined, 8080),
+    autoscalerPort: port("--autoscaler-port", values["autoscaler-port"] as string | undefined, 8090),
+    domain,
+    stateDir: values["state-dir"] as string | undefined,
+    verbose: values.verbose === true,
+    help,
+  };
+}

@@ -1,0 +1,165 @@
+// `sluice up` on the examples, as a user runs it: a child process, requests through the router,
+// scale from zero, `sluice status`, and Ctrl-C leaving no process behind.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import t from "tap";
+import { Agent, request } from "undici";
+import { ROOT, waitFor } from "../helpers/processes.ts";
+
+const run = promisify(execFile);
+
+interface Up {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startUp(t: { teardown(fn: () => unknown): void }, args: string[]): Up {
+  const stateDir = mkdtempSync(join(tmpdir(), "sluice-up-"));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, ["cli/main.ts", "up", "--state-dir", stateDir, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    // The examples run `node`: the same Node 24 as this test.
+    env: { ...process.env, PATH: `${join(process.execPath, "..")}:${process.env.PATH}` },
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { child, output: () => output, exited };
+}
+
+/** Every process below `pid` (children, their children…), from /proc. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const child of parents.get(parent) ?? []) {
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test("sluice up runs the examples through the whole data plane, and Ctrl-C stops everything", async (t) => {
+  const up = startUp(t, ["--router-port", "0", "--autoscaler-port", "0"]);
+  const banner = await waitFor(
+    "the banner",
+    () => (up.output().includes("Ctrl-C stops everything") ? up.output() : undefined),
+    { timeoutMs: 60_000, everyMs: 100 },
+  );
+  t.comment(banner);
+  const routerUrl = /router\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1] as string;
+  const autoscalerUrl = /autoscaler\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1] as string;
+  t.ok(routerUrl && autoscalerUrl, "the banner names the router and the autoscaler");
+  for (const host of [
+    "hello.default.example.com",
+    "canary-hello.default.example.com",
+    "one-at-a-time.default.example.com",
+    "scheduled.default.example.com",
+  ])
+    t.match(banner, `curl -H 'Host: ${host}' ${routerUrl}/`, `a curl for ${host}`);
+
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.close());
+  const get = async (host: string, path = "/") => {
+    const res = await request(`${routerUrl}${path}`, { dispatcher, headers: { host } });
+    return { status: res.statusCode, body: await res.body.text(), revision: res.headers["sluice-revision"] };
+  };
+  t.match(
+    await get("hello.default.example.com"),
+    { status: 200, body: /^Hello from hello-0000[12] \(v[12]\)/ },
+    "hello scales from zero and answers",
+  );
+  t.match(
+    await get("canary-hello.default.example.com"),
+    { status: 200, revision: "hello-00002" },
+    "the canary tag host",
+  );
+  t.match(await get("one-at-a-time.default.example.com"), { status: 200, revision: "one-at-a-time-00001" });
+  t.match(await get("scheduled.default.example.com"), { status: 200, revision: "scheduled-00001" });
+  t.match(
+    await get("127.0.0.1", "/hello/?sleep=5"),
+    { status: 200, body: /after 5 ms/ },
+    "path routing and the slow endpoint",
+  );
+
+  const status = await run(process.execPath, ["cli/main.ts", "status", "--autoscaler", autoscalerUrl], {
+    cwd: ROOT,
+  });
+  t.match(status.stdout, /hello-00001/);
+  t.match(status.stdout, /one-at-a-time-00001/);
+  t.match(status.stdout, /canary/);
+
+  const processes = descendants(up.child.pid as number);
+  t.ok(
+    processes.length >= 5,
+    `sluice up runs ${processes.length} processes (autoscaler, activator, router, pods)`,
+  );
+  up.child.kill("SIGINT");
+  t.equal(await up.exited, 0, "exits 0 on Ctrl-C");
+  await waitFor("every process gone", () => processes.every((pid) => !alive(pid)), { timeoutMs: 20_000 });
+  t.pass("no process left behind");
+});
+
+t.test(
+  "sluice up refuses an invalid file before starting anything, and a taken port with a clear message",
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-up-bad-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(
+      bad,
+      "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containerConcurrency: -1\n      containers:\n        - command: [node, x.ts]\n",
+    );
+    const invalid = startUp(t, ["-f", bad, "--router-port", "0", "--autoscaler-port", "0"]);
+    t.equal(await invalid.exited, 2);
+    t.match(invalid.output(), /invalid Service files; nothing was started/);
+    t.match(invalid.output(), /bad\.yaml:8:\d+: .*containerConcurrency/);
+
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    t.teardown(() => taken.close());
+    const port = (taken.address() as { port: number }).port;
+    const busy = startUp(t, ["--autoscaler-port", String(port), "--router-port", "0"]);
+    t.equal(await busy.exited, 1);
+    t.match(busy.output(), /already in use/);
+    t.match(busy.output(), /--autoscaler-port/);
+
+    const usage = startUp(t, ["--router-port", "http"]);
+    t.equal(await usage.exited, 2);
+    t.match(usage.output(), /--router-port http: expected a port number/);
+  },
+);
