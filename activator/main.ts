@@ -59,13 +59,7 @@ const http1 = createServer(
 );
 http1.on("clientError", handleClientError("activator"));
 const tunnels = new Set<Tunnel>();
-http1.on(
-  "upgrade",
-  createUpgradeHandler(table, reporter, (tunnel) => {
-    tunnels.add(tunnel);
-    return () => tunnels.delete(tunnel);
-  }),
-);
+http1.on("upgrade", createUpgradeHandler(table, reporter, tunnels));
 const http2 = createHttp2Server({}, handler as never);
 const listener = createH2cListener(http1, http2);
 const admin = createAdminServer({ registry, isReady });

@@ -12,7 +12,7 @@ import type { StatsReporter } from "./stats-reporter.ts";
 export function createUpgradeHandler(
   table: RevisionTable,
   reporter: StatsReporter,
-  track: (tunnel: Tunnel) => () => void,
+  open: Set<Tunnel>,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return function handleUpgrade(req, socket, head) {
     const name = req.headers[REVISION_HEADER];
@@ -35,20 +35,18 @@ export function createUpgradeHandler(
       return;
     }
     if (entry.throttler.readyPods === 0) reporter.poke(entry.name);
-    let untrack = () => {};
     const tunnel = new Tunnel(
       {
         gate: entry.throttler,
         component: "activator",
         waitTimeoutMs: entry.ctx.timeoutMs,
         requestHeaders: () => [...req.rawHeaders, "k-proxy-request", "activator"],
-        onClose: () => untrack(),
+        open,
       },
       req,
       socket,
       head,
     );
-    untrack = track(tunnel);
     tunnel.start();
   };
 }

@@ -61,7 +61,7 @@ class RouterTunnel extends Tunnel implements RouterWaiter {
 /** Upgrades: routed like requests, then relayed byte for byte to the pod (or the activator). */
 export function createUpgradeHandler(
   deps: HandlerDeps,
-  track: (tunnel: Tunnel) => () => void,
+  open: Set<Tunnel>,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return function handleUpgrade(req, socket, head) {
     const found = route(deps, req);
@@ -74,7 +74,6 @@ export function createUpgradeHandler(
     }
     if (found.prefix !== undefined) req.url = found.path;
     const { target } = found;
-    let untrack = () => {};
     const tunnel: RouterTunnel = new RouterTunnel(
       {
         gate: target,
@@ -86,13 +85,12 @@ export function createUpgradeHandler(
           if (tunnel.slot === null) headers.push(REVISION_HEADER, target.name);
           return headers;
         },
-        onClose: () => untrack(),
+        open,
       },
       req,
       socket,
       head,
     );
-    untrack = track(tunnel);
     tunnel.start();
   };
 }

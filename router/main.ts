@@ -55,10 +55,6 @@ const metrics = new RouterMetrics(
   () => ({ services: table.services.size, hosts: table.hosts.size, generation: table.generation }),
 );
 const tunnels = new Set<Tunnel>();
-const track = (tunnel: Tunnel) => {
-  tunnels.add(tunnel);
-  return () => tunnels.delete(tunnel);
-};
 const deps = (proto: "http" | "https"): HandlerDeps => ({
   table: () => table,
   options: { tagHeaderRouting: config.tagHeaderRouting, pathRouting: config.pathRouting },
@@ -68,8 +64,8 @@ const deps = (proto: "http" | "https"): HandlerDeps => ({
 const servers = createRouterServers(config, {
   forPlain: createRouterHandler(deps("http")),
   forTls: createRouterHandler(deps("https")),
-  upgradePlain: createUpgradeHandler(deps("http"), track),
-  upgradeTls: createUpgradeHandler(deps("https"), track),
+  upgradePlain: createUpgradeHandler(deps("http"), tunnels),
+  upgradeTls: createUpgradeHandler(deps("https"), tunnels),
 });
 
 let draining = false;

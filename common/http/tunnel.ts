@@ -24,7 +24,8 @@ export interface TunnelOptions {
   requestHeaders: () => string[];
   /** Longest wait for the gate to admit the upgrade. */
   waitTimeoutMs: number;
-  onClose?: () => void;
+  /** The open tunnels (a component closes them on shutdown); each adds and removes itself. */
+  open: Set<Tunnel>;
 }
 
 /**
@@ -51,6 +52,7 @@ export class Tunnel implements GateWaiter {
   }
 
   start(): void {
+    this.#options.open.add(this);
     this.#client.on("error", () => this.close());
     this.#client.on("close", () => this.close());
     const entered = this.#options.gate.enter(this);
@@ -118,7 +120,7 @@ export class Tunnel implements GateWaiter {
     else this.#options.gate.leave(this);
     this.#upstream?.destroy();
     this.#client.destroy();
-    this.#options.onClose?.();
+    this.#options.open.delete(this);
   }
 
   #requestHead(): string {

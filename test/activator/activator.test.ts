@@ -1,61 +1,26 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import t from "tap";
 import { Agent, request } from "undici";
-import type { DataPlaneState } from "../../common/state.ts";
-import { ROOT, startProcess, waitFor } from "../helpers/processes.ts";
+import { startAutoscaler } from "../helpers/autoscaler.ts";
+import { fixtureService, startActivator } from "../helpers/data-plane.ts";
+import { waitFor } from "../helpers/processes.ts";
 
 type Teardown = { teardown(fn: () => unknown): void };
 
-function service(
-  name: string,
-  { cc = 0, command = `"${process.execPath}", "${ROOT}test/fixtures/app.ts"`, timeout = 60, extra = "" } = {},
-) {
-  return `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/window: "6s"
-        autoscaling.knative.dev/initial-scale: "0"
-        autoscaling.knative.dev/max-scale: "3"${extra}
-    spec:
-      containerConcurrency: ${cc}
-      timeoutSeconds: ${timeout}
-      containers:
-        - command: [${command}]
-`;
+function service(name: string, { cc = 0, command = undefined as string | undefined, timeout = 60 } = {}) {
+  return fixtureService(name, { cc, command, timeoutSeconds: timeout });
 }
 
+/** Autoscaler (local platform) and activator: requests go straight to the activator here. */
 async function startDataPlane(t: Teardown, services: string) {
-  const stateDir = mkdtempSync(join(tmpdir(), "sluice-activator-"));
-  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
-  const autoscaler = await startProcess(t, "autoscaler/main.ts", {
-    AUTOSCALER_PORT: "0",
-    SLUICE_STATE_DIR: stateDir,
-    AUTOSCALER_TICK_SECONDS: "0.25",
-    SCALE_TO_ZERO_GRACE_SECONDS: "0.5",
-  });
-  const autoscalerUrl = `http://127.0.0.1:${autoscaler.message.port}`;
-  const applied = await request(`${autoscalerUrl}/v1/services`, { method: "PUT", body: services });
-  if (applied.statusCode !== 200) throw new Error(await applied.body.text());
-  await applied.body.dump();
-  const activator = await startProcess(t, "activator/main.ts", {
-    ACTIVATOR_PORT: "0",
-    ACTIVATOR_ADMIN_PORT: "0",
-    AUTOSCALER_URL: autoscalerUrl,
-    ACTIVATOR_STATS_INTERVAL_SECONDS: "0.25",
-  });
-  const url = `http://127.0.0.1:${activator.message.port}`;
-  const adminUrl = `http://127.0.0.1:${activator.message.adminPort}`;
-  await waitFor("activator ready", async () => (await request(`${adminUrl}/readyz`)).statusCode === 200);
-  const state = async () =>
-    (await (await request(`${autoscalerUrl}/v1/state`)).body.json()) as DataPlaneState;
-  return { url, adminUrl, autoscalerUrl, state, activator };
+  const autoscaler = await startAutoscaler(t);
+  await autoscaler.apply(services);
+  const activator = await startActivator(t, autoscaler.url);
+  return {
+    url: activator.url,
+    adminUrl: activator.adminUrl,
+    state: autoscaler.state,
+    activator: activator.proc,
+  };
 }
 
 const send = (dispatcher: Agent, url: string, revision: string, path = "/", signal?: AbortSignal) =>

@@ -2,7 +2,7 @@ import { registerHooks } from "node:module";
 import t from "tap";
 import { ConfigError } from "../../common/env.ts";
 import { parseTraceparent } from "../../common/traceparent.ts";
-import { type Attributes, type ReceivedSpan, startCollector } from "../helpers/otlp-collector.ts";
+import { startCollector } from "../helpers/otlp-collector.ts";
 
 // Every @opentelemetry module resolved from here on is recorded, to show a disabled tracer loads
 // none. tracing.ts is imported after the hook so that its own static imports are seen too.

@@ -21,10 +21,20 @@ export interface AutoscalerHandle {
   apply(manifests: string): Promise<void>;
 }
 
-/** A Service running the test app; `annotations` and `spec` are YAML lines added as they are. */
+/**
+ * A Service running the test app (or `command`, a YAML flow list's inside); `annotations` and
+ * `traffic` are YAML lines added as they are.
+ */
 export function appService(
   name: string,
-  { annotations = [] as string[], containerConcurrency = 0, version = "v1", traffic = "" } = {},
+  {
+    annotations = [] as string[],
+    containerConcurrency = 0,
+    version = "v1",
+    traffic = "",
+    timeoutSeconds = 300,
+    command = `"${process.execPath}", "${ROOT}test/fixtures/app.ts"`,
+  } = {},
 ): string {
   const lines = annotations.map((line) => `\n        ${line}`).join("");
   return `apiVersion: serving.knative.dev/v1
@@ -38,8 +48,9 @@ spec:
         autoscaling.knative.dev/window: "6s"${lines}
     spec:
       containerConcurrency: ${containerConcurrency}
+      timeoutSeconds: ${timeoutSeconds}
       containers:
-        - command: ["${process.execPath}", "${ROOT}test/fixtures/app.ts"]
+        - command: [${command}]
           env:
             - name: VERSION
               value: "${version}"

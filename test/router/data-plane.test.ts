@@ -13,11 +13,15 @@ t.test("scale from zero through the router, serve ↔ proxy under load with no f
       maxScale: 4,
       // Knative's default burst capacity (211) keeps the activator in the path at this size;
       // with 0 it leaves as soon as a pod is ready.
-      annotations: '\n        autoscaling.knative.dev/target-burst-capacity: "0"',
+      annotations: ['autoscaling.knative.dev/target-burst-capacity: "0"'],
     }),
   );
   const revision = "plane-00001";
-  t.equal((await plane.state()).revisions[revision].mode, "proxy", "at zero the activator is in the path");
+  t.equal(
+    (await plane.autoscaler.state()).revisions[revision].mode,
+    "proxy",
+    "at zero the activator is in the path",
+  );
   const dispatcher = new Agent({ connections: 64 });
   t.teardown(() => dispatcher.close());
   const get = async (path = "/") => {
@@ -48,7 +52,7 @@ t.test("scale from zero through the router, serve ↔ proxy under load with no f
   await waitFor(
     "serve mode under load",
     async () => {
-      const mode = (await plane.state()).revisions[revision].mode;
+      const mode = (await plane.autoscaler.state()).revisions[revision].mode;
       modes.add(mode);
       return mode === "serve";
     },
@@ -62,10 +66,10 @@ t.test("scale from zero through the router, serve ↔ proxy under load with no f
   // Idle: back to zero and proxy mode; the next request scales it up again.
   await waitFor(
     "scaled back to zero",
-    async () => (await plane.state()).revisions[revision].desiredPods === 0,
+    async () => (await plane.autoscaler.state()).revisions[revision].desiredPods === 0,
     { timeoutMs: 40_000, everyMs: 200 },
   );
-  t.equal((await plane.state()).revisions[revision].mode, "proxy");
+  t.equal((await plane.autoscaler.state()).revisions[revision].mode, "proxy");
   t.same(await get(), first, "a request at zero again succeeds");
 });
 
