@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../common/free-port.ts";
 import { type Child, startAndWait } from "./lib/children.ts";
 import { idleMemory, type Measurement, measureAll, report, type Target } from "./lib/compare.ts";
-import { NGINX, startNginx } from "./lib/nginx.ts";
+import { nginxTarget } from "./lib/nginx.ts";
 import { type BenchOptions, roundSeconds } from "./lib/options.ts";
 import { PACED_RATE, type Paced, pacedReport } from "./lib/paced-latency.ts";
 import { answers200, portAnswers } from "./lib/ready.ts";
@@ -73,20 +73,11 @@ export async function benchQueueProxy(options: BenchOptions): Promise<void> {
       }
     }
 
-    if (!NGINX) {
-      skipped.push({
-        name: "nginx",
-        reason:
-          "not installed (looked for /usr/sbin/nginx and on PATH), skipped; apt-get install nginx-light",
-      });
-    } else {
-      try {
-        const nginx = await startNginx(appPort);
-        children.push(nginx);
-        targets.push({ name: "nginx", url: url(nginx.port), pid: nginx.pid, tree: true });
-      } catch (error) {
-        skipped.push({ name: "nginx", reason: `not available (did not start: ${firstLine(error)})` });
-      }
+    const nginx = await nginxTarget(appPort);
+    if ("reason" in nginx) skipped.push({ name: "nginx", reason: nginx.reason });
+    else {
+      children.push(nginx.child);
+      targets.push(nginx.target);
     }
 
     for (const { name, reason } of skipped) console.log(`${name}: ${reason}`);

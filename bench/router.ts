@@ -9,7 +9,7 @@ import type { DataPlaneState, RevisionState, ServiceState } from "../common/stat
 import { revisionState, serviceState, startFakeAutoscaler } from "../test/helpers/fake-autoscaler.ts";
 import { type Child, startAndWait } from "./lib/children.ts";
 import { idleMemory, type Measurement, measureAll, report, type Target } from "./lib/compare.ts";
-import { NGINX, startNginx } from "./lib/nginx.ts";
+import { nginxTarget } from "./lib/nginx.ts";
 import { type BenchOptions, roundSeconds } from "./lib/options.ts";
 import { PACED_RATE, type Paced, pacedReport } from "./lib/paced-latency.ts";
 import { answers200, portAnswers } from "./lib/ready.ts";
@@ -142,20 +142,11 @@ export async function benchRouter(options: BenchOptions): Promise<void> {
         headers: serveHost,
       },
     ];
-    if (NGINX) {
-      try {
-        const nginx = await startNginx(appPort);
-        children.push(nginx);
-        targets.push({ name: "nginx", url: url(nginx.port), pid: nginx.pid, tree: true });
-      } catch (error) {
-        console.log(
-          `nginx: not available (did not start: ${String((error as Error).message).split("\n")[0]})`,
-        );
-      }
-    } else {
-      console.log(
-        "nginx: not installed (looked for /usr/sbin/nginx and on PATH), skipped; apt-get install nginx-light",
-      );
+    const nginx = await nginxTarget(appPort);
+    if ("reason" in nginx) console.log(`nginx: ${nginx.reason}`);
+    else {
+      children.push(nginx.child);
+      targets.push(nginx.target);
     }
 
     const idle = idleMemory(targets);
