@@ -268,9 +268,21 @@ function render(snapshot) {
   updatedEl.textContent = `${snapshot.domain} · updated ${new Date(snapshot.time).toLocaleTimeString()}`;
 }
 
-// ---- polling --------------------------------------------------------------------------------
+// ---- updates --------------------------------------------------------------------------------
+// The state watch (Server-Sent Events) tells at once when traffic, pods or modes change; the
+// once-a-second poll keeps the load figures and charts moving in between.
+
+let pollTimer;
+let polling = false;
+
+function pollSoon(delayMs) {
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(poll, delayMs);
+}
 
 async function poll() {
+  if (polling) return pollSoon(POLL_MS);
+  polling = true;
   try {
     const res = await fetch("/v1/status", { cache: "no-store" });
     if (!res.ok) throw new Error(`GET /v1/status: ${res.status} ${await res.text()}`);
@@ -280,8 +292,12 @@ async function poll() {
     bannerEl.textContent = `cannot reach the autoscaler (${error.message}); retrying every second`;
     bannerEl.hidden = false;
   } finally {
-    setTimeout(poll, POLL_MS);
+    polling = false;
+    pollSoon(POLL_MS);
   }
 }
+
+const watch = new EventSource("/v1/state?watch=1");
+for (const type of ["snapshot", "service", "revision"]) watch.addEventListener(type, () => pollSoon(20));
 
 poll();
