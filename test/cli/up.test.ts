@@ -1,14 +1,15 @@
 // `sluice up` on the examples, as a user runs it: a child process, requests through the router,
 // scale from zero, `sluice status`, and Ctrl-C leaving no process behind.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import t from "tap";
 import { Agent, request } from "undici";
-import { ROOT, waitFor } from "../helpers/processes.ts";
+import { processTree } from "../../bench/lib/proc.ts";
+import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 
 const run = promisify(execFile);
 
@@ -27,41 +28,7 @@ function startUp(t: { teardown(fn: () => unknown): void }, args: string[]): Up {
     // The examples run `node`: the same Node 24 as this test.
     env: { ...process.env, PATH: `${join(process.execPath, "..")}:${process.env.PATH}` },
   });
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
-  return { child, output: () => output, exited };
-}
-
-/** Every process below `pid` (children, their children…), from /proc. */
-function descendants(pid: number): number[] {
-  const parents = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited while we looked
-    }
-  }
-  const found: number[] = [];
-  const walk = (parent: number) => {
-    for (const child of parents.get(parent) ?? []) {
-      found.push(child);
-      walk(child);
-    }
-  };
-  walk(pid);
-  return found;
+  return { child, ...watchChild(t, child) };
 }
 
 const alive = (pid: number) => {
@@ -123,7 +90,7 @@ t.test("sluice up runs the examples through the whole data plane, and Ctrl-C sto
   t.match(status.stdout, /one-at-a-time-00001/);
   t.match(status.stdout, /canary/);
 
-  const processes = descendants(up.child.pid as number);
+  const processes = processTree(up.child.pid as number).slice(1);
   t.ok(
     processes.length >= 5,
     `sluice up runs ${processes.length} processes (autoscaler, activator, router, pods)`,

@@ -5,7 +5,7 @@ import { request } from "undici";
 import { freePort } from "../../common/free-port.ts";
 import { loadManifests } from "../../serving/load.ts";
 import { localRunnable, validateServices } from "../../serving/validate.ts";
-import { ROOT, waitFor } from "../helpers/processes.ts";
+import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 
 const EXAMPLES = `${ROOT}examples/`;
 const files = readdirSync(EXAMPLES).filter((name) => name.endsWith(".yaml"));
@@ -61,22 +61,13 @@ async function startHello(t: { teardown(fn: () => unknown): void }, env: Record<
     env: { ...process.env, PORT: String(port), K_REVISION: "hello-00001", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
-  await waitFor("the app to listen", () => output.includes(`listening on port ${port}`));
+  const { output, exited } = watchChild(t, child);
+  await waitFor("the app to listen", () => output().includes(`listening on port ${port}`));
   const get = async (path: string, headers: Record<string, string> = {}) => {
     const res = await request(`http://127.0.0.1:${port}${path}`, { headers });
     return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
   };
-  return { child, port, exited, get, output: () => output };
+  return { child, port, exited, get, output };
 }
 
 t.test("the hello app greets, sleeps, streams and rejects a bad sleep", async (t) => {

@@ -17,6 +17,24 @@ export interface Started {
   exited: Promise<number | null>;
 }
 
+/** Collects a child's output and kills it (if still running) when the test ends. */
+export function watchChild(
+  t: Teardown,
+  child: ChildProcess,
+): { output: () => string; exited: Promise<number | null> } {
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { output: () => output, exited };
+}
+
 /** Forks a TypeScript entry point and waits for its {type: "listening"} IPC message. */
 export async function startProcess(
   t: Teardown,
@@ -28,19 +46,10 @@ export async function startProcess(
     env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
+  const { output: collected, exited } = watchChild(t, child);
   const message = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`${entry} did not start in time:\n${output}`)),
+      () => reject(new Error(`${entry} did not start in time:\n${collected()}`)),
       timeoutMs,
     );
     child.on("message", (msg: Record<string, unknown>) => {
@@ -51,10 +60,10 @@ export async function startProcess(
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`${entry} exited with ${code} before listening:\n${output}`));
+      reject(new Error(`${entry} exited with ${code} before listening:\n${collected()}`));
     });
   });
-  return { child, message, output: () => output, exited };
+  return { child, message, output: collected, exited };
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after the bound. */
