@@ -169,3 +169,18 @@ export function checkServices(
   );
   return { services, problems: problems.map(formatProblem), notes, summaries };
 }
+
+/** Reads `paths` and checks them as one input (offline): the files, the checks, every problem as a line. */
+export function checkServiceFiles(paths: readonly string[]): {
+  files: ServiceFile[];
+  checked: CheckedServices;
+  problems: string[];
+} {
+  const { files, problems: unreadable } = readServiceFiles(paths);
+  const checked = checkServices(files);
+  return {
+    files,
+    checked,
+    problems: [...unreadable.map((p) => `${p.file}: ${p.message}`), ...checked.problems],
+  };
+}

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { DataPlaneState } from "../../common/state.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
-import { checkServices, readServiceFiles, type ServiceFile } from "../service-files.ts";
+import { checkServiceFiles, type ServiceFile } from "../service-files.ts";
 import { printBanner } from "../up/banner.ts";
 import { type Component, messageOf, StartError, startComponent } from "../up/component.ts";
 import { formatLogLine } from "../up/log-lines.ts";
@@ -161,9 +161,7 @@ class LocalDataPlane {
 
 /** Checks every file offline first (nothing starts on a bad one), then applies them in order. */
 function checkFiles(paths: string[]): ServiceFile[] {
-  const { files, problems: unreadable } = readServiceFiles(paths);
-  const checked = checkServices(files);
-  const problems = [...unreadable.map((p) => `${p.file}: ${p.message}`), ...checked.problems];
+  const { files, problems } = checkServiceFiles(paths);
   if (problems.length > 0) throw new InvalidFiles(problems.map((p) => `  ${p}`).join("\n"));
   return files;
 }

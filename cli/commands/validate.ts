@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { type Command, EXIT_OK, EXIT_USAGE } from "../command.ts";
-import { checkServices, readServiceFiles } from "../service-files.ts";
+import { checkServiceFiles } from "../service-files.ts";
 
 const HELP = `usage: sluice validate -f FILE [-f FILE…]
 
@@ -48,10 +48,8 @@ export const validate: Command = async (args) => {
     console.error(`sluice validate: no files: give -f FILE or -f DIRECTORY\n\n${HELP}`);
     return EXIT_USAGE;
   }
-  const { files, problems: unreadable } = readServiceFiles(paths);
-  const checked = checkServices(files);
+  const { files, checked, problems } = checkServiceFiles(paths);
   for (const note of checked.notes) console.log(`note: ${note}`);
-  const problems = [...unreadable.map((p) => `${p.file}: ${p.message}`), ...checked.problems];
   if (problems.length > 0) {
     for (const problem of problems) console.error(problem);
     console.error(
