@@ -5,9 +5,9 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../common/free-port.ts";
 import { type Child, startAndWait } from "./lib/children.ts";
-import { idleMemory, type Measurement, measureAll, report, type Target } from "./lib/compare.ts";
+import { compareTargets, type idleMemory, type Measurement, type Target } from "./lib/compare.ts";
 import { nginxTarget } from "./lib/nginx.ts";
-import { type BenchOptions, roundSeconds } from "./lib/options.ts";
+import type { BenchOptions } from "./lib/options.ts";
 import { PACED_RATE, type Paced, pacedReport } from "./lib/paced-latency.ts";
 import { answers200, portAnswers } from "./lib/ready.ts";
 import { saveResults } from "./lib/results.ts";
@@ -81,13 +81,10 @@ export async function benchQueueProxy(options: BenchOptions): Promise<void> {
     }
 
     for (const { name, reason } of skipped) console.log(`${name}: ${reason}`);
-    const idle = idleMemory(targets);
-    console.log(
-      `load: ${options.load} on 127.0.0.1; per target and client count ${options.warmupSeconds} s warm-up, ` +
-        `then ${options.rounds} interleaved rounds of ${roundSeconds(options)} s (figures: median round)`,
-    );
-    const results = await measureAll(targets, options);
-    report(results, idle, { floor: "bare-forwarder", nginx: "nginx" });
+    const { idle, results } = await compareTargets(targets, options, {
+      floor: "bare-forwarder",
+      nginx: "nginx",
+    });
     console.log(
       "\nCPU µs/req: CPU time (user + system) of the target's own process over a round, divided by the\n" +
         "requests it completed (for \"direct\", the app's); × columns divide it by the bare forwarder's\n" +

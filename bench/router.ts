@@ -8,9 +8,9 @@ import { freePort } from "../common/free-port.ts";
 import type { DataPlaneState, RevisionState, ServiceState } from "../common/state.ts";
 import { revisionState, serviceState, startFakeAutoscaler } from "../test/helpers/fake-autoscaler.ts";
 import { type Child, startAndWait } from "./lib/children.ts";
-import { idleMemory, type Measurement, measureAll, report, type Target } from "./lib/compare.ts";
+import { compareTargets, type Measurement, type Target } from "./lib/compare.ts";
 import { nginxTarget } from "./lib/nginx.ts";
-import { type BenchOptions, roundSeconds } from "./lib/options.ts";
+import type { BenchOptions } from "./lib/options.ts";
 import { PACED_RATE, type Paced, pacedReport } from "./lib/paced-latency.ts";
 import { answers200, portAnswers } from "./lib/ready.ts";
 import { saveResults } from "./lib/results.ts";
@@ -149,13 +149,10 @@ export async function benchRouter(options: BenchOptions): Promise<void> {
       targets.push(nginx.target);
     }
 
-    const idle = idleMemory(targets);
-    console.log(
-      `load: ${options.load} on 127.0.0.1; per target and client count ${options.warmupSeconds} s warm-up, ` +
-        `then ${options.rounds} interleaved rounds of ${roundSeconds(options)} s (figures: median round)`,
-    );
-    const results = await measureAll(targets, options);
-    report(results, idle, { floor: "bare-forwarder", nginx: "nginx" });
+    const { idle, results } = await compareTargets(targets, options, {
+      floor: "bare-forwarder",
+      nginx: "nginx",
+    });
     console.log(
       "\nCPU µs/req is the target's own process: the router's for the router rows (the queue-proxy and\n" +
         "activator behind it are listed below), the app's for direct, all workers for nginx.",

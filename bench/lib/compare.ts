@@ -165,3 +165,22 @@ export function report(
     );
   }
 }
+
+/**
+ * The whole side-by-side run: memory at rest, the announcement of how it is loaded, every round,
+ * and the tables against the floor and nginx.
+ */
+export async function compareTargets(
+  targets: Target[],
+  options: BenchOptions,
+  references: { floor: string; nginx?: string },
+): Promise<{ idle: ReturnType<typeof idleMemory>; results: Measurement[] }> {
+  const idle = idleMemory(targets);
+  console.log(
+    `load: ${options.load} on 127.0.0.1; per target and client count ${options.warmupSeconds} s warm-up, ` +
+      `then ${options.rounds} interleaved rounds of ${roundSeconds(options)} s (figures: median round)`,
+  );
+  const results = await measureAll(targets, options);
+  report(results, idle, references);
+  return { idle, results };
+}
