@@ -9,11 +9,12 @@ import { onShutdown } from "../common/shutdown.ts";
 import { StateWatcher } from "../common/state-watcher.ts";
 import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
-import { createRouterHandler, createUpgradeHandler, type HandlerDeps } from "./handler.ts";
+import { createRouterHandler, type HandlerDeps } from "./handler.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { RevisionTargets } from "./revision-targets.ts";
 import { buildRouteTable, EMPTY_TABLE, type RouteTable } from "./route-table.ts";
 import { createRouterServers } from "./servers.ts";
+import { createUpgradeHandler } from "./upgrade.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("router");
