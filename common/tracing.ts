@@ -4,11 +4,11 @@
 // exporter are loaded (not @opentelemetry/sdk-node's metrics, logs and gRPC), nothing is
 // registered globally and nothing is auto-instrumented: the proxies call startRequestSpan themselves.
 
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Context, Tracer as OtelTracer, Span, SpanContext } from "@opentelemetry/api";
 import type { Sampler, TracerProvider } from "@opentelemetry/sdk-trace";
 import { EnvReader } from "./env.ts";
+import { createLogger } from "./log.ts";
 import { formatTraceparent, isSampled, newSpanId, newTraceId, parseTraceparent } from "./traceparent.ts";
 
 export interface RequestSpan {
@@ -55,27 +55,28 @@ type SamplerName = (typeof SAMPLERS)[number];
 const PROTOCOLS = ["http/protobuf", "http/json"] as const;
 const LOG_LEVELS = ["none", "error", "warn", "info", "debug", "verbose", "all"] as const;
 
-/** Everything tracing needs from the OTEL_* environment, checked. */
+/**
+ * What sluice reads from the OTEL_* environment itself: whether tracing is on and which exporter
+ * module to load, and what the SDK no longer reads (since sdk-trace 2.x the sampler and the batch
+ * processor are configured in code). The exporter reads its own variables (endpoint, headers,
+ * timeout, compression, certificates) and the resource detector reads OTEL_SERVICE_NAME and
+ * OTEL_RESOURCE_ATTRIBUTES: sluice passes none of those, and routes the SDK's warnings about them
+ * to the log.
+ */
 export interface TracingConfig {
-  /** The full OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces. */
+  /** The OTLP/HTTP traces URL the exporter will use, for messages. */
   url: string;
   protocol: (typeof PROTOCOLS)[number];
-  headers: Record<string, string>;
-  timeoutMs: number | undefined;
-  compression: "gzip" | "none" | undefined;
-  /** TLS material for an https endpoint, read from the files the variables name. */
-  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   sampler: SamplerName;
   /** The ratio for the traceidratio samplers. */
   samplerRatio: number;
-  serviceName: string;
-  resourceAttributes: Record<string, string>;
   batch: {
     scheduledDelayMillis?: number;
     exportTimeoutMillis?: number;
     maxQueueSize?: number;
     maxExportBatchSize?: number;
   };
+  /** OTEL_LOG_LEVEL; the SDK's own warnings are shown when unset. */
   logLevel: (typeof LOG_LEVELS)[number] | undefined;
 }
 
@@ -117,7 +118,10 @@ function choice<T extends string>(
   return fallback;
 }
 
-/** An http(s) URL, with `path` appended when given; a bad one is reported by name. */
+/**
+ * The endpoint is checked here although the exporter reads it too: on a malformed URL the SDK
+ * only warns and sends to localhost, which would hide a typo.
+ */
 function httpUrl(env: EnvReader, name: string, value: string, path?: string): string {
   let url: URL | undefined;
   try {
@@ -130,61 +134,13 @@ function httpUrl(env: EnvReader, name: string, value: string, path?: string): st
   return url.href;
 }
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/**
- * W3C-baggage-style `key=value,key=value` with percent-encoded values, as OTEL_RESOURCE_ATTRIBUTES
- * and OTEL_EXPORTER_OTLP_HEADERS use. Problems name the entry, never its value (headers carry tokens).
- */
-function keyValues(env: EnvReader, name: string, into: Record<string, string>, headers = false): void {
-  const raw = env.optionalString(name);
-  if (raw === undefined) return;
-  const entries = raw.split(",");
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i].trim();
-    if (entry === "") continue;
-    const equals = entry.indexOf("=");
-    const key = equals > 0 ? entry.slice(0, equals).trim() : "";
-    let value: string | undefined;
-    try {
-      value = decodeURIComponent(entry.slice(equals + 1).trim());
-    } catch {}
-    if (
-      key === "" ||
-      value === undefined ||
-      (headers && (!HEADER_NAME.test(key) || /[\r\n\0]/.test(value)))
-    ) {
-      env.problem(`${name}: entry ${i + 1} is not a valid key=value pair (values are percent-encoded)`);
-      continue;
-    }
-    into[key] = value;
-  }
-}
-
 function optionalInt(env: EnvReader, name: string, min: number, max: number): number | undefined {
   return env.optionalString(name) === undefined ? undefined : env.int(name, min, { min, max });
 }
 
-function file(env: EnvReader, name: string): Buffer | undefined {
-  const path = env.optionalString(name);
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    env.problem(`${name}=${JSON.stringify(path)}: cannot read: ${(error as Error).message}`);
-    return undefined;
-  }
-}
-
-/** OTEL_EXPORTER_OTLP_TRACES_<what> when it is set, else OTEL_EXPORTER_OTLP_<what>. */
-function tracesOrGeneral(source: Env, what: string): string {
-  const specific = `OTEL_EXPORTER_OTLP_TRACES_${what}`;
-  return isBlank(source[specific]) ? `OTEL_EXPORTER_OTLP_${what}` : specific;
-}
-
 /**
- * Reads the standard OTEL_* variables for traces (signal-specific ones win over the general ones).
- * Throws a ConfigError naming every bad variable.
+ * Reads the OTEL_* variables sluice itself acts on (see TracingConfig). Throws a ConfigError naming
+ * every bad variable.
  */
 export function loadTracingConfig(component: string, source: Env = process.env): TracingConfig {
   const env = new EnvReader(component, source);
@@ -204,39 +160,21 @@ export function loadTracingConfig(component: string, source: Env = process.env):
   if (tracesEndpoint !== undefined) url = httpUrl(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", tracesEndpoint);
   else if (endpoint !== undefined) url = httpUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "v1/traces");
 
+  const protocolName = isBlank(source.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)
+    ? "OTEL_EXPORTER_OTLP_PROTOCOL"
+    : "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
   const protocol = choice(
     env,
-    tracesOrGeneral(source, "PROTOCOL"),
+    protocolName,
     PROTOCOLS,
     "http/protobuf",
     " (grpc is not supported: use the collector's OTLP/HTTP port, 4318)",
   );
-  const headers: Record<string, string> = {};
-  keyValues(env, "OTEL_EXPORTER_OTLP_HEADERS", headers, true);
-  keyValues(env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", headers, true);
-  const timeoutMs = optionalInt(env, tracesOrGeneral(source, "TIMEOUT"), 1, 600_000);
-  const compressionName = tracesOrGeneral(source, "COMPRESSION");
-  const compression =
-    env.optionalString(compressionName) === undefined
-      ? undefined
-      : choice(env, compressionName, ["gzip", "none"] as const, "none");
-  const tls = {
-    ca: file(env, tracesOrGeneral(source, "CERTIFICATE")),
-    cert: file(env, tracesOrGeneral(source, "CLIENT_CERTIFICATE")),
-    key: file(env, tracesOrGeneral(source, "CLIENT_KEY")),
-  };
 
   const sampler = choice(env, "OTEL_TRACES_SAMPLER", SAMPLERS, "parentbased_always_on");
   const samplerRatio = sampler.endsWith("traceidratio")
     ? env.number("OTEL_TRACES_SAMPLER_ARG", 1, { min: 0, max: 1 })
     : 1;
-
-  const resourceAttributes: Record<string, string> = {};
-  keyValues(env, "OTEL_RESOURCE_ATTRIBUTES", resourceAttributes);
-  const serviceName = env.string(
-    "OTEL_SERVICE_NAME",
-    resourceAttributes["service.name"] ?? `sluice-${component}`,
-  );
 
   const batch = {
     scheduledDelayMillis: optionalInt(env, "OTEL_BSP_SCHEDULE_DELAY", 0, 3_600_000),
@@ -250,20 +188,7 @@ export function loadTracingConfig(component: string, source: Env = process.env):
       : choice(env, "OTEL_LOG_LEVEL", LOG_LEVELS, "none");
 
   env.finish();
-  return {
-    url,
-    protocol,
-    headers,
-    timeoutMs,
-    compression,
-    tls,
-    sampler,
-    samplerRatio,
-    serviceName,
-    resourceAttributes,
-    batch,
-    logLevel,
-  };
+  return { url, protocol, sampler, samplerRatio, batch, logLevel };
 }
 
 const DISABLED: Tracer = Object.freeze({
@@ -274,12 +199,13 @@ const DISABLED: Tracer = Object.freeze({
 
 /**
  * The tracer for a component (`router`, `activator`, `queue-proxy`), configured by the standard
- * OTEL_* variables of `env`. Off unless an OTLP endpoint is set; then the SDK is loaded here, once.
- * Rejects with a ConfigError naming every bad variable.
+ * OTEL_* variables of the process environment (the SDK reads some of them itself, so no other
+ * environment can be given). Off unless an OTLP endpoint is set; then the SDK is loaded here, once.
+ * Rejects with a ConfigError naming every bad variable sluice reads.
  */
-export async function createTracer(component: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracer> {
-  if (!tracingEnabled(env)) return DISABLED;
-  return startSdkTracer(component, loadTracingConfig(component, env));
+export async function createTracer(component: string): Promise<Tracer> {
+  if (!tracingEnabled(process.env)) return DISABLED;
+  return startSdkTracer(component, loadTracingConfig(component, process.env));
 }
 
 // The methods HTTP semantic conventions know; any other is reported as _OTHER.
@@ -305,19 +231,24 @@ async function startSdkTracer(component: string, config: TracingConfig): Promise
       ? import("@opentelemetry/exporter-trace-otlp-http")
       : import("@opentelemetry/exporter-trace-otlp-proto"),
   ]);
-  if (config.logLevel !== undefined) {
-    const level = api.DiagLogLevel[config.logLevel.toUpperCase() as keyof typeof api.DiagLogLevel];
-    api.diag.setLogger(new api.DiagConsoleLogger(), level);
-  }
+  // The SDK reports bad values of the variables it reads itself only through diag: show its
+  // warnings unless OTEL_LOG_LEVEL says otherwise.
+  const level = api.DiagLogLevel[(config.logLevel ?? "warn").toUpperCase() as keyof typeof api.DiagLogLevel];
+  const log = createLogger(component, "trace").child({ otel: true });
+  api.diag.setLogger(
+    {
+      error: (message, ...args) => log.error({ args }, message),
+      warn: (message, ...args) => log.warn({ args }, message),
+      info: (message, ...args) => log.info({ args }, message),
+      debug: (message, ...args) => log.debug({ args }, message),
+      verbose: (message, ...args) => log.trace({ args }, message),
+    },
+    { logLevel: level, suppressOverrideMessage: true },
+  );
 
-  const exporter = new exporterModule.OTLPTraceExporter({
-    url: config.url,
-    headers: config.headers,
-    timeoutMillis: config.timeoutMs,
-    // Typed as the exporter's CompressionAlgorithm enum, whose values are these strings.
-    compression: config.compression as never,
-    httpAgentOptions: { keepAlive: true, ...config.tls },
-  });
+  // Endpoint, headers, timeout, compression and certificates come from the OTEL_EXPORTER_OTLP_*
+  // variables, read by the exporter.
+  const exporter = new exporterModule.OTLPTraceExporter();
   const ratio = new sdk.TraceIdRatioBasedSampler(config.samplerRatio);
   const samplers: Record<SamplerName, () => Sampler> = {
     always_on: () => new sdk.AlwaysOnSampler(),
@@ -327,14 +258,17 @@ async function startSdkTracer(component: string, config: TracingConfig): Promise
     parentbased_always_off: () => new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() }),
     parentbased_traceidratio: () => new sdk.ParentBasedSampler({ root: ratio }),
   };
-  const resource = resources.defaultResource().merge(
-    resources.resourceFromAttributes({
-      "host.name": hostname(),
-      "process.pid": process.pid,
-      ...config.resourceAttributes,
-      "service.name": config.serviceName,
-    }),
-  );
+  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over sluice's defaults.
+  const resource = resources
+    .defaultResource()
+    .merge(
+      resources.resourceFromAttributes({
+        "host.name": hostname(),
+        "process.pid": process.pid,
+        "service.name": `sluice-${component}`,
+      }),
+    )
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }));
   const provider = new sdk.TracerProvider({
     resource,
     sampler: samplers[config.sampler](),

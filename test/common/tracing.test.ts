@@ -15,7 +15,26 @@ const hooks = registerHooks({
   },
 });
 t.teardown(() => hooks.deregister());
-const { createTracer, loadTracingConfig, tracingEnabled } = await import("../../common/tracing.ts");
+const tracing = await import("../../common/tracing.ts");
+const { loadTracingConfig, tracingEnabled } = tracing;
+
+const OTEL_NAMES = () => Object.keys(process.env).filter((name) => name.startsWith("OTEL_"));
+
+/**
+ * The tracer as a component makes it from `env` alone: the SDK reads some variables from
+ * process.env itself, so they are set there while it is built.
+ */
+async function createTracer(component: string, env: Record<string, string | undefined>) {
+  const saved = Object.fromEntries(OTEL_NAMES().map((name) => [name, process.env[name]]));
+  for (const name of OTEL_NAMES()) delete process.env[name];
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) process.env[name] = value;
+  try {
+    return await tracing.createTracer(component);
+  } finally {
+    for (const name of OTEL_NAMES()) delete process.env[name];
+    Object.assign(process.env, saved);
+  }
+}
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID = "00f067aa0ba902b7";
@@ -70,46 +89,29 @@ t.test("configuration from the standard variables", async (t) => {
   t.equal(defaults.url, "http://127.0.0.1:4318/v1/traces");
   t.equal(defaults.protocol, "http/protobuf");
   t.equal(defaults.sampler, "parentbased_always_on");
-  t.equal(defaults.serviceName, "sluice-queue-proxy");
-  t.same(defaults.headers, {});
-  t.equal(defaults.timeoutMs, undefined);
-  t.equal(defaults.compression, undefined);
+  t.equal(defaults.logLevel, undefined);
 
   const config = loadTracingConfig("router", {
     OTEL_EXPORTER_OTLP_ENDPOINT: "http://ignored:4318",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://collector.example.com/custom/path",
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
     OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "HTTP/JSON",
-    OTEL_EXPORTER_OTLP_HEADERS: "x-tenant=a,authorization=Basic%20abc%3D",
-    OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-tenant=b",
-    OTEL_EXPORTER_OTLP_TIMEOUT: "2000",
-    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "gzip",
     OTEL_TRACES_SAMPLER: "ParentBased_TraceIdRatio",
     OTEL_TRACES_SAMPLER_ARG: "0.25",
-    OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod, service.name=from-attributes",
     OTEL_BSP_SCHEDULE_DELAY: "100",
     OTEL_BSP_MAX_QUEUE_SIZE: "4096",
   });
   t.equal(config.url, "https://collector.example.com/custom/path");
   t.equal(config.protocol, "http/json");
-  t.same(config.headers, { "x-tenant": "b", authorization: "Basic abc=" });
-  t.equal(config.timeoutMs, 2000);
-  t.equal(config.compression, "gzip");
   t.equal(config.sampler, "parentbased_traceidratio");
   t.equal(config.samplerRatio, 0.25);
-  t.same(config.resourceAttributes, { "deployment.environment": "prod", "service.name": "from-attributes" });
-  t.equal(config.serviceName, "from-attributes", "service.name from OTEL_RESOURCE_ATTRIBUTES");
   t.same(config.batch, {
     scheduledDelayMillis: 100,
     exportTimeoutMillis: undefined,
     maxQueueSize: 4096,
     maxExportBatchSize: undefined,
   });
-  const named = loadTracingConfig("router", {
-    OTEL_SERVICE_NAME: "edge",
-    OTEL_RESOURCE_ATTRIBUTES: "service.name=other",
-  });
-  t.equal(named.serviceName, "edge", "OTEL_SERVICE_NAME wins");
+  t.notOk("headers" in config || "serviceName" in config, "what the SDK reads itself is not parsed here");
 });
 
 t.test("bad variables are a start-up error naming them", async (t) => {
@@ -128,16 +130,9 @@ t.test("bad variables are a start-up error naming them", async (t) => {
     ],
     [{ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, /OTEL_EXPORTER_OTLP_PROTOCOL="grpc".*4318/],
     [{ ...endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "thrift" }, /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL/],
-    [{ ...endpoint, OTEL_EXPORTER_OTLP_TIMEOUT: "soon" }, /OTEL_EXPORTER_OTLP_TIMEOUT/],
-    [{ ...endpoint, OTEL_EXPORTER_OTLP_COMPRESSION: "zstd" }, /OTEL_EXPORTER_OTLP_COMPRESSION/],
     [{ ...endpoint, OTEL_BSP_MAX_QUEUE_SIZE: "-1" }, /OTEL_BSP_MAX_QUEUE_SIZE/],
     [{ ...endpoint, OTEL_TRACES_EXPORTER: "zipkin" }, /OTEL_TRACES_EXPORTER="zipkin": expected otlp or none/],
     [{ ...endpoint, OTEL_PROPAGATORS: "b3" }, /OTEL_PROPAGATORS/],
-    [{ ...endpoint, OTEL_RESOURCE_ATTRIBUTES: "a=1,=2" }, /OTEL_RESOURCE_ATTRIBUTES: entry 2/],
-    [
-      { ...endpoint, OTEL_EXPORTER_OTLP_CERTIFICATE: "/nonexistent/ca.pem" },
-      /OTEL_EXPORTER_OTLP_CERTIFICATE=/,
-    ],
     [{ ...endpoint, OTEL_LOG_LEVEL: "loud" }, /OTEL_LOG_LEVEL/],
   ];
   for (const [env, message] of cases) {
@@ -149,14 +144,6 @@ t.test("bad variables are a start-up error naming them", async (t) => {
     t.match((error as Error).message, /^activator: invalid configuration/);
     t.match((error as Error).message, message);
   }
-
-  // Headers carry credentials: a bad entry is named by position, its value is never echoed.
-  const error = await createTracer("activator", {
-    ...endpoint,
-    OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20s3cr3t,broken",
-  }).catch((e: Error) => e);
-  t.match((error as Error).message, /OTEL_EXPORTER_OTLP_HEADERS: entry 2 is not a valid key=value pair/);
-  t.notMatch((error as Error).message, /s3cr3t/);
 
   // Every problem at once.
   const many = await createTracer("router", {
@@ -172,6 +159,7 @@ for (const protocol of ["http/protobuf", "http/json"] as const) {
     const env: Record<string, string> = {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_EXPORTER_OTLP_HEADERS: "x-api-key=k%20123",
+      OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=test",
     };
     // The default protocol is http/protobuf: only json is asked for by name.
     if (protocol === "http/json") env.OTEL_EXPORTER_OTLP_PROTOCOL = protocol;
@@ -234,6 +222,7 @@ for (const protocol of ["http/protobuf", "http/json"] as const) {
       "error.type": "502",
     });
     t.equal(received.resource["service.name"], "sluice-activator");
+    t.equal(received.resource["deployment.environment"], "test", "OTEL_RESOURCE_ATTRIBUTES, read by the SDK");
     t.equal(received.resource["telemetry.sdk.language"], "nodejs");
 
     for (const context of rootContexts) {
