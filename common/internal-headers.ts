@@ -1,0 +1,33 @@
+// The request headers the data plane sets between its own hops. Clients are untrusted: the router
+// removes every one of these from what a client sends (requests and upgrades alike), and a hop
+// believes one only together with the hop secret (see hop-auth.ts).
+
+/** Router → activator: the revision the router chose for the request. */
+export const REVISION_HEADER = "sluice-revision";
+/** Activator → queue-proxy: the request came through the activator (the pod reports it apart). */
+export const PROXY_HEADER = "k-proxy-request";
+/** Activator → queue-proxy: "are you ready?" (Knative's K-Network-Probe), answered by the queue-proxy. */
+export const PROBE_HEADER = "k-network-probe";
+/** Any hop → the next: the installation's hop secret, which makes the headers above believable. */
+export const HOP_AUTH_HEADER = "sluice-hop-auth";
+
+const INTERNAL = new Set([REVISION_HEADER, PROXY_HEADER, PROBE_HEADER, HOP_AUTH_HEADER]);
+
+/** Every internal header, lower case (for docs and tests). */
+export const INTERNAL_HEADERS: readonly string[] = [...INTERNAL];
+
+export function isInternalHeader(lowerName: string): boolean {
+  return INTERNAL.has(lowerName);
+}
+
+/**
+ * Copies a flat raw header list ([name, value, …], as node's rawHeaders) without the internal
+ * headers into `out`; for paths that forward a client's headers as they came (upgrades).
+ */
+export function withoutInternalHeaders(raw: readonly string[], out: string[] = []): string[] {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (INTERNAL.has(raw[i].toLowerCase())) continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
