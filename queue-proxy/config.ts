@@ -1,4 +1,5 @@
 import { EnvReader } from "../common/env.ts";
+import { parseHopSecret } from "../common/hop-auth.ts";
 
 /** Everything the queue-proxy reads from its environment, parsed once at start-up. */
 export interface QueueProxyConfig {
@@ -38,6 +39,11 @@ export interface QueueProxyConfig {
   namespace: string;
   pod: string;
   accessLog: boolean;
+  /**
+   * The installation's hop secret (SLUICE_HOP_SECRET): K-Proxy-Request and K-Network-Probe are
+   * believed only from a request that carries it; unset, they are never believed.
+   */
+  hopSecret: string | undefined;
 }
 
 export type ReadinessProbe =
@@ -112,6 +118,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const timeoutSeconds = env.number("REVISION_TIMEOUT_SECONDS", 300, { min: 1, max: 3600 });
   const probe = parseReadinessProbe(env.optionalString("SERVING_READINESS_PROBE"), userHost, userPort);
   if (typeof probe === "string") env.problem(probe);
+  const hop = parseHopSecret(env.optionalString("SLUICE_HOP_SECRET"));
+  if (hop.problem) env.problem(hop.problem);
   const config: QueueProxyConfig = {
     servingPort: env.port("QUEUE_SERVING_PORT", 8012, { allowZero: true }),
     adminPort: env.port("QUEUE_ADMIN_PORT", 8022, { allowZero: true }),
@@ -137,6 +145,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     namespace: env.string("SERVING_NAMESPACE", "default"),
     pod: env.string("SERVING_POD", `pod-${process.pid}`),
     accessLog: env.bool("QUEUE_ACCESS_LOG", false),
+    hopSecret: hop.secret,
   };
   env.finish();
   return config;

@@ -4,6 +4,7 @@ import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
 import { ConcurrencyStats } from "../common/concurrency-stats.ts";
+import { HopAuth } from "../common/hop-auth.ts";
 import { handleClientError } from "../common/http/client-error.ts";
 import { DeadlineList } from "../common/http/deadline-list.ts";
 import { createH2cListener } from "../common/http/h2c-listener.ts";
@@ -66,7 +67,8 @@ export function createServingSide(
     tracer,
     revision: config.revision,
   };
-  const handler = createRequestHandler(ctx, isReady);
+  const hopAuth = new HopAuth(config.hopSecret);
+  const handler = createRequestHandler(ctx, isReady, hopAuth);
   const http1 = createServer(
     {
       maxHeaderSize: config.maxHeaderBytes,
@@ -89,7 +91,7 @@ export function createServingSide(
     userPort: config.userPort,
   };
   http1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const facts = scanRequestHeaders(req.rawHeaders, []);
+    const facts = scanRequestHeaders(req.rawHeaders, [], hopAuth);
     const connection = new UpgradedConnection(upgradeContext, req, socket, head, facts.proxied, (closed) =>
       upgrades.delete(closed),
     );

@@ -1,27 +1,36 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
+import type { HopAuth } from "../hop-auth.ts";
+import { HOP_AUTH_HEADER, isInternalHeader, PROBE_HEADER, PROXY_HEADER } from "../internal-headers.ts";
 import { isHopByHop, isPlainConnectionValue } from "./hop-by-hop.ts";
 
 /** What a proxy needs to know about an incoming request, learned in one pass over its headers. */
 export interface RequestHeaderFacts {
   /** The request carries a body (content-length > 0 or a transfer-encoding). */
   hasBody: boolean;
-  /** Value of K-Network-Probe, if present (health probes from the activator). */
+  /** The request carried the hop secret: it comes from a hop of this installation. */
+  fromHop: boolean;
+  /** Value of K-Network-Probe (the activator's readiness probe), believed from a hop only. */
   networkProbe: string | undefined;
-  /** The request came through the activator (K-Proxy-Request). */
+  /** The request came through the activator (K-Proxy-Request), believed from a hop only. */
   proxied: boolean;
 }
 
 /**
  * Copies the end-to-end headers of `raw` (node's rawHeaders, or an HTTP/2 compat request's) into
  * `out` and reports the facts above. HTTP/2 pseudo-headers are dropped, with :authority becoming
- * Host; `te: trailers` survives because gRPC needs it end to end.
+ * Host; `te: trailers` survives because gRPC needs it end to end. The data plane's internal
+ * headers (internal-headers.ts) are never copied: each hop sets its own. Their facts count only
+ * when the request also carries the hop secret that `auth` verifies (no auth: never).
  */
-export function scanRequestHeaders(raw: readonly string[], out: string[]): RequestHeaderFacts {
-  const facts: RequestHeaderFacts = { hasBody: false, networkProbe: undefined, proxied: false };
+export function scanRequestHeaders(raw: readonly string[], out: string[], auth?: HopAuth): RequestHeaderFacts {
+  const facts: RequestHeaderFacts = { hasBody: false, fromHop: false, networkProbe: undefined, proxied: false };
   let connectionNamed: string[] | undefined;
   let sawHost = false;
   let authority: string | undefined;
+  let probe: string | undefined;
+  let proxied = false;
+  let hopAuth: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const value = raw[i + 1];
@@ -37,21 +46,21 @@ export function scanRequestHeaders(raw: readonly string[], out: string[]): Reque
       else if (lower === "te" && value.trim().toLowerCase() === "trailers") out.push(name, value);
       continue;
     }
-    switch (lower) {
-      case "content-length":
-        if (value !== "0") facts.hasBody = true;
-        break;
-      case "host":
-        sawHost = true;
-        break;
-      case "k-network-probe":
-        facts.networkProbe = value;
-        break;
-      case "k-proxy-request":
-        facts.proxied = true;
-        break;
+    if (isInternalHeader(lower)) {
+      if (lower === PROBE_HEADER) probe = value;
+      else if (lower === PROXY_HEADER) proxied = true;
+      else if (lower === HOP_AUTH_HEADER) hopAuth = value;
+      continue;
     }
+    if (lower === "content-length") {
+      if (value !== "0") facts.hasBody = true;
+    } else if (lower === "host") sawHost = true;
     out.push(name, value);
+  }
+  if (hopAuth !== undefined && auth?.verify(hopAuth)) {
+    facts.fromHop = true;
+    facts.networkProbe = probe;
+    facts.proxied = proxied;
   }
   if (!sawHost && authority !== undefined) out.push("host", authority);
   if (connectionNamed !== undefined) removeConnectionNamed(out, connectionNamed);
