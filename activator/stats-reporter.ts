@@ -1,5 +1,6 @@
 import { request } from "undici";
 import type { ActivatorRevisionStats, ActivatorStats } from "../common/activator-stats.ts";
+import { bearerHeaders } from "../common/api-token.ts";
 import { ConcurrencyStats } from "../common/concurrency-stats.ts";
 import type { Logger } from "../common/log.ts";
 
@@ -82,7 +83,7 @@ export class StatsReporter {
       const res = await request(this.#url, {
         method: "POST",
         body: JSON.stringify(body),
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...bearerHeaders() },
         headersTimeout: 2000,
         bodyTimeout: 2000,
       });

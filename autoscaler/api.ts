@@ -3,11 +3,13 @@ import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
 import { parseActivatorStats } from "../common/activator-stats.ts";
 import { sendJson, sendPlain } from "../common/http/respond.ts";
+import { type GuardOptions, guardRequest } from "./api-guard.ts";
 import type { Controller } from "./controller.ts";
 import { serveLogs } from "./logs.ts";
 import type { StatePublisher } from "./state-publisher.ts";
 import { buildStatus } from "./status.ts";
 import { statusPageRoutes } from "./status-page/server.ts";
+import { StreamSlots } from "./stream-slots.ts";
 
 /** Bodies larger than this are refused (413): manifests and stat pushes are small. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -30,10 +32,25 @@ export interface ApiOptions {
   publisher: StatePublisher;
   registry: Registry;
   isReady: () => boolean;
+  /** Host names, token: who may talk to the API (api-guard.ts). */
+  guard: GuardOptions;
+  /** Concurrent GET /v1/logs?follow=1 streams. */
+  maxLogFollowers: number;
 }
 
-/** The autoscaler's one HTTP port: the state watch, stats pushes, manifests, health, metrics. */
-export function createApiServer({ controller, publisher, registry, isReady }: ApiOptions): Server {
+/**
+ * The autoscaler's one HTTP port: the state watch, stats pushes, manifests, health, metrics, the
+ * status page. Every request passes the guard first.
+ */
+export function createApiServer({
+  controller,
+  publisher,
+  registry,
+  isReady,
+  guard,
+  maxLogFollowers,
+}: ApiOptions): Server {
+  const logFollowers = new StreamSlots(maxLogFollowers);
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void> = {
     "GET /healthz": (_req, res) => sendPlain(res, 200, "ok"),
     "GET /readyz": (_req, res) =>
@@ -47,7 +64,7 @@ export function createApiServer({ controller, publisher, registry, isReady }: Ap
     "GET /v1/status": (_req, res) =>
       sendJson(res, 200, buildStatus(publisher.state, controller.revisionDetails())),
     ...statusPageRoutes(),
-    "GET /v1/logs": (req, res) => serveLogs(req, res, controller),
+    "GET /v1/logs": (req, res) => serveLogs(req, res, controller, logFollowers),
     "GET /v1/services": (_req, res) =>
       sendJson(res, 200, { services: controller.services(), revisions: controller.revisionDetails() }),
     "PUT /v1/services": async (req, res) => {
@@ -78,6 +95,13 @@ export function createApiServer({ controller, publisher, registry, isReady }: Ap
   };
   return createServer(async (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0];
+    const refusal = guardRequest({ method: req.method ?? "GET", path, headers: req.headers }, guard);
+    if (refusal) {
+      // The body is not read: close the connection rather than drain an unwanted upload.
+      const close: Record<string, string> =
+        req.method === "PUT" || req.method === "POST" ? { connection: "close" } : {};
+      return sendPlain(res, refusal.status, refusal.message, { ...refusal.headers, ...close });
+    }
     const route = routes[`${req.method} ${path}`];
     try {
       if (route) return await route(req, res);

@@ -1,4 +1,6 @@
+import { TOKEN_ENV } from "../common/api-token.ts";
 import { EnvReader } from "../common/env.ts";
+import { hostnameOf, isLoopbackName } from "./allowed-host.ts";
 
 /** The autoscaler's settings, from its environment, parsed once at start-up. */
 export interface AutoscalerConfig {
@@ -18,6 +20,32 @@ export interface AutoscalerConfig {
   maxScaleDownRate: number;
   /** A pod not ready this long after starting counts as a failed start. */
   podStartTimeoutMs: number;
+  /** SLUICE_TOKEN: when set, API requests need `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Host names the API answers besides loopback ones; "*" = any (only with a token). */
+  allowedHosts: string[];
+  /** Concurrent GET /v1/state?watch=1 streams; more are refused with 503. */
+  maxStateWatchers: number;
+  /** Concurrent GET /v1/logs?follow=1 streams; more are refused with 503. */
+  maxLogFollowers: number;
+}
+
+/** AUTOSCALER_ALLOWED_HOSTS: comma-separated host names (no port), or "*". */
+function allowedHosts(env: EnvReader): string[] {
+  const raw = env.optionalString("AUTOSCALER_ALLOWED_HOSTS");
+  if (raw === undefined) return [];
+  const names: string[] = [];
+  for (const entry of raw.split(",").map((name) => name.trim().toLowerCase())) {
+    if (entry === "") continue;
+    const name = entry === "*" ? entry : hostnameOf(entry);
+    // Matching compares names only; a port here would be silently ignored, so it is refused.
+    if (name === undefined || (name !== entry && `[${name}]` !== entry))
+      env.problem(
+        `AUTOSCALER_ALLOWED_HOSTS: ${JSON.stringify(entry)} is not a host name (no port, no scheme)`,
+      );
+    else names.push(name);
+  }
+  return names;
 }
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): AutoscalerConfig {
@@ -35,7 +63,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxScaleUpRate: env.number("MAX_SCALE_UP_RATE", 1000, { min: 1.01, max: 1e6 }),
     maxScaleDownRate: env.number("MAX_SCALE_DOWN_RATE", 2, { min: 1.01, max: 1e6 }),
     podStartTimeoutMs: env.number("POD_START_TIMEOUT_SECONDS", 120, { min: 1, max: 3600 }) * 1000,
+    token: env.optionalString(TOKEN_ENV),
+    allowedHosts: allowedHosts(env),
+    maxStateWatchers: env.int("AUTOSCALER_MAX_STATE_WATCHERS", 256, { min: 1, max: 100_000 }),
+    maxLogFollowers: env.int("AUTOSCALER_MAX_LOG_FOLLOWERS", 32, { min: 1, max: 10_000 }),
   };
+  // The API can start processes: never open it to a network without a token.
+  if (config.token === undefined && !isLoopbackName(config.bindAddress))
+    env.problem(
+      `AUTOSCALER_BIND_ADDRESS=${config.bindAddress} listens off loopback: set ${TOKEN_ENV} too (the API can start processes, so it needs a bearer token there)`,
+    );
+  if (config.token === undefined && config.allowedHosts.includes("*"))
+    env.problem(`AUTOSCALER_ALLOWED_HOSTS=* answers any Host: set ${TOKEN_ENV} too`);
   env.finish();
   return config;
 }

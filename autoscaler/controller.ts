@@ -221,6 +221,9 @@ export class Controller {
       }
       this.#collectGarbage(referenced, decidedAt);
       this.publish(decidedAt, services);
+    } catch (error) {
+      // One failed round must not stop autoscaling: log it; the next tick starts afresh.
+      this.#deps.log.error({ err: error }, "tick failed; the next one runs as usual");
     } finally {
       this.#ticking = false;
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendPlain } from "../common/http/respond.ts";
 import type { LogFilter, LogLine } from "../platform/platform.ts";
 import type { ServiceManifest } from "../serving/manifest.ts";
+import type { StreamSlots } from "./stream-slots.ts";
 
 /** While a follower has this much unsent, new lines are dropped (and counted) instead of queued. */
 const MAX_UNSENT_BYTES = 1024 * 1024;
@@ -67,9 +68,15 @@ function matches(line: LogLine, filter: LogFilter): boolean {
  * GET /v1/logs?service=&namespace=&revision=&tail=&follow=1 — the pods' output as plain text, one
  * line per output line, prefixed with its pod: `[hello-00001-001] listening on 8080`. First the
  * recent lines the platform keeps (the last `tail`), oldest first across pods; with `follow=1` the
- * response then stays open and carries each new line as it comes.
+ * response then stays open and carries each new line as it comes, while one of `followers` is free.
+ * A follower that reads too slowly loses lines (and is told how many), never grows a buffer.
  */
-export function serveLogs(req: IncomingMessage, res: ServerResponse, source: LogSource): void {
+export function serveLogs(
+  req: IncomingMessage,
+  res: ServerResponse,
+  source: LogSource,
+  followers: StreamSlots,
+): void {
   const query = new URL(req.url ?? "/", "http://x").searchParams;
   const tailText = query.get("tail");
   const tail = tailText === null || tailText === "" ? undefined : Number(tailText);
@@ -86,6 +93,15 @@ export function serveLogs(req: IncomingMessage, res: ServerResponse, source: Log
   const logs = source.logs();
   if (!logs) {
     sendPlain(res, 501, "logs: this platform keeps no pod output");
+    return;
+  }
+  if (follow && !followers.take(res)) {
+    sendPlain(
+      res,
+      503,
+      `logs: too many followers (${followers.max}, AUTOSCALER_MAX_LOG_FOLLOWERS); retry later or leave out follow`,
+      { "retry-after": "5" },
+    );
     return;
   }
 

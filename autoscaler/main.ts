@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
+import { TOKEN_ENV } from "../common/api-token.ts";
 import { loadConfigOrExit } from "../common/env.ts";
 import { listen } from "../common/http/listen.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
-import { onShutdown } from "../common/shutdown.ts";
+import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { LocalPlatform } from "../platform/local/local-platform.ts";
 import { RevisionStore } from "../serving/revision-store.ts";
 import { createApiServer } from "./api.ts";
@@ -13,6 +14,8 @@ import { AutoscalerMetrics } from "./metrics.ts";
 import { StatePublisher } from "./state-publisher.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
+// Pods inherit this process's environment: the API's credential must not reach user apps.
+delete process.env[TOKEN_ENV];
 const log = createLogger("autoscaler");
 const registry = createRegistry("autoscaler");
 const store = new RevisionStore(resolve(config.stateDir));
@@ -20,7 +23,10 @@ const platform = new LocalPlatform({
   log: log.child({ platform: "local" }),
   startTimeoutMs: config.podStartTimeoutMs,
 });
-const publisher = new StatePublisher(config.domain);
+const publisher = new StatePublisher(config.domain, {
+  maxWatchers: config.maxStateWatchers,
+  log: log.child({ api: "state" }),
+});
 const controller = new Controller({
   config,
   platform,
@@ -30,13 +36,20 @@ const controller = new Controller({
   log,
 });
 let ready = false;
-const server = createApiServer({ controller, publisher, registry, isReady: () => ready });
+const server = createApiServer({
+  controller,
+  publisher,
+  registry,
+  isReady: () => ready,
+  guard: { token: config.token, allowedHosts: config.allowedHosts },
+  maxLogFollowers: config.maxLogFollowers,
+});
 
 controller.restore();
 const ticker = setInterval(() => void controller.tick(), config.tickMs);
 
 let stopping = false;
-async function shutDown(signal: string): Promise<void> {
+async function shutDown(signal: string, exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   ready = false;
@@ -48,14 +61,18 @@ async function shutDown(signal: string): Promise<void> {
   await platform.close();
   store.close();
   log.info("stopped");
-  process.exit(0);
+  process.exit(exitCode);
 }
 onShutdown((reason) => void shutDown(reason));
+onUnhandled(log, (reason, exitCode) => void shutDown(reason, exitCode));
 
 try {
   const port = await listen(server, config.port, config.bindAddress, "autoscaler");
   ready = true;
-  log.info({ port, stateDir: config.stateDir, domain: config.domain }, "autoscaler listening");
+  log.info(
+    { port, stateDir: config.stateDir, domain: config.domain, token: config.token !== undefined },
+    "autoscaler listening",
+  );
   process.send?.({ type: "listening", port });
 } catch (error) {
   log.error((error as Error).message);

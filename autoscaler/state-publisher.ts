@@ -1,9 +1,21 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sendJson } from "../common/http/respond.ts";
-import { formatEvent } from "../common/sse.ts";
+import { sendJson, sendPlain } from "../common/http/respond.ts";
+import type { Logger } from "../common/log.ts";
+import { formatEvent, writeOrDrop } from "../common/sse.ts";
 import type { DataPlaneState, RevisionState, ServiceState, StateEvent } from "../common/state.ts";
 
 const HEARTBEAT_MS = 15_000;
+
+export interface StatePublisherOptions {
+  /** Watches beyond this many are refused with 503 (AUTOSCALER_MAX_STATE_WATCHERS). */
+  maxWatchers?: number;
+  /**
+   * A watcher may be behind by its snapshot plus this many bytes of changes; beyond that it is
+   * dropped: reconnecting resyncs it from a fresh snapshot, which is cheaper than a longer backlog.
+   */
+  maxBacklogBytes?: number;
+  log?: Logger;
+}
 
 /** Entries of `next` whose JSON differs from `seen` (null = removed); updates `seen`. */
 function changes<T>(next: Record<string, T>, seen: Map<string, string>): [string, T | null][] {
@@ -31,15 +43,31 @@ export class StatePublisher {
   #state: DataPlaneState;
   readonly #serviceJson = new Map<string, string>();
   readonly #revisionJson = new Map<string, string>();
-  readonly #watchers = new Set<ServerResponse>();
+  /** Each watcher and how many unsent bytes it may have before it is dropped. */
+  readonly #watchers = new Map<ServerResponse, number>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #maxWatchers: number;
+  readonly #maxBacklogBytes: number;
+  readonly #log: Logger | undefined;
 
-  constructor(domain: string) {
+  constructor(
+    domain: string,
+    { maxWatchers = 256, maxBacklogBytes = 1 << 20, log }: StatePublisherOptions = {},
+  ) {
     this.#state = { generation: 0, domain, services: {}, revisions: {} };
-    this.#heartbeat = setInterval(() => {
-      for (const watcher of this.#watchers) watcher.write(": heartbeat\n\n");
-    }, HEARTBEAT_MS);
+    this.#maxWatchers = maxWatchers;
+    this.#maxBacklogBytes = maxBacklogBytes;
+    this.#log = log;
+    this.#heartbeat = setInterval(() => this.#send(": heartbeat\n\n"), HEARTBEAT_MS);
     this.#heartbeat.unref();
+  }
+
+  #send(chunk: string): void {
+    for (const [watcher, limit] of this.#watchers) {
+      if (writeOrDrop(watcher, chunk, limit)) continue;
+      this.#watchers.delete(watcher);
+      this.#log?.warn({ unsentBytes: watcher.writableLength }, "dropped a state watcher that does not read");
+    }
   }
 
   get state(): DataPlaneState {
@@ -70,8 +98,7 @@ export class StatePublisher {
     }
     if (events.length === 0) return 0;
     this.#state = { generation, domain: this.#state.domain, services, revisions };
-    const payload = events.map((event) => formatEvent(event.type, event, generation)).join("");
-    for (const watcher of this.#watchers) watcher.write(payload);
+    this.#send(events.map((event) => formatEvent(event.type, event, generation)).join(""));
     return events.length;
   }
 
@@ -81,19 +108,33 @@ export class StatePublisher {
       sendJson(res, 200, this.#state);
       return;
     }
+    if (this.#watchers.size >= this.#maxWatchers) {
+      sendPlain(
+        res,
+        503,
+        `autoscaler: too many state watchers (${this.#maxWatchers}, AUTOSCALER_MAX_STATE_WATCHERS); retry later`,
+        { "retry-after": "5" },
+      );
+      return;
+    }
     res.writeHead(200, {
       "content-type": "text/event-stream",
       "cache-control": "no-cache",
       "x-accel-buffering": "no",
     });
-    res.write(formatEvent("snapshot", { type: "snapshot", state: this.#state }, this.#state.generation));
-    this.#watchers.add(res);
+    const snapshot = formatEvent(
+      "snapshot",
+      { type: "snapshot", state: this.#state },
+      this.#state.generation,
+    );
+    res.write(snapshot);
+    this.#watchers.set(res, Buffer.byteLength(snapshot) + this.#maxBacklogBytes);
     res.once("close", () => this.#watchers.delete(res));
   }
 
   close(): void {
     clearInterval(this.#heartbeat);
-    for (const watcher of this.#watchers) watcher.end();
+    for (const watcher of this.#watchers.keys()) watcher.end();
     this.#watchers.clear();
   }
 }

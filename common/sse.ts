@@ -41,3 +41,21 @@ export class SseParser {
     return events;
   }
 }
+
+/**
+ * Writes to a long-lived stream unless its reader has fallen behind: when what is still unsent
+ * plus `chunk` exceeds `maxUnsentBytes`, the stream is destroyed instead of growing a buffer the
+ * client may never read. Returns whether the chunk was written.
+ */
+export function writeOrDrop(
+  res: { writableLength: number; write(chunk: string): boolean; destroy(): void },
+  chunk: string,
+  maxUnsentBytes: number,
+): boolean {
+  if (res.writableLength + Buffer.byteLength(chunk) > maxUnsentBytes) {
+    res.destroy();
+    return false;
+  }
+  res.write(chunk);
+  return true;
+}

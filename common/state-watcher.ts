@@ -1,4 +1,5 @@
 import { type Dispatcher, request } from "undici";
+import { bearerHeaders, tokenFromEnv } from "./api-token.ts";
 import type { Logger } from "./log.ts";
 import { SseParser } from "./sse.ts";
 import { applyEvent, type DataPlaneState, type StateEvent } from "./state.ts";
@@ -13,6 +14,8 @@ export interface StateWatcherOptions {
   /** Called with every new state (whole, consistent snapshots). */
   onState: (state: DataPlaneState) => void;
   dispatcher?: Dispatcher;
+  /** The autoscaler API's bearer token; default SLUICE_TOKEN from the environment. */
+  token?: string;
 }
 
 /**
@@ -21,6 +24,7 @@ export interface StateWatcherOptions {
  */
 export class StateWatcher {
   readonly #options: StateWatcherOptions;
+  readonly #headers: Record<string, string>;
   #state: DataPlaneState | undefined;
   #stopped = false;
   #abort: AbortController | undefined;
@@ -30,6 +34,7 @@ export class StateWatcher {
 
   constructor(options: StateWatcherOptions) {
     this.#options = options;
+    this.#headers = bearerHeaders(options.token ?? tokenFromEnv());
   }
 
   get state(): DataPlaneState | undefined {
@@ -53,9 +58,13 @@ export class StateWatcher {
       const res = await request(`${this.#options.autoscalerUrl}/v1/state?watch=1`, {
         signal: this.#abort.signal,
         dispatcher: this.#options.dispatcher,
+        headers: this.#headers,
         bodyTimeout: 0, // an idle watch is normal; heartbeats come every 15 s
       });
-      if (res.statusCode !== 200) throw new Error(`state watch answered ${res.statusCode}`);
+      if (res.statusCode !== 200) {
+        const text = (await res.body.text()).trim().slice(0, 200);
+        throw new Error(`state watch answered ${res.statusCode}: ${text}`);
+      }
       this.connected = true;
       this.#retryMs = MIN_RETRY_MS;
       const parser = new SseParser();

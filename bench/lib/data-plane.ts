@@ -38,7 +38,11 @@ export async function startDataPlane(env: Record<string, string> = {}): Promise<
     autoscalerUrl,
     activatorUrl: `http://127.0.0.1:${activator.message.port}`,
     async apply(yaml) {
-      const res = await request(`${autoscalerUrl}/v1/services`, { method: "PUT", body: yaml });
+      const res = await request(`${autoscalerUrl}/v1/services`, {
+        method: "PUT",
+        body: yaml,
+        headers: { "content-type": "application/yaml" },
+      });
       const text = await res.body.text();
       if (res.statusCode !== 200) throw new Error(text);
     },

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { request } from "undici";
 import type { ServiceManifest } from "../../serving/manifest.ts";
 import { canonicalJson } from "../../serving/revisions.ts";
-import { autoscalerBase, DEFAULT_AUTOSCALER, unreachable } from "../autoscaler-url.ts";
+import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER, unreachable } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServices, describeTraffic, readServiceFiles, serviceId } from "../service-files.ts";
 
@@ -58,7 +58,7 @@ async function call(base: string, path: string, options: { method?: "GET" | "PUT
     const res = await request(`${base}${path}`, {
       method: options.method ?? "GET",
       body: options.body,
-      headers: { accept: "application/json", "content-type": "application/yaml" },
+      headers: { accept: "application/json", "content-type": "application/yaml", ...authHeaders() },
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     return { status: res.statusCode, text: await res.body.text() };
@@ -132,8 +132,7 @@ export const apply: Command = async (args) => {
   try {
     // What the autoscaler has now: the revisions the files may refer to, and what changes.
     const listed = await call(base, "/v1/services");
-    if (listed.status !== 200)
-      throw new Failed(`${base}/v1/services answered ${listed.status}: ${listed.text.trim()}`);
+    if (listed.status !== 200) throw new Failed(answered(`${base}/v1/services`, listed.status, listed.text));
     const before = json<ServiceListing>(base, "/v1/services", listed.text).services;
     const find = (namespace: string, name: string) =>
       before.find(
@@ -163,7 +162,7 @@ export const apply: Command = async (args) => {
         return EXIT_USAGE;
       }
       if (answer.status !== 200)
-        throw new Failed(`PUT ${base}${path} answered ${answer.status}: ${answer.text.trim()}`);
+        throw new Failed(`PUT ${answered(`${base}${path}`, answer.status, answer.text)}`);
       applied.push(...json<ApplyAnswer>(base, path, answer.text).applied);
     }
 

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { request } from "undici";
-import { autoscalerBase, DEFAULT_AUTOSCALER, unreachable } from "../autoscaler-url.ts";
+import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER, unreachable } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -98,6 +98,7 @@ export const logs: Command = async (args) => {
     try {
       res = await request(url, {
         signal: stop.signal,
+        headers: authHeaders(),
         headersTimeout: CONNECT_TIMEOUT_MS,
         bodyTimeout: 0, // a quiet pod can be quiet for a long time
       });
@@ -108,9 +109,7 @@ export const logs: Command = async (args) => {
     }
     if (res.statusCode !== 200) {
       const text = (await res.body.text()).trim().replace(/^logs: /, "");
-      console.error(
-        `sluice logs: ${res.statusCode === 404 ? text : `${url} answered ${res.statusCode}: ${text}`}`,
-      );
+      console.error(`sluice logs: ${res.statusCode === 404 ? text : answered(url, res.statusCode, text)}`);
       return EXIT_FAILED;
     }
     try {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { RevisionStatus, ServiceStatus, StatusSnapshot } from "../../common/status.ts";
+import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 
-const DEFAULT_AUTOSCALER = "http://127.0.0.1:8090";
 const REQUEST_TIMEOUT_MS = 5000;
 const WATCH_INTERVAL_MS = 1000;
 
@@ -28,14 +28,14 @@ async function fetchStatus(base: string): Promise<StatusSnapshot> {
   const url = `${base}/v1/status`;
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    res = await fetch(url, { headers: authHeaders(), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (error as Error).message;
     throw new Unreachable(`cannot reach the autoscaler at ${base} (${why}); is sluice running?`);
   }
   const body = await res.text();
-  if (!res.ok) throw new Unreachable(`${url} answered ${res.status}: ${body.trim()}`);
+  if (!res.ok) throw new Unreachable(answered(url, res.status, body));
   try {
     return JSON.parse(body) as StatusSnapshot;
   } catch {
@@ -128,12 +128,8 @@ export const status: Command = async (args) => {
     console.log(HELP);
     return EXIT_OK;
   }
-  let base: string;
-  try {
-    const url = new URL(options.autoscaler);
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http(s)");
-    base = url.href.replace(/\/+$/, "");
-  } catch {
+  const base = autoscalerBase(options.autoscaler);
+  if (base === undefined) {
     console.error(`sluice status: --autoscaler ${options.autoscaler} is not an http(s) URL`);
     return EXIT_USAGE;
   }

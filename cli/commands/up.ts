@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { DataPlaneState } from "../../common/state.ts";
+import { authHeaders } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServiceFiles, type ServiceFile } from "../service-files.ts";
 import { printBanner } from "../up/banner.ts";
@@ -108,7 +109,9 @@ class LocalDataPlane {
       ROUTER_DRAIN_TIMEOUT_SECONDS: "5",
     });
     await waitUntilReady(`http://127.0.0.1:${router.ports.adminPort}/readyz`);
-    const state = (await (await request(`${autoscalerUrl}/v1/state`)).body.json()) as DataPlaneState;
+    const state = (await (
+      await request(`${autoscalerUrl}/v1/state`, { headers: authHeaders() })
+    ).body.json()) as DataPlaneState;
     printBanner({
       files: files.map((f) => f.file),
       autoscalerUrl,
@@ -171,7 +174,7 @@ async function applyFiles(autoscalerUrl: string, files: ServiceFile[]): Promise<
     const res = await request(`${autoscalerUrl}/v1/services?file=${encodeURIComponent(file)}`, {
       method: "PUT",
       body: text,
-      headers: { accept: "application/json" },
+      headers: { accept: "application/json", "content-type": "application/yaml", ...authHeaders() },
     });
     const result = (await res.body.json()) as { ok: boolean; problems: string[] };
     if (!result.ok) throw new InvalidFiles(result.problems.map((p) => `  ${p}`).join("\n"));

@@ -15,6 +15,8 @@ interface Teardown {
 export interface AutoscalerHandle {
   proc: Started;
   url: string;
+  /** Headers for its API: the bearer token when the test gave it SLUICE_TOKEN. */
+  headers: Record<string, string>;
   state(): Promise<DataPlaneState>;
   status(): Promise<StatusSnapshot>;
   /** PUT /v1/services; throws with the autoscaler's answer unless it is 200. */
@@ -71,14 +73,23 @@ export async function startAutoscaler(
     ...env,
   });
   const url = `http://127.0.0.1:${proc.message.port}`;
-  const json = async <T>(path: string) => (await (await request(`${url}${path}`)).body.json()) as T;
+  const headers: Record<string, string> = env.SLUICE_TOKEN
+    ? { authorization: `Bearer ${env.SLUICE_TOKEN}` }
+    : {};
+  const json = async <T>(path: string) =>
+    (await (await request(`${url}${path}`, { headers })).body.json()) as T;
   return {
     proc,
     url,
+    headers,
     state: () => json<DataPlaneState>("/v1/state"),
     status: () => json<StatusSnapshot>("/v1/status"),
     apply: async (manifests) => {
-      const res = await request(`${url}/v1/services`, { method: "PUT", body: manifests });
+      const res = await request(`${url}/v1/services`, {
+        method: "PUT",
+        body: manifests,
+        headers: { ...headers, "content-type": "application/yaml" },
+      });
       const text = await res.body.text();
       if (res.statusCode !== 200) throw new Error(`apply: ${res.statusCode} ${text}`);
     },
