@@ -1,22 +1,36 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Exchange } from "../common/http/proxy-exchange.ts";
+import type { HopAuth } from "../common/hop-auth.ts";
 import { requestHasBody, scanRequestHeaders } from "../common/http/request-headers.ts";
 import { sendPlain } from "../common/http/respond.ts";
+import { REVISION_HEADER } from "../common/internal-headers.ts";
+import { ActivatorExchange } from "./activator-exchange.ts";
 import { failureMessage, type RevisionTable } from "./revision-table.ts";
 import type { StatsReporter } from "./stats-reporter.ts";
 
-/** The request header in which the router names the revision a request is for. */
-export const REVISION_HEADER = "sluice-revision";
+/** @deprecated import it from common/internal-headers.ts (kept for callers not yet moved). */
+export { REVISION_HEADER };
 
 /**
  * The activator's request path: find the revision the router named, poke the autoscaler if it
  * has no pod ready, then hold the request at the revision's throttler until a pod has room.
+ * With a hop secret, Sluice-Revision counts only from a request that carries it (the router);
+ * either way only a revision some route sends traffic to may be named.
  */
 export function createActivatorHandler(
   table: RevisionTable,
   reporter: StatsReporter,
+  auth: HopAuth,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return function handleRequest(req, res) {
+    const headers: string[] = [];
+    const facts = scanRequestHeaders(req.rawHeaders, headers, auth);
+    if (auth.configured && !facts.fromHop) {
+      return sendPlain(
+        res,
+        403,
+        "activator: requests are accepted from the router only (missing or wrong Sluice-Hop-Auth)",
+      );
+    }
     const name = req.headers[REVISION_HEADER];
     if (typeof name !== "string" || name === "") {
       return sendPlain(
@@ -32,13 +46,13 @@ export function createActivatorHandler(
     }
     const entry = table.get(name);
     if (!entry || entry.removed) return sendPlain(res, 404, `activator: unknown revision ${name}`);
+    if (!entry.referenced)
+      return sendPlain(res, 404, `activator: no route sends traffic to revision ${name}`);
     if (entry.state.failure) {
       reporter.poke(name); // new demand earns the revision another try
       return sendPlain(res, 503, failureMessage(entry.state), { "retry-after": "5" });
     }
     if (entry.throttler.readyPods === 0) reporter.poke(name);
-    const headers: string[] = [];
-    const facts = scanRequestHeaders(req.rawHeaders, headers);
-    new Exchange(entry.ctx, req, res, headers, requestHasBody(req, facts), false).start();
+    new ActivatorExchange(entry, req, res, headers, requestHasBody(req, facts)).start();
   };
 }

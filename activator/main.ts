@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { createServer as createHttp2Server } from "node:http2";
 import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
+import { HopAuth } from "../common/hop-auth.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { handleClientError } from "../common/http/client-error.ts";
 import { createH2cListener } from "../common/http/h2c-listener.ts";
@@ -25,6 +26,11 @@ const log = createLogger("activator");
 const registry = createRegistry("activator");
 const tracer = await createTracer("activator").catch(exitOnConfigError);
 const budget: QueueBudget = { waiting: 0, max: config.queueDepth };
+const hopAuth = new HopAuth(config.hopSecret);
+if (!hopAuth.configured)
+  log.warn(
+    "SLUICE_HOP_SECRET is not set: Sluice-Revision is believed from anyone, and pods are not probed (queue-proxies believe no unauthenticated probe)",
+  );
 const reporter = new StatsReporter(config.autoscalerUrl, config.name, log);
 const metrics = new ActivatorMetrics(registry, () => ({
   waiting: budget.waiting,
@@ -35,10 +41,11 @@ const metrics = new ActivatorMetrics(registry, () => ({
         ? -1
         : entry.throttler.readyPods * entry.state.containerConcurrency,
   })),
+  revisions: { tracked: table.sizes().revisions, retired: table.sizes().retired },
 }));
 // Timeouts are the revision's (the deadline sweep) and the queue-proxy's; none of undici's own.
 const upstream = createAgent({ pipelining: 1, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
-const table = new RevisionTable({ upstream, budget, reporter, metrics, log, tracer });
+const table = new RevisionTable({ upstream, budget, reporter, metrics, log, hopAuth, tracer });
 const watcher = new StateWatcher({
   autoscalerUrl: config.autoscalerUrl,
   log,
@@ -47,7 +54,7 @@ const watcher = new StateWatcher({
 
 let draining = false;
 const isReady = () => table.hasState && !draining;
-const handler = createActivatorHandler(table, reporter);
+const handler = createActivatorHandler(table, reporter, hopAuth);
 const http1 = createServer(
   {
     maxHeaderSize: config.maxHeaderBytes,
@@ -65,7 +72,7 @@ const listener = createH2cListener(http1, http2);
 const admin = createAdminServer({ registry, isReady });
 
 const holding = () =>
-  budget.waiting + [...table.entries()].reduce((sum, entry) => sum + entry.throttler.inFlight, 0);
+  budget.waiting + [...table.withRequests()].reduce((sum, entry) => sum + entry.throttler.inFlight, 0);
 
 async function shutDown(signal: string): Promise<void> {
   if (draining) return;

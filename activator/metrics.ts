@@ -7,6 +7,8 @@ type Labels = Record<(typeof LABELS)[number], string>;
 
 /** The activator's metrics: requests by revision and code, waiting time, queue depth, capacity. */
 export class ActivatorMetrics {
+  /** Response codes seen per revision, so forget() can drop every requests_total series. */
+  readonly #codes = new Map<string, Set<string>>();
   readonly #requests: Counter<(typeof LABELS)[number] | "code">;
   readonly #duration: Histogram<(typeof LABELS)[number]>;
   readonly #wait: Histogram<(typeof LABELS)[number]>;
@@ -15,7 +17,11 @@ export class ActivatorMetrics {
 
   constructor(
     registry: Registry,
-    current: () => { waiting: number; capacity: { labels: Labels; value: number }[] },
+    current: () => {
+      waiting: number;
+      capacity: { labels: Labels; value: number }[];
+      revisions: { tracked: number; retired: number };
+    },
   ) {
     const registers = [registry];
     this.#requests = new Counter({
@@ -59,6 +65,17 @@ export class ActivatorMetrics {
       },
     });
     new Gauge({
+      name: metricName("activator", "revisions"),
+      help: "Revisions the activator holds state for: in the state (tracked), gone but finishing (retired).",
+      labelNames: ["what"],
+      registers,
+      collect() {
+        const { tracked, retired } = current().revisions;
+        this.set({ what: "tracked" }, tracked);
+        this.set({ what: "retired" }, retired);
+      },
+    });
+    new Gauge({
       name: metricName("activator", "capacity"),
       help: "Requests the revision's probed pods can take at once (-1: unlimited).",
       labelNames: LABELS,
@@ -72,14 +89,28 @@ export class ActivatorMetrics {
 
   forRevision(labels: Labels): ExchangeMetrics & { waited(seconds: number): void } {
     const duration = this.#duration.labels(labels);
+    const codes = new Set<string>();
+    this.#codes.set(labels.revision, codes);
     return {
       observe: (code, seconds) => {
-        this.#requests.inc({ ...labels, code: String(code) });
+        const text = String(code);
+        codes.add(text);
+        this.#requests.inc({ ...labels, code: text });
         duration.observe(seconds);
       },
       rejected: this.#rejected.labels(labels),
       timeouts: this.#timeouts.labels(labels),
       waited: (seconds) => this.#wait.observe(labels, seconds),
     };
+  }
+
+  /** Drops a removed revision's series (its cardinality must not outlive it). */
+  forget(labels: Labels): void {
+    for (const code of this.#codes.get(labels.revision) ?? []) this.#requests.remove({ ...labels, code });
+    this.#codes.delete(labels.revision);
+    this.#duration.remove(labels);
+    this.#wait.remove(labels);
+    this.#rejected.remove(labels);
+    this.#timeouts.remove(labels);
   }
 }

@@ -1,5 +1,5 @@
 /** A pod of a revision as the activator tracks it. */
-export interface PodSlot {
+export interface TrackedPod {
   url: string;
   inFlight: number;
   /** Passed the activator's probe: it may get traffic. */
@@ -33,7 +33,7 @@ export class PodPicker {
     return this.#policy;
   }
 
-  pick(pods: readonly PodSlot[]): PodSlot | undefined {
+  pick(pods: readonly TrackedPod[]): TrackedPod | undefined {
     if (this.#policy === "first-available") {
       for (const pod of pods) if (pod.probed && pod.inFlight < this.#capacity) return pod;
       return undefined;

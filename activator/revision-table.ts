@@ -1,6 +1,8 @@
 import type { Dispatcher } from "undici";
+import type { HopAuth } from "../common/hop-auth.ts";
 import { DeadlineList } from "../common/http/deadline-list.ts";
 import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
+import { PROXY_HEADER } from "../common/internal-headers.ts";
 import type { Logger } from "../common/log.ts";
 import type { DataPlaneState, RevisionState } from "../common/state.ts";
 import type { Tracer } from "../common/tracing.ts";
@@ -14,7 +16,12 @@ export interface RevisionEntry {
   state: RevisionState;
   throttler: Throttler;
   ctx: ExchangeContext;
+  /** Left the state: no new requests; kept only until those in flight finish. */
   removed: boolean;
+  /** Some service's traffic or tag names it: only then may requests name it. */
+  referenced: boolean;
+  /** A pod refused a connection: stop using it until it passes the probe again. */
+  podUnreachable(url: string): void;
 }
 
 export interface RevisionTableDeps {
@@ -23,26 +30,48 @@ export interface RevisionTableDeps {
   reporter: StatsReporter;
   metrics: ActivatorMetrics;
   log: Logger;
+  /** The hop secret: sent with K-Proxy-Request and K-Network-Probe. Unset: pods are not probed. */
+  hopAuth: HopAuth;
   tracer?: Tracer;
 }
 
-const SWEEP_MS = 100;
-// Marks requests that came through the activator, so the queue-proxy reports them apart.
-const PROXY_HEADER = ["k-proxy-request", "activator"] as const;
+/** How much per-revision state the table holds (tests and the revisions gauge read it). */
+export interface TableSizes {
+  /** Revisions in the state. */
+  revisions: number;
+  /** Removed revisions whose requests are still in flight. */
+  retired: number;
+  /** Pods being probed, across all revisions. */
+  probing: number;
+}
 
-/** Per revision: its throttler and exchange context, kept in step with the autoscaler's state. */
+const SWEEP_MS = 100;
+
+interface Internal extends RevisionEntry {
+  /** Probes in flight by pod URL, aborted when the pod or the revision goes. */
+  probes: Map<string, AbortController>;
+}
+
+/**
+ * Per revision: its throttler, exchange context, probes, stats and metrics, kept in step with the
+ * autoscaler's state. A revision that leaves the state fails its waiting requests and is forgotten
+ * at once (probes aborted, stats dropped); its metrics series go when its last request finishes.
+ */
 export class RevisionTable {
   readonly #deps: RevisionTableDeps;
-  readonly #entries = new Map<string, RevisionEntry>();
+  readonly #entries = new Map<string, Internal>();
+  #retired: Internal[] = [];
+  readonly #proxyHeaders: readonly string[];
   readonly #sweep: NodeJS.Timeout;
   hasState = false;
 
   constructor(deps: RevisionTableDeps) {
     this.#deps = deps;
+    this.#proxyHeaders = [PROXY_HEADER, "activator", ...deps.hopAuth.header];
     this.#sweep = setInterval(() => {
       const now = Date.now();
-      for (const entry of this.#entries.values())
-        entry.ctx.deadlines.expireStartedBefore(now - entry.ctx.timeoutMs);
+      for (const entry of this.#all()) entry.ctx.deadlines.expireStartedBefore(now - entry.ctx.timeoutMs);
+      if (this.#retired.length > 0) this.#forgetFinished();
     }, SWEEP_MS);
     this.#sweep.unref();
   }
@@ -51,51 +80,107 @@ export class RevisionTable {
     return this.#entries.get(name);
   }
 
+  /** Revisions in the state. */
   entries(): IterableIterator<RevisionEntry> {
     return this.#entries.values();
   }
 
+  /** Every revision with requests to hold or finish, removed ones included (for the drain). */
+  *withRequests(): Iterable<RevisionEntry> {
+    yield* this.#all();
+  }
+
+  sizes(): TableSizes {
+    let probing = 0;
+    for (const entry of this.#all()) probing += entry.probes.size;
+    return { revisions: this.#entries.size, retired: this.#retired.length, probing };
+  }
+
   update(state: DataPlaneState): void {
     this.hasState = true;
+    const referenced = new Set<string>();
+    for (const service of Object.values(state.services)) {
+      for (const target of service.traffic) referenced.add(target.revision);
+      for (const tag of Object.values(service.tags)) referenced.add(tag.revision);
+    }
     for (const revision of Object.values(state.revisions)) {
       const entry = this.#entries.get(revision.name) ?? this.#create(revision);
       entry.state = revision;
-      entry.removed = false;
+      entry.referenced = referenced.has(revision.name);
       entry.ctx.timeoutMs = revision.timeoutSeconds * 1000;
       const urls = revision.endpoints.map((endpoint) => endpoint.url);
-      for (const url of entry.throttler.setEndpoints(urls)) {
-        void probeUntilReady(url, () => entry.state.endpoints.some((endpoint) => endpoint.url === url)).then(
-          (ready) => {
-            if (ready) entry.throttler.markProbed(url);
-            else
-              this.#deps.log.warn(
-                { revision: revision.name, url },
-                "pod never answered the activator's probe",
-              );
-          },
-        );
+      for (const url of entry.throttler.setEndpoints(urls)) this.#probe(entry, url);
+      for (const [url, probe] of entry.probes) {
+        if (urls.includes(url)) continue;
+        probe.abort();
+        entry.probes.delete(url);
       }
       if (revision.failure) entry.throttler.failWaiting(503, failureMessage(revision));
     }
-    for (const entry of this.#entries.values()) {
-      if (state.revisions[entry.name] || entry.removed) continue;
-      entry.removed = true;
-      entry.throttler.setEndpoints([]);
-      entry.throttler.failWaiting(503, `activator: revision ${entry.name} no longer exists`);
-    }
+    for (const entry of this.#entries.values())
+      if (state.revisions[entry.name] === undefined) this.#remove(entry);
+    this.#forgetFinished();
   }
 
   close(): void {
     clearInterval(this.#sweep);
+    for (const entry of this.#all()) for (const probe of entry.probes.values()) probe.abort();
   }
 
-  #create(revision: RevisionState): RevisionEntry {
-    const labels = { service: revision.service, namespace: revision.namespace, revision: revision.name };
-    const metrics = this.#deps.metrics.forRevision(labels);
-    const entry: RevisionEntry = {
+  *#all(): Iterable<Internal> {
+    yield* this.#entries.values();
+    yield* this.#retired;
+  }
+
+  #remove(entry: Internal): void {
+    entry.removed = true;
+    entry.referenced = false;
+    this.#entries.delete(entry.name);
+    for (const probe of entry.probes.values()) probe.abort();
+    entry.probes.clear();
+    entry.throttler.setEndpoints([]);
+    entry.throttler.failWaiting(503, `activator: revision ${entry.name} no longer exists`);
+    this.#deps.reporter.forget(entry.name);
+    this.#retired.push(entry);
+  }
+
+  /** Removed revisions whose last request finished: drop their metrics series too. */
+  #forgetFinished(): void {
+    this.#retired = this.#retired.filter((entry) => {
+      if (entry.throttler.inFlight > 0 || entry.throttler.waiting > 0) return true;
+      this.#deps.metrics.forget(labelsOf(entry.state));
+      return false;
+    });
+  }
+
+  /** Probes a pod before it gets traffic; without a hop secret, trusts the autoscaler's "ready". */
+  #probe(entry: Internal, url: string): void {
+    if (!this.#deps.hopAuth.configured) {
+      entry.throttler.markProbed(url);
+      return;
+    }
+    if (entry.probes.has(url)) return;
+    const probe = new AbortController();
+    entry.probes.set(url, probe);
+    void probeUntilReady(url, this.#deps.hopAuth, probe.signal).then((ready) => {
+      if (entry.probes.get(url) === probe) entry.probes.delete(url);
+      if (ready) entry.throttler.markProbed(url);
+      else if (!probe.signal.aborted)
+        this.#deps.log.warn({ revision: entry.name, url }, "pod never answered the activator's probe");
+    });
+  }
+
+  #create(revision: RevisionState): Internal {
+    const metrics = this.#deps.metrics.forRevision(labelsOf(revision));
+    const entry: Internal = {
       name: revision.name,
       state: revision,
       removed: false,
+      referenced: false,
+      probes: new Map(),
+      podUnreachable: (url) => {
+        if (entry.throttler.markUnreachable(url) && !entry.removed) this.#probe(entry, url);
+      },
       throttler: new Throttler(revision.containerConcurrency, this.#deps.budget, (waiter) => {
         metrics.waited((Date.now() - (waiter as unknown as { startedAt: number }).startedAt) / 1000);
       }),
@@ -110,7 +195,8 @@ export class RevisionTable {
         accessLog: false,
         timeoutMs: revision.timeoutSeconds * 1000,
         draining: false,
-        extraHeaders: PROXY_HEADER,
+        // Marks requests that came through the activator, so the queue-proxy reports them apart.
+        extraHeaders: this.#proxyHeaders,
         tracer: this.#deps.tracer,
         revision: revision.name,
         waitTimeout: () => ({
@@ -125,6 +211,10 @@ export class RevisionTable {
     this.#entries.set(revision.name, entry);
     return entry;
   }
+}
+
+function labelsOf(revision: RevisionState): { service: string; namespace: string; revision: string } {
+  return { service: revision.service, namespace: revision.namespace, revision: revision.name };
 }
 
 export function failureMessage(revision: RevisionState): string {

@@ -26,6 +26,17 @@ export class StatsReporter {
     this.#log = log;
   }
 
+  /** Revisions with stats kept (a removed revision's go with forget()). */
+  get size(): number {
+    return this.#stats.size;
+  }
+
+  /** The revision left the state: stop reporting it and drop what was kept for it. */
+  forget(revision: string): void {
+    this.#stats.delete(revision);
+    this.#lastPoke.delete(revision);
+  }
+
   statsFor(revision: string): ConcurrencyStats {
     let stats = this.#stats.get(revision);
     if (!stats) {

@@ -1,5 +1,5 @@
 import type { Gate, GateWaiter } from "../common/http/proxy-exchange.ts";
-import { PodPicker, type PodSlot } from "./pod-picker.ts";
+import { PodPicker, type TrackedPod } from "./pod-picker.ts";
 
 /** Waiters the throttler can turn away (a failed revision) as well as admit. */
 export interface ThrottledWaiter extends GateWaiter {
@@ -20,10 +20,10 @@ export interface QueueBudget {
 export class Throttler implements Gate {
   readonly #picker: PodPicker;
   readonly #budget: QueueBudget;
-  #pods: PodSlot[] = [];
-  readonly #byUrl = new Map<string, PodSlot>();
+  #pods: TrackedPod[] = [];
+  readonly #byUrl = new Map<string, TrackedPod>();
   readonly #waiting = new Set<ThrottledWaiter>();
-  readonly #assigned = new Map<GateWaiter, PodSlot>();
+  readonly #assigned = new Map<GateWaiter, TrackedPod>();
   readonly #onAdmit: (waiter: GateWaiter) => void;
 
   constructor(
@@ -83,13 +83,24 @@ export class Throttler implements Gate {
     const keep = new Set(urls);
     for (const url of urls) {
       if (this.#byUrl.has(url)) continue;
-      const pod: PodSlot = { url, inFlight: 0, probed: false };
+      const pod: TrackedPod = { url, inFlight: 0, probed: false };
       this.#byUrl.set(url, pod);
       added.push(url);
     }
     for (const url of this.#byUrl.keys()) if (!keep.has(url)) this.#byUrl.delete(url);
     this.#pods = [...this.#byUrl.values()];
     return added;
+  }
+
+  /**
+   * A pod refused a connection (gone, though the state still lists it): it gets no more requests
+   * until it passes the probe again. Returns whether it was usable until now (then re-probe it).
+   */
+  markUnreachable(url: string): boolean {
+    const pod = this.#byUrl.get(url);
+    if (!pod?.probed) return false;
+    pod.probed = false;
+    return true;
   }
 
   /** A new pod answered the probe: it may take requests now. */
@@ -108,7 +119,7 @@ export class Throttler implements Gate {
     for (const waiter of waiters) waiter.fail(status, message, { "retry-after": "5" });
   }
 
-  #assign(waiter: GateWaiter, pod: PodSlot): void {
+  #assign(waiter: GateWaiter, pod: TrackedPod): void {
     pod.inFlight++;
     waiter.origin = pod.url;
     this.#assigned.set(waiter, pod);

@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
 import { EnvReader } from "../common/env.ts";
+import { parseHopSecret } from "../common/hop-auth.ts";
+import { parseTrustedProxies, type TrustedProxies } from "./trusted-proxies.ts";
 
 /** The router's settings, from its environment, parsed once at start-up. */
 export interface RouterConfig {
@@ -10,8 +12,12 @@ export interface RouterConfig {
   activatorUrl: string;
   /** HTTPS (HTTP/1.1 and HTTP/2 by ALPN) on its own port, when a cert/key pair is given. */
   tls: { port: number; certFile: string; keyFile: string } | undefined;
-  /** Route by the Sluice-Tag request header on a service's main hosts. */
+  /** Route by the Sluice-Tag request header on a service's main hosts (off by default, as Knative). */
   tagHeaderRouting: boolean;
+  /** Peers whose X-Forwarded-* the router keeps (ROUTER_TRUSTED_PROXIES; default: nobody). */
+  trustedProxies: TrustedProxies;
+  /** The installation's hop secret, sent to the activator with Sluice-Revision. */
+  hopSecret: string | undefined;
   /** When the host is unknown, route /{host}/rest by its first path segment (e.g. /hello/). */
   pathRouting: boolean;
   maxHeaderBytes: number;
@@ -42,6 +48,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   ] as const) {
     if (file !== undefined && !existsSync(file)) env.problem(`${name}=${JSON.stringify(file)}: no such file`);
   }
+  const trusted = parseTrustedProxies(env.optionalString("ROUTER_TRUSTED_PROXIES"));
+  for (const problem of trusted.problems) env.problem(`ROUTER_TRUSTED_PROXIES: ${problem}`);
+  const hop = parseHopSecret(env.optionalString("SLUICE_HOP_SECRET"));
+  if (hop.problem) env.problem(hop.problem);
   const config: RouterConfig = {
     port: env.port("ROUTER_PORT", 8080, { allowZero: true }),
     adminPort: env.port("ROUTER_ADMIN_PORT", 9080, { allowZero: true }),
@@ -49,7 +59,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     autoscalerUrl: baseUrl(env, "AUTOSCALER_URL", "http://127.0.0.1:8090"),
     activatorUrl: baseUrl(env, "ACTIVATOR_URL", "http://127.0.0.1:8081"),
     tls: certFile && keyFile ? { port: tlsPort, certFile, keyFile } : undefined,
-    tagHeaderRouting: env.bool("ROUTER_TAG_HEADER_ROUTING", true),
+    tagHeaderRouting: env.bool("ROUTER_TAG_HEADER_ROUTING", false),
+    trustedProxies: trusted.proxies,
+    hopSecret: hop.secret,
     pathRouting: env.bool("ROUTER_PATH_ROUTING", true),
     maxHeaderBytes: env.int("ROUTER_MAX_HEADER_BYTES", 16 * 1024, { min: 1024, max: 1024 * 1024 }),
     headersTimeoutMs: env.number("ROUTER_HEADERS_TIMEOUT_SECONDS", 10, { min: 0.1, max: 600 }) * 1000,

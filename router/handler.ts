@@ -6,6 +6,7 @@ import type { RouterMetrics } from "./metrics.ts";
 import { type Resolution, type RoutingOptions, resolve } from "./resolve.ts";
 import type { RouteTable } from "./route-table.ts";
 import { RouterExchange } from "./router-exchange.ts";
+import type { TrustedProxies } from "./trusted-proxies.ts";
 
 export const TAG_HEADER = "sluice-tag";
 
@@ -15,6 +16,8 @@ export interface HandlerDeps {
   options: RoutingOptions;
   metrics: RouterMetrics;
   proto: "http" | "https";
+  /** Peers whose X-Forwarded-* are kept (appended to); everyone else's are replaced. */
+  trustedProxies: TrustedProxies;
 }
 
 export function hostOf(req: IncomingMessage): string | undefined {
@@ -32,7 +35,12 @@ export function route(deps: HandlerDeps, req: IncomingMessage): Resolution {
   );
 }
 
-/** The request path: route → headers for upstream → exchange (revision gate → pod or activator). */
+/**
+ * The request path: route → headers for upstream → exchange (revision gate → pod or activator).
+ * The client's headers pass through scanRequestHeaders, which drops the data plane's internal
+ * ones (Sluice-Revision, K-Proxy-Request, K-Network-Probe, Sluice-Hop-Auth) whatever the protocol
+ * (HTTP/1.1, h2c, TLS): only the router itself adds Sluice-Revision, for the activator.
+ */
 export function createRouterHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return function handleRequest(req, res) {
     const found = route(deps, req);
@@ -42,7 +50,7 @@ export function createRouterHandler(deps: HandlerDeps): (req: IncomingMessage, r
     }
     const headers: string[] = [];
     const facts = scanRequestHeaders(req.rawHeaders, headers);
-    addForwardedHeaders(headers, req, deps.proto, hostOf(req), found.prefix);
+    addForwardedHeaders(headers, req, deps.proto, hostOf(req), found.prefix, deps.trustedProxies);
     if (found.prefix !== undefined) req.url = found.path;
     new RouterExchange(found.target, req, res, headers, requestHasBody(req, facts)).start();
   };

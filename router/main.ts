@@ -1,4 +1,5 @@
 import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
+import { HopAuth } from "../common/hop-auth.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
 import type { Tunnel } from "../common/http/tunnel.ts";
@@ -35,6 +36,7 @@ const targets = new RevisionTargets({
   log,
   accessLog: config.accessLog,
   timeoutSlackMs: config.timeoutSlackMs,
+  hopAuth: new HopAuth(config.hopSecret),
   tracer,
 });
 
@@ -61,6 +63,7 @@ const deps = (proto: "http" | "https"): HandlerDeps => ({
   options: { tagHeaderRouting: config.tagHeaderRouting, pathRouting: config.pathRouting },
   metrics,
   proto,
+  trustedProxies: config.trustedProxies,
 });
 const servers = createRouterServers(config, {
   forPlain: createRouterHandler(deps("http")),

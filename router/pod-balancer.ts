@@ -34,8 +34,8 @@ export class PodBalancer {
     this.#pods = [...byUrl.values()];
   }
 
-  /** Takes a slot on the least loaded pod with room (other than `except`), or returns undefined. */
-  acquire(except?: PodSlot): PodSlot | undefined {
+  /** Takes a slot on the least loaded pod with room, or returns undefined. */
+  acquire(): PodSlot | undefined {
     const pods = this.#pods;
     const count = pods.length;
     if (count === 0) return undefined;
@@ -45,14 +45,14 @@ export class PodBalancer {
       const a = pods[Math.floor(Math.random() * count)];
       const b = pods[Math.floor(Math.random() * count)];
       best = a.outstanding <= b.outstanding ? a : b;
-      if (best === except || best.outstanding >= limit) best = undefined;
+      if (best.outstanding >= limit) best = undefined;
     }
     if (best === undefined) {
       // A rotating start, so equally loaded pods take turns.
       const start = this.#next++ % count;
       for (let i = 0; i < count; i++) {
         const pod = pods[(start + i) % count];
-        if (pod === except || pod.outstanding >= limit) continue;
+        if (pod.outstanding >= limit) continue;
         if (best === undefined || pod.outstanding < best.outstanding) best = pod;
         if (pod.outstanding === 0) break;
       }

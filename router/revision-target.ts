@@ -1,7 +1,9 @@
 import { ConcurrencyStats } from "../common/concurrency-stats.ts";
+import type { HopAuth } from "../common/hop-auth.ts";
 import { DeadlineList } from "../common/http/deadline-list.ts";
 import type { ExchangeContext, Gate, GateWaiter } from "../common/http/proxy-exchange.ts";
 import type { Dispatcher } from "../common/http/undici-dispatchers.ts";
+import { REVISION_HEADER } from "../common/internal-headers.ts";
 import type { Logger } from "../common/log.ts";
 import type { RevisionMode, RevisionState } from "../common/state.ts";
 import type { Tracer } from "../common/tracing.ts";
@@ -12,8 +14,8 @@ import { PodBalancer, type PodSlot } from "./pod-balancer.ts";
 export interface RouterWaiter extends GateWaiter {
   /** The pod slot held, or null when the request goes to the activator. */
   slot: PodSlot | null;
-  /** A pod that already failed this request (a retry avoids it). */
-  avoid: PodSlot | undefined;
+  /** Send to the activator whatever the mode (a retry after a pod refused the connection). */
+  viaActivator?: boolean;
 }
 
 export interface TargetDeps {
@@ -24,6 +26,8 @@ export interface TargetDeps {
   log: Logger;
   accessLog: boolean;
   timeoutSlackMs: number;
+  /** The hop secret, sent to the activator so that it believes Sluice-Revision. */
+  hopAuth: HopAuth;
   tracer?: Tracer;
 }
 
@@ -37,6 +41,8 @@ export class RevisionTarget implements Gate {
   readonly name: string;
   readonly counters: RevisionCounters;
   readonly ctx: ExchangeContext;
+  /** What a request sent to the activator carries: the revision, and the hop secret. */
+  readonly activatorHeaders: readonly string[];
   readonly #balancer: PodBalancer;
   readonly #activatorOrigin: string;
   readonly #slackMs: number;
@@ -50,6 +56,7 @@ export class RevisionTarget implements Gate {
     this.name = name;
     this.#activatorOrigin = deps.activatorOrigin;
     this.#slackMs = deps.timeoutSlackMs;
+    this.activatorHeaders = [REVISION_HEADER, name, ...deps.hopAuth.header];
     this.#balancer = new PodBalancer(state?.containerConcurrency ?? 0);
     this.counters = new RevisionCounters({
       service: state?.service ?? "",
@@ -69,7 +76,7 @@ export class RevisionTarget implements Gate {
       accessLog: deps.accessLog,
       timeoutMs: 300_000 + this.#slackMs,
       draining: false,
-      responseHeaders: ["sluice-revision", name],
+      responseHeaders: [REVISION_HEADER, name],
       tracer: deps.tracer,
       revision: name,
     };
@@ -90,7 +97,7 @@ export class RevisionTarget implements Gate {
 
   /** Takes a pod slot (serve mode, a pod with room) or sends the request to the activator. */
   enter(waiter: RouterWaiter): "admitted" {
-    const slot = this.mode === "serve" ? this.#balancer.acquire(waiter.avoid) : undefined;
+    const slot = this.mode === "serve" && !waiter.viaActivator ? this.#balancer.acquire() : undefined;
     waiter.slot = slot ?? null;
     waiter.origin = slot ? slot.url : this.#activatorOrigin;
     return "admitted";

@@ -1,15 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import { DISPATCHED, Exchange } from "../common/http/proxy-exchange.ts";
+import { REVISION_HEADER } from "../common/internal-headers.ts";
 import type { PodSlot } from "./pod-balancer.ts";
 import type { RevisionTarget, RouterWaiter } from "./revision-target.ts";
 
 type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
 
-/** The request header that tells the activator which revision a request is for. */
-export const REVISION_HEADER = "sluice-revision";
+/** @deprecated import it from common/internal-headers.ts (kept for callers not yet moved). */
+export { REVISION_HEADER };
 
-// Errors raised before a single byte of the request could have reached the pod.
+// Errors of the connect step: raised before a single byte of the request could leave this process.
 const NOT_CONNECTED = new Set([
   "ECONNREFUSED",
   "UND_ERR_CONNECT_TIMEOUT",
@@ -17,17 +18,18 @@ const NOT_CONNECTED = new Set([
   "ENETUNREACH",
   "EADDRNOTAVAIL",
 ]);
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
 /**
  * The router's exchange: the shared one (streaming, trailers, timeouts, cancel on disconnect),
- * plus a revision target as its gate, the revision named for the activator, and one retry on
- * another pod for a request that is safe to repeat and never reached its pod.
+ * plus a revision target as its gate, the revision (and hop secret) for the activator, and one
+ * retry through the activator for a request whose pod could not be connected to — a pod gone
+ * while the state still lists it (e.g. the autoscaler restarting). The activator probes pods
+ * before use and holds the request until one is ready, so the client sees no 502.
  */
 export class RouterExchange extends Exchange implements RouterWaiter {
   readonly target: RevisionTarget;
   slot: PodSlot | null = null;
-  avoid: PodSlot | undefined = undefined;
+  viaActivator = false;
   #namedRevision = false;
 
   constructor(
@@ -43,7 +45,7 @@ export class RouterExchange extends Exchange implements RouterWaiter {
 
   override admit(): void {
     if (this.slot === null && !this.#namedRevision) {
-      this.headers.push(REVISION_HEADER, this.target.name);
+      this.headers.push(...this.target.activatorHeaders);
       this.#namedRevision = true;
     }
     super.admit();
@@ -53,7 +55,7 @@ export class RouterExchange extends Exchange implements RouterWaiter {
     if (this.state === DISPATCHED) this.target.counters.upstreamErrors++;
     if (this.#mayRetry(error)) {
       this.target.counters.retries++;
-      this.avoid = this.slot ?? undefined;
+      this.viaActivator = true;
       this.ctx.gate.release(this);
       this.controller = null;
       this.ctx.gate.enter(this);
@@ -63,14 +65,15 @@ export class RouterExchange extends Exchange implements RouterWaiter {
     super.onResponseError(controller, error);
   }
 
+  /**
+   * Only a request that went to a pod, failed to connect, and whose body (if any) nobody has read
+   * yet: undici reads the body only once connected, so it is still whole and can be sent again.
+   * Any method qualifies, since the app cannot have seen the request.
+   */
   #mayRetry(error: Error): boolean {
-    return (
-      this.state === DISPATCHED &&
-      this.avoid === undefined &&
-      this.slot !== null &&
-      !this.hasBody &&
-      SAFE_METHODS.has(this.req.method ?? "") &&
-      NOT_CONNECTED.has((error as { code?: string }).code ?? "")
-    );
+    if (this.state !== DISPATCHED || this.viaActivator || this.slot === null) return false;
+    if (!NOT_CONNECTED.has((error as { code?: string }).code ?? "")) return false;
+    const { req } = this;
+    return !this.hasBody || (!req.readableDidRead && !req.destroyed && req.readableFlowing !== true);
   }
 }

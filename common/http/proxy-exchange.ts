@@ -134,6 +134,8 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
 
   start(): void {
     const { ctx, res } = this;
+    // Once per request here, not in admit(): a retried request is admitted again.
+    if (ctx.extraHeaders) this.headers.push(...ctx.extraHeaders);
     ctx.stats.arrive(this.startedAt, this.proxied);
     if (ctx.tracer?.enabled)
       this.span = startRequestSpan(ctx.tracer, this.req, this.headers, ctx.revision ?? "");
@@ -152,7 +154,6 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     this.admitted = true;
     this.state = DISPATCHED;
     const { req, ctx } = this;
-    if (ctx.extraHeaders) this.headers.push(...ctx.extraHeaders);
     ctx.upstream.dispatch(
       {
         origin: this.origin,

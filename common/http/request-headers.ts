@@ -23,8 +23,17 @@ export interface RequestHeaderFacts {
  * headers (internal-headers.ts) are never copied: each hop sets its own. Their facts count only
  * when the request also carries the hop secret that `auth` verifies (no auth: never).
  */
-export function scanRequestHeaders(raw: readonly string[], out: string[], auth?: HopAuth): RequestHeaderFacts {
-  const facts: RequestHeaderFacts = { hasBody: false, fromHop: false, networkProbe: undefined, proxied: false };
+export function scanRequestHeaders(
+  raw: readonly string[],
+  out: string[],
+  auth?: HopAuth,
+): RequestHeaderFacts {
+  const facts: RequestHeaderFacts = {
+    hasBody: false,
+    fromHop: false,
+    networkProbe: undefined,
+    proxied: false,
+  };
   let connectionNamed: string[] | undefined;
   let sawHost = false;
   let authority: string | undefined;

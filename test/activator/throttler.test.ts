@@ -1,5 +1,5 @@
 import t from "tap";
-import { PodPicker, type PodSlot } from "../../activator/pod-picker.ts";
+import { PodPicker, type TrackedPod } from "../../activator/pod-picker.ts";
 import { type ThrottledWaiter, Throttler } from "../../activator/throttler.ts";
 
 function waiter(log: string[], name: string): ThrottledWaiter {
@@ -12,7 +12,7 @@ function waiter(log: string[], name: string): ThrottledWaiter {
   };
 }
 
-const slots = (...inFlight: number[]): PodSlot[] =>
+const slots = (...inFlight: number[]): TrackedPod[] =>
   inFlight.map((n, i) => ({ url: `p${i}`, inFlight: n, probed: true }));
 
 t.test("first-available fills the earliest pod with room (containerConcurrency 1–3)", async (t) => {

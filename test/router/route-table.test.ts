@@ -1,4 +1,5 @@
 import t from "tap";
+import { HopAuth } from "../../common/hop-auth.ts";
 import type { Dispatcher } from "../../common/http/undici-dispatchers.ts";
 import { createLogger } from "../../common/log.ts";
 import { applyEvent } from "../../common/state.ts";
@@ -18,12 +19,13 @@ function registry(t: { teardown(fn: () => unknown): void }) {
     log: createLogger("router-test"),
     accessLog: false,
     timeoutSlackMs: 1000,
+    hopAuth: new HopAuth(undefined),
   });
   t.teardown(() => targets.close());
   return targets;
 }
 
-const newWaiter = (): RouterWaiter => ({ origin: undefined, slot: null, avoid: undefined, admit() {} });
+const newWaiter = (): RouterWaiter => ({ origin: undefined, slot: null, admit() {} });
 
 const revisionOf = (found: Resolution) => ("target" in found ? found.target.name : `${found.status}`);
 
