@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { DataPlaneState } from "../../common/state.ts";
@@ -79,6 +80,7 @@ class InvalidFiles extends Error {}
 class LocalDataPlane {
   readonly #options: UpOptions;
   readonly #components: Component[] = [];
+  readonly #hopSecret = process.env.SLUICE_HOP_SECRET || randomBytes(32).toString("base64url");
   #stopping = false;
 
   constructor(options: UpOptions) {
@@ -123,7 +125,9 @@ class LocalDataPlane {
 
   async #start(name: string, entry: string, env: Record<string, string>): Promise<Component> {
     const minLevel = this.#options.verbose || name === "autoscaler" ? INFO : WARN;
-    const component = await startComponent(name, `${ROOT}${entry}`, env, (line) => {
+    // One hop secret per installation, so that each hop believes internal headers only from the others.
+    const withSecret = { SLUICE_HOP_SECRET: this.#hopSecret, ...env };
+    const component = await startComponent(name, `${ROOT}${entry}`, withSecret, (line) => {
       const text = formatLogLine(name, line, { minLevel });
       if (text !== undefined) console.log(text);
     });

@@ -4,6 +4,8 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The hop secret every process a test starts shares (as `sluice up` hands one to each component). */
+export const TEST_HOP_SECRET = "test-hop-secret-0123456789";
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -43,7 +45,12 @@ export async function startProcess(
   { timeoutMs = 15_000 } = {},
 ): Promise<Started> {
   const child = fork(`${ROOT}${entry}`, [], {
-    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn", ...env },
+    env: {
+      ...process.env,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+      SLUICE_HOP_SECRET: TEST_HOP_SECRET,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   const { output: collected, exited } = watchChild(t, child);
