@@ -8,6 +8,20 @@ const MIN_WINDOW_SECONDS = 60;
 const CHART_HEIGHT = 150;
 const PALETTE = ["#2f6fde", "#1b873f", "#b26b00", "#8e44ad", "#c62828", "#00838f", "#6d4c41", "#546e7a"];
 
+/**
+ * The API's bearer token, when the autoscaler has one (SLUICE_TOKEN): given once as the URL
+ * fragment, /#token=…, which browsers never send to a server; kept for this tab only and taken
+ * out of the address bar and history at once.
+ */
+const TOKEN_KEY = "sluice-token";
+const fragmentToken = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fragmentToken) {
+  sessionStorage.setItem(TOKEN_KEY, fragmentToken);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+const token = sessionStorage.getItem(TOKEN_KEY);
+const apiHeaders = token ? { authorization: `Bearer ${token}` } : {};
+
 const uPlot = globalThis.uPlot;
 const servicesEl = document.getElementById("services");
 const emptyEl = document.getElementById("empty");
@@ -284,7 +298,8 @@ async function poll() {
   if (polling) return pollSoon(POLL_MS);
   polling = true;
   try {
-    const res = await fetch("/v1/status", { cache: "no-store" });
+    const res = await fetch("/v1/status", { cache: "no-store", headers: apiHeaders });
+    if (res.status === 401) throw new Error("this autoscaler needs its token: open this page as /#token=…");
     if (!res.ok) throw new Error(`GET /v1/status: ${res.status} ${await res.text()}`);
     render(await res.json());
     bannerEl.hidden = true;
@@ -297,7 +312,21 @@ async function poll() {
   }
 }
 
-const watch = new EventSource("/v1/state?watch=1");
-for (const type of ["snapshot", "service", "revision"]) watch.addEventListener(type, () => pollSoon(20));
+// fetch rather than EventSource, which cannot send the token. Any event means "redraw now"; when
+// the watch ends it is opened again after a second (polling carries on meanwhile).
+async function watch() {
+  try {
+    const res = await fetch("/v1/state?watch=1", { cache: "no-store", headers: apiHeaders });
+    if (!res.ok || !res.body) throw new Error(`state watch: ${res.status}`);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      if (read.value.includes("event:")) pollSoon(20);
+    }
+  } catch {
+    // The poll's banner already says when the autoscaler is unreachable.
+  }
+  setTimeout(watch, POLL_MS);
+}
+watch();
 
 poll();

@@ -162,3 +162,45 @@ t.test("the status page, live in a browser", { skip }, async (t) => {
   t.same(problems, [], "no console errors, page errors or failed requests");
   t.same(foreign, [], "every request goes to the autoscaler");
 });
+
+t.test(
+  "with SLUICE_TOKEN, the page takes the token from /#token= and says so without it",
+  { skip },
+  async (t) => {
+    const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: "page-secret" });
+    const browser = await puppeteer.launch({
+      executablePath: chromium,
+      headless: true,
+      args: ["--no-sandbox", "--disable-dev-shm-usage"],
+    });
+    t.teardown(() => browser.close());
+
+    // Without the token the files load (they hold no data) and the banner says what is missing.
+    const anonymous = await browser.newPage();
+    await anonymous.goto(`${autoscaler.url}/`, { waitUntil: "load" });
+    await anonymous.waitForFunction(() => !document.getElementById("banner")?.hidden, { timeout: 10_000 });
+    t.match(
+      await anonymous.$eval("#banner", (el) => el.textContent ?? ""),
+      /needs its token: open this page as \/#token=/,
+    );
+    await anonymous.close();
+
+    const page = await browser.newPage();
+    const { problems, foreign } = watchPage(page, new URL(autoscaler.url).origin);
+    await page.goto(`${autoscaler.url}/#token=page-secret`, { waitUntil: "load" });
+    await page.waitForFunction(() => !document.getElementById("empty")?.hidden, { timeout: 10_000 });
+    t.equal(await page.evaluate(() => location.hash), "", "the token leaves the address bar");
+    await autoscaler.apply(
+      appService("hello", { annotations: ['autoscaling.knative.dev/initial-scale: "0"'] }),
+    );
+    await page.waitForSelector('[data-service="default/hello"] [data-revision="hello-00001"] canvas', {
+      timeout: 15_000,
+    });
+    // A reload keeps working: the token stays for the tab's session.
+    await page.reload({ waitUntil: "load" });
+    await page.waitForSelector('[data-service="default/hello"]', { timeout: 10_000 });
+    t.equal(await page.$eval("#banner", (el) => (el as HTMLElement).hidden), true, "no banner");
+    t.same(problems, [], "no console errors, page errors or failed requests");
+    t.same(foreign, [], "every request goes to the autoscaler");
+  },
+);

@@ -1,0 +1,48 @@
+import t from "tap";
+import { loadConfig } from "../../autoscaler/config.ts";
+import { ConfigError } from "../../common/env.ts";
+
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.problems;
+  }
+};
+
+t.test("defaults: loopback, no token, caps", async (t) => {
+  const config = loadConfig({});
+  t.equal(config.bindAddress, "127.0.0.1");
+  t.equal(config.token, undefined);
+  t.same(config.allowedHosts, []);
+  t.equal(config.maxStateWatchers, 256);
+  t.equal(config.maxLogFollowers, 32);
+});
+
+t.test("off loopback needs SLUICE_TOKEN", async (t) => {
+  for (const address of ["0.0.0.0", "::", "10.0.0.4"])
+    t.match(
+      problems({ AUTOSCALER_BIND_ADDRESS: address }),
+      [/listens off loopback: set SLUICE_TOKEN/],
+      address,
+    );
+  for (const address of ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
+    t.same(problems({ AUTOSCALER_BIND_ADDRESS: address }), [], address);
+  t.equal(loadConfig({ AUTOSCALER_BIND_ADDRESS: "0.0.0.0", SLUICE_TOKEN: "s3cret" }).token, "s3cret");
+});
+
+t.test("AUTOSCALER_ALLOWED_HOSTS", async (t) => {
+  t.same(
+    loadConfig({ AUTOSCALER_ALLOWED_HOSTS: " Sluice-Autoscaler.sluice.svc , sluice-autoscaler,[fd00::1]" })
+      .allowedHosts,
+    ["sluice-autoscaler.sluice.svc", "sluice-autoscaler", "fd00::1"],
+  );
+  t.match(problems({ AUTOSCALER_ALLOWED_HOSTS: "autoscaler:8090" }), [
+    /"autoscaler:8090" is not a host name/,
+  ]);
+  t.match(problems({ AUTOSCALER_ALLOWED_HOSTS: "http://x" }), [/not a host name/]);
+  t.match(problems({ AUTOSCALER_ALLOWED_HOSTS: "*" }), [/answers any Host: set SLUICE_TOKEN/]);
+  t.same(loadConfig({ AUTOSCALER_ALLOWED_HOSTS: "*", SLUICE_TOKEN: "x" }).allowedHosts, ["*"]);
+});
