@@ -43,16 +43,17 @@ export class SseParser {
 }
 
 /**
- * Writes to a long-lived stream unless its reader has fallen behind: when what is still unsent
- * plus `chunk` exceeds `maxUnsentBytes`, the stream is destroyed instead of growing a buffer the
- * client may never read. Returns whether the chunk was written.
+ * Writes to a long-lived stream unless its reader has fallen behind: when more than
+ * `maxUnsentBytes` of earlier writes are still unsent, the stream is destroyed instead of growing
+ * a buffer the client may never read. (A reader that keeps up always gets the chunk, however
+ * large.) Returns whether the chunk was written.
  */
 export function writeOrDrop(
   res: { writableLength: number; write(chunk: string): boolean; destroy(): void },
   chunk: string,
   maxUnsentBytes: number,
 ): boolean {
-  if (res.writableLength + Buffer.byteLength(chunk) > maxUnsentBytes) {
+  if (res.writableLength > maxUnsentBytes) {
     res.destroy();
     return false;
   }

@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
+import { connect } from "node:net";
 import t from "tap";
-import { StatePublisher } from "../../autoscaler/state-publisher.ts";
+import { StatePublisher, type StatePublisherOptions } from "../../autoscaler/state-publisher.ts";
 import { listen } from "../../common/http/listen.ts";
 import { createLogger } from "../../common/log.ts";
 import { SseParser } from "../../common/sse.ts";
@@ -35,8 +36,12 @@ function service(revisionName: string): ServiceState {
   };
 }
 
-async function startPublisher(t: { teardown(fn: () => unknown): void }, port = 0) {
-  const publisher = new StatePublisher("example.com");
+async function startPublisher(
+  t: { teardown(fn: () => unknown): void },
+  port = 0,
+  options: StatePublisherOptions = {},
+) {
+  const publisher = new StatePublisher("example.com", options);
   const server = createServer((req, res) => publisher.handle(req, res));
   const bound = await listen(server, port);
   t.teardown(() => {
@@ -110,12 +115,16 @@ t.test(
     );
     await waitFor("change", () => watcher.state?.revisions["hello-00001"].endpoints.length === 2);
     t.equal(watcher.state?.revisions["hello-00001"].mode, "serve");
-    for (const state of states) {
-      for (const svc of Object.values(state.services)) {
-        for (const target of svc.traffic)
-          t.ok(state.revisions[target.revision], "every state seen is consistent");
-      }
-    }
+    // Every state handed over is consistent: each traffic target names a revision in it.
+    const targets = states.flatMap((state) =>
+      Object.values(state.services).flatMap((svc) => svc.traffic.map((target) => ({ state, target }))),
+    );
+    t.ok(states.length >= 2 && targets.length >= 2, "the snapshot and the change were both handed over");
+    t.same(
+      targets.filter(({ state, target }) => !state.revisions[target.revision]).map(({ target }) => target),
+      [],
+      "every state seen is consistent",
+    );
 
     // The autoscaler goes away: the last state stays.
     first.publisher.close();
@@ -134,3 +143,69 @@ t.test(
     t.notOk(watcher.state?.revisions["hello-00001"], "stale revision gone after resync");
   },
 );
+
+t.test("a watcher that does not read is dropped; one that reads keeps up", async (t) => {
+  const { publisher, port } = await startPublisher(t, 0, { maxBacklogBytes: 64 * 1024 });
+  const big = (n: number): RevisionState => ({
+    ...revision("hello-00001", 1),
+    desiredPods: n,
+    failure: { reason: "x".repeat(100_000), logs: [] },
+  });
+  publisher.publish({ "default/hello": service("hello-00001") }, { "hello-00001": big(0) });
+
+  const reader = new StateWatcher({
+    autoscalerUrl: `http://127.0.0.1:${port}`,
+    log: createLogger("test", "silent"),
+    onState: () => {},
+  });
+  t.teardown(() => reader.stop());
+  reader.start();
+  await waitFor("the reader's snapshot", () => reader.state?.revisions["hello-00001"]);
+
+  // A client that sends the request and then never reads a byte.
+  const stalled = connect(port, "127.0.0.1");
+  t.teardown(() => stalled.destroy());
+  stalled.pause();
+  let closed = false;
+  stalled.once("close", () => (closed = true));
+  stalled.write(`GET /v1/state?watch=1 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  await waitFor("both watching", () => publisher.watcherCount === 2);
+
+  // Changes of ~100 kB each: the stalled watcher's backlog grows until it is dropped.
+  let n = 0;
+  await waitFor(
+    "the stalled watcher dropped",
+    () => {
+      publisher.publish({ "default/hello": service("hello-00001") }, { "hello-00001": big(++n) });
+      return publisher.watcherCount < 2;
+    },
+    { timeoutMs: 30_000, everyMs: 5 },
+  );
+  await waitFor("the stalled socket closed", () => {
+    stalled.resume(); // now read, to see the end
+    return closed;
+  });
+  await waitFor(
+    "the reader at the last change",
+    () => reader.state?.revisions["hello-00001"]?.desiredPods === n,
+  );
+  t.equal(publisher.watcherCount, 1, "the reader is still watching");
+  t.ok(reader.connected);
+});
+
+t.test("watches past the cap are refused with 503", async (t) => {
+  const { publisher, port } = await startPublisher(t, 0, { maxWatchers: 1 });
+  const first = connect(port, "127.0.0.1");
+  t.teardown(() => first.destroy());
+  first.write(`GET /v1/state?watch=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  await waitFor("one watching", () => publisher.watcherCount === 1);
+  const res = await fetch(`http://127.0.0.1:${port}/v1/state?watch=1`);
+  t.equal(res.status, 503);
+  t.equal(res.headers.get("retry-after"), "5");
+  t.match(await res.text(), /too many state watchers \(1, AUTOSCALER_MAX_STATE_WATCHERS\); retry later/);
+  first.destroy();
+  await waitFor("the slot is free again", () => publisher.watcherCount === 0);
+  const again = await fetch(`http://127.0.0.1:${port}/v1/state?watch=1`);
+  t.equal(again.status, 200);
+  await again.body?.cancel();
+});
