@@ -54,6 +54,8 @@ export class KpaDecider {
   readonly #delay: MaxOverWindow | undefined;
   #panicSince: number | undefined;
   #maxPanicPods = 0;
+  /** The last pod count decided (with data), so a panic starts from no fewer pods. */
+  #lastDesired = 0;
 
   constructor(spec: KpaSpec) {
     this.spec = spec;
@@ -95,9 +97,12 @@ export class KpaDecider {
     }
 
     const overThreshold = panicPods / ready >= spec.panicThresholdPercentage / 100;
-    if (overThreshold)
+    if (overThreshold) {
+      // Entering: never below what was asked for just before (a scale-down delay may be holding
+      // more pods than the panic window wants), so a panic cannot scale down.
+      if (this.#panicSince === undefined) this.#maxPanicPods = this.#lastDesired;
       this.#panicSince = now; // enter, or extend
-    else if (this.#panicSince !== undefined && this.#panicSince + spec.stableWindowMs < now) {
+    } else if (this.#panicSince !== undefined && this.#panicSince + spec.stableWindowMs < now) {
       // The surge has made its way into the stable window: stop panicking.
       this.#panicSince = undefined;
       this.#maxPanicPods = 0;
@@ -114,6 +119,7 @@ export class KpaDecider {
       this.#delay.record(now, desired);
       desired = this.#delay.current(now);
     }
+    this.#lastDesired = desired;
 
     // Negative excess burst capacity means the pods cannot absorb a burst of targetBurstCapacity
     // on top of the current load: keep the activator in the path.
