@@ -77,6 +77,13 @@ export interface LogFilter {
 export interface Platform {
   /** Makes the revision known (idempotent); it starts with 0 pods. */
   ensureRevision(template: PodTemplate): void;
+  /**
+   * Takes over the pods a previous instance left running (an autoscaler restarted after a crash)
+   * for the revisions made known so far, counting them in their desired scale, and stops the rest.
+   * Called once, after ensureRevision for every known revision and before the first scale.
+   * Optional: a backend whose pods do not depend on the autoscaler's process has nothing to adopt.
+   */
+  adopt?(): Promise<unknown>;
   /** Sets the number of pods the revision should have. */
   scale(revision: string, replicas: number): void;
   /** Scales to zero, waits for the pods to drain and exit, and forgets the revision. */

@@ -1,3 +1,5 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import type { Logger } from "../../common/log.ts";
 import type {
   LogFilter,
@@ -7,12 +9,19 @@ import type {
   RevisionFailure,
   RevisionPods,
 } from "../platform.ts";
+import { adoptionVerdict } from "./adoption.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "./backoff.ts";
-import { LocalPod } from "./pod.ts";
+import { renewEveryMs, renewLease } from "./lease.ts";
+import { LocalPod, type PodOptions } from "./pod.ts";
 import { type PodLogLimits, PodLogs } from "./pod-logs.ts";
+import { type PodRecord, PodRegistry } from "./pod-registry.ts";
+import { processState, signalProcess } from "./process-identity.ts";
+import { queueProxyReady } from "./queue-proxy-readiness.ts";
 
 export interface LocalPlatformOptions {
   log: Logger;
+  /** Where pods are recorded (`<stateDir>/pods/`), so that a restarted platform adopts them. */
+  stateDir: string;
   backoff?: BackoffPolicy;
   /** A pod not ready this long after it started counts as a failed start. */
   startTimeoutMs?: number;
@@ -20,14 +29,17 @@ export interface LocalPlatformOptions {
   drainQuietSeconds?: number;
   /** How much of the pods' output is kept for `sluice logs`. */
   logLimits?: Partial<PodLogLimits>;
+  /** Pods stop themselves once no platform has renewed their lease for this long (orphans). */
+  orphanGraceSeconds?: number;
 }
 
-interface RevisionState {
+/** One revision's pods as the local platform keeps them. */
+interface LocalRevision {
   template: PodTemplate;
   desired: number;
   pods: Set<LocalPod>;
   restarts: number;
-  /** Pods in a row that ended without ever becoming ready: decides failure. */
+  /** Pods in a row that ended without ever becoming ready (crashed or timed out): decides failure. */
   failedStarts: number;
   /** Crashes since a pod last became ready: decides the restart delay. */
   crashesInARow: number;
@@ -38,13 +50,16 @@ interface RevisionState {
 
 /** Runs each pod as two local processes (app + queue-proxy) and keeps their count at the desired scale. */
 export class LocalPlatform implements Platform {
-  readonly #revisions = new Map<string, RevisionState>();
+  readonly #revisions = new Map<string, LocalRevision>();
   readonly #listeners: ((revision: string) => void)[] = [];
   readonly #log: Logger;
   readonly #backoff: BackoffPolicy;
   readonly #startTimeoutMs: number;
   readonly #drainQuietSeconds: number;
+  readonly #orphanGraceSeconds: number;
   readonly #logs: PodLogs;
+  readonly #registry: PodRegistry;
+  readonly #leaseTimer: NodeJS.Timeout;
   #closed = false;
 
   constructor(options: LocalPlatformOptions) {
@@ -52,7 +67,16 @@ export class LocalPlatform implements Platform {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#startTimeoutMs = options.startTimeoutMs ?? 120_000;
     this.#drainQuietSeconds = options.drainQuietSeconds ?? 0.5;
+    this.#orphanGraceSeconds = options.orphanGraceSeconds ?? 60;
     this.#logs = new PodLogs(options.logLimits);
+    this.#registry = new PodRegistry(join(options.stateDir, "pods"));
+    // Renewed from the start: pods a previous platform left keep running while we decide on them.
+    renewLease(this.#registry.leasePath);
+    this.#leaseTimer = setInterval(
+      () => renewLease(this.#registry.leasePath),
+      renewEveryMs(this.#orphanGraceSeconds * 1000),
+    );
+    this.#leaseTimer.unref();
   }
 
   ensureRevision(template: PodTemplate): void {
@@ -72,6 +96,61 @@ export class LocalPlatform implements Platform {
       restartTimer: undefined,
       nextIndex: 1,
     });
+  }
+
+  /**
+   * Takes over the pods a previous platform (an autoscaler that died) left running: each one whose
+   * revision is known now, whose app and queue-proxy are the very processes recorded (pid and
+   * start time) and whose queue-proxy answers /readyz is adopted, and its revision's desired
+   * scale counts it. Whatever else is left is killed. Call once, after ensureRevision for every
+   * known revision and before the first scale.
+   */
+  async adopt(): Promise<{ adopted: string[]; killed: string[] }> {
+    const { records, unreadable } = this.#registry.list();
+    for (const name of unreadable) this.#registry.remove(name);
+    const verdicts = await Promise.all(
+      records.map(async (record) => {
+        const queueProxy = record.queueProxy && processState(record.queueProxy);
+        const ready =
+          queueProxy === "same" ? await queueProxyReady(`http://127.0.0.1:${record.adminPort}`) : undefined;
+        const verdict = adoptionVerdict({
+          knownRevision: this.#revisions.has(record.revision),
+          app: processState(record.app),
+          queueProxy,
+          ready,
+        });
+        return { record, verdict };
+      }),
+    );
+    const adopted: string[] = [];
+    const killed: string[] = [];
+    const changed = new Set<string>();
+    for (const { record, verdict } of verdicts) {
+      const state = this.#revisions.get(record.revision);
+      if (verdict.action === "kill" || !state) {
+        this.#log.warn(
+          { pod: record.name, reason: verdict.action === "kill" ? verdict.reason : "" },
+          "killing a leftover pod",
+        );
+        this.#kill(record);
+        killed.push(record.name);
+        continue;
+      }
+      const pod = LocalPod.adopt(state.template, record, this.#podOptions(state, record.name), verdict.ready);
+      state.pods.add(pod);
+      if (!pod.everReady) this.#watchStart(state, pod);
+      state.nextIndex = Math.max(state.nextIndex, podIndex(record.name) + 1);
+      changed.add(record.revision);
+      adopted.push(record.name);
+    }
+    for (const revision of changed) {
+      const state = this.#revisions.get(revision) as LocalRevision;
+      state.desired = Math.max(state.desired, this.#live(state).length);
+      this.#emit(revision);
+    }
+    if (adopted.length + killed.length > 0)
+      this.#log.info({ adopted, killed }, "pods left by a previous run");
+    return { adopted, killed };
   }
 
   scale(revision: string, replicas: number): void {
@@ -119,20 +198,23 @@ export class LocalPlatform implements Platform {
     this.#logs.forget(revision);
   }
 
+  /** A clean stop: every pod drains and exits (adopted ones too), and the lease goes. */
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.#revisions.keys()].map((revision) => this.deleteRevision(revision)));
+    clearInterval(this.#leaseTimer);
+    rmSync(this.#registry.leasePath, { force: true });
   }
 
   #emit(revision: string): void {
     for (const listener of this.#listeners) listener(revision);
   }
 
-  #live(state: RevisionState): LocalPod[] {
+  #live(state: LocalRevision): LocalPod[] {
     return [...state.pods].filter((pod) => pod.phase !== "terminating" && pod.phase !== "crashed");
   }
 
-  #reconcile(state: RevisionState): void {
+  #reconcile(state: LocalRevision): void {
     if (this.#closed) return;
     const live = this.#live(state);
     if (live.length < state.desired) {
@@ -141,6 +223,7 @@ export class LocalPlatform implements Platform {
       const delay = restartDelay(this.#backoff, state.crashesInARow);
       const startMissing = () => {
         state.restartTimer = undefined;
+        if (this.#closed) return;
         const missing = state.desired - this.#live(state).length;
         for (let i = 0; i < missing; i++) this.#startPod(state);
       };
@@ -156,10 +239,9 @@ export class LocalPlatform implements Platform {
     for (const pod of victims) void this.#stopPod(state, pod);
   }
 
-  #startPod(state: RevisionState): void {
+  #podOptions(state: LocalRevision, name: string): PodOptions {
     const { template } = state;
-    const name = `${template.revision}-${String(state.nextIndex++).padStart(3, "0")}`;
-    const pod = new LocalPod(template, name, {
+    return {
       log: this.#log,
       output: this.#logs.open({
         namespace: template.namespace,
@@ -167,24 +249,51 @@ export class LocalPlatform implements Platform {
         revision: template.revision,
         pod: name,
       }),
+      registry: this.#registry,
+      orphanGraceSeconds: this.#orphanGraceSeconds,
       drainQuietSeconds: this.#drainQuietSeconds,
       onPhase: (changed) => this.#onPhase(state, changed),
-    });
+    };
+  }
+
+  #startPod(state: LocalRevision): void {
+    const name = `${state.template.revision}-${String(state.nextIndex++).padStart(3, "0")}`;
+    const pod = new LocalPod(state.template, name, this.#podOptions(state, name));
     state.pods.add(pod);
-    const startTimer = setTimeout(() => {
-      if (pod.phase === "starting" || (pod.phase === "not-ready" && !pod.everReady)) {
-        this.#failedStart(state, pod, `not ready within ${this.#startTimeoutMs / 1000}s`);
-        void pod.stop().then(() => state.pods.delete(pod));
-      }
-    }, this.#startTimeoutMs);
-    startTimer.unref();
-    pod.start().catch((error: Error) => this.#failedStart(state, pod, error.message));
+    this.#watchStart(state, pod);
+    void pod.start();
     this.#emit(state.template.revision);
   }
 
-  #failedStart(state: RevisionState, pod: LocalPod, reason: string): void {
+  /**
+   * A pod not ready within the start timeout is a failed start like a crash: it is stopped,
+   * counts toward the failure budget and the back-off, and is replaced (until the budget is spent).
+   */
+  #watchStart(state: LocalRevision, pod: LocalPod): void {
+    const remaining = this.#startTimeoutMs - (Date.now() - pod.startedAt);
+    const timer = setTimeout(
+      () => {
+        if (pod.everReady || !state.pods.has(pod) || (pod.phase !== "starting" && pod.phase !== "not-ready"))
+          return;
+        state.restarts++;
+        state.crashesInARow++;
+        this.#failedStart(state, pod, `not ready within ${this.#startTimeoutMs / 1000}s`);
+        void this.#stopPod(state, pod); // terminating at once: no longer live, so it is replaced
+        this.#reconcile(state);
+      },
+      Math.max(0, remaining),
+    );
+    timer.unref();
+  }
+
+  #failedStart(state: LocalRevision, pod: LocalPod, reason: string): void {
     state.failedStarts++;
+    this.#log.warn(
+      { revision: state.template.revision, pod: pod.name, reason, failedStarts: state.failedStarts },
+      "pod failed to start",
+    );
     if (state.failedStarts >= this.#backoff.failAfterCrashes) {
+      pod.readOutput();
       state.failure = { reason, logs: pod.output.lastText(20) };
       this.#log.error(
         { revision: state.template.revision, reason },
@@ -193,7 +302,7 @@ export class LocalPlatform implements Platform {
     }
   }
 
-  #onPhase(state: RevisionState, pod: LocalPod): void {
+  #onPhase(state: LocalRevision, pod: LocalPod): void {
     if (pod.phase === "ready") {
       state.failedStarts = 0;
       state.crashesInARow = 0;
@@ -208,9 +317,22 @@ export class LocalPlatform implements Platform {
     this.#emit(state.template.revision);
   }
 
-  async #stopPod(state: RevisionState, pod: LocalPod): Promise<void> {
+  async #stopPod(state: LocalRevision, pod: LocalPod): Promise<void> {
     await pod.stop();
     state.pods.delete(pod);
     this.#emit(state.template.revision);
   }
+
+  /** Kills what still runs of a pod that cannot be adopted (never a reused pid), and forgets it. */
+  #kill(record: PodRecord): void {
+    if (record.queueProxy) signalProcess(record.queueProxy, "SIGKILL");
+    signalProcess(record.app, "SIGKILL", true);
+    this.#registry.remove(record.name);
+  }
+}
+
+/** The number at the end of a pod's name ({revision}-{nnn}). */
+function podIndex(name: string): number {
+  const index = Number(name.slice(name.lastIndexOf("-") + 1));
+  return Number.isInteger(index) ? index : 0;
 }

@@ -1,15 +1,26 @@
 import type { ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { freePort } from "../../common/free-port.ts";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Logger } from "../../common/log.ts";
 import type { PodPhase, PodStatus, PodTemplate } from "../platform.ts";
+import { FileFollower } from "./file-follower.ts";
 import { LogTail } from "./log-tail.ts";
 import type { PodOutput } from "./pod-logs.ts";
-import { spawnChild } from "./spawn-child.ts";
+import { afterProbe } from "./pod-phase.ts";
+import type { PodRecord, PodRegistry } from "./pod-registry.ts";
+import { reservePorts } from "./ports.ts";
+import { identify, processState, signalProcess, waitGone } from "./process-identity.ts";
+import { queueProxyReady } from "./queue-proxy-readiness.ts";
+import { spawnPodProcess } from "./spawn-pod-process.ts";
 
 const QUEUE_PROXY_MAIN = fileURLToPath(new URL("../../queue-proxy/main.ts", import.meta.url));
+const ORPHAN_GUARD = pathToFileURL(fileURLToPath(new URL("./orphan-guard.ts", import.meta.url))).href;
 /** After SIGTERM, how long a process may take before SIGKILL (beyond the queue-proxy's drain). */
 const KILL_GRACE_MS = 10_000;
+/** Readiness polls of the queue-proxy: often until the pod is first ready (cold starts), then calmly. */
+const STARTUP_POLL_MS = 50;
+const POLL_MS = 1000;
 
 export interface PodOptions {
   log: Logger;
@@ -18,27 +29,50 @@ export interface PodOptions {
   onPhase: (pod: LocalPod) => void;
   /** Where the app's stdout and stderr go (sluice logs, failure reports). */
   output: PodOutput;
+  /** Where the pod is recorded, so that a restarted platform can adopt it. */
+  registry: PodRegistry;
+  /** A pod stops itself once the platform's lease has lapsed this long (orphan-guard.ts). */
+  orphanGraceSeconds: number;
 }
 
-function waitForExit(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+function podFiles(dir: string) {
+  return {
+    stdout: join(dir, "app.stdout"),
+    stderr: join(dir, "app.stderr"),
+    queueProxy: join(dir, "queue-proxy.log"),
+  };
+}
+
+/** The last lines of a file (the queue-proxy's log), for a crash report. */
+function lastLines(path: string, count: number): string[] {
+  const tail = new LogTail(count);
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const size = statSync(path).size;
+      const buffer = Buffer.alloc(Math.min(size, 8192));
+      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+      tail.push(buffer);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // no log (yet)
+  }
+  return tail.lines();
 }
 
 /**
- * One local pod: the app process on a free loopback port, and its own queue-proxy in front.
- * The queue-proxy reports its ports and the app's readiness over IPC.
+ * One local pod: the app process on a free loopback port, and its own queue-proxy in front. Both
+ * run in their own process groups with their output in files, so they outlive the platform: a
+ * restarted platform adopts the pod from its record. Readiness comes from polling the
+ * queue-proxy's /readyz; exits from the processes' exit events (or, for an adopted pod that is not
+ * our child, from polling its pids).
  */
 export class LocalPod {
   readonly name: string;
   readonly template: PodTemplate;
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
   phase: PodPhase = "starting";
   everReady = false;
   url: string | undefined;
@@ -47,17 +81,37 @@ export class LocalPod {
   exitReason: string | undefined;
   /** The app's output, line by line. */
   readonly output: PodOutput;
-  #app: ChildProcess | undefined;
-  #queueProxy: ChildProcess | undefined;
   readonly #options: PodOptions;
   readonly #log: Logger;
+  #record: PodRecord | undefined;
+  /** Our own children report their exits; adopted pods' pids are polled instead. */
+  #children = false;
+  #unanswered = 0;
+  #followers: FileFollower[] = [];
+  #outputEnded = false;
+  #pollTimer: NodeJS.Timeout | undefined;
 
-  constructor(template: PodTemplate, name: string, options: PodOptions) {
+  constructor(template: PodTemplate, name: string, options: PodOptions, startedAt = Date.now()) {
     this.template = template;
     this.name = name;
+    this.startedAt = startedAt;
     this.#options = options;
     this.output = options.output;
     this.#log = options.log.child({ pod: name, revision: template.revision });
+  }
+
+  /** Takes over a pod a previous platform started, from its record; `ready` is its /readyz now. */
+  static adopt(template: PodTemplate, record: PodRecord, options: PodOptions, ready: boolean): LocalPod {
+    const pod = new LocalPod(template, record.name, options, record.startedAt);
+    pod.#record = record;
+    pod.everReady = ready || record.readyAt !== undefined;
+    pod.phase = ready ? "ready" : pod.everReady ? "not-ready" : "starting";
+    pod.url = `http://127.0.0.1:${record.servingPort}`;
+    pod.adminUrl = `http://127.0.0.1:${record.adminPort}`;
+    pod.#follow(podFiles(options.registry.podDir(record.name)));
+    pod.#schedulePoll();
+    pod.#log.info({ phase: pod.phase, pids: pod.status(0).pids }, "adopted pod");
+    return pod;
   }
 
   status(restarts: number): PodStatus {
@@ -68,16 +122,31 @@ export class LocalPod {
       adminUrl: this.adminUrl,
       restarts,
       startedAt: this.startedAt,
-      pids: { app: this.#app?.pid, queueProxy: this.#queueProxy?.pid },
+      pids: { app: this.#record?.app.pid, queueProxy: this.#record?.queueProxy?.pid },
     };
   }
 
+  /** Reads the app's output written so far (before a failure report quotes it). */
+  readOutput(): void {
+    for (const follower of this.#followers) follower.read();
+  }
+
   async start(): Promise<void> {
+    try {
+      await this.#spawn();
+    } catch (error) {
+      this.#crashed(`cannot start the pod: ${(error as Error).message}`);
+    }
+  }
+
+  async #spawn(): Promise<void> {
     const { template } = this;
-    const appPort = await freePort();
-    if (this.phase !== "starting") return; // stopped while we waited for a port
+    const [appPort, servingPort, adminPort] = await reservePorts(3);
+    if (this.phase !== "starting") return; // stopped while we waited for ports
+    const files = podFiles(this.#options.registry.podDir(this.name));
+    this.#children = true;
     const [command, ...commandArgs] = template.command;
-    const app = spawnChild(command, [...commandArgs, ...template.args], {
+    const app = spawnPodProcess(command, [...commandArgs, ...template.args], {
       cwd: template.workingDir,
       env: {
         ...process.env,
@@ -86,66 +155,127 @@ export class LocalPod {
         K_SERVICE: template.service,
         K_CONFIGURATION: template.configuration,
         K_REVISION: template.revision,
+        SLUICE_HOP_SECRET: undefined, // the data plane's, never the app's
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdout: files.stdout,
+      stderr: files.stderr,
     });
-    this.#app = app;
-    const onOutput = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
-      this.output.write(stream, chunk);
-      this.#log.debug({ output: chunk.toString().trimEnd() }, "app output");
-    };
-    app.stdout?.on("data", onOutput("stdout"));
-    app.stderr?.on("data", onOutput("stderr"));
-    app.once("close", () => this.output.end());
-    app.once("error", (error) => {
-      this.output.end();
-      this.#crashed(`cannot start ${command}: ${error.message}`);
-    });
+    this.#follow(files);
+    app.once("error", (error) => this.#crashed(`cannot start ${command}: ${error.message}`));
+    if (app.pid === undefined) return; // the error event says why
     app.once("exit", (code, signal) => this.#crashed(`app exited with ${signal ?? `code ${code}`}`));
+    const record: PodRecord = {
+      name: this.name,
+      namespace: template.namespace,
+      service: template.service,
+      revision: template.revision,
+      startedAt: this.startedAt,
+      appPort,
+      servingPort,
+      adminPort,
+      app: identify(app.pid),
+    };
+    this.#record = record;
+    this.#options.registry.write(record); // recorded before the queue-proxy: a leftover app is found too
 
-    const queueProxy = spawnChild(process.execPath, [QUEUE_PROXY_MAIN], {
-      env: {
-        ...process.env,
-        USER_PORT: String(appPort),
-        USER_PROTOCOL: template.protocol,
-        CONTAINER_CONCURRENCY: String(template.containerConcurrency),
-        REVISION_TIMEOUT_SECONDS: String(template.timeoutSeconds),
-        REVISION_RESPONSE_START_TIMEOUT_SECONDS: String(template.responseStartTimeoutSeconds ?? 0),
-        REVISION_IDLE_TIMEOUT_SECONDS: String(template.idleTimeoutSeconds ?? 0),
-        SERVING_READINESS_PROBE: template.readinessProbe ? JSON.stringify(template.readinessProbe) : "",
-        QUEUE_SERVING_PORT: "0",
-        QUEUE_ADMIN_PORT: "0",
-        QUEUE_METRICS_PORT: "-1",
-        QUEUE_DRAIN_QUIET_SECONDS: String(this.#options.drainQuietSeconds),
-        SERVING_SERVICE: template.service,
-        SERVING_NAMESPACE: template.namespace,
-        SERVING_CONFIGURATION: template.configuration,
-        SERVING_REVISION: template.revision,
-        SERVING_POD: this.name,
-      },
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
-    this.#queueProxy = queueProxy;
-    const queueProxyLogs = new LogTail(10);
-    queueProxy.stdout?.on("data", (chunk: Buffer) => queueProxyLogs.push(chunk));
-    queueProxy.stderr?.on("data", (chunk: Buffer) => queueProxyLogs.push(chunk));
-    queueProxy.on(
-      "message",
-      (message: { type?: string; servingPort?: number; adminPort?: number; ready?: boolean }) => {
-        if (message.type === "listening") {
-          this.url = `http://127.0.0.1:${message.servingPort}`;
-          this.adminUrl = `http://127.0.0.1:${message.adminPort}`;
-        } else if (message.type === "ready" && this.phase !== "terminating" && this.phase !== "crashed") {
-          if (message.ready) this.everReady = true;
-          this.#setPhase(message.ready ? "ready" : "not-ready");
-        }
+    const { registry, orphanGraceSeconds, drainQuietSeconds } = this.#options;
+    const queueProxy: ChildProcess = spawnPodProcess(
+      process.execPath,
+      ["--import", ORPHAN_GUARD, QUEUE_PROXY_MAIN],
+      {
+        env: {
+          ...process.env,
+          USER_PORT: String(appPort),
+          USER_PROTOCOL: template.protocol,
+          CONTAINER_CONCURRENCY: String(template.containerConcurrency),
+          REVISION_TIMEOUT_SECONDS: String(template.timeoutSeconds),
+          REVISION_RESPONSE_START_TIMEOUT_SECONDS: String(template.responseStartTimeoutSeconds ?? 0),
+          REVISION_IDLE_TIMEOUT_SECONDS: String(template.idleTimeoutSeconds ?? 0),
+          SERVING_READINESS_PROBE: template.readinessProbe ? JSON.stringify(template.readinessProbe) : "",
+          QUEUE_SERVING_PORT: String(servingPort),
+          QUEUE_ADMIN_PORT: String(adminPort),
+          QUEUE_METRICS_PORT: "-1",
+          QUEUE_DRAIN_QUIET_SECONDS: String(drainQuietSeconds),
+          SERVING_SERVICE: template.service,
+          SERVING_NAMESPACE: template.namespace,
+          SERVING_CONFIGURATION: template.configuration,
+          SERVING_REVISION: template.revision,
+          SERVING_POD: this.name,
+          SLUICE_POD_LEASE: registry.leasePath,
+          SLUICE_POD_ORPHAN_GRACE_SECONDS: String(orphanGraceSeconds),
+          SLUICE_POD_APP_PID: String(record.app.pid),
+          SLUICE_POD_APP_START: record.app.start ?? "",
+        },
+        stdout: files.queueProxy,
+        stderr: files.queueProxy,
       },
     );
+    queueProxy.once("error", (error) => this.#crashed(`cannot start the queue-proxy: ${error.message}`));
+    if (queueProxy.pid === undefined) return;
     queueProxy.once("exit", (code, signal) =>
       this.#crashed(
-        `queue-proxy exited with ${signal ?? `code ${code}`}: ${queueProxyLogs.lines().slice(-3).join(" | ")}`,
+        `queue-proxy exited with ${signal ?? `code ${code}`}: ${lastLines(files.queueProxy, 3).join(" | ")}`,
       ),
     );
+    record.queueProxy = identify(queueProxy.pid);
+    registry.write(record);
+    this.url = `http://127.0.0.1:${servingPort}`;
+    this.adminUrl = `http://127.0.0.1:${adminPort}`;
+    this.#schedulePoll();
+  }
+
+  #follow(files: ReturnType<typeof podFiles>): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      const follower = new FileFollower(files[stream], (text) => {
+        this.output.write(stream, text);
+        this.#log.debug({ output: text.trimEnd() }, "app output");
+      });
+      follower.start();
+      this.#followers.push(follower);
+    }
+  }
+
+  #endOutput(): void {
+    if (this.#outputEnded) return;
+    this.#outputEnded = true;
+    for (const follower of this.#followers) follower.close();
+    this.output.end();
+  }
+
+  #schedulePoll(): void {
+    const every = this.everReady ? POLL_MS : STARTUP_POLL_MS;
+    this.#pollTimer = setTimeout(() => void this.#poll(), every);
+    this.#pollTimer.unref();
+  }
+
+  async #poll(): Promise<void> {
+    const record = this.#record;
+    if (!record || !this.adminUrl || this.#ended()) return;
+    if (!this.#children) {
+      if (processState(record.app) !== "same") return this.#crashed("app exited");
+      if (record.queueProxy && processState(record.queueProxy) !== "same") {
+        return this.#crashed("queue-proxy exited");
+      }
+    }
+    const ready = await queueProxyReady(this.adminUrl);
+    if (this.#ended()) return; // stopped or crashed while we asked
+    const wasEverReady = this.everReady;
+    const next = afterProbe(
+      { phase: this.phase, everReady: this.everReady, unanswered: this.#unanswered },
+      ready,
+    );
+    this.everReady = next.everReady;
+    this.#unanswered = next.unanswered;
+    if (next.everReady && !wasEverReady && record.readyAt === undefined) {
+      record.readyAt = Date.now();
+      this.#options.registry.write(record);
+    }
+    this.#setPhase(next.phase);
+    this.#schedulePoll();
+  }
+
+  #ended(): boolean {
+    return this.phase === "terminating" || this.phase === "crashed";
   }
 
   #setPhase(phase: PodPhase): void {
@@ -156,29 +286,32 @@ export class LocalPod {
   }
 
   #crashed(reason: string): void {
-    if (this.phase === "terminating" || this.phase === "crashed") return;
+    if (this.#ended()) return;
+    clearTimeout(this.#pollTimer);
     this.exitReason = reason;
+    this.#endOutput();
     this.#log.warn({ reason, lastOutput: this.output.lastText(5) }, "pod crashed");
-    this.#setPhase("crashed");
     // Take the other process down too; the platform decides whether to start a new pod.
-    this.#queueProxy?.kill("SIGKILL");
-    this.#app?.kill("SIGKILL");
+    if (this.#record?.queueProxy) signalProcess(this.#record.queueProxy, "SIGKILL");
+    if (this.#record) signalProcess(this.#record.app, "SIGKILL", true);
+    this.#options.registry.remove(this.name);
+    this.#setPhase("crashed");
   }
 
   /** Drains: the queue-proxy first (it finishes what it holds), then the app. */
   async stop(): Promise<void> {
     if (this.phase !== "crashed") this.#setPhase("terminating");
-    const queueProxy = this.#queueProxy;
-    const app = this.#app;
-    if (queueProxy) {
-      queueProxy.kill("SIGTERM");
-      await waitForExit(queueProxy, (this.template.timeoutSeconds + 30) * 1000 + KILL_GRACE_MS);
+    clearTimeout(this.#pollTimer);
+    const record = this.#record;
+    const queueProxy = record?.queueProxy;
+    if (queueProxy && signalProcess(queueProxy, "SIGTERM")) {
+      const drainMs = (this.template.timeoutSeconds + 30) * 1000 + KILL_GRACE_MS;
+      if (!(await waitGone(queueProxy, drainMs))) signalProcess(queueProxy, "SIGKILL");
     }
-    if (app) {
-      app.kill("SIGTERM");
-      await waitForExit(app, KILL_GRACE_MS);
-    } else {
-      this.output.end(); // never started: its output ends here (otherwise when the app's pipes close)
+    if (record && signalProcess(record.app, "SIGTERM", true)) {
+      if (!(await waitGone(record.app, KILL_GRACE_MS))) signalProcess(record.app, "SIGKILL", true);
     }
+    this.#endOutput();
+    this.#options.registry.remove(this.name);
   }
 }

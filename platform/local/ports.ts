@@ -1,0 +1,25 @@
+import { createServer, type Server } from "node:net";
+
+/**
+ * `count` distinct ports the OS says are free on 127.0.0.1, for processes that must be told their
+ * ports up front. All are held open together, so the OS cannot hand out the same port twice.
+ */
+export async function reservePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => resolve());
+      });
+    }
+    return servers.map((server) => {
+      const address = server.address();
+      return typeof address === "object" && address ? address.port : 0;
+    });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
