@@ -2,7 +2,7 @@ import t from "tap";
 import { Agent, request } from "undici";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
 import { fixtureService, startActivator } from "../helpers/data-plane.ts";
-import { waitFor } from "../helpers/processes.ts";
+import { TEST_HOP_SECRET, waitFor } from "../helpers/processes.ts";
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -19,17 +19,20 @@ async function startDataPlane(t: Teardown, services: string) {
     url: activator.url,
     adminUrl: activator.adminUrl,
     state: autoscaler.state,
+    apply: autoscaler.apply,
     activator: activator.proc,
   };
 }
 
 const send = (dispatcher: Agent, url: string, revision: string, path = "/", signal?: AbortSignal) =>
-  request(`${url}${path}`, { dispatcher, headers: { "sluice-revision": revision }, signal }).then(
-    async (res) => ({
-      status: res.statusCode,
-      body: await res.body.text(),
-    }),
-  );
+  request(`${url}${path}`, {
+    dispatcher,
+    headers: { "sluice-revision": revision, "sluice-hop-auth": TEST_HOP_SECRET },
+    signal,
+  }).then(async (res) => ({
+    status: res.statusCode,
+    body: await res.body.text(),
+  }));
 
 t.test("1,000 concurrent requests to a revision at zero all succeed once it scales up", async (t) => {
   const plane = await startDataPlane(t, service("burst"));
@@ -131,12 +134,41 @@ t.test("bad requests", async (t) => {
   const plane = await startDataPlane(t, service("plain"));
   const dispatcher = new Agent();
   t.teardown(() => dispatcher.close());
-  const missing = await request(`${plane.url}/`, { dispatcher });
+  const missing = await request(`${plane.url}/`, {
+    dispatcher,
+    headers: { "sluice-hop-auth": TEST_HOP_SECRET },
+  });
   t.equal(missing.statusCode, 400);
   t.match(await missing.body.text(), /missing Sluice-Revision header/);
   const unknown = await send(dispatcher, plane.url, "nope-00001");
   t.equal(unknown.status, 404);
   t.match(unknown.body, /unknown revision nope-00001/);
+  for (const auth of [{}, { "sluice-hop-auth": "a-guess-at-the-secret" }]) {
+    const forged = await request(`${plane.url}/`, {
+      dispatcher,
+      headers: { "sluice-revision": "plain-00001", ...auth },
+    });
+    t.equal(forged.statusCode, 403, "Sluice-Revision counts only with the hop secret");
+    t.match(await forged.body.text(), /accepted from the router only/);
+  }
+});
+
+t.test("a revision no route sends traffic to is refused", async (t) => {
+  const plane = await startDataPlane(t, service("old"));
+  await plane.apply(service("old").replace('value: "v1"', 'value: "v2"'));
+  await waitFor("old-00002 takes the traffic", async () => {
+    const state = await plane.state();
+    return (
+      state.revisions["old-00001"] && state.services["default/old"]?.traffic[0]?.revision === "old-00002"
+    );
+  });
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.close());
+  const refused = await waitFor("the activator to see the new route", async () => {
+    const res = await send(dispatcher, plane.url, "old-00001");
+    return res.status === 404 ? res : undefined;
+  });
+  t.match(refused.body, /no route sends traffic to revision old-00001/);
 });
 
 t.test("SIGTERM: readiness fails at once, what the activator holds is finished, then it exits", async (t) => {

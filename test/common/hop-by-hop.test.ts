@@ -1,6 +1,11 @@
 import t from "tap";
+import { HopAuth } from "../../common/hop-auth.ts";
 import { endToEndHeaderObject, endToEndRawHeaders } from "../../common/http/hop-by-hop.ts";
 import { scanRequestHeaders } from "../../common/http/request-headers.ts";
+import { INTERNAL_HEADERS, withoutInternalHeaders } from "../../common/internal-headers.ts";
+
+const SECRET = "a-hop-secret-long-enough";
+const auth = new HopAuth(SECRET);
 
 t.test("endToEndRawHeaders drops hop-by-hop headers and those named in Connection", async (t) => {
   const raw = [
@@ -49,26 +54,57 @@ t.test("scanRequestHeaders learns the facts in one pass", async (t) => {
       "5",
       "K-Proxy-Request",
       "activator",
+      "Sluice-Hop-Auth",
+      SECRET,
       "TE",
       "trailers",
       "Connection",
       "close",
     ],
     out,
+    auth,
   );
-  t.same(facts, { hasBody: true, networkProbe: undefined, proxied: true });
+  t.same(facts, { hasBody: true, fromHop: true, networkProbe: undefined, proxied: true });
   t.same(
     out,
-    ["Host", "h", "Content-Length", "5", "K-Proxy-Request", "activator", "TE", "trailers"],
-    "te: trailers kept for gRPC",
+    ["Host", "h", "Content-Length", "5", "TE", "trailers"],
+    "te: trailers kept for gRPC; internal headers never copied",
   );
 
   t.equal(scanRequestHeaders(["Content-Length", "0"], []).hasBody, false, "an empty body is no body");
   t.equal(scanRequestHeaders(["Transfer-Encoding", "chunked"], []).hasBody, true);
-  t.equal(scanRequestHeaders(["K-Network-Probe", "queue"], []).networkProbe, "queue");
+  t.equal(
+    scanRequestHeaders(["K-Network-Probe", "queue", "sluice-hop-auth", SECRET], [], auth).networkProbe,
+    "queue",
+  );
   const te: string[] = [];
   scanRequestHeaders(["TE", "gzip"], te);
   t.same(te, [], "te other than trailers is dropped");
+});
+
+t.test("internal headers count only with the hop secret, and are dropped either way", async (t) => {
+  const claims = ["K-Proxy-Request", "activator", "K-Network-Probe", "queue", "Sluice-Revision", "r-1"];
+  const none = { hasBody: false, fromHop: false, networkProbe: undefined, proxied: false };
+  const out: string[] = [];
+  t.same(scanRequestHeaders([...claims, "x-a", "1"], out, auth), none, "no secret sent: nothing believed");
+  t.same(out, ["x-a", "1"], "and nothing forwarded");
+  t.same(
+    scanRequestHeaders([...claims, "Sluice-Hop-Auth", "wrong-secret-guess!"], [], auth),
+    none,
+    "a wrong secret",
+  );
+  t.same(scanRequestHeaders([...claims, "Sluice-Hop-Auth", SECRET], []), none, "no secret configured: never");
+  t.same(
+    scanRequestHeaders([...claims, "Sluice-Hop-Auth", SECRET], [], new HopAuth(undefined)),
+    none,
+    "an auth without a secret verifies nothing",
+  );
+});
+
+t.test("withoutInternalHeaders drops every internal header, any case", async (t) => {
+  const raw = INTERNAL_HEADERS.flatMap((name) => [name.toUpperCase(), "x"]);
+  t.same(withoutInternalHeaders(["Host", "h", ...raw, "X-Ok", "1"]), ["Host", "h", "X-Ok", "1"]);
+  t.same(INTERNAL_HEADERS, ["sluice-revision", "k-proxy-request", "k-network-probe", "sluice-hop-auth"]);
 });
 
 t.test("HTTP/2 pseudo-headers are dropped and :authority becomes Host", async (t) => {

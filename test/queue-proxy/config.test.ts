@@ -65,3 +65,9 @@ t.test("bad values name the variable", async (t) => {
   t.match(error.message, /SERVING_READINESS_PROBE: expected a JSON object/);
   t.match(error.message, /CONTAINER_CONCURRENCY="-1"/);
 });
+
+t.test("SLUICE_HOP_SECRET: unset means none; a short one is refused", async (t) => {
+  t.equal(loadConfig({}).hopSecret, undefined);
+  t.equal(loadConfig({ SLUICE_HOP_SECRET: "0123456789abcdef" }).hopSecret, "0123456789abcdef");
+  t.throws(() => loadConfig({ SLUICE_HOP_SECRET: "short" }), /SLUICE_HOP_SECRET: at least 16 characters/);
+});

@@ -1,7 +1,7 @@
 import t from "tap";
 import { request } from "undici";
 import WebSocket from "ws";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { startProcess, TEST_HOP_SECRET, waitFor } from "../helpers/processes.ts";
 import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 
 const status = async (url: string, headers: Record<string, string> = {}) => {
@@ -20,11 +20,17 @@ t.test("readiness follows the app: not ready until it answers, then ready", asyn
   const qp = await startQueueProxy(t, port, {}, { waitReady: false });
   t.equal(await status(`${qp.adminUrl}/readyz`), 503, "no app yet");
   t.equal(await status(`${qp.adminUrl}/healthz`), 200, "alive all the same");
-  t.equal(await status(qp.url, { "k-network-probe": "queue" }), 503, "network probe says not ready");
+  t.equal(
+    await status(qp.url, { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET }),
+    503,
+    "network probe says not ready",
+  );
 
   await startProcess(t, "test/fixtures/app.ts", { PORT: String(port) });
   await waitFor("ready once the app answers", async () => (await status(`${qp.adminUrl}/readyz`)) === 200);
-  const probe = await request(qp.url, { headers: { "k-network-probe": "queue" } });
+  const probe = await request(qp.url, {
+    headers: { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET },
+  });
   t.equal(probe.statusCode, 200);
   t.equal(await probe.body.text(), "queue\n");
 });
@@ -64,7 +70,11 @@ t.test("SIGTERM drains: readiness fails at once, nothing accepted is lost, then 
 
   qp.child.kill("SIGTERM");
   await waitFor("readiness to fail", async () => (await status(`${qp.adminUrl}/readyz`)) === 503);
-  t.equal(await status(qp.url, { "k-network-probe": "queue" }), 503, "the activator's probe sees it too");
+  t.equal(
+    await status(qp.url, { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET }),
+    503,
+    "the activator's probe sees it too",
+  );
   t.equal(qp.child.exitCode, null, "still running while requests are open");
 
   await app.release();

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import t from "tap";
 import { request } from "undici";
+import { TEST_HOP_SECRET } from "../helpers/processes.ts";
 import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 import { rawExchange } from "../helpers/raw-http.ts";
 
@@ -129,11 +130,53 @@ t.test("requests through the activator count as proxied", async (t) => {
   const app = await startApp(t);
   const qp = await startQueueProxy(t, app.port);
   await qp.stats();
-  await (await request(`${qp.url}/`, { headers: { "k-proxy-request": "activator" } })).body.text();
+  const fromActivator = { "k-proxy-request": "activator", "sluice-hop-auth": TEST_HOP_SECRET };
+  await (await request(`${qp.url}/`, { headers: fromActivator })).body.text();
   await (await request(`${qp.url}/`)).body.text();
   const stats = await qp.stats();
   t.equal(stats.requestCount, 2);
   t.equal(stats.proxiedRequestCount, 1);
+});
+
+t.test("internal headers count only with the hop secret, and never reach the app", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port);
+  await qp.stats();
+  const forged = [
+    { "k-proxy-request": "activator" },
+    { "k-proxy-request": "activator", "sluice-hop-auth": "not-the-secret-at-all" },
+  ];
+  for (const headers of forged) await (await request(`${qp.url}/`, { headers })).body.text();
+  const stats = await qp.stats();
+  t.equal(stats.requestCount, 2);
+  t.equal(stats.proxiedRequestCount, 0, "a client cannot pass its requests off as the activator's");
+
+  const probe = await request(`${qp.url}/headers`, {
+    headers: { "k-network-probe": "queue", "sluice-revision": "x-1", "sluice-hop-auth": "wrong-wrong-wrong" },
+  });
+  t.equal(probe.statusCode, 200);
+  const { headers } = (await probe.body.json()) as { headers: Record<string, string> };
+  t.ok(headers.host, "an unauthenticated probe is an ordinary request: the app answered it");
+  for (const name of ["k-network-probe", "sluice-revision", "sluice-hop-auth", "k-proxy-request"])
+    t.equal(headers[name], undefined, `${name} is not passed to the app`);
+
+  const fromActivator = await request(`${qp.url}/headers`, {
+    headers: { "k-proxy-request": "activator", "sluice-hop-auth": TEST_HOP_SECRET },
+  });
+  const seen = (await fromActivator.body.json()) as { headers: Record<string, string> };
+  t.equal(seen.headers["sluice-hop-auth"], undefined, "the app never learns the hop secret");
+});
+
+t.test("without a hop secret the queue-proxy believes no internal header", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, { SLUICE_HOP_SECRET: "" });
+  await qp.stats();
+  const claims = { "k-proxy-request": "activator", "sluice-hop-auth": TEST_HOP_SECRET };
+  await (await request(`${qp.url}/`, { headers: claims })).body.text();
+  t.equal((await qp.stats()).proxiedRequestCount, 0);
+  const probe = await request(`${qp.url}/headers`, { headers: { ...claims, "k-network-probe": "queue" } });
+  t.equal(probe.statusCode, 200);
+  t.not(await probe.body.text(), "queue\n", "the probe went to the app");
 });
 
 t.test("metrics count requests by code", async (t) => {

@@ -1,0 +1,113 @@
+import { Registry } from "prom-client";
+import t from "tap";
+import type { Dispatcher } from "undici";
+import { ActivatorMetrics } from "../../activator/metrics.ts";
+import { RevisionTable } from "../../activator/revision-table.ts";
+import { StatsReporter } from "../../activator/stats-reporter.ts";
+import { HopAuth } from "../../common/hop-auth.ts";
+import { createLogger } from "../../common/log.ts";
+import { revisionState, serviceState, stateOf } from "../helpers/fake-autoscaler.ts";
+
+function tableWith(t: { teardown(fn: () => unknown): void }, secret: string | undefined) {
+  const log = createLogger("activator-test");
+  const reporter = new StatsReporter("http://127.0.0.1:1", "test", log);
+  const registry = new Registry();
+  const sizes = () => table.sizes();
+  const metrics = new ActivatorMetrics(registry, () => ({
+    waiting: 0,
+    capacity: [],
+    revisions: { tracked: sizes().revisions, retired: sizes().retired },
+  }));
+  const table = new RevisionTable({
+    upstream: {} as Dispatcher,
+    budget: { waiting: 0, max: 100 },
+    reporter,
+    metrics,
+    log,
+    hopAuth: new HopAuth(secret),
+  });
+  t.teardown(() => table.close());
+  return { table, reporter, registry };
+}
+
+// A pod that refuses connections: its probe keeps retrying until the table lets go of it.
+const gonePod = { pod: "p1", url: "http://127.0.0.1:1" };
+
+t.test("a revision that leaves the state leaves nothing behind", async (t) => {
+  const { table, reporter, registry } = tableWith(t, "a-hop-secret-long-enough");
+  const live = stateOf(
+    [serviceState("hello", [{ revision: "hello-00001", percent: 100 }])],
+    [revisionState("hello-00001", "hello", { endpoints: [gonePod] })],
+  );
+  table.update(live);
+  t.same(table.sizes(), { revisions: 1, retired: 0, probing: 1 }, "tracked, and its new pod probed");
+  t.equal(reporter.size, 1, "stats kept for the autoscaler");
+  t.match(await registry.metrics(), /sluice_activator_revisions\{what="tracked"\} 1/);
+
+  table.update(stateOf([], [], 2));
+  t.same(table.sizes(), { revisions: 0, retired: 0, probing: 0 }, "entry gone, probe aborted");
+  t.equal(reporter.size, 0, "stats dropped");
+  t.equal(table.get("hello-00001"), undefined);
+  t.match(await registry.metrics(), /sluice_activator_revisions\{what="tracked"\} 0/);
+
+  table.update(live);
+  t.equal(table.sizes().revisions, 1, "the same name may come back, as a new entry");
+});
+
+t.test("a pod that leaves the endpoints stops being probed", async (t) => {
+  const { table } = tableWith(t, "a-hop-secret-long-enough");
+  const service = serviceState("hello", [{ revision: "hello-00001", percent: 100 }]);
+  table.update(stateOf([service], [revisionState("hello-00001", "hello", { endpoints: [gonePod] })]));
+  t.equal(table.sizes().probing, 1);
+  table.update(stateOf([service], [revisionState("hello-00001", "hello", { endpoints: [] })], 2));
+  t.equal(table.sizes().probing, 0);
+});
+
+t.test("only revisions in a service's traffic or tags are referenced", async (t) => {
+  const { table } = tableWith(t, undefined);
+  table.update(
+    stateOf(
+      [
+        serviceState("hello", [{ revision: "hello-00002", percent: 100 }], {
+          canary: { hosts: ["canary-hello.default.example.com"], revision: "hello-00003" },
+        }),
+      ],
+      ["hello-00001", "hello-00002", "hello-00003"].map((name) => revisionState(name, "hello")),
+    ),
+  );
+  t.equal(table.get("hello-00001")?.referenced, false, "an old revision, out of the traffic");
+  t.equal(table.get("hello-00002")?.referenced, true, "in the split");
+  t.equal(table.get("hello-00003")?.referenced, true, "a tag's target");
+});
+
+t.test(
+  "without a hop secret new pods are used at once (the queue-proxy would not believe a probe)",
+  async (t) => {
+    const { table } = tableWith(t, undefined);
+    table.update(
+      stateOf(
+        [serviceState("hello", [{ revision: "hello-00001", percent: 100 }])],
+        [revisionState("hello-00001", "hello", { endpoints: [gonePod] })],
+      ),
+    );
+    t.equal(table.sizes().probing, 0);
+    t.equal(table.get("hello-00001")?.throttler.readyPods, 1);
+  },
+);
+
+t.test("a pod that refuses a connection is out of use until its probe passes again", async (t) => {
+  const { table } = tableWith(t, "a-hop-secret-long-enough");
+  const pod = { pod: "p2", url: "http://127.0.0.1:2" };
+  table.update(
+    stateOf(
+      [serviceState("hello", [{ revision: "hello-00001", percent: 100 }])],
+      [revisionState("hello-00001", "hello", { endpoints: [pod] })],
+    ),
+  );
+  const entry = table.get("hello-00001");
+  entry?.throttler.markProbed(pod.url); // as if its first probe had passed
+  t.equal(entry?.throttler.readyPods, 1);
+  entry?.podUnreachable(pod.url);
+  t.equal(entry?.throttler.readyPods, 0, "no more requests for it");
+  t.equal(table.sizes().probing, 1, "probed again");
+});
