@@ -266,7 +266,12 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     if (this.state === DONE) return;
     if (this.state === WAITING) this.ctx.gate.leave(this);
     this.status = this.res.headersSent ? this.status : status;
-    sendPlain(this.res, status, message, headers);
+    sendPlain(
+      this.res,
+      status,
+      message,
+      this.ctx.responseHeaders ? withPairs(headers, this.ctx.responseHeaders) : headers,
+    );
     this.finish();
   }
 
@@ -287,4 +292,14 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
       );
     }
   }
+}
+
+/** Rare path (a hop's own error reply): adds the context's response headers to an object. */
+function withPairs(
+  headers: Record<string, string> | undefined,
+  pairs: readonly string[],
+): Record<string, string> {
+  const out = { ...headers };
+  for (let i = 0; i < pairs.length; i += 2) out[pairs[i]] = pairs[i + 1];
+  return out;
 }

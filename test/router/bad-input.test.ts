@@ -111,7 +111,8 @@ t.test("bad input and failing upstreams", async (t) => {
     "an upstream that refuses → 502 naming the cause; one that dies mid-response → the client's response is cut",
     async (t) => {
       const refused = await request(`${router.url}/`, { dispatcher, headers: { host: "gone" } });
-      t.equal(refused.statusCode, 502);
+      t.equal(refused.statusCode, 502, "the pod refused, and so did the activator it was retried through");
+      t.equal(refused.headers["sluice-revision"], "gone-00001", "the router's own error names the revision");
       t.match(await refused.body.text(), /router: error talking to the app: ECONNREFUSED/);
       const cut = await request(`${router.url}/reset-mid-response`, { dispatcher, headers: { host: "bad" } });
       t.equal(cut.statusCode, 200, "the status had already been sent");
