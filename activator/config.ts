@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
+import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 
 /** The activator's settings, from its environment, parsed once at start-up. */
 export interface ActivatorConfig {
@@ -12,8 +13,8 @@ export interface ActivatorConfig {
   queueDepth: number;
   statsIntervalMs: number;
   name: string;
-  maxHeaderBytes: number;
-  headersTimeoutMs: number;
+  /** Header timeout, keep-alive, connection cap, header size and HTTP/2 limits (ACTIVATOR_*). */
+  limits: ListenerLimits;
   /** After SIGTERM, the longest the activator waits for what it holds. */
   drainTimeoutMs: number;
   /**
@@ -39,8 +40,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     queueDepth: env.int("ACTIVATOR_QUEUE_DEPTH", 10_000, { min: 0, max: 1_000_000 }),
     statsIntervalMs: env.number("ACTIVATOR_STATS_INTERVAL_SECONDS", 1, { min: 0.05, max: 60 }) * 1000,
     name: env.string("ACTIVATOR_NAME", `${hostname()}-${process.pid}`),
-    maxHeaderBytes: env.int("ACTIVATOR_MAX_HEADER_BYTES", 16 * 1024, { min: 1024, max: 1024 * 1024 }),
-    headersTimeoutMs: env.number("ACTIVATOR_HEADERS_TIMEOUT_SECONDS", 10, { min: 0.1, max: 600 }) * 1000,
+    limits: readListenerLimits(env, "ACTIVATOR"),
     drainTimeoutMs: env.number("ACTIVATOR_DRAIN_TIMEOUT_SECONDS", 330, { min: 0.1, max: 7200 }) * 1000,
     hopSecret: hop.secret,
   };

@@ -1,10 +1,7 @@
-import { createServer } from "node:http";
-import { createServer as createHttp2Server } from "node:http2";
 import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { HopAuth } from "../common/hop-auth.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
-import { handleClientError } from "../common/http/client-error.ts";
-import { createH2cListener } from "../common/http/h2c-listener.ts";
+import { createDataListener } from "../common/http/data-listener.ts";
 import { listen } from "../common/http/listen.ts";
 import type { Tunnel } from "../common/http/tunnel.ts";
 import { createAgent } from "../common/http/undici-dispatchers.ts";
@@ -55,21 +52,21 @@ const watcher = new StateWatcher({
 let draining = false;
 const isReady = () => table.hasState && !draining;
 const handler = createActivatorHandler(table, reporter, hopAuth);
-const http1 = createServer(
-  {
-    maxHeaderSize: config.maxHeaderBytes,
-    headersTimeout: config.headersTimeoutMs,
-    requestTimeout: 0,
-    connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
-  },
-  handler,
-);
-http1.on("clientError", handleClientError("activator"));
 const tunnels = new Set<Tunnel>();
-http1.on("upgrade", createUpgradeHandler(table, reporter, tunnels));
-const http2 = createHttp2Server({}, handler as never);
-const listener = createH2cListener(http1, http2);
-const admin = createAdminServer({ registry, isReady });
+const { listener, http1, http2 } = createDataListener({
+  component: "activator",
+  limits: config.limits,
+  log,
+  onRequest: handler,
+  onUpgrade: createUpgradeHandler(table, reporter, hopAuth, tunnels, config.limits.maxHeaderBytes),
+});
+const admin = createAdminServer({
+  registry,
+  isReady,
+  limits: config.limits,
+  log,
+  name: "activator admin port",
+});
 
 const holding = () =>
   budget.waiting + [...table.withRequests()].reduce((sum, entry) => sum + entry.throttler.inFlight, 0);

@@ -1,52 +1,96 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import type { HopAuth } from "../common/hop-auth.ts";
+import { type RequestHeaderFacts, scanRequestHeaders } from "../common/http/request-headers.ts";
 import { rawResponse, Tunnel } from "../common/http/tunnel.ts";
-import { REVISION_HEADER } from "./handler.ts";
-import { failureMessage, type RevisionTable } from "./revision-table.ts";
+import { REVISION_HEADER } from "../common/internal-headers.ts";
+import { failureMessage, type RevisionEntry, type RevisionTable } from "./revision-table.ts";
 import type { StatsReporter } from "./stats-reporter.ts";
 
+export type UpgradeRefusal = {
+  status: number;
+  reason: string;
+  message: string;
+  headers?: Record<string, string>;
+};
+
 /**
- * Upgrades (WebSocket) for a revision without a ready pod: poked and held at the revision's
- * throttler like any request, then tunnelled to the pod, holding its slot while open.
+ * The checks a request passes at the activator, for an upgrade: from the router (with a hop
+ * secret), naming a revision the state knows, that some route sends traffic to, and that can
+ * become ready. Mirrors createActivatorHandler's order and answers.
+ */
+export function checkUpgrade(
+  table: RevisionTable,
+  name: string | string[] | undefined,
+  facts: RequestHeaderFacts,
+  auth: HopAuth,
+): RevisionEntry | UpgradeRefusal {
+  if (auth.configured && !facts.fromHop)
+    return {
+      status: 403,
+      reason: "Forbidden",
+      message: "activator: requests are accepted from the router only (missing or wrong Sluice-Hop-Auth)",
+    };
+  if (typeof name !== "string" || name === "")
+    return {
+      status: 400,
+      reason: "Bad Request",
+      message: "activator: missing Sluice-Revision header (the router names the target revision)",
+    };
+  if (!table.hasState)
+    return {
+      status: 503,
+      reason: "Service Unavailable",
+      message: "activator: no routing state from the autoscaler yet",
+      headers: { "retry-after": "1" },
+    };
+  const entry = table.get(name);
+  if (!entry || entry.removed)
+    return { status: 404, reason: "Not Found", message: `activator: unknown revision ${name}` };
+  if (!entry.referenced)
+    return {
+      status: 404,
+      reason: "Not Found",
+      message: `activator: no route sends traffic to revision ${name}`,
+    };
+  if (entry.state.failure)
+    return {
+      status: 503,
+      reason: "Service Unavailable",
+      message: failureMessage(entry.state),
+      headers: { "retry-after": "5" },
+    };
+  return entry;
+}
+
+/**
+ * WebSocket upgrades for a revision without a ready pod: checked as requests are, poked and held
+ * at the revision's throttler like any request, then asked of the pod, holding its slot while
+ * the tunnel is open.
  */
 export function createUpgradeHandler(
   table: RevisionTable,
   reporter: StatsReporter,
+  auth: HopAuth,
   open: Set<Tunnel>,
+  maxResponseHeadBytes: number,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return function handleUpgrade(req, socket, head) {
+    const headers: string[] = [];
+    const facts = scanRequestHeaders(req.rawHeaders, headers, auth);
     const name = req.headers[REVISION_HEADER];
-    const entry = typeof name === "string" ? table.get(name) : undefined;
-    if (entry === undefined || entry.removed) {
-      socket.end(
-        rawResponse(
-          404,
-          "Not Found",
-          `activator: unknown revision ${String(name ?? "(no Sluice-Revision header)")}`,
-        ),
-      );
+    const found = checkUpgrade(table, name, facts, auth);
+    if ("status" in found) {
+      if (found.status === 503 && typeof name === "string" && table.get(name)) reporter.poke(name); // new demand earns another try
+      socket.end(rawResponse(found.status, found.reason, found.message, found.headers));
       return;
     }
-    if (entry.state.failure) {
-      reporter.poke(entry.name);
-      socket.end(
-        rawResponse(503, "Service Unavailable", failureMessage(entry.state), { "retry-after": "5" }),
-      );
-      return;
-    }
-    if (entry.throttler.readyPods === 0) reporter.poke(entry.name);
-    const tunnel = new Tunnel(
-      {
-        gate: entry.throttler,
-        component: "activator",
-        waitTimeoutMs: entry.ctx.timeoutMs,
-        requestHeaders: () => [...req.rawHeaders, "k-proxy-request", "activator"],
-        open,
-      },
+    if (found.throttler.readyPods === 0) reporter.poke(found.name);
+    new Tunnel(
+      { ctx: found.ctx, requestHeaders: () => headers, maxResponseHeadBytes, open },
       req,
       socket,
       head,
-    );
-    tunnel.start();
+    ).start();
   };
 }

@@ -1,5 +1,6 @@
 import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
+import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 
 /** Everything the queue-proxy reads from its environment, parsed once at start-up. */
 export interface QueueProxyConfig {
@@ -29,10 +30,8 @@ export interface QueueProxyConfig {
   drainQuietMs: number;
   /** After SIGTERM: the hard limit before exit (ms). */
   drainTimeoutMs: number;
-  /** Requests whose headers exceed this get 431. */
-  maxHeaderBytes: number;
-  /** A client must send complete headers within this (ms), against slowloris. */
-  headersTimeoutMs: number;
+  /** Header timeout, keep-alive, connection cap, header size and HTTP/2 limits (QUEUE_*). */
+  limits: ListenerLimits;
   service: string;
   configuration: string;
   revision: string;
@@ -137,8 +136,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     drainQuietMs: env.number("QUEUE_DRAIN_QUIET_SECONDS", 1, { max: 600 }) * 1000,
     drainTimeoutMs:
       env.number("QUEUE_DRAIN_TIMEOUT_SECONDS", timeoutSeconds + 30, { min: 0.1, max: 7200 }) * 1000,
-    maxHeaderBytes: env.int("QUEUE_MAX_HEADER_BYTES", 16 * 1024, { min: 1024, max: 1024 * 1024 }),
-    headersTimeoutMs: env.number("QUEUE_HEADERS_TIMEOUT_SECONDS", 10, { min: 0.1, max: 600 }) * 1000,
+    limits: readListenerLimits(env, "QUEUE"),
     service: env.string("SERVING_SERVICE", ""),
     configuration: env.string("SERVING_CONFIGURATION", ""),
     revision: env.string("SERVING_REVISION", "unknown"),

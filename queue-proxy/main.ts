@@ -43,8 +43,14 @@ const admin = createAdminServer({
   registry,
   isReady,
   routes: { "/stats": (_req, res) => sendJson(res, 200, stats()) },
+  limits: config.limits,
+  log,
+  name: "queue-proxy admin port",
 });
-const metricsOnly = config.metricsPort >= 0 ? createAdminServer({ registry, isReady }) : undefined;
+const metricsOnly =
+  config.metricsPort >= 0
+    ? createAdminServer({ registry, isReady, limits: config.limits, log, name: "queue-proxy metrics port" })
+    : undefined;
 
 const drainer = new Drainer({
   quietMs: config.drainQuietMs,

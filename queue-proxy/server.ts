@@ -1,13 +1,12 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import { createServer as createHttp2Server, type Http2Server } from "node:http2";
+import type { IncomingMessage, Server } from "node:http";
+import type { Http2Server } from "node:http2";
 import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
 import { ConcurrencyStats } from "../common/concurrency-stats.ts";
 import { HopAuth } from "../common/hop-auth.ts";
-import { handleClientError } from "../common/http/client-error.ts";
+import { createDataListener } from "../common/http/data-listener.ts";
 import { DeadlineList } from "../common/http/deadline-list.ts";
-import { createH2cListener } from "../common/http/h2c-listener.ts";
 import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { createH2cClient, createPool, type Dispatcher } from "../common/http/undici-dispatchers.ts";
@@ -17,7 +16,7 @@ import { Breaker } from "./breaker.ts";
 import type { QueueProxyConfig } from "./config.ts";
 import { createRequestHandler } from "./handler.ts";
 import { QueueProxyMetrics } from "./metrics.ts";
-import { UpgradedConnection } from "./upgrade.ts";
+import { DrainableTunnel } from "./upgrade.ts";
 
 /** How often the deadline sweep looks for requests past the revision timeout. */
 const DEADLINE_SWEEP_MS = 100;
@@ -29,7 +28,8 @@ export interface ServingSide {
   listener: NetServer;
   http1: Server;
   http2: Http2Server;
-  upgrades: Set<UpgradedConnection>;
+  /** Open WebSocket tunnels, told to go away on drain. */
+  upgrades: Set<DrainableTunnel>;
   close(): Promise<void>;
 }
 
@@ -69,38 +69,28 @@ export function createServingSide(
   };
   const hopAuth = new HopAuth(config.hopSecret);
   const handler = createRequestHandler(ctx, isReady, hopAuth);
-  const http1 = createServer(
-    {
-      maxHeaderSize: config.maxHeaderBytes,
-      headersTimeout: config.headersTimeoutMs,
-      // node checks header timeouts on this interval (default 30 s, far coarser than the timeout).
-      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
-      requestTimeout: 0, // the revision timeout governs whole exchanges
-      keepAliveTimeout: 5000,
-    },
-    handler,
-  );
-  http1.on("clientError", handleClientError("queue-proxy"));
-
-  const upgrades = new Set<UpgradedConnection>();
-  const upgradeContext = {
-    breaker,
-    stats: ctx.stats,
-    log,
-    userHost: config.userHost,
-    userPort: config.userPort,
+  const upgrades = new Set<DrainableTunnel>();
+  const origin = `http://${config.userHost}:${config.userPort}`;
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const headers: string[] = [];
+    const facts = scanRequestHeaders(req.rawHeaders, headers, hopAuth);
+    const options = {
+      ctx,
+      origin,
+      requestHeaders: () => headers,
+      maxResponseHeadBytes: config.limits.maxHeaderBytes,
+      proxied: facts.proxied,
+      open: upgrades,
+    };
+    new DrainableTunnel(options, req, socket, head).start();
   };
-  http1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const facts = scanRequestHeaders(req.rawHeaders, [], hopAuth);
-    const connection = new UpgradedConnection(upgradeContext, req, socket, head, facts.proxied, (closed) =>
-      upgrades.delete(closed),
-    );
-    upgrades.add(connection);
-    connection.start();
+  const { listener, http1, http2 } = createDataListener({
+    component: "queue-proxy",
+    limits: config.limits,
+    log,
+    onRequest: handler,
+    onUpgrade,
   });
-
-  const http2 = createHttp2Server({ maxSessionMemory: 64 }, handler as never);
-  const listener = createH2cListener(http1, http2);
 
   const sweep = setInterval(
     () => ctx.deadlines.expireStartedBefore(Date.now() - config.timeoutMs),

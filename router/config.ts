@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
+import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 import { parseTrustedProxies, type TrustedProxies } from "./trusted-proxies.ts";
 
 /** The router's settings, from its environment, parsed once at start-up. */
@@ -20,8 +21,8 @@ export interface RouterConfig {
   hopSecret: string | undefined;
   /** When the host is unknown, route /{host}/rest by its first path segment (e.g. /hello/). */
   pathRouting: boolean;
-  maxHeaderBytes: number;
-  headersTimeoutMs: number;
+  /** Header timeout, keep-alive, connection cap, header size and HTTP/2 limits (ROUTER_*). */
+  limits: ListenerLimits;
   /** Longest a request may take, on top of its revision's timeout (the inner hops time out first). */
   timeoutSlackMs: number;
   drainTimeoutMs: number;
@@ -63,8 +64,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustedProxies: trusted.proxies,
     hopSecret: hop.secret,
     pathRouting: env.bool("ROUTER_PATH_ROUTING", true),
-    maxHeaderBytes: env.int("ROUTER_MAX_HEADER_BYTES", 16 * 1024, { min: 1024, max: 1024 * 1024 }),
-    headersTimeoutMs: env.number("ROUTER_HEADERS_TIMEOUT_SECONDS", 10, { min: 0.1, max: 600 }) * 1000,
+    limits: readListenerLimits(env, "ROUTER"),
     timeoutSlackMs: env.number("ROUTER_TIMEOUT_SLACK_SECONDS", 1, { min: 0, max: 600 }) * 1000,
     drainTimeoutMs: env.number("ROUTER_DRAIN_TIMEOUT_SECONDS", 330, { min: 0.1, max: 7200 }) * 1000,
     accessLog: env.bool("ROUTER_ACCESS_LOG", false),

@@ -65,15 +65,21 @@ const deps = (proto: "http" | "https"): HandlerDeps => ({
   proto,
   trustedProxies: config.trustedProxies,
 });
-const servers = createRouterServers(config, {
+const servers = createRouterServers(config, log, {
   forPlain: createRouterHandler(deps("http")),
   forTls: createRouterHandler(deps("https")),
-  upgradePlain: createUpgradeHandler(deps("http"), tunnels),
-  upgradeTls: createUpgradeHandler(deps("https"), tunnels),
+  upgradePlain: createUpgradeHandler(deps("http"), tunnels, config.limits.maxHeaderBytes),
+  upgradeTls: createUpgradeHandler(deps("https"), tunnels, config.limits.maxHeaderBytes),
 });
 
 let draining = false;
-const admin = createAdminServer({ registry, isReady: () => hasState && !draining });
+const admin = createAdminServer({
+  registry,
+  isReady: () => hasState && !draining,
+  limits: config.limits,
+  log,
+  name: "router admin port",
+});
 
 async function shutDown(signal: string): Promise<void> {
   if (draining) return;

@@ -1,19 +1,18 @@
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import {
-  createServer as createHttp2Server,
-  createSecureServer,
-  type Http2SecureServer,
-  type Http2Server,
-} from "node:http2";
+import { createSecureServer, type Http2SecureServer } from "node:http2";
 import type { Server as NetServer } from "node:net";
-import type { Duplex } from "node:stream";
 import { handleClientError } from "../common/http/client-error.ts";
-import { createH2cListener } from "../common/http/h2c-listener.ts";
+import { capConnections } from "../common/http/connection-cap.ts";
+import {
+  createDataListener,
+  type RequestHandler,
+  type UpgradeHandler,
+} from "../common/http/data-listener.ts";
+import { closeIdleSessions } from "../common/http/h2-session-idle.ts";
+import { applyHttp1Limits, http2Options } from "../common/http/listener-limits.ts";
+import { isWebSocketUpgrade } from "../common/http/websocket-upgrade.ts";
+import type { Logger } from "../common/log.ts";
 import type { RouterConfig } from "./config.ts";
-
-type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
-type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface RouterServers {
   /** HTTP/1.1 and h2c on one port. */
@@ -26,9 +25,14 @@ export interface RouterServers {
   closeAll(): void;
 }
 
-/** The router's listeners, all sharing one request handler and one upgrade handler. */
+/**
+ * The router's listeners, all sharing one request handler and one upgrade handler, and all under
+ * the same limits: the TLS port's HTTP/1.1 side gets the plain port's settings (header timeout,
+ * no request timeout of its own, header size, clientError replies) rather than node's defaults.
+ */
 export function createRouterServers(
   config: RouterConfig,
+  log: Logger,
   handlers: {
     forPlain: RequestHandler;
     forTls: RequestHandler;
@@ -36,34 +40,39 @@ export function createRouterServers(
     upgradeTls: UpgradeHandler;
   },
 ): RouterServers {
-  const http1: Server = createServer(
-    {
-      maxHeaderSize: config.maxHeaderBytes,
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: 0,
-      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
-    },
-    handlers.forPlain,
-  );
-  http1.on("clientError", handleClientError("router"));
-  http1.on("upgrade", handlers.upgradePlain);
-  const http2: Http2Server = createHttp2Server(
-    { settings: { maxHeaderListSize: config.maxHeaderBytes } },
-    handlers.forPlain as never,
-  );
-  const plain = createH2cListener(http1, http2);
+  const { limits } = config;
+  const {
+    listener: plain,
+    http1,
+    http2,
+  } = createDataListener({
+    component: "router",
+    limits,
+    log,
+    onRequest: handlers.forPlain,
+    onUpgrade: handlers.upgradePlain,
+  });
   let tls: Http2SecureServer | undefined;
   if (config.tls) {
     tls = createSecureServer(
       {
+        ...http2Options(limits),
         cert: readFileSync(config.tls.certFile),
         key: readFileSync(config.tls.keyFile),
         allowHTTP1: true,
-        settings: { maxHeaderListSize: config.maxHeaderBytes },
+        // A client that connects and never finishes its handshake is dropped like a silent one.
+        handshakeTimeout: limits.headersTimeoutMs,
+        // A TLS client that negotiates neither h2 nor http/1.1 is dropped after the header timeout.
+        unknownProtocolTimeout: limits.headersTimeoutMs,
       },
       handlers.forTls as never,
     );
+    applyHttp1Limits(tls, limits);
+    Object.assign(tls, { shouldUpgradeCallback: isWebSocketUpgrade });
+    tls.on("clientError", handleClientError("router"));
     tls.on("upgrade", handlers.upgradeTls);
+    closeIdleSessions(tls, limits.h2IdleTimeoutMs);
+    capConnections(tls, limits.maxConnections, log, "router TLS");
   }
   return {
     plain,

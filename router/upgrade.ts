@@ -1,22 +1,26 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { rawResponse, Tunnel } from "../common/http/tunnel.ts";
 import { addForwardedHeaders } from "./forwarded.ts";
 import { type HandlerDeps, hostOf, route } from "./handler.ts";
 import type { PodSlot } from "./pod-balancer.ts";
 import type { RouterWaiter } from "./revision-target.ts";
-import { REVISION_HEADER } from "./router-exchange.ts";
 
-/** An upgrade (WebSocket) tunnel that takes a pod slot from a revision target, as requests do. */
+/** A WebSocket tunnel that takes a pod slot from a revision target, as requests do. */
 class RouterTunnel extends Tunnel implements RouterWaiter {
   slot: PodSlot | null = null;
-  avoid: PodSlot | undefined = undefined;
 }
 
-/** Upgrades: routed like requests, then relayed byte for byte to the pod (or the activator). */
+/**
+ * WebSocket upgrades (the listener hands no other kind here): routed like requests, then asked of
+ * the pod (or the activator) under the revision's timeout and metrics. The client's headers go
+ * through the same filter as a request's, so no internal header of the data plane gets through.
+ */
 export function createUpgradeHandler(
   deps: HandlerDeps,
   open: Set<Tunnel>,
+  maxResponseHeadBytes: number,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return function handleUpgrade(req, socket, head) {
     const found = route(deps, req);
@@ -27,19 +31,16 @@ export function createUpgradeHandler(
       );
       return;
     }
+    const headers: string[] = [];
+    scanRequestHeaders(req.rawHeaders, headers);
+    addForwardedHeaders(headers, req, deps.proto, hostOf(req), found.prefix, deps.trustedProxies);
     if (found.prefix !== undefined) req.url = found.path;
     const { target } = found;
     const tunnel: RouterTunnel = new RouterTunnel(
       {
-        gate: target,
-        component: "router",
-        waitTimeoutMs: target.ctx.timeoutMs,
-        requestHeaders: () => {
-          const headers = [...req.rawHeaders];
-          addForwardedHeaders(headers, req, deps.proto, hostOf(req), found.prefix);
-          if (tunnel.slot === null) headers.push(REVISION_HEADER, target.name);
-          return headers;
-        },
+        ctx: target.ctx,
+        requestHeaders: () => (tunnel.slot === null ? [...headers, ...target.activatorHeaders] : headers),
+        maxResponseHeadBytes,
         open,
       },
       req,

@@ -1,5 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
+import type { Logger } from "../log.ts";
+import { handleClientError } from "./client-error.ts";
+import { capConnections } from "./connection-cap.ts";
+import { adminLimits, DEFAULT_LIMITS, http1Options, type ListenerLimits } from "./listener-limits.ts";
 import { sendPlain } from "./respond.ts";
 
 export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -10,11 +14,25 @@ export interface AdminOptions {
   isReady: () => boolean;
   /** Extra routes by exact path, e.g. { "/stats": handler }. */
   routes?: Record<string, AdminRoute>;
+  /** The component's listener limits (the connection cap is lowered for admin use). */
+  limits?: ListenerLimits;
+  /** Where the connection cap is logged when reached; without one the cap still holds. */
+  log?: Logger;
+  /** Names the listener in replies and log lines. */
+  name?: string;
 }
 
 /** Every component's admin port: /healthz, /readyz, /metrics and whatever routes it adds. */
-export function createAdminServer({ registry, isReady, routes = {} }: AdminOptions): Server {
-  return createServer(async (req, res) => {
+export function createAdminServer({
+  registry,
+  isReady,
+  routes = {},
+  limits = DEFAULT_LIMITS,
+  log,
+  name = "admin port",
+}: AdminOptions): Server {
+  const admin = adminLimits(limits);
+  const server = createServer(http1Options(admin), async (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0];
     try {
       if (path === "/healthz") return sendPlain(res, 200, "ok");
@@ -32,4 +50,8 @@ export function createAdminServer({ registry, isReady, routes = {} }: AdminOptio
       sendPlain(res, 500, `admin endpoint ${path} failed: ${(error as Error).message}`);
     }
   });
+  server.on("clientError", handleClientError(name));
+  if (log) capConnections(server, admin.maxConnections, log, name);
+  else server.maxConnections = admin.maxConnections;
+  return server;
 }

@@ -40,20 +40,29 @@ function replaying(socket: Socket, alreadyRead: Buffer): Duplex {
 
 /**
  * One port for HTTP/1.1 and h2c: the first bytes of each connection decide which server gets it.
- * Costs one read per connection, nothing per request.
+ * Costs one read per connection, nothing per request. A connection that has not decided within
+ * `sniffTimeoutMs` (silent, or stuck inside the HTTP/2 preface) is closed: neither server's own
+ * timeouts see it yet.
  */
-export function createH2cListener(http1: HttpServer, http2: Http2Server): NetServer {
+export function createH2cListener(
+  http1: HttpServer,
+  http2: Http2Server,
+  { sniffTimeoutMs }: { sniffTimeoutMs: number },
+): NetServer {
   // node's HTTP server arms its header/request timeout checks on 'listening'; it never listens
   // itself here, so tell it.
   http1.emit("listening");
   return createNetServer({ noDelay: true }, (socket: Socket) => {
     let seen: Buffer = Buffer.alloc(0);
+    // Absolute, not idle: a client dripping the preface a byte at a time gains nothing.
+    const sniffTimer = setTimeout(() => socket.destroy(), sniffTimeoutMs);
     const onData = (chunk: Buffer) => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const compared = Math.min(seen.length, PREFACE.length);
       const isHttp2 = seen.subarray(0, compared).equals(PREFACE.subarray(0, compared));
       if (isHttp2 && seen.length < PREFACE.length) return; // wait for the rest of the preface
       socket.off("data", onData);
+      clearTimeout(sniffTimer);
       socket.pause();
       if (isHttp2) {
         http2.emit("connection", replaying(socket, seen));
@@ -65,5 +74,6 @@ export function createH2cListener(http1: HttpServer, http2: Http2Server): NetSer
     };
     socket.on("data", onData);
     socket.on("error", () => socket.destroy());
+    socket.on("close", () => clearTimeout(sniffTimer));
   });
 }

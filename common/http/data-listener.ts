@@ -1,0 +1,51 @@
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttp2Server, type Http2Server } from "node:http2";
+import type { Server as NetServer } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Logger } from "../log.ts";
+import { handleClientError } from "./client-error.ts";
+import { capConnections } from "./connection-cap.ts";
+import { closeIdleSessions } from "./h2-session-idle.ts";
+import { createH2cListener } from "./h2c-listener.ts";
+import { http1Options, http2Options, type ListenerLimits } from "./listener-limits.ts";
+import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface DataListenerOptions {
+  /** Names the component in replies and log lines ("router: …"). */
+  component: string;
+  limits: ListenerLimits;
+  log: Logger;
+  onRequest: RequestHandler;
+  /** WebSocket upgrades; every other upgrade request reaches onRequest as an ordinary request. */
+  onUpgrade?: UpgradeHandler;
+}
+
+/** A data-plane port: HTTP/1.1 and h2c on one listener, each server under the same limits. */
+export interface DataListener {
+  listener: NetServer;
+  http1: HttpServer;
+  http2: Http2Server;
+}
+
+export function createDataListener(options: DataListenerOptions): DataListener {
+  const { component, limits, log } = options;
+  const http1 = createServer(
+    { ...http1Options(limits), shouldUpgradeCallback: options.onUpgrade ? isWebSocketUpgrade : () => false },
+    options.onRequest,
+  );
+  http1.on("clientError", handleClientError(component));
+  if (options.onUpgrade) http1.on("upgrade", options.onUpgrade);
+  const http2 = createHttp2Server(http2Options(limits), options.onRequest as never);
+  closeIdleSessions(http2, limits.h2IdleTimeoutMs);
+  const listener = createH2cListener(http1, http2, { sniffTimeoutMs: limits.headersTimeoutMs });
+  capConnections(listener, limits.maxConnections, log, component);
+  return { listener, http1, http2 };
+}
