@@ -7,9 +7,6 @@ import { ActivatorExchange } from "./activator-exchange.ts";
 import { failureMessage, type RevisionTable } from "./revision-table.ts";
 import type { StatsReporter } from "./stats-reporter.ts";
 
-/** @deprecated import it from common/internal-headers.ts (kept for callers not yet moved). */
-export { REVISION_HEADER };
-
 /**
  * The activator's request path: find the revision the router named, poke the autoscaler if it
  * has no pod ready, then hold the request at the revision's throttler until a pod has room.

@@ -1,14 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import { DISPATCHED, Exchange } from "../common/http/proxy-exchange.ts";
-import { REVISION_HEADER } from "../common/internal-headers.ts";
 import type { PodSlot } from "./pod-balancer.ts";
 import type { RevisionTarget, RouterWaiter } from "./revision-target.ts";
 
 type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
-
-/** @deprecated import it from common/internal-headers.ts (kept for callers not yet moved). */
-export { REVISION_HEADER };
 
 // Errors of the connect step: raised before a single byte of the request could leave this process.
 const NOT_CONNECTED = new Set([

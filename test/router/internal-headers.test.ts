@@ -1,7 +1,7 @@
 // Clients are untrusted: the headers the data plane uses between its own hops never get past the
 // router, over HTTP/1.1 or h2c, whatever the client claims (even the right hop secret).
 import t from "tap";
-import { Agent, request } from "undici";
+import { Agent, type Dispatcher, request } from "undici";
 import { createH2cClient } from "../../common/http/undici-dispatchers.ts";
 import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../helpers/fake-autoscaler.ts";
 import { TEST_HOP_SECRET } from "../helpers/processes.ts";
@@ -34,7 +34,7 @@ t.test("internal headers from clients", async (t) => {
   const http1 = new Agent();
   const h2c = createH2cClient(router.url, {});
   t.teardown(() => Promise.all([http1.close(), h2c.close()]));
-  const get = async (dispatcher: typeof http1, path: string) => {
+  const get = async (dispatcher: Dispatcher, path: string) => {
     const res = await request(`${router.url}${path}`, { dispatcher, headers: { host: "hello", ...forged } });
     return { status: res.statusCode, text: await res.body.text() };
   };
