@@ -1,15 +1,14 @@
 import { readFileSync } from "node:fs";
 import { createSecureServer, type Http2SecureServer } from "node:http2";
 import type { Server as NetServer } from "node:net";
-import { handleClientError } from "../common/http/client-error.ts";
-import { capConnections } from "../common/http/connection-cap.ts";
 import {
   createDataListener,
   type RequestHandler,
   type UpgradeHandler,
 } from "../common/http/data-listener.ts";
 import { closeIdleSessions } from "../common/http/h2-session-idle.ts";
-import { applyHttp1Limits, http2Options } from "../common/http/listener-limits.ts";
+import { limitServer } from "../common/http/limit-server.ts";
+import { http2Options } from "../common/http/listener-limits.ts";
 import { isWebSocketUpgrade } from "../common/http/websocket-upgrade.ts";
 import type { Logger } from "../common/log.ts";
 import type { RouterConfig } from "./config.ts";
@@ -67,12 +66,10 @@ export function createRouterServers(
       },
       handlers.forTls as never,
     );
-    applyHttp1Limits(tls, limits);
+    limitServer(tls, limits, log, "router");
     Object.assign(tls, { shouldUpgradeCallback: isWebSocketUpgrade });
-    tls.on("clientError", handleClientError("router"));
     tls.on("upgrade", handlers.upgradeTls);
     closeIdleSessions(tls, limits.h2IdleTimeoutMs);
-    capConnections(tls, limits.maxConnections, log, "router TLS");
   }
   return {
     plain,

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Registry } from "prom-client";
 import type { Logger } from "../log.ts";
 import { handleClientError } from "./client-error.ts";
-import { capConnections } from "./connection-cap.ts";
+import { limitServer } from "./limit-server.ts";
 import { adminLimits, DEFAULT_LIMITS, http1Options, type ListenerLimits } from "./listener-limits.ts";
 import { sendPlain } from "./respond.ts";
 
@@ -50,8 +50,10 @@ export function createAdminServer({
       sendPlain(res, 500, `admin endpoint ${path} failed: ${(error as Error).message}`);
     }
   });
-  server.on("clientError", handleClientError(name));
-  if (log) capConnections(server, admin.maxConnections, log, name);
-  else server.maxConnections = admin.maxConnections;
+  if (log) limitServer(server, admin, log, name);
+  else {
+    server.on("clientError", handleClientError(name));
+    server.maxConnections = admin.maxConnections;
+  }
   return server;
 }
