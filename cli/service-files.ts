@@ -3,7 +3,14 @@
 // is sent, with the same file:line:column.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { formatProblem, type LoadedService, loadManifests, type Problem } from "../serving/load.ts";
+import type { ServiceDraft } from "../serving/draft.ts";
+import {
+  formatProblem,
+  type LoadedDocument,
+  type LoadedService,
+  loadManifests,
+  type Problem,
+} from "../serving/load.ts";
 import type { ServiceManifest, TrafficEntry } from "../serving/manifest.ts";
 import { type Revision, revisionFor } from "../serving/revisions.ts";
 import { localRunnable, validateServices } from "../serving/validate.ts";
@@ -56,9 +63,11 @@ export function readServiceFiles(paths: readonly string[]): { files: ServiceFile
   return { files, problems };
 }
 
-export function serviceId(manifest: ServiceManifest): string {
-  const namespace = manifest.metadata.namespace ?? "default";
-  return namespace === "default" ? manifest.metadata.name : `${namespace}/${manifest.metadata.name}`;
+/** `hello`, or `staging/hello` outside the default namespace. */
+export function serviceId(manifest: ServiceDraft): string {
+  const namespace = manifest.metadata?.namespace ?? "default";
+  const name = manifest.metadata?.name ?? "?";
+  return namespace === "default" ? name : `${namespace}/${name}`;
 }
 
 /** `hello-00001 80%, hello-00002 20% (canary)`; no traffic means 100 % to the latest revision. */
@@ -83,47 +92,54 @@ export interface CheckedServices {
 }
 
 /**
- * Loads and checks every Service in `files` together, as one input. `knownRevisions` lists the
- * revisions that already exist (apply asks the autoscaler); without it (validate, offline), a
- * traffic reference to a revision the files do not declare is a note, not a problem: it may exist
- * where the files get applied.
+ * Loads and checks every Service in `files` together, as one input, reporting every problem of
+ * every stage at once. `knownRevisions` lists the revisions that already exist (apply asks the
+ * autoscaler); without it (validate, offline), a traffic reference to a revision the files do not
+ * declare is a note, not a problem: it may exist where the files get applied. `running` is the
+ * services already there, for host collisions.
  */
 export function checkServices(
   files: readonly ServiceFile[],
   knownRevisions?: (namespace: string, service: string) => readonly string[],
+  running: readonly ServiceDraft[] = [],
 ): CheckedServices {
-  const services: LoadedService[] = [];
+  const documents: LoadedDocument[] = [];
   const problems: Problem[] = [];
   for (const { file, text } of files) {
     const loaded = loadManifests(text, file);
-    services.push(...loaded.services);
+    documents.push(...loaded.documents);
     problems.push(...loaded.problems);
   }
+  const services = documents.filter((document): document is LoadedService => document.manifest !== undefined);
   const notes: string[] = [];
   const outside = new Map<string, Set<string>>();
   const known =
     knownRevisions ?? ((namespace: string, name: string) => [...(outside.get(`${namespace}/${name}`) ?? [])]);
+  const keyOf = (draft: ServiceDraft) => `${draft.metadata?.namespace ?? "default"}/${draft.metadata?.name}`;
   if (!knownRevisions) {
-    const keyOf = (manifest: ServiceManifest) =>
-      `${manifest.metadata.namespace ?? "default"}/${manifest.metadata.name}`;
-    for (const { manifest, file, line } of services) {
-      const key = keyOf(manifest);
+    for (const { draft, file, line } of documents) {
+      if (draft.metadata?.name === undefined) continue;
+      const key = keyOf(draft);
       const declared = new Set(
-        services
-          .filter((s) => keyOf(s.manifest) === key)
-          .flatMap((s) => s.manifest.spec.template.metadata?.name ?? []),
+        documents
+          .filter((d) => d.draft.metadata?.name !== undefined && keyOf(d.draft) === key)
+          .flatMap((d) => d.draft.spec?.template?.metadata?.name ?? []),
       );
-      for (const entry of manifest.spec.traffic ?? []) {
-        const name = entry.revisionName;
+      for (const entry of draft.spec?.traffic ?? []) {
+        const name = entry?.revisionName;
         if (name === undefined || declared.has(name) || outside.get(key)?.has(name)) continue;
         outside.set(key, (outside.get(key) ?? new Set()).add(name));
         notes.push(
-          `${file}:${line}: ${serviceId(manifest)}: traffic refers to revision ${name}, which these files do not declare; it must exist where they are applied`,
+          `${file}:${line}: ${serviceId(draft)}: traffic refers to revision ${name}, which these files do not declare; it must exist where they are applied`,
         );
       }
     }
   }
-  problems.push(...validateServices(services, known));
+  problems.push(...validateServices(documents, known, running));
+  for (const { draft, file, line, rejected } of documents) {
+    const reason = rejected(["spec", "template", "spec", "containers", 0]) ? undefined : localRunnable(draft);
+    if (reason) notes.push(`${file}:${line}: ${serviceId(draft)}: cannot run locally: ${reason}`);
+  }
 
   // The revisions each document would create, in order, from an empty history (offline) — catches
   // a revision name Knative would refuse, and names them for the summary.
@@ -131,7 +147,7 @@ export function checkServices(
   const names = new Map<string, { manifest: ServiceManifest; revisions: string[] }>();
   for (const loaded of services) {
     const { manifest } = loaded;
-    const key = `${manifest.metadata.namespace ?? "default"}/${manifest.metadata.name}`;
+    const key = keyOf(manifest);
     const history = histories.get(key) ?? [];
     const result = revisionFor(manifest, history, 0);
     if ("error" in result) {
@@ -147,9 +163,6 @@ export function checkServices(
     const label = pinned ?? `${manifest.metadata.name}-NNNNN`;
     if (!entry.revisions.includes(label)) entry.revisions.push(label);
     names.set(key, entry);
-    const reason = localRunnable(manifest);
-    if (reason)
-      notes.push(`${loaded.file}:${loaded.line}: ${serviceId(manifest)}: cannot run locally: ${reason}`);
   }
 
   const summaries = [...names.values()].map(({ manifest, revisions }) => {

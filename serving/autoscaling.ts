@@ -60,7 +60,7 @@ export interface AnnotationProblem {
  * used in its place (the caller rejects the manifest when there are problems).
  */
 export function parseAutoscaling(
-  annotations: Record<string, string> = {},
+  annotations: Readonly<Record<string, string | undefined>> = {},
   containerConcurrency = 0,
 ): { spec: AutoscalingSpec; problems: AnnotationProblem[] } {
   const problems: AnnotationProblem[] = [];

@@ -7,8 +7,11 @@ import {
   LineCounter,
   type Node,
   parseAllDocuments,
+  type YAMLMap,
 } from "yaml";
 import type { z } from "zod";
+import { isPlainObject, withoutNulls } from "./absent.ts";
+import { draftOf, type ServiceDraft } from "./draft.ts";
 import { type ServiceManifest, serviceSchema } from "./manifest.ts";
 
 /** One thing wrong with an input, with where it is. */
@@ -21,12 +24,41 @@ export interface Problem {
   message: string;
 }
 
-export interface LoadedService {
-  manifest: ServiceManifest;
-  file: string;
+export interface Position {
   line: number;
+  column: number;
+}
+
+/** One Service document, whether or not the schema accepted it. */
+export interface LoadedDocument {
+  file: string;
+  /** The line the document starts on. */
+  line: number;
+  /** The document without null fields and without what the schema rejected: what later checks read. */
+  draft: ServiceDraft;
+  /** The whole document, typed, when the schema accepted it. */
+  manifest?: ServiceManifest;
   /** Where a path of this document is in its file, for problems found later (semantic checks). */
-  locate(path: readonly PropertyKey[], key?: string): { line?: number; column?: number };
+  locate(path: readonly PropertyKey[], key?: string): Position;
+  /**
+   * Whether the schema rejected a value at `path`, inside it or around it: a check that reads it
+   * would judge a value the user did not write (e.g. a traffic sum without a malformed percent).
+   */
+  rejected(path: readonly PropertyKey[]): boolean;
+}
+
+/** A document the schema accepted. */
+export interface LoadedService extends LoadedDocument {
+  manifest: ServiceManifest;
+}
+
+export interface Loaded {
+  /** Every Service document, for the checks after the schema (validateServices). */
+  documents: LoadedDocument[];
+  /** The documents the schema accepted. */
+  services: LoadedService[];
+  /** YAML and schema problems, in reading order. */
+  problems: Problem[];
 }
 
 export function formatProblem(problem: Problem): string {
@@ -35,67 +67,97 @@ export function formatProblem(problem: Problem): string {
   return `${where}: ${problem.path === "" ? "" : `${problem.path}: `}${problem.message}`;
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
+/**
+ * A document path as problems show it: `spec.traffic[0].tag`, with a map key that is not a plain
+ * word in brackets: `spec.template.metadata.annotations["autoscaling.knative.dev/window"]`.
+ * `key`, when given, is one more part (the key of a map entry).
+ */
+export function formatPath(path: readonly PropertyKey[], key?: string): string {
   let out = "";
-  for (const part of path)
-    out += typeof part === "number" ? `[${part}]` : `${out === "" ? "" : "."}${String(part)}`;
+  for (const part of key === undefined ? path : [...path, key]) {
+    if (typeof part === "number") out += `[${part}]`;
+    else if (typeof part === "string" && PLAIN_KEY.test(part)) out += `${out === "" ? "" : "."}${part}`;
+    else out += `[${JSON.stringify(String(part))}]`;
+  }
   return out;
 }
 
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** Reading order: by line, then column (problems without a position first). */
+export function byPosition(a: Problem, b: Problem): number {
+  return (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+}
+
 /** The source position of `path` in a YAML document (the key itself for an unknown field). */
-function positionOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key?: string) {
-  let node: unknown = doc.getIn(path as (string | number)[], true);
-  if (key !== undefined && isMap(node)) {
-    const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
-    if (pair && isNode(pair.key)) node = pair.key;
+function positionOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key?: string): Position {
+  let node: unknown = getIn(doc, path);
+  if (key !== undefined && isMap(node)) node = keyOf(node, key) ?? node;
+  // A null value (`name:` with nothing after it): the key, where the eye looks for it.
+  const last = path.at(-1);
+  if ((node === undefined || (isScalar(node) && node.value === null)) && typeof last === "string") {
+    const parent = getIn(doc, path.slice(0, -1));
+    if (isMap(parent)) node = keyOf(parent, last) ?? node;
   }
   // A missing field: point at the nearest parent that exists.
   for (let depth = path.length - 1; !isNode(node) && depth >= 0; depth--)
-    node = doc.getIn(path.slice(0, depth) as never, true);
-  const range = isNode(node) ? (node as Node).range : doc.contents?.range;
-  if (!range) return {};
-  const { line, col } = lines.linePos(range[0]);
+    node = getIn(doc, path.slice(0, depth));
+  const range = (isNode(node) ? (node as Node).range : undefined) ?? doc.contents?.range ?? doc.range;
+  const { line, col } = lines.linePos(range?.[0] ?? 0);
   return { line, column: col };
 }
 
-function zodProblems(issues: z.core.$ZodIssue[], doc: Document, lines: LineCounter, file: string): Problem[] {
-  const problems: Problem[] = [];
-  for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        problems.push({
-          file,
-          path: formatPath([...issue.path, key]),
-          ...positionOf(doc, lines, issue.path, key),
-          message: "unknown field",
-        });
-      }
-      continue;
-    }
-    const found = doc.getIn(issue.path as (string | number)[]);
-    const message =
-      issue.code === "invalid_type" && found === undefined ? "required field is missing" : issue.message;
-    problems.push({ file, path: formatPath(issue.path), ...positionOf(doc, lines, issue.path), message });
-  }
-  return problems;
+function keyOf(map: YAMLMap, key: string): Node | undefined {
+  const pair = map.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
+  return pair && isNode(pair.key) ? pair.key : undefined;
 }
 
+function getIn(doc: Document, path: readonly PropertyKey[]): unknown {
+  if (path.some((part) => typeof part === "symbol")) return undefined;
+  try {
+    return doc.getIn(path as (string | number)[], true);
+  } catch {
+    return undefined; // a path through a scalar or an alias
+  }
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let here = value;
+  for (const key of path) {
+    if (Array.isArray(here) && typeof key === "number") here = here[key];
+    else if (isPlainObject(here) && typeof key === "string" && Object.hasOwn(here, key)) here = here[key];
+    else return undefined;
+  }
+  return here;
+}
+
+function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
+  return prefix.length <= path.length && prefix.every((part, i) => path[i] === part);
+}
+
+const IDENTITY = new Set<PropertyKey>(["apiVersion", "kind"]);
+
 /**
- * Loads every Service in a YAML (or JSON) text of one or more documents. Each problem comes back
- * with its file, path, line and column; valid documents are returned even when others fail, and
- * callers decide whether one problem rejects the whole input (apply does).
+ * Loads every Service in a YAML (or JSON) text of one or more documents. A field set to null is
+ * absent (as in Kubernetes). Every schema problem comes back with its file, path, line and
+ * column, and every document (accepted or not) goes on to the later checks, so one pass reports
+ * everything; callers decide whether one problem rejects the whole input (apply does). A document
+ * that is something else than a Knative Service (another apiVersion or kind) is reported as such
+ * and not checked further. Never throws on any text.
  */
-export function loadManifests(
-  text: string,
-  file: string,
-): { services: LoadedService[]; problems: Problem[] } {
+export function loadManifests(text: string, file: string): Loaded {
   const lines = new LineCounter();
-  const services: LoadedService[] = [];
+  const documents: LoadedDocument[] = [];
   const problems: Problem[] = [];
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true });
   if (!Array.isArray(docs))
-    return { services, problems: [{ file, path: "", message: "no documents found" }] };
+    return {
+      documents,
+      services: [],
+      problems: [{ file, path: "", line: 1, column: 1, message: "no documents found" }],
+    };
   for (const doc of docs) {
+    const start = positionOf(doc, lines, []);
     if (doc.errors.length > 0) {
       for (const error of doc.errors) {
         const { line, col } = lines.linePos(error.pos[0]);
@@ -109,22 +171,86 @@ export function loadManifests(
       }
       continue;
     }
-    const value = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) continue; // an empty document between ---
-    const start = doc.contents?.range?.[0] ?? 0;
-    const parsed = serviceSchema.safeParse(value);
-    if (!parsed.success) {
-      problems.push(...zodProblems(parsed.error.issues, doc, lines, file));
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      problems.push({
+        file,
+        path: "",
+        ...start,
+        message: `YAML: ${(error as Error).message.split("\n")[0]}`,
+      });
       continue;
     }
-    services.push({
-      manifest: parsed.data,
+    if (raw === null || raw === undefined) continue; // an empty document between ---
+    const value = withoutNulls(raw);
+    if (!isPlainObject(value)) {
+      problems.push({
+        file,
+        path: "",
+        ...start,
+        message: "expected a Service: a mapping with apiVersion, kind, metadata and spec",
+      });
+      continue;
+    }
+    const parsed = serviceSchema.safeParse(value);
+    const issues = parsed.success ? [] : parsed.error.issues;
+    const at = (path: readonly PropertyKey[], key?: string) => positionOf(doc, lines, path, key);
+    // Another kind of object: its fields would all be "unknown"; say what it is and stop there.
+    const foreign = issues.filter(
+      (issue) =>
+        issue.path.length === 1 && IDENTITY.has(issue.path[0]) && valueAt(value, issue.path) !== undefined,
+    );
+    if (foreign.length > 0) {
+      problems.push(...schemaProblems(foreign, value, at, file));
+      continue;
+    }
+    problems.push(...schemaProblems(issues, value, at, file));
+    const rejectedPaths = issues
+      .filter((issue) => issue.code !== "unrecognized_keys")
+      .map((issue) => issue.path);
+    documents.push({
       file,
-      line: lines.linePos(start).line,
-      locate: (path, key) => positionOf(doc, lines, path, key),
+      line: start.line,
+      draft: parsed.success ? parsed.data : draftOf(value, rejectedPaths),
+      ...(parsed.success ? { manifest: parsed.data } : {}),
+      locate: at,
+      rejected: (path) => rejectedPaths.some((bad) => startsWith(path, bad) || startsWith(bad, path)),
     });
   }
-  if (services.length === 0 && problems.length === 0)
-    problems.push({ file, path: "", message: "no Service documents found" });
-  return { services, problems };
+  if (documents.length === 0 && problems.length === 0)
+    problems.push({ file, path: "", line: 1, column: 1, message: "no Service documents found" });
+  problems.sort(byPosition);
+  const services = documents.filter((document): document is LoadedService => document.manifest !== undefined);
+  return { documents, services, problems };
+}
+
+function schemaProblems(
+  issues: readonly z.core.$ZodIssue[],
+  value: unknown,
+  at: (path: readonly PropertyKey[], key?: string) => Position,
+  file: string,
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys)
+        problems.push({
+          file,
+          path: formatPath([...issue.path, key]),
+          ...at(issue.path, key),
+          message: "unknown field",
+        });
+      continue;
+    }
+    const missing = issue.code === "invalid_type" && valueAt(value, issue.path) === undefined;
+    problems.push({
+      file,
+      path: formatPath(issue.path),
+      ...at(issue.path),
+      message: missing ? "required field is missing" : issue.message,
+    });
+  }
+  return problems;
 }

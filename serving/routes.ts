@@ -8,8 +8,15 @@ export interface ResolvedRoute {
   tags: Record<string, { hosts: string[]; revision: string }>;
 }
 
+/**
+ * The hosts a service (or, with `{tag}-{service}` as `service`, a tag) answers on. The bare
+ * `{service}` is the default namespace's only: the same name in two namespaces is normal in
+ * Kubernetes and must not make two services claim one host (validation rejects the collisions
+ * left, see host-collisions.ts).
+ */
 export function serviceHosts(service: string, namespace: string, domain: string): string[] {
-  return [`${service}.${namespace}.${domain}`, `${service}.${namespace}`, service];
+  const hosts = [`${service}.${namespace}.${domain}`, `${service}.${namespace}`];
+  return namespace === "default" ? [...hosts, service] : hosts;
 }
 
 /**

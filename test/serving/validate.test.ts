@@ -1,5 +1,5 @@
 import t from "tap";
-import { formatProblem, loadManifests } from "../../serving/load.ts";
+import { byPosition, formatProblem, loadManifests } from "../../serving/load.ts";
 import { localRunnable, validateServices } from "../../serving/validate.ts";
 
 const HELLOWORLD_GO = `apiVersion: serving.knative.dev/v1
@@ -37,8 +37,8 @@ ${traffic}`;
 }
 
 function problemsOf(text: string, known: string[] = []): string[] {
-  const { services, problems } = loadManifests(text, "svc.yaml");
-  return [...problems, ...validateServices(services, () => known)].map(formatProblem);
+  const { documents, problems } = loadManifests(text, "svc.yaml");
+  return [...problems, ...validateServices(documents, () => known)].sort(byPosition).map(formatProblem);
 }
 
 t.test("a real Knative manifest (helloworld-go) loads unchanged", async (t) => {
@@ -228,25 +228,83 @@ for (const [name, text, expected, known] of cases) {
   });
 }
 
-t.test("every problem of a document is reported, not just the first", async (t) => {
-  const problems = problemsOf(
+t.test("every problem of every stage is reported in one pass", async (t) => {
+  // The schema (containerConcurrency), the annotations (max-scale) and the traffic (sum) at once.
+  const text = service(
+    "",
+    '\n        autoscaling.knative.dev/max-scale: "lots"',
+    "  traffic:\n    - latestRevision: true\n      percent: 70\n",
+  ).replace("    spec:\n      containers", "    spec:\n      containerConcurrency: -1\n      containers");
+  t.same(problemsOf(text), [
+    'svc.yaml:10:9: spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]: "lots": expected a number',
+    "svc.yaml:12:29: spec.template.spec.containerConcurrency: Too small: expected number to be >=0",
+    "svc.yaml:16:5: spec.traffic: percents sum to 70, not 100",
+  ]);
+
+  const more = problemsOf(
     service(
       "\n          colour: blue",
       '\n        autoscaling.knative.dev/min-scale: "-1"',
       "  traffic:\n    - latestRevision: true\n      percent: 50\n",
     ),
   );
-  t.equal(problems.length, 1, "a schema problem stops the semantic checks of that document");
-  const semantic = problemsOf(
+  t.equal(more.length, 3, "an unknown field does not hide the annotation and traffic problems");
+  t.match(more.join("\n"), /colour: unknown field/);
+  t.match(more.join("\n"), /min-scale.*expected an integer >= 0/);
+  t.match(more.join("\n"), /sum to 50/);
+});
+
+t.test("a check whose input the schema rejected is skipped, not run on what is left", async (t) => {
+  const badPercent = problemsOf(
     service(
       "",
-      '\n        autoscaling.knative.dev/min-scale: "-1"',
-      "  traffic:\n    - latestRevision: true\n      percent: 50\n",
+      "",
+      '  traffic:\n    - latestRevision: true\n      percent: "50%"\n    - revisionName: hello-00001\n      percent: 50\n',
     ),
+    ["hello-00001"],
   );
-  t.equal(semantic.length, 2);
-  t.match(semantic.join("\n"), /min-scale.*expected an integer >= 0/);
-  t.match(semantic.join("\n"), /sum to 50/);
+  t.equal(badPercent.length, 1, badPercent.join("\n"));
+  t.match(badPercent[0], /spec\.traffic\[0\]\.percent: Invalid input: expected number, received string/);
+
+  const badRevision = problemsOf(
+    service("", "", "  traffic:\n    - revisionName: Hello_1\n      percent: 100\n"),
+  );
+  t.equal(badRevision.length, 1, badRevision.join("\n"));
+  t.match(badRevision[0], /spec\.traffic\[0\]\.revisionName: must be a DNS label/);
+
+  const badEntry = problemsOf(service("", "", "  traffic:\n    - 100\n"));
+  t.same(badEntry, ["svc.yaml:14:7: spec.traffic[0]: Invalid input: expected object, received number"]);
+
+  const badName = problemsOf(
+    `${service().replace("name: hello", "name: Hello")}---\n${service().replace("name: hello", "name: Hello")}`,
+  );
+  t.equal(badName.length, 2, "a rejected name is not compared: no 'defined twice' on top");
+
+  const badCommand = loadManifests(
+    service().replace('["node", "server.ts"]', '"node server.ts"'),
+    "svc.yaml",
+  );
+  t.equal(badCommand.documents.length, 1);
+  t.ok(badCommand.documents[0].rejected(["spec", "template", "spec", "containers", 0]));
+  t.notOk(badCommand.documents[0].rejected(["spec", "traffic"]));
+});
+
+t.test("a document of another kind is reported as such, not field by field", async (t) => {
+  const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: web } }
+`;
+  t.same(problemsOf(deployment), [
+    'svc.yaml:1:13: apiVersion: must be "serving.knative.dev/v1"',
+    'svc.yaml:2:7: kind: must be "Service"',
+  ]);
+  t.same(problemsOf("- a\n- b\n"), [
+    "svc.yaml:1:1: expected a Service: a mapping with apiVersion, kind, metadata and spec",
+  ]);
 });
 
 t.test("a service again with named revisions is its next version, in order", async (t) => {
