@@ -46,6 +46,8 @@ export interface TableSizes {
 }
 
 const SWEEP_MS = 100;
+/** Without a hop secret (no probe possible): how long a pod that refused a connection sits out. */
+const UNPROBED_PAUSE_MS = 1000;
 
 interface Internal extends RevisionEntry {
   /** Probes in flight by pod URL, aborted when the pod or the revision goes. */
@@ -153,15 +155,28 @@ export class RevisionTable {
     });
   }
 
-  /** Probes a pod before it gets traffic; without a hop secret, trusts the autoscaler's "ready". */
-  #probe(entry: Internal, url: string): void {
-    if (!this.#deps.hopAuth.configured) {
+  /**
+   * Probes a pod before it gets traffic. Without a hop secret the queue-proxy would not believe a
+   * probe, so the autoscaler's "ready" is trusted: at once for a new pod, after a pause for one
+   * that refused a connection (it may be gone; the state will say so).
+   */
+  #probe(entry: Internal, url: string, refused = false): void {
+    if (entry.probes.has(url)) return;
+    if (!this.#deps.hopAuth.configured && !refused) {
       entry.throttler.markProbed(url);
       return;
     }
-    if (entry.probes.has(url)) return;
     const probe = new AbortController();
     entry.probes.set(url, probe);
+    if (!this.#deps.hopAuth.configured) {
+      const timer = setTimeout(() => {
+        entry.probes.delete(url);
+        entry.throttler.markProbed(url);
+      }, UNPROBED_PAUSE_MS);
+      timer.unref();
+      probe.signal.addEventListener("abort", () => clearTimeout(timer));
+      return;
+    }
     void probeUntilReady(url, this.#deps.hopAuth, probe.signal).then((ready) => {
       if (entry.probes.get(url) === probe) entry.probes.delete(url);
       if (ready) entry.throttler.markProbed(url);
@@ -179,7 +194,7 @@ export class RevisionTable {
       referenced: false,
       probes: new Map(),
       podUnreachable: (url) => {
-        if (entry.throttler.markUnreachable(url) && !entry.removed) this.#probe(entry, url);
+        if (entry.throttler.markUnreachable(url) && !entry.removed) this.#probe(entry, url, true);
       },
       throttler: new Throttler(revision.containerConcurrency, this.#deps.budget, (waiter) => {
         metrics.waited((Date.now() - (waiter as unknown as { startedAt: number }).startedAt) / 1000);
