@@ -68,14 +68,20 @@ export class Controller {
   readonly #services = new Map<string, ServiceEntry>();
   readonly #byRevision = new Map<string, RevisionRuntime>();
   #ticking = false;
+  /** Until restore() has adopted the pods left running, pod changes are not published. */
+  #restored = false;
 
   constructor(deps: ControllerDeps) {
     this.#deps = deps;
     deps.platform.onChange(() => this.#onPodsChanged());
   }
 
-  /** Restores what the store remembers (services and their revision history). */
-  restore(): void {
+  /**
+   * Restores what the store remembers (services and their revision history), and takes over the
+   * pods a previous autoscaler left running before the first publish: the first snapshot after a
+   * restart routes to the same live endpoints.
+   */
+  async restore(): Promise<void> {
     const { store, config } = this.#deps;
     for (const manifest of store.services()) {
       const namespace = manifest.metadata.namespace ?? "default";
@@ -85,6 +91,11 @@ export class Controller {
       this.#services.set(serviceKey(namespace, manifest.metadata.name), { manifest, revisions: history });
       for (const runtime of history) this.#track(runtime);
     }
+    await this.#deps.platform.adopt?.();
+    for (const runtime of this.#byRevision.values()) {
+      runtime.desired = this.#deps.platform.revision(runtime.revision.name)?.desired ?? 0;
+    }
+    this.#restored = true;
     this.publish();
   }
 
@@ -283,7 +294,7 @@ export class Controller {
         this.#deps.store.markReady(runtime.revision.name, now);
       }
     }
-    this.publish(now);
+    if (this.#restored) this.publish(now);
   }
 
   /** Revisions some route sends traffic to (0 % tagged targets included: they stay routable). */
