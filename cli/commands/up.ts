@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { DataPlaneState } from "../../common/state.ts";
@@ -7,6 +6,7 @@ import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServiceFiles, type ServiceFile } from "../service-files.ts";
 import { printBanner } from "../up/banner.ts";
 import { type Component, messageOf, StartError, startComponent } from "../up/component.ts";
+import { hopSecretFor } from "../up/hop-secret.ts";
 import { formatLogLine } from "../up/log-lines.ts";
 import { parseUpArgs, UP_USAGE, type UpOptions, UsageError } from "../up/options.ts";
 
@@ -80,7 +80,7 @@ class InvalidFiles extends Error {}
 class LocalDataPlane {
   readonly #options: UpOptions;
   readonly #components: Component[] = [];
-  readonly #hopSecret = process.env.SLUICE_HOP_SECRET || randomBytes(32).toString("base64url");
+  #hopSecret = "";
   #stopping = false;
 
   constructor(options: UpOptions) {
@@ -90,6 +90,7 @@ class LocalDataPlane {
   async start(): Promise<void> {
     const options = this.#options;
     const files = checkFiles(options.files);
+    this.#hopSecret = hopSecretFor(options.stateDir ?? ".sluice");
     const autoscaler = await this.#start("autoscaler", "autoscaler/main.ts", {
       AUTOSCALER_PORT: String(options.autoscalerPort),
       ...(options.domain ? { SLUICE_DOMAIN: options.domain } : {}),
