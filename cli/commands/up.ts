@@ -5,10 +5,12 @@ import { authHeaders } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServiceFiles, type ServiceFile } from "../service-files.ts";
 import { printBanner } from "../up/banner.ts";
-import { type Component, messageOf, StartError, startComponent } from "../up/component.ts";
+import { messageOf, StartError } from "../up/component.ts";
+import type { ComponentStatus } from "../up/component-status.ts";
 import { hopSecretFor } from "../up/hop-secret.ts";
 import { formatLogLine } from "../up/log-lines.ts";
 import { parseUpArgs, UP_USAGE, type UpOptions, UsageError } from "../up/options.ts";
+import { Supervisor } from "../up/supervisor.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const STOP_TIMEOUT_MS = 15_000;
@@ -35,6 +37,7 @@ export const up: Command = async (args) => {
     const onSignal = (signal: string) => {
       signals++;
       if (signals === 1) {
+        plane.markStopping();
         console.log(`\n${signal}: stopping (Ctrl-C again to kill at once)…`);
         resolve(signal);
       } else plane.kill();
@@ -79,7 +82,7 @@ class InvalidFiles extends Error {}
 /** The autoscaler (with its local platform), activator and router processes of one `sluice up`. */
 class LocalDataPlane {
   readonly #options: UpOptions;
-  readonly #components: Component[] = [];
+  readonly #components: Supervisor[] = [];
   #hopSecret = "";
   #stopping = false;
 
@@ -91,26 +94,43 @@ class LocalDataPlane {
     const options = this.#options;
     const files = checkFiles(options.files);
     this.#hopSecret = hopSecretFor(options.stateDir ?? ".sluice");
-    const autoscaler = await this.#start("autoscaler", "autoscaler/main.ts", {
-      AUTOSCALER_PORT: String(options.autoscalerPort),
-      ...(options.domain ? { SLUICE_DOMAIN: options.domain } : {}),
-      ...(options.stateDir ? { SLUICE_STATE_DIR: options.stateDir } : {}),
-    });
+    // A restarted autoscaler finds the services in its state directory and adopts the pods its
+    // previous run left, so the same environment is all a restart needs.
+    const autoscaler = await this.#start(
+      "autoscaler",
+      "autoscaler/main.ts",
+      {
+        AUTOSCALER_PORT: String(options.autoscalerPort),
+        ...(options.domain ? { SLUICE_DOMAIN: options.domain } : {}),
+        ...(options.stateDir ? { SLUICE_STATE_DIR: options.stateDir } : {}),
+      },
+      { port: "AUTOSCALER_PORT" },
+    );
     const autoscalerUrl = `http://127.0.0.1:${autoscaler.ports.port}`;
     await applyFiles(autoscalerUrl, files);
-    const activator = await this.#start("activator", "activator/main.ts", {
-      ACTIVATOR_PORT: "0",
-      ACTIVATOR_ADMIN_PORT: "0",
-      AUTOSCALER_URL: autoscalerUrl,
-      ACTIVATOR_DRAIN_TIMEOUT_SECONDS: "5",
-    });
-    const router = await this.#start("router", "router/main.ts", {
-      ROUTER_PORT: String(options.routerPort),
-      ROUTER_ADMIN_PORT: "0",
-      AUTOSCALER_URL: autoscalerUrl,
-      ACTIVATOR_URL: `http://127.0.0.1:${activator.ports.port}`,
-      ROUTER_DRAIN_TIMEOUT_SECONDS: "5",
-    });
+    const activator = await this.#start(
+      "activator",
+      "activator/main.ts",
+      {
+        ACTIVATOR_PORT: "0",
+        ACTIVATOR_ADMIN_PORT: "0",
+        AUTOSCALER_URL: autoscalerUrl,
+        ACTIVATOR_DRAIN_TIMEOUT_SECONDS: "5",
+      },
+      { port: "ACTIVATOR_PORT", adminPort: "ACTIVATOR_ADMIN_PORT" },
+    );
+    const router = await this.#start(
+      "router",
+      "router/main.ts",
+      {
+        ROUTER_PORT: String(options.routerPort),
+        ROUTER_ADMIN_PORT: "0",
+        AUTOSCALER_URL: autoscalerUrl,
+        ACTIVATOR_URL: `http://127.0.0.1:${activator.ports.port}`,
+        ROUTER_DRAIN_TIMEOUT_SECONDS: "5",
+      },
+      { port: "ROUTER_PORT", adminPort: "ROUTER_ADMIN_PORT", tlsPort: "ROUTER_TLS_PORT" },
+    );
     await waitUntilReady(`http://127.0.0.1:${router.ports.adminPort}/readyz`);
     const state = (await (
       await request(`${autoscalerUrl}/v1/state`, { headers: authHeaders() })
@@ -124,27 +144,46 @@ class LocalDataPlane {
     });
   }
 
-  async #start(name: string, entry: string, env: Record<string, string>): Promise<Component> {
+  async #start(
+    name: string,
+    entry: string,
+    env: Record<string, string>,
+    portVariables: Record<string, string>,
+  ): Promise<Supervisor> {
     const minLevel = this.#options.verbose || name === "autoscaler" ? INFO : WARN;
-    // One hop secret per installation, so that each hop believes internal headers only from the others.
-    const withSecret = { SLUICE_HOP_SECRET: this.#hopSecret, ...env };
-    const component = await startComponent(name, `${ROOT}${entry}`, withSecret, (line) => {
-      const text = formatLogLine(name, line, { minLevel });
+    const print = (text: string | undefined) => {
       if (text !== undefined) console.log(text);
+    };
+    const say = (message: string) => print(formatLogLine("sluice up", message, { minLevel: INFO }));
+    const component = await Supervisor.start({
+      name,
+      entry: `${ROOT}${entry}`,
+      // One hop secret per installation, so that each hop believes internal headers only from the others.
+      env: { SLUICE_HOP_SECRET: this.#hopSecret, ...env },
+      portVariables,
+      onLine: (line) => print(formatLogLine(name, line, { minLevel })),
+      onEvent: say,
     });
     this.#components.push(component);
+    if (this.#stopping) component.noMoreRestarts();
+    if (this.#options.verbose) say(`${name} started (pid ${component.status().pid})`);
     return component;
   }
 
-  /** Resolves with a message if a component exits on its own. */
+  /** Each component's state, restarts and last exit (for the status page). */
+  components(): ComponentStatus[] {
+    return this.#components.map((component) => component.status());
+  }
+
+  /** Resolves with a message once a component keeps dying (the supervisors restart the others). */
   watchForFailure(): Promise<string> {
-    return Promise.race(
-      this.#components.map(async (component) => {
-        const code = await component.exited;
-        if (this.#stopping) return new Promise<string>(() => {});
-        return `${component.name} exited (${code}); its last output:\n  ${component.lastLines().slice(-5).map(messageOf).join("\n  ")}`;
-      }),
-    );
+    return Promise.race(this.#components.map((component) => component.gaveUp));
+  }
+
+  /** From the first signal on, a component that exits is not restarted (Ctrl-C reaches them too). */
+  markStopping(): void {
+    this.#stopping = true;
+    for (const component of this.#components) component.noMoreRestarts();
   }
 
   /**
@@ -152,18 +191,14 @@ class LocalDataPlane {
    * while the autoscaler still answers, then the autoscaler stops its pods. SIGKILL after a bound.
    */
   async stop(): Promise<void> {
-    this.#stopping = true;
+    this.markStopping();
     const timer = setTimeout(() => this.kill(), STOP_TIMEOUT_MS);
-    for (const component of [...this.#components].reverse()) {
-      if (component.child.exitCode !== null || component.child.signalCode !== null) continue;
-      component.child.kill("SIGTERM");
-      await component.exited;
-    }
+    for (const component of [...this.#components].reverse()) await component.stop();
     clearTimeout(timer);
   }
 
   kill(): void {
-    for (const component of this.#components) component.child.kill("SIGKILL");
+    for (const component of this.#components) component.kill();
   }
 }
 

@@ -16,22 +16,36 @@ export interface Component {
 
 const KEEP_LINES = 20;
 
+export interface ComponentSpec {
+  name: string;
+  /** The entry point's absolute path. */
+  entry: string;
+  /** Added to this process's environment. */
+  env: Record<string, string>;
+  onLine: (line: string) => void;
+  /** Called at once with the process, so that a caller can kill it before it is listening. */
+  onSpawn?: (child: ChildProcess) => void;
+  timeoutMs?: number;
+}
+
 /**
  * Starts `node <entry>` as its own process (dying with this one, even on SIGKILL), passes every
  * output line to `onLine`, and resolves once it reports that it is listening. Rejects with its
  * last output if it exits first.
  */
-export function startComponent(
-  name: string,
-  entry: string,
-  env: Record<string, string>,
-  onLine: (line: string) => void,
+export function startComponent({
+  name,
+  entry,
+  env,
+  onLine,
+  onSpawn,
   timeoutMs = 30_000,
-): Promise<Component> {
+}: ComponentSpec): Promise<Component> {
   const child = spawnChild(process.execPath, [entry], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
+  onSpawn?.(child);
   const lines: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
@@ -66,9 +80,12 @@ export function startComponent(
 
 /** A component that exited before it was listening: its own last words say why. */
 export class StartError extends Error {
+  /** The exit code, or the signal that ended it. */
+  readonly code: string;
   readonly lines: string[];
   constructor(name: string, code: string, lines: string[]) {
     super(`${name} exited (${code}) before it was listening`);
+    this.code = code;
     this.lines = lines;
   }
 }
