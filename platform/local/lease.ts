@@ -4,7 +4,7 @@ import { statSync, utimesSync, writeFileSync } from "node:fs";
  * The platform's lease on its pods: a file whose modification time the running platform renews
  * every second. Pods outlive an autoscaler that dies (so a restarted one can adopt them), but not
  * forever: a pod whose lease is gone or older than the orphan grace stops itself
- * (see orphan-guard.ts).
+ * (see pod-guard.ts).
  */
 
 /** How often the platform renews the lease, for a given orphan grace. */

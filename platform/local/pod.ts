@@ -15,7 +15,7 @@ import { queueProxyReady } from "./queue-proxy-readiness.ts";
 import { spawnPodProcess } from "./spawn-pod-process.ts";
 
 const QUEUE_PROXY_MAIN = fileURLToPath(new URL("../../queue-proxy/main.ts", import.meta.url));
-const ORPHAN_GUARD = pathToFileURL(fileURLToPath(new URL("./orphan-guard.ts", import.meta.url))).href;
+const POD_GUARD = pathToFileURL(fileURLToPath(new URL("./pod-guard.ts", import.meta.url))).href;
 /** After SIGTERM, how long a process may take before SIGKILL (beyond the queue-proxy's drain). */
 const KILL_GRACE_MS = 10_000;
 /** Readiness polls of the queue-proxy: often until the pod is first ready (cold starts), then calmly. */
@@ -31,7 +31,7 @@ export interface PodOptions {
   output: PodOutput;
   /** Where the pod is recorded, so that a restarted platform can adopt it. */
   registry: PodRegistry;
-  /** A pod stops itself once the platform's lease has lapsed this long (orphan-guard.ts). */
+  /** A pod stops itself once the platform's lease has lapsed this long (pod-guard.ts). */
   orphanGraceSeconds: number;
 }
 
@@ -181,7 +181,7 @@ export class LocalPod {
     const { registry, orphanGraceSeconds, drainQuietSeconds } = this.#options;
     const queueProxy: ChildProcess = spawnPodProcess(
       process.execPath,
-      ["--import", ORPHAN_GUARD, QUEUE_PROXY_MAIN],
+      ["--import", POD_GUARD, QUEUE_PROXY_MAIN],
       {
         env: {
           ...process.env,

@@ -213,3 +213,15 @@ t.test("pods of a SIGKILLed platform that is not restarted stop after the orphan
   await waitFor("every orphaned pod process to exit", () => !pids.some(isRunning), { timeoutMs: 20_000 });
   t.pass("no orphans left");
 });
+
+t.test("a queue-proxy that exits with no platform left takes its app down with it", async (t) => {
+  const stateDir = tempStateDir(t);
+  const { driver, pods } = await startDriver(t, stateDir, "alone-00001", { DRIVER_PODS: "1" });
+  driver.child.kill("SIGKILL");
+  await driver.exited;
+  // As if the platform had been SIGKILLed halfway through stopping the pod: the queue-proxy drains
+  // and exits, and nobody is left to stop the app.
+  process.kill(pods[0].pids?.queueProxy as number, "SIGTERM");
+  await waitFor("the app gone too", () => !isRunning(pods[0].pids?.app as number));
+  t.pass("no app left running alone");
+});
