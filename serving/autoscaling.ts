@@ -53,6 +53,8 @@ const KNOWN = new Set([
 export interface AnnotationProblem {
   key: string;
   message: string;
+  /** The key itself is wrong (an unknown annotation), not its value. */
+  onKey?: boolean;
 }
 
 /**
@@ -107,7 +109,7 @@ export function parseAutoscaling(
 
   for (const key of Object.keys(annotations)) {
     if (key.startsWith(PREFIX) && !KNOWN.has(key.slice(PREFIX.length))) {
-      problems.push({ key, message: "unknown autoscaling annotation" });
+      problems.push({ key, message: "unknown autoscaling annotation", onKey: true });
     }
   }
 

@@ -30,6 +30,9 @@ export function validateServices(
     const { draft, file } = document;
     const problem = (path: (string | number)[], message: string, key?: string) =>
       problems.push({ file, path: formatPath(path, key), ...document.locate(path, key), message });
+    // A bad annotation value: the path names the key, the position is the value's.
+    const valueProblem = (path: (string | number)[], message: string, key: string) =>
+      problems.push({ file, path: formatPath(path, key), ...document.locate([...path, key]), message });
     const id = identity(document);
     const earlier = id === undefined ? [] : (seen.get(id) ?? []);
     // The same service again is a later version of it (applied in order, as kubectl would), when
@@ -58,16 +61,16 @@ export function validateServices(
       annotations,
       template?.spec?.containerConcurrency ?? 0,
     );
-    for (const { key, message } of annotationProblems)
-      problem(["spec", "template", "metadata", "annotations"], message, key);
+    const at = ["spec", "template", "metadata", "annotations"];
+    for (const { key, message, onKey } of annotationProblems)
+      (onKey ? problem : valueProblem)(at, message, key);
     const schedule = annotations?.[SCHEDULE_ANNOTATION];
     if (schedule !== undefined) {
-      for (const message of parseSchedule(schedule).problems)
-        problem(["spec", "template", "metadata", "annotations"], message, SCHEDULE_ANNOTATION);
+      for (const message of parseSchedule(schedule).problems) valueProblem(at, message, SCHEDULE_ANNOTATION);
     }
     const rollout = draft.metadata?.annotations?.[ROLLOUT_ANNOTATION];
     if (rollout !== undefined && parseDuration(rollout) === undefined) {
-      problem(
+      valueProblem(
         ["metadata", "annotations"],
         `${JSON.stringify(rollout)}: expected a duration like 5m`,
         ROLLOUT_ANNOTATION,

@@ -61,6 +61,68 @@ t.test("an invalid file: every problem with its line and column, exit 2", async 
   t.equal(result.stdout, "");
 });
 
+t.test("every stage's problems in one pass: schema, annotations, traffic", async (t) => {
+  const file = join(tempDir(t), "stages.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: svc
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/max-scale: lots
+    spec:
+      containerConcurrency: -1
+      containers:
+        - command: ["node", "app.ts"]
+  traffic:
+    - latestRevision: true
+      percent: 70
+`,
+  );
+  const result = await sluice(["validate", "-f", file]);
+  t.equal(result.code, 2);
+  t.same(result.stderr.trimEnd().split("\n"), [
+    `${file}:9:44: spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]: "lots": expected a number`,
+    `${file}:11:29: spec.template.spec.containerConcurrency: Too small: expected number to be >=0`,
+    `${file}:15:5: spec.traffic: percents sum to 70, not 100`,
+    `invalid: 3 problems in ${file}`,
+  ]);
+});
+
+t.test("null fields are absent; host collisions name both services", async (t) => {
+  const dir = tempDir(t);
+  // metadata: and annotations: with nothing, env: ~ — all absent, as Kubernetes reads them.
+  writeFileSync(
+    join(dir, "a.yaml"),
+    `${VALID("a").replace("  name: a\n", "  name: a\n  annotations:\n").replace("    spec:\n", "    metadata:\n    spec:\n")}  traffic:\n    - latestRevision: true\n      percent: 100\n      tag: b\n`,
+  );
+  writeFileSync(
+    join(dir, "b.yaml"),
+    VALID("other").replace('["node", "app.ts"]', '["node", "app.ts"]\n          env: ~'),
+  );
+  const fine = await sluice(["validate", "-f", dir]);
+  t.equal(fine.code, 0, fine.stderr);
+
+  // Tag b of a answers on b-a.default: a service b-a may not have it too.
+  writeFileSync(join(dir, "c.yaml"), VALID("b-a"));
+  const clash = await sluice(["validate", "-f", dir]);
+  t.equal(clash.code, 2);
+  t.same(clash.stderr.trimEnd().split("\n"), [
+    `${join(dir, "c.yaml")}:4:9: metadata.name: service default/b-a would answer on host b-a.default, already the host of tag b of service default/a (${join(dir, "a.yaml")}:1)`,
+    `invalid: 1 problem in ${dir}`,
+  ]);
+
+  // The same name in two namespaces is fine: the bare host is the default namespace's.
+  writeFileSync(join(dir, "c.yaml"), VALID("a").replace("  name: a\n", "  name: a\n  namespace: staging\n"));
+  const namespaces = await sluice(["validate", "-f", dir]);
+  t.equal(namespaces.code, 0, namespaces.stderr);
+  t.match(namespaces.stdout, /^staging\/a: /m);
+});
+
 t.test("semantic problems point at their line too", async (t) => {
   const file = join(tempDir(t), "traffic.yaml");
   writeFileSync(

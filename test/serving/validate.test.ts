@@ -236,7 +236,7 @@ t.test("every problem of every stage is reported in one pass", async (t) => {
     "  traffic:\n    - latestRevision: true\n      percent: 70\n",
   ).replace("    spec:\n      containers", "    spec:\n      containerConcurrency: -1\n      containers");
   t.same(problemsOf(text), [
-    'svc.yaml:10:9: spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]: "lots": expected a number',
+    'svc.yaml:10:44: spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]: "lots": expected a number',
     "svc.yaml:12:29: spec.template.spec.containerConcurrency: Too small: expected number to be >=0",
     "svc.yaml:16:5: spec.traffic: percents sum to 70, not 100",
   ]);
