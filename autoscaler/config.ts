@@ -20,6 +20,8 @@ export interface AutoscalerConfig {
   maxScaleDownRate: number;
   /** A pod not ready this long after starting counts as a failed start. */
   podStartTimeoutMs: number;
+  /** Pods outlive a killed autoscaler this long, for a restarted one to adopt; then they stop. */
+  podOrphanGraceMs: number;
   /** SLUICE_TOKEN: when set, API requests need `Authorization: Bearer <token>`. */
   token?: string;
   /** Host names the API answers besides loopback ones; "*" = any (only with a token). */
@@ -63,6 +65,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxScaleUpRate: env.number("MAX_SCALE_UP_RATE", 1000, { min: 1.01, max: 1e6 }),
     maxScaleDownRate: env.number("MAX_SCALE_DOWN_RATE", 2, { min: 1.01, max: 1e6 }),
     podStartTimeoutMs: env.number("POD_START_TIMEOUT_SECONDS", 120, { min: 1, max: 3600 }) * 1000,
+    podOrphanGraceMs: env.number("POD_ORPHAN_GRACE_SECONDS", 60, { min: 1, max: 86400 }) * 1000,
     token: env.optionalString(TOKEN_ENV),
     allowedHosts: allowedHosts(env),
     maxStateWatchers: env.int("AUTOSCALER_MAX_STATE_WATCHERS", 256, { min: 1, max: 100_000 }),

@@ -21,7 +21,9 @@ const registry = createRegistry("autoscaler");
 const store = new RevisionStore(resolve(config.stateDir));
 const platform = new LocalPlatform({
   log: log.child({ platform: "local" }),
+  stateDir: resolve(config.stateDir),
   startTimeoutMs: config.podStartTimeoutMs,
+  orphanGraceSeconds: config.podOrphanGraceMs / 1000,
 });
 const publisher = new StatePublisher(config.domain, {
   maxWatchers: config.maxStateWatchers,
@@ -45,7 +47,7 @@ const server = createApiServer({
   maxLogFollowers: config.maxLogFollowers,
 });
 
-controller.restore();
+await controller.restore();
 const ticker = setInterval(() => void controller.tick(), config.tickMs);
 
 let stopping = false;
