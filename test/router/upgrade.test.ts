@@ -2,7 +2,6 @@
 // with 101 becomes a tunnel; every other answer (or upgrade token) is an ordinary response.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,52 +11,10 @@ import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../he
 import { waitFor } from "../helpers/processes.ts";
 import { openSocket } from "../helpers/raw-http.ts";
 import { startRouter } from "../helpers/router.ts";
+import { startUpgradeApp, untilClosed, upgradeRequest } from "../helpers/upgrade-app.ts";
 
 const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const HOST = "up.default.example.com";
-
-/** An app that answers upgrades however the path says, and ordinary requests with what it saw. */
-async function startUpstream(t: { teardown(fn: () => unknown): void }) {
-  const upgrades: IncomingMessage[] = [];
-  const server = createServer((req, res) => {
-    const answer = () =>
-      res.end(
-        JSON.stringify({
-          url: req.url,
-          upgrade: req.headers.upgrade ?? null,
-          connection: req.headers.connection ?? null,
-        }),
-      );
-    if (req.url?.startsWith("/slow")) setTimeout(answer, 2500);
-    else answer();
-  });
-  server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
-    upgrades.push(req);
-    socket.on("error", () => {}); // clients here leave abruptly
-    switch (req.url) {
-      case "/echo":
-        socket.write(
-          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
-        );
-        socket.pipe(socket);
-        return;
-      case "/refuse":
-        socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\nnot upgraded\n");
-        return;
-      case "/big-head":
-        socket.end(`HTTP/1.1 101 Switching Protocols\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n\r\n`);
-        return;
-      default: // /hang: never answers
-        t.teardown(() => socket.destroy());
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, upgrades };
-}
 
 function makeCert(dir: string): { cert: string; key: string } {
   const cert = join(dir, "cert.pem");
@@ -84,21 +41,8 @@ function makeCert(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-/** Everything the server says until it closes the connection. */
-const untilClosed = (socket: Socket) =>
-  new Promise<string>((resolve) => {
-    let received = "";
-    socket.on("data", (chunk) => (received += chunk));
-    socket.on("error", () => {});
-    socket.on("close", () => resolve(received));
-  });
-
-const upgradeRequest = (path: string, token = "websocket", extra = "") =>
-  `GET ${path} HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade\r\nUpgrade: ${token}\r\n` +
-  `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
-
 t.test("router listeners and upgrades", async (t) => {
-  const upstream = await startUpstream(t);
+  const upstream = await startUpgradeApp(t);
   const fake = await startFakeAutoscaler(
     t,
     stateOf(
@@ -138,6 +82,7 @@ t.test("router listeners and upgrades", async (t) => {
     socket.on("data", (chunk) => received.push(chunk));
     socket.write(
       upgradeRequest(
+        HOST,
         "/echo",
         "websocket",
         "K-Proxy-Request: activator\r\nK-Network-Probe: queue\r\nSluice-Revision: other\r\n",
@@ -172,7 +117,7 @@ t.test("router listeners and upgrades", async (t) => {
     const before = Number((await metric(/sluice_router_requests_total\{[^}]*code="200"[^}]*\} (\d+)/)) ?? 0);
     const socket = await openSocket(router.port);
     const done = untilClosed(socket);
-    socket.write(upgradeRequest("/refuse"));
+    socket.write(upgradeRequest(HOST, "/refuse"));
     const answer = await done;
     t.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
     t.match(answer, /connection: close\r\n/i);
@@ -186,7 +131,7 @@ t.test("router listeners and upgrades", async (t) => {
   t.test("an oversized upgrade answer head is refused with 502", async (t) => {
     const socket = await openSocket(router.port);
     const done = untilClosed(socket);
-    socket.write(upgradeRequest("/big-head"));
+    socket.write(upgradeRequest(HOST, "/big-head"));
     const answer = await done;
     t.match(answer, /^HTTP\/1\.1 502 /);
     t.match(answer, /router: the answer to the upgrade has a head over 8192 bytes/);
@@ -195,7 +140,7 @@ t.test("router listeners and upgrades", async (t) => {
   t.test("an upgrade the app never answers times out with the revision", async (t) => {
     const socket = await openSocket(router.port);
     const done = untilClosed(socket);
-    socket.write(upgradeRequest("/hang"));
+    socket.write(upgradeRequest(HOST, "/hang"));
     const answer = await done;
     t.match(answer, /^HTTP\/1\.1 504 /);
     await waitFor(
