@@ -1,14 +1,17 @@
+import type { Socket } from "node:net";
 import t from "tap";
 import { request } from "undici";
 import { waitFor } from "../helpers/processes.ts";
 import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 import { openSocket, rawExchange } from "../helpers/raw-http.ts";
+import { untilClosed } from "../helpers/upgrade-app.ts";
 
 t.test("bad input gets a clear status and leaks nothing", async (t) => {
   const app = await startApp(t);
   const qp = await startQueueProxy(t, app.port, {
     CONTAINER_CONCURRENCY: "2",
     QUEUE_HEADERS_TIMEOUT_SECONDS: "1",
+    QUEUE_KEEP_ALIVE_TIMEOUT_SECONDS: "0.2",
   });
   const port = Number(new URL(qp.url).port);
 
@@ -87,6 +90,24 @@ t.test("bad input gets a clear status and leaks nothing", async (t) => {
     t.match(received, /^HTTP\/1\.1 408 /);
   });
 
+  t.test(
+    "a silent connection, and one stuck in the HTTP/2 preface, are closed at the header timeout",
+    async (t) => {
+      const silent = await openSocket(port);
+      t.equal(await untilClosed(silent), "");
+      const half = await openSocket(port);
+      half.write("PRI * HTTP/2.0\r\n");
+      t.equal(await untilClosed(half), "");
+    },
+  );
+
+  t.test("an idle keep-alive connection is closed", async (t) => {
+    const socket = await openSocket(port);
+    const done = untilClosed(socket);
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    t.match(await done, /^HTTP\/1\.1 200 [\s\S]*hello/, "answered, then closed once idle");
+  });
+
   t.test("the queue-proxy survived all of it", async (t) => {
     const res = await request(`${qp.url}/`);
     t.equal(res.statusCode, 200);
@@ -94,6 +115,31 @@ t.test("bad input gets a clear status and leaks nothing", async (t) => {
     const stats = await qp.settled();
     t.equal(stats.inFlight + stats.queued, 0);
   });
+});
+
+t.test("the connection cap refuses extra connections, keeps serving the open ones, logs once", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, { QUEUE_MAX_CONNECTIONS: "2" });
+  const port = Number(new URL(qp.url).port);
+  const ask = (socket: Socket) =>
+    new Promise<string>((resolve) => {
+      socket.once("data", (chunk) => resolve(String(chunk)));
+      socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    });
+  const open = [await openSocket(port), await openSocket(port)];
+  t.teardown(() => {
+    for (const socket of open) socket.destroy();
+  });
+  for (const socket of open) t.match(await ask(socket), /^HTTP\/1\.1 200 /);
+  for (let i = 0; i < 3; i++) {
+    const extra = await openSocket(port);
+    extra.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    t.equal(await untilClosed(extra), "", "refused");
+  }
+  for (const socket of open) t.match(await ask(socket), /^HTTP\/1\.1 200 /, "still served");
+  const lines = () => qp.output().match(/connection limit reached \(2 open\)/g) ?? [];
+  await waitFor("the log line", () => lines().length > 0);
+  t.equal(lines().length, 1, "one line for the burst");
 });
 
 t.test("a bad environment variable stops start-up with a message naming it", async (t) => {
