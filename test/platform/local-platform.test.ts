@@ -124,7 +124,7 @@ t.test("a command that does not exist is a clear failure", async (t) => {
 
 /** Starts platform-driver.ts (a platform in its own process) with pods of `revision` ready. */
 async function startDriver(
-  t: Parameters<Parameters<typeof t.test>[1]>[0],
+  t: { teardown(fn: () => unknown): void },
   stateDir: string,
   revision: string,
   env: Record<string, string> = {},
