@@ -5,9 +5,12 @@ import { checkServiceFiles } from "../service-files.ts";
 const HELP = `usage: sluice validate -f FILE [-f FILE…]
 
 Checks Service files offline, with the same loader and checks the autoscaler runs; nothing needs
-to be running. Every problem is printed as file:line:column: path: message. Files given together
-are one input: the same service twice is a problem unless each document names its revision
-(spec.template.metadata.name), and then they are successive versions.
+to be running. Every problem of every stage (schema, annotations, traffic, revision names, host
+collisions) is printed at once, in reading order, as file:line:column: path: message. A field set
+to null is absent, as in Kubernetes. Files given together are one input: the same service twice
+is a problem unless each document names its revision (spec.template.metadata.name), and then they
+are successive versions; two services answering on one host (a tag host {tag}-{service} that is
+another service's name) is a problem naming both.
 
 A traffic reference to a revision the files do not declare, and a container sluice cannot run
 locally (image only, no command), are printed as notes: they may be fine where the files go.
