@@ -1,8 +1,9 @@
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 
-// setpriv (util-linux) makes the kernel kill the child when we die, even by SIGKILL, so no pod
-// process outlives sluice. Where it is missing, children still stop on our normal exit.
+// setpriv (util-linux) makes the kernel kill the child when we die, even by SIGKILL, so no
+// component `sluice up` starts outlives it. Where it is missing, children still stop on our normal
+// exit. Pods are different: they must outlive the autoscaler (spawn-pod-process.ts).
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
 
 /** Spawns `command args` so that it dies with this process. */
