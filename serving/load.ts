@@ -244,13 +244,17 @@ function schemaProblems(
         });
       continue;
     }
-    const missing = issue.code === "invalid_type" && valueAt(value, issue.path) === undefined;
-    problems.push({
-      file,
-      path: formatPath(issue.path),
-      ...at(issue.path),
-      message: missing ? "required field is missing" : issue.message,
-    });
+    const found = valueAt(value, issue.path);
+    let message = issue.message;
+    if (issue.code === "invalid_type" && found === undefined) message = "required field is missing";
+    // The classic: an unquoted number or boolean where Kubernetes wants a string (annotations).
+    else if (
+      issue.code === "invalid_type" &&
+      issue.expected === "string" &&
+      /^(number|boolean)$/.test(typeof found)
+    )
+      message = `expected a string, got ${typeof found} ${String(found)}: quote it ("${String(found)}")`;
+    problems.push({ file, path: formatPath(issue.path), ...at(issue.path), message });
   }
   return problems;
 }

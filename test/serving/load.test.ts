@@ -153,3 +153,13 @@ e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
   const binary = loadManifests("apiVersion: !!binary aGVsbG8=\nkind: Service\n", "b.yaml");
   t.match(binary.problems.map(formatProblem).join("\n"), /b\.yaml:1:\d+: apiVersion: must be/);
 });
+
+t.test("an unquoted number where a string belongs says to quote it", async (t) => {
+  const text = NULLS.replace(
+    "    metadata:\n",
+    "    metadata:\n      annotations:\n        autoscaling.knative.dev/min-scale: 2\n",
+  );
+  t.same(loadManifests(text, "q.yaml").problems.map(formatProblem), [
+    'q.yaml:12:44: spec.template.metadata.annotations["autoscaling.knative.dev/min-scale"]: expected a string, got number 2: quote it ("2")',
+  ]);
+});
