@@ -99,3 +99,9 @@ export function messageOf(line: string): string {
     return line;
   }
 }
+
+/** What a dead component's output says about why: its error lines if any, else its last lines. */
+export function lastWords(lines: string[], keep = 5): string[] {
+  const reasons = lines.filter((line) => /error|cannot|invalid|expected/i.test(line));
+  return (reasons.length > 0 ? reasons : lines).slice(-keep).map(messageOf);
+}

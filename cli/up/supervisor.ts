@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { type Component, messageOf, StartError, startComponent } from "./component.ts";
+import { type Component, lastWords, messageOf, StartError, startComponent } from "./component.ts";
 import type { ComponentExit, ComponentState, ComponentStatus } from "./component-status.ts";
 import { pinnedPortsEnv } from "./pinned-ports.ts";
 import {
@@ -156,7 +156,7 @@ export class Supervisor {
         this.#state = "failed";
         const window = `${this.#policy.windowMs / 1000} s`;
         this.#giveUp(
-          `${this.name} exited (${code}) ${decision.deathsInWindow} times within ${window}; its last output:\n  ${this.#lastExit.lastLines.join("\n  ")}`,
+          `${this.name} exited (${code}) ${decision.deathsInWindow} times within ${window}; its last output:\n  ${lastWords(lines).join("\n  ")}`,
         );
         return;
       }
