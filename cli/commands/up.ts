@@ -53,7 +53,7 @@ export const up: Command = async (args) => {
   }
   const failed = plane.watchForFailure();
   const outcome = await Promise.race([stopping.then(() => undefined), failed]);
-  if (outcome) console.error(`sluice up: ${outcome}; stopping the rest`);
+  if (outcome) console.error(`sluice up: ${outcome}\nsluice up: stopping the rest`);
   await plane.stop();
   console.log("stopped.");
   return outcome ? EXIT_FAILED : EXIT_OK;

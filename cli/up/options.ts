@@ -15,8 +15,9 @@ export const UP_USAGE = `usage: sluice up [-f file|dir]… [options]
 
 Runs the whole data plane locally: the autoscaler (with the local platform that starts pods),
 the activator and the router, each its own process, on the Service files given (default: the
-examples/ folder). Services start at zero pods; the first request starts one. Ctrl-C stops
-everything and leaves no process behind.
+examples/ folder). Services start at zero pods; the first request starts one. A component that
+dies is restarted (same ports, back-off from 0.5 s); one that dies 5 times within 60 s stops
+everything. Ctrl-C stops everything and leaves no process behind.
 
 options:
   -f, --filename PATH      a Service file (YAML or JSON) or a directory of them; repeatable
@@ -24,10 +25,11 @@ options:
   --autoscaler-port N      the autoscaler's port, also the status page (default 8090; 0 = free)
   --domain D               the domain of service hosts (default example.com)
   --state-dir DIR          where revision history is kept (default .sluice)
-  -v, --verbose            show every component's log lines, not just warnings and scaling
+  -v, --verbose            show every component's log lines and pid, not just warnings and scaling
   -h, --help               this text
 
-exit codes: 0 stopped by Ctrl-C/SIGTERM, 1 a component failed, 2 bad usage or invalid files`;
+exit codes: 0 stopped by Ctrl-C/SIGTERM, 1 a component failed to start or kept dying,
+2 bad usage or invalid files`;
 
 export class UsageError extends Error {}
 
