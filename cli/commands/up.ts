@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { DataPlaneState } from "../../common/state.ts";
+import { revokeLease } from "../../platform/local/lease.ts";
 import { authHeaders } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServiceFiles, type ServiceFile } from "../service-files.ts";
@@ -197,8 +198,10 @@ class LocalDataPlane {
     clearTimeout(timer);
   }
 
+  /** A forced stop: kills the components, and revokes the pods' lease so they stop too. */
   kill(): void {
     for (const component of this.#components) component.kill();
+    revokeLease(this.#options.stateDir ?? ".sluice");
   }
 }
 

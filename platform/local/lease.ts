@@ -1,4 +1,5 @@
-import { statSync, utimesSync, writeFileSync } from "node:fs";
+import { rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /**
  * The platform's lease on its pods: a file whose modification time the running platform renews
@@ -6,6 +7,23 @@ import { statSync, utimesSync, writeFileSync } from "node:fs";
  * forever: a pod whose lease is gone or older than the orphan grace stops itself
  * (see pod-guard.ts).
  */
+
+/** The lease file's name in the pods directory. */
+export const LEASE_FILE = "lease";
+
+/** The pods directory (records, output, lease) under a state directory. */
+export function podsDirIn(stateDir: string): string {
+  return join(stateDir, "pods");
+}
+
+/**
+ * Removes the lease at once, for a forced stop (`sluice up`'s second Ctrl-C SIGKILLs the
+ * autoscaler, which then cannot stop its pods): the pods see it gone and stop within a second
+ * instead of after the orphan grace.
+ */
+export function revokeLease(stateDir: string): void {
+  rmSync(join(podsDirIn(stateDir), LEASE_FILE), { force: true });
+}
 
 /** How often the platform renews the lease, for a given orphan grace. */
 export function renewEveryMs(orphanGraceMs: number): number {
