@@ -24,6 +24,8 @@ interface CorpusCase {
   why: string;
   /** The RFC lets a recipient accept this instead of refusing it (the reason). */
   tolerated?: string;
+  /** The refused request is delimited soundly: the one after it may be served on its own. */
+  delimited?: string;
 }
 const corpus = JSON.parse(readFileSync(new URL("./smuggling-corpus.json", import.meta.url), "utf8")) as {
   smuggled: string;
@@ -69,6 +71,17 @@ function exchange(port: number, bytes: Buffer, done: (received: string) => boole
   });
 }
 
+/** Whether `text` holds one whole response (by content-length, or a chunked body's last chunk). */
+function firstResponseComplete(text: string): boolean {
+  const headEnd = text.indexOf("\r\n\r\n");
+  if (headEnd === -1) return false;
+  const head = text.slice(0, headEnd);
+  const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+  if (length) return text.length - headEnd - 4 >= Number(length[1]);
+  if (/\r\ntransfer-encoding: *chunked/i.test(head)) return text.includes("\r\n0\r\n\r\n", headEnd);
+  return false;
+}
+
 function fill(template: string, id: string, host: string, headers: string): string {
   const smuggled = corpus.smuggled.replaceAll("{ID}", id);
   return template
@@ -90,29 +103,64 @@ async function startRecordingApp(t: Parameters<typeof startProcess>[0]) {
 
 type App = Awaited<ReturnType<typeof startRecordingApp>>;
 
+interface Hop {
+  port: number;
+  adminUrl: string;
+  proc: Started;
+}
+
 /** Runs every case against one hop at once and checks each against what its app recorded. */
 async function runCorpus(
   t: Test,
   target: string,
-  hop: { port: number; adminUrl: string; proc: Started },
+  startHop: () => Promise<Hop>,
   app: App,
   host: string,
   headers: string,
 ): Promise<void> {
-  const { port } = hop;
+  let hop = await startHop();
   const ids = corpus.cases.map((_, i) => `${target}-${i}-z`);
-  const results = await Promise.all(
-    corpus.cases.map((c, i) => {
-      const bytes = Buffer.from(fill(c.request, ids[i], host, headers), "latin1");
-      const want = c.requests ?? 0;
-      const done =
-        c.expect === "forward"
-          ? (received: string) =>
-              (received.match(/HTTP\/1\.1 \d{3} /g)?.length ?? 0) >= want && received.endsWith("\n")
-          : () => false;
-      return exchange(port, bytes, done);
-    }),
-  );
+  const send = (c: CorpusCase, i: number) => {
+    const bytes = Buffer.from(fill(c.request, ids[i], host, headers), "latin1");
+    const want = c.requests ?? 0;
+    const done =
+      c.expect === "forward"
+        ? (received: string) =>
+            (received.match(/HTTP\/1\.1 \d{3} /g)?.length ?? 0) >= want && received.endsWith("\n")
+        : // A refusal is followed by the close; any other whole answer already says enough.
+          (received: string) => !received.startsWith("HTTP/1.1 400 ") && firstResponseComplete(received);
+    return exchange(hop.port, bytes, done);
+  };
+  const alive = async () =>
+    hop.proc.child.exitCode === null &&
+    (await request(`${hop.adminUrl}/healthz`).then(
+      async (res) => {
+        await res.body.dump();
+        return res.statusCode === 200;
+      },
+      () => false,
+    ));
+  // Cases that never end wait out their bound in the background; the rest go one at a time, each
+  // followed by a look at the hop, so a case that crashes it is named (and the rest not misread).
+  const results: (Exchange | undefined)[] = corpus.cases.map(() => undefined);
+  const background = corpus.cases.map(async (c, i) => {
+    if (c.incomplete) results[i] = await send(c, i);
+  });
+  const crashers = new Set<number>();
+  for (const [i, c] of corpus.cases.entries()) {
+    if (c.incomplete) continue;
+    results[i] = await send(c, i);
+    if (!(await alive())) {
+      crashers.add(i);
+      t.fail(`${target}: CRASHED by the case "${c.name}" (started again for the rest)`, {
+        sent: fill(c.request, ids[i], host, headers),
+        exitCode: hop.proc.child.exitCode,
+        output: hop.proc.output().slice(-1500),
+      });
+      hop = await startHop();
+    }
+  }
+  await Promise.all(background);
   // Everything the hop forwarded has either finished or been cut off at the app.
   const recording = await waitFor(
     `${target}: every forwarded request finished or cut off at the app`,
@@ -129,8 +177,9 @@ async function runCorpus(
     appendFileSync(process.env.SMUGGLING_REPORT, `${JSON.stringify({ target, recording })}\n`);
   const failures: string[] = [];
   for (const [i, c] of corpus.cases.entries()) {
+    if (crashers.has(i)) continue;
     const id = ids[i];
-    const { response, closedByServer } = results[i];
+    const { response, closedByServer } = results[i] as Exchange;
     const mine = recording.requests.filter((r) => !r.probe && r.url.includes(`/${id}`));
     const seen = mine.map(
       (r) => `${r.method} ${r.url} complete=${r.complete} body=${JSON.stringify(r.body)}`,
@@ -158,14 +207,18 @@ async function runCorpus(
       if (response !== "" && !response.startsWith("HTTP/1.1 400 "))
         problems.push(`answered ${JSON.stringify(status)}, want 400 or a close`);
       if (!c.incomplete && !closedByServer) problems.push("connection left open after the refusal");
-      if (c.framing === "head" && (mine.length > 0 || raw.includes(`/c/${id} `)))
+      const refusedSeen = mine.some((r) => r.url === `/c/${id}`) || raw.includes(`/c/${id} `);
+      if (c.framing === "head" && (refusedSeen || (!c.delimited && mine.length > 0)))
         problems.push(`the app saw the refused request: ${seen.join("; ") || "raw bytes"}`);
       if (mine.some((r) => r.complete && r.url === `/c/${id}`))
         problems.push(`a refused request completed at the app: ${seen.join("; ")}`);
     }
     const acceptedAsRfcAllows = c.tolerated !== undefined && response.startsWith("HTTP/1.1 200 ");
+    const next = mine.filter((r) => r.url === `/smuggled/${id}`);
+    const nextServedOnItsOwn = c.delimited !== undefined && next.length <= 1 && next.every((r) => r.complete);
     if (
       !acceptedAsRfcAllows &&
+      !nextServedOnItsOwn &&
       (raw.includes(`/smuggled/${id}`) || mine.some((r) => r.url.includes("/smuggled/")))
     )
       problems.push(`SMUGGLED request reached the app: ${seen.join("; ") || "raw bytes"}`);
@@ -193,8 +246,11 @@ async function runCorpus(
       t.pass(`${target}: ${c.name} → ${outcome}`);
     }
   }
-  t.same(recording.parseErrors, [], `${target}: the app's strict parser never saw a malformed request`, {
-    raw: recording.parseErrors.map((e) => recording.connections[e.connection]?.raw.slice(0, 400)),
+  // A reset or an end mid-body is a hop cutting off a request it gave up on, not a malformed one.
+  const cutOff = new Set(["ECONNRESET", "HPE_INVALID_EOF_STATE"]);
+  const malformed = recording.parseErrors.filter((e) => !cutOff.has(e.code));
+  t.same(malformed, [], `${target}: the app's strict parser never saw a malformed request`, {
+    raw: malformed.map((e) => recording.connections[e.connection]?.raw.slice(0, 400)),
   });
   // A case that crashes the hop makes every later case look refused: the hop must be up still.
   t.equal(hop.proc.child.exitCode, null, `${target} is still running`, {
@@ -224,8 +280,13 @@ function smugState(appUrl: string, mode: "serve" | "proxy") {
 t.test("router", async (t) => {
   const app = await startRecordingApp(t);
   const fake = await startFakeAutoscaler(t, smugState(app.url, "serve"));
-  const router = await startRouter(t, fake.url, { ROUTER_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS });
-  await runCorpus(t, "router", { port: router.port, adminUrl: router.adminUrl, proc: router }, app, HOST, "");
+  const start = async () => {
+    const router = await startRouter(t, fake.url, {
+      ROUTER_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS,
+    });
+    return { port: router.port, adminUrl: router.adminUrl, proc: router };
+  };
+  await runCorpus(t, "router", start, app, HOST, "");
 });
 
 t.test("activator", async (t) => {
@@ -233,23 +294,27 @@ t.test("activator", async (t) => {
   const fake = await startFakeAutoscaler(t, smugState(app.url, "proxy"));
   // The activator takes requests from the router only: the revision header and the hop secret.
   const secret = "fault-suite-hop-secret-0123456789";
-  const activator = await startProcess(t, "activator/main.ts", {
-    ACTIVATOR_PORT: "0",
-    ACTIVATOR_ADMIN_PORT: "0",
-    AUTOSCALER_URL: fake.url,
-    ACTIVATOR_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS,
-    SLUICE_HOP_SECRET: secret,
-  });
-  const adminUrl = `http://127.0.0.1:${activator.message.adminPort}`;
-  await waitFor("activator ready", async () => (await request(`${adminUrl}/readyz`)).statusCode === 200);
-  const hop = { port: activator.message.port as number, adminUrl, proc: activator };
-  const headers = `Sluice-Revision: ${REVISION}\r\nSluice-Hop-Auth: ${secret}\r\n`;
-  await runCorpus(t, "activator", hop, app, HOST, headers);
+  const start = async () => {
+    const activator = await startProcess(t, "activator/main.ts", {
+      ACTIVATOR_PORT: "0",
+      ACTIVATOR_ADMIN_PORT: "0",
+      AUTOSCALER_URL: fake.url,
+      ACTIVATOR_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS,
+      SLUICE_HOP_SECRET: secret,
+    });
+    const adminUrl = `http://127.0.0.1:${activator.message.adminPort}`;
+    await waitFor("activator ready", async () => (await request(`${adminUrl}/readyz`)).statusCode === 200);
+    return { port: activator.message.port as number, adminUrl, proc: activator };
+  };
+  const headers = `Sluice-Revision: default/${REVISION}\r\nSluice-Hop-Auth: ${secret}\r\n`;
+  await runCorpus(t, "activator", start, app, HOST, headers);
 });
 
 t.test("queue-proxy", async (t) => {
   const app = await startRecordingApp(t);
-  const qp = await startQueueProxy(t, app.port, { QUEUE_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS });
-  const hop = { port: Number(new URL(qp.url).port), adminUrl: qp.adminUrl, proc: qp };
-  await runCorpus(t, "queue-proxy", hop, app, HOST, "");
+  const start = async () => {
+    const qp = await startQueueProxy(t, app.port, { QUEUE_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS });
+    return { port: Number(new URL(qp.url).port), adminUrl: qp.adminUrl, proc: qp };
+  };
+  await runCorpus(t, "queue-proxy", start, app, HOST, "");
 });
