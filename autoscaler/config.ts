@@ -1,5 +1,6 @@
 import { TOKEN_ENV } from "../common/api-token.ts";
 import { EnvReader } from "../common/env.ts";
+import { DEFAULT_LIMITS, type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 import { hostnameOf, isLoopbackName } from "./allowed-host.ts";
 
 /** The autoscaler's settings, from its environment, parsed once at start-up. */
@@ -30,6 +31,8 @@ export interface AutoscalerConfig {
   maxStateWatchers: number;
   /** Concurrent GET /v1/logs?follow=1 streams; more are refused with 503. */
   maxLogFollowers: number;
+  /** The API port's header timeout, keep-alive, connection cap and header size (AUTOSCALER_*). */
+  limits: ListenerLimits;
 }
 
 /** AUTOSCALER_ALLOWED_HOSTS: comma-separated host names (no port), or "*". */
@@ -70,6 +73,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     allowedHosts: allowedHosts(env),
     maxStateWatchers: env.int("AUTOSCALER_MAX_STATE_WATCHERS", 256, { min: 1, max: 100_000 }),
     maxLogFollowers: env.int("AUTOSCALER_MAX_LOG_FOLLOWERS", 32, { min: 1, max: 10_000 }),
+    // Watches, stats pushes and the CLI: far fewer clients than a data-plane port.
+    limits: readListenerLimits(env, "AUTOSCALER", { ...DEFAULT_LIMITS, maxConnections: 1024 }),
   };
   // The API can start processes: never open it to a network without a token.
   if (config.token === undefined && !isLoopbackName(config.bindAddress))

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { TOKEN_ENV } from "../common/api-token.ts";
 import { loadConfigOrExit } from "../common/env.ts";
+import { limitServer } from "../common/http/limit-server.ts";
 import { listen } from "../common/http/listen.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
@@ -46,6 +47,7 @@ const server = createApiServer({
   guard: { token: config.token, allowedHosts: config.allowedHosts },
   maxLogFollowers: config.maxLogFollowers,
 });
+limitServer(server, config.limits, log, "autoscaler");
 
 await controller.restore();
 const ticker = setInterval(() => void controller.tick(), config.tickMs);
