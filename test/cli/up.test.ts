@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import t from "tap";
 import { Agent, request } from "undici";
 import { processTree } from "../../bench/lib/proc.ts";
+import type { StatusSnapshot } from "../../common/status.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 
 const run = promisify(execFile);
@@ -130,3 +131,36 @@ t.test(
     t.match(usage.output(), /--router-port http: expected a port number/);
   },
 );
+
+t.test("a second Ctrl-C kills at once, and the pods stop with it (their lease is revoked)", async (t) => {
+  const up = startUp(t, ["-f", "examples/hello.yaml", "--router-port", "0", "--autoscaler-port", "0"]);
+  const banner = await waitFor(
+    "the banner",
+    () => (up.output().includes("Ctrl-C stops everything") ? up.output() : undefined),
+    { timeoutMs: 60_000, everyMs: 100 },
+  );
+  const routerUrl = /router\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1] as string;
+  const res = await request(`${routerUrl}/`, { headers: { host: "hello.default.example.com" } });
+  t.equal(res.statusCode, 200, "a pod started");
+  await res.body.dump();
+  const processes = processTree(up.child.pid as number).slice(1);
+  t.ok(processes.length >= 5, `${processes.length} processes, a pod's among them`);
+  // A request in flight keeps the router draining after the first Ctrl-C, so the second one
+  // kills the autoscaler before it could stop its pods itself.
+  const held = request(`${routerUrl}/?sleep=30000`, { headers: { host: "hello.default.example.com" } }).catch(
+    () => undefined,
+  );
+  const autoscalerUrl = /autoscaler\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1] as string;
+  await waitFor("the request held at the pod", async () => {
+    const status = (await (await request(`${autoscalerUrl}/v1/status`)).body.json()) as StatusSnapshot;
+    return status.services.some((service) => service.revisions.some((r) => r.concurrency.current > 0));
+  });
+  up.child.kill("SIGINT");
+  await waitFor("the first Ctrl-C taken", () => up.output().includes("stopping (Ctrl-C again"));
+  up.child.kill("SIGINT");
+  await up.exited;
+  // Without the revoked lease the pods would outlive the killed autoscaler for the orphan grace (60 s).
+  await waitFor("every process gone", () => processes.every((pid) => !alive(pid)), { timeoutMs: 20_000 });
+  t.pass("no process left behind");
+  await held;
+});
