@@ -1,0 +1,102 @@
+// 1,000 idle or half-sent connections on the router of `sluice up`: other clients are served all
+// along, and the router closes each of those connections once its header timeout has passed.
+import { connect, type Socket } from "node:net";
+import t from "tap";
+import { appService } from "../helpers/autoscaler.ts";
+import { describe, figures, startLoad } from "../helpers/load.ts";
+import { waitFor } from "../helpers/processes.ts";
+import { startSluiceUp } from "../helpers/sluice-up.ts";
+
+const SLOW = 1000;
+const HEADERS_TIMEOUT_SECONDS = 2;
+
+const WARM = appService("warm", {
+  containerConcurrency: 10,
+  annotations: ['autoscaling.knative.dev/min-scale: "1"', 'autoscaling.knative.dev/initial-scale: "1"'],
+});
+
+interface Slow {
+  socket: Socket;
+  openedAt: number;
+  closedAt: number | undefined;
+  answer: string;
+}
+
+t.test("1,000 idle or half-sent connections: others served, each closed at the header timeout", async (t) => {
+  const up = await startSluiceUp(t, [WARM], {
+    ROUTER_HEADERS_TIMEOUT_SECONDS: String(HEADERS_TIMEOUT_SECONDS),
+  });
+  await up.waitForEndpoints("warm-00001", 1);
+
+  const started = performance.now();
+  const slow: Slow[] = [];
+  t.teardown(() => {
+    for (const s of slow) s.socket.destroy();
+  });
+  await Promise.all(
+    Array.from(
+      { length: SLOW },
+      (_, i) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = connect({ host: "127.0.0.1", port: up.routerPort });
+          const entry: Slow = { socket, openedAt: 0, closedAt: undefined, answer: "" };
+          slow.push(entry);
+          socket.on("connect", () => {
+            entry.openedAt = performance.now() - started;
+            // Half of them say nothing; the other half send part of a request head and stall.
+            if (i % 2 === 1) socket.write("GET / HTTP/1.1\r\nHost: warm.default.example.com\r\nX-Slow: ");
+            resolve();
+          });
+          socket.on("data", (chunk) => {
+            entry.answer += chunk;
+          });
+          socket.on("close", () => {
+            entry.closedAt = performance.now() - started;
+          });
+          socket.on("error", (error) => {
+            if (entry.openedAt === 0) reject(error);
+          });
+        }),
+    ),
+  );
+  t.comment(`${SLOW} slow connections open after ${Math.round(performance.now() - started)} ms`);
+
+  // Meanwhile, other clients: 10 at a time, until 500 answers.
+  const load = startLoad({
+    url: up.routerUrl,
+    host: "warm.default.example.com",
+    concurrency: 10,
+    maxRequests: 500,
+  });
+  await waitFor("500 answers to other clients", () => load.outcomes.length >= 500, { timeoutMs: 30_000 });
+  const others = figures(await load.stop());
+  const openWhileServed = slow.filter((s) => s.closedAt === undefined).length;
+  t.comment(
+    describe("other clients meanwhile", others, `${openWhileServed} slow connections still open at the end`),
+  );
+  t.equal(others.failed, 0, "every other client is served");
+
+  await waitFor(
+    "the router to close every slow connection",
+    () => slow.every((s) => s.closedAt !== undefined),
+    {
+      timeoutMs: HEADERS_TIMEOUT_SECONDS * 1000 + 20_000,
+      everyMs: 100,
+    },
+  );
+  const held = slow.map((s) => (s.closedAt as number) - s.openedAt).sort((a, b) => a - b);
+  const answers = new Map<string, number>();
+  for (const s of slow) {
+    const status = /^HTTP\/1\.1 (\d{3})/.exec(s.answer)?.[1] ?? "closed without an answer";
+    answers.set(status, (answers.get(status) ?? 0) + 1);
+  }
+  t.comment(
+    `held open for ${Math.round(held[0])}–${Math.round(held.at(-1) as number)} ms (median ${Math.round(held[held.length >> 1])}); ` +
+      `header timeout ${HEADERS_TIMEOUT_SECONDS * 1000} ms; answers ${JSON.stringify(Object.fromEntries(answers))}`,
+  );
+  t.pass(`all ${SLOW} closed by the router`);
+  t.ok(
+    slow.every((s) => s.answer === "" || /^HTTP\/1\.1 408 /.test(s.answer)),
+    "each is closed, at most with a 408",
+  );
+});
