@@ -252,15 +252,11 @@ async function runCorpus(
   t.same(malformed, [], `${target}: the app's strict parser never saw a malformed request`, {
     raw: malformed.map((e) => recording.connections[e.connection]?.raw.slice(0, 400)),
   });
-  // A case that crashes the hop makes every later case look refused: the hop must be up still.
-  t.equal(hop.proc.child.exitCode, null, `${target} is still running`, {
+  // The background cases (those that never end) must not have crashed it either.
+  t.ok(await alive(), `${target} is still up after the corpus`, {
+    exitCode: hop.proc.child.exitCode,
     output: hop.proc.child.exitCode === null ? undefined : hop.proc.output().slice(-1500),
   });
-  const health = await request(`${hop.adminUrl}/healthz`).then(
-    async (res) => (await res.body.text(), res.statusCode),
-    (error: Error) => error.message,
-  );
-  t.equal(health, 200, `${target} answers /healthz after the corpus`);
   t.comment(
     `${target}: ${corpus.cases.length} cases, ${corpus.cases.length - failures.length} as required; ` +
       `app saw ${recording.connections.length} connections, ${recording.requests.length} requests`,
