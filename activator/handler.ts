@@ -28,8 +28,8 @@ export function createActivatorHandler(
         "activator: requests are accepted from the router only (missing or wrong Sluice-Hop-Auth)",
       );
     }
-    const name = req.headers[REVISION_HEADER];
-    if (typeof name !== "string" || name === "") {
+    const key = req.headers[REVISION_HEADER];
+    if (typeof key !== "string" || key === "") {
       return sendPlain(
         res,
         400,
@@ -41,15 +41,14 @@ export function createActivatorHandler(
         "retry-after": "1",
       });
     }
-    const entry = table.get(name);
-    if (!entry || entry.removed) return sendPlain(res, 404, `activator: unknown revision ${name}`);
-    if (!entry.referenced)
-      return sendPlain(res, 404, `activator: no route sends traffic to revision ${name}`);
+    const entry = table.get(key);
+    if (!entry || entry.removed) return sendPlain(res, 404, `activator: unknown revision ${key}`);
+    if (!entry.referenced) return sendPlain(res, 404, `activator: no route sends traffic to revision ${key}`);
     if (entry.state.failure) {
-      reporter.poke(name); // new demand earns the revision another try
+      reporter.poke(key); // new demand earns the revision another try
       return sendPlain(res, 503, failureMessage(entry.state), { "retry-after": "5" });
     }
-    if (entry.throttler.readyPods === 0) reporter.poke(name);
+    if (entry.throttler.readyPods === 0) reporter.poke(key);
     new ActivatorExchange(entry, req, res, headers, requestHasBody(req, facts)).start();
   };
 }

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { ExchangeMetrics } from "../common/http/proxy-exchange.ts";
 import { metricName } from "../common/metrics.ts";
+import { revisionKey } from "../common/state.ts";
 
 const LABELS = ["service", "namespace", "revision"] as const;
 type Labels = Record<(typeof LABELS)[number], string>;
@@ -90,7 +91,7 @@ export class ActivatorMetrics {
   forRevision(labels: Labels): ExchangeMetrics & { waited(seconds: number): void } {
     const duration = this.#duration.labels(labels);
     const codes = new Set<string>();
-    this.#codes.set(labels.revision, codes);
+    this.#codes.set(revisionKey(labels.namespace, labels.revision), codes);
     return {
       observe: (code, seconds) => {
         const text = String(code);
@@ -106,8 +107,9 @@ export class ActivatorMetrics {
 
   /** Drops a removed revision's series (its cardinality must not outlive it). */
   forget(labels: Labels): void {
-    for (const code of this.#codes.get(labels.revision) ?? []) this.#requests.remove({ ...labels, code });
-    this.#codes.delete(labels.revision);
+    const key = revisionKey(labels.namespace, labels.revision);
+    for (const code of this.#codes.get(key) ?? []) this.#requests.remove({ ...labels, code });
+    this.#codes.delete(key);
     this.#duration.remove(labels);
     this.#wait.remove(labels);
     this.#rejected.remove(labels);

@@ -4,7 +4,7 @@ import { DeadlineList } from "../common/http/deadline-list.ts";
 import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
 import { PROXY_HEADER } from "../common/internal-headers.ts";
 import type { Logger } from "../common/log.ts";
-import type { DataPlaneState, RevisionState } from "../common/state.ts";
+import { type DataPlaneState, type RevisionState, revisionKey } from "../common/state.ts";
 import type { Tracer } from "../common/tracing.ts";
 import type { ActivatorMetrics } from "./metrics.ts";
 import { probeUntilReady } from "./prober.ts";
@@ -12,6 +12,9 @@ import type { StatsReporter } from "./stats-reporter.ts";
 import { type QueueBudget, Throttler } from "./throttler.ts";
 
 export interface RevisionEntry {
+  /** revisionKey(namespace, name): what the router names in Sluice-Revision. */
+  key: string;
+  /** The revision's name (unique within its namespace only). */
   name: string;
   state: RevisionState;
   throttler: Throttler;
@@ -78,8 +81,8 @@ export class RevisionTable {
     this.#sweep.unref();
   }
 
-  get(name: string): RevisionEntry | undefined {
-    return this.#entries.get(name);
+  get(key: string): RevisionEntry | undefined {
+    return this.#entries.get(key);
   }
 
   /** Revisions in the state. */
@@ -102,13 +105,14 @@ export class RevisionTable {
     this.hasState = true;
     const referenced = new Set<string>();
     for (const service of Object.values(state.services)) {
-      for (const target of service.traffic) referenced.add(target.revision);
-      for (const tag of Object.values(service.tags)) referenced.add(tag.revision);
+      for (const target of service.traffic) referenced.add(revisionKey(service.namespace, target.revision));
+      for (const tag of Object.values(service.tags))
+        referenced.add(revisionKey(service.namespace, tag.revision));
     }
-    for (const revision of Object.values(state.revisions)) {
-      const entry = this.#entries.get(revision.name) ?? this.#create(revision);
+    for (const [key, revision] of Object.entries(state.revisions)) {
+      const entry = this.#entries.get(key) ?? this.#create(key, revision);
       entry.state = revision;
-      entry.referenced = referenced.has(revision.name);
+      entry.referenced = referenced.has(key);
       entry.ctx.timeoutMs = revision.timeoutSeconds * 1000;
       const urls = revision.endpoints.map((endpoint) => endpoint.url);
       for (const url of entry.throttler.setEndpoints(urls)) this.#probe(entry, url);
@@ -120,7 +124,7 @@ export class RevisionTable {
       if (revision.failure) entry.throttler.failWaiting(503, failureMessage(revision));
     }
     for (const entry of this.#entries.values())
-      if (state.revisions[entry.name] === undefined) this.#remove(entry);
+      if (state.revisions[entry.key] === undefined) this.#remove(entry);
     this.#forgetFinished();
   }
 
@@ -137,12 +141,12 @@ export class RevisionTable {
   #remove(entry: Internal): void {
     entry.removed = true;
     entry.referenced = false;
-    this.#entries.delete(entry.name);
+    this.#entries.delete(entry.key);
     for (const probe of entry.probes.values()) probe.abort();
     entry.probes.clear();
     entry.throttler.setEndpoints([]);
-    entry.throttler.failWaiting(503, `activator: revision ${entry.name} no longer exists`);
-    this.#deps.reporter.forget(entry.name);
+    entry.throttler.failWaiting(503, `activator: revision ${entry.key} no longer exists`);
+    this.#deps.reporter.forget(entry.key);
     this.#retired.push(entry);
   }
 
@@ -181,13 +185,17 @@ export class RevisionTable {
       if (entry.probes.get(url) === probe) entry.probes.delete(url);
       if (ready) entry.throttler.markProbed(url);
       else if (!probe.signal.aborted)
-        this.#deps.log.warn({ revision: entry.name, url }, "pod never answered the activator's probe");
+        this.#deps.log.warn(
+          { namespace: entry.state.namespace, revision: entry.name, url },
+          "pod never answered the activator's probe",
+        );
     });
   }
 
-  #create(revision: RevisionState): Internal {
+  #create(key: string, revision: RevisionState): Internal {
     const metrics = this.#deps.metrics.forRevision(labelsOf(revision));
     const entry: Internal = {
+      key,
       name: revision.name,
       state: revision,
       removed: false,
@@ -203,7 +211,7 @@ export class RevisionTable {
         component: "activator",
         upstream: this.#deps.upstream,
         gate: undefined as never,
-        stats: this.#deps.reporter.statsFor(revision.name),
+        stats: this.#deps.reporter.statsFor(key),
         deadlines: new DeadlineList(),
         metrics,
         log: this.#deps.log,
@@ -218,12 +226,12 @@ export class RevisionTable {
           status: 503,
           message: entry.state.failure
             ? failureMessage(entry.state)
-            : `activator: revision ${revision.name} did not become ready within ${entry.state.timeoutSeconds}s`,
+            : `activator: revision ${key} did not become ready within ${entry.state.timeoutSeconds}s`,
         }),
       },
     };
     entry.ctx.gate = entry.throttler;
-    this.#entries.set(revision.name, entry);
+    this.#entries.set(key, entry);
     return entry;
   }
 }
@@ -234,5 +242,5 @@ function labelsOf(revision: RevisionState): { service: string; namespace: string
 
 export function failureMessage(revision: RevisionState): string {
   const logs = revision.failure?.logs.slice(-3).join(" | ");
-  return `activator: revision ${revision.name} cannot become ready: ${revision.failure?.reason}${logs ? ` (last output: ${logs})` : ""}`;
+  return `activator: revision ${revisionKey(revision.namespace, revision.name)} cannot become ready: ${revision.failure?.reason}${logs ? ` (last output: ${logs})` : ""}`;
 }

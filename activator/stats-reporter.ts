@@ -3,6 +3,7 @@ import type { ActivatorRevisionStats, ActivatorStats } from "../common/activator
 import { bearerHeaders } from "../common/api-token.ts";
 import { ConcurrencyStats } from "../common/concurrency-stats.ts";
 import type { Logger } from "../common/log.ts";
+import { splitRevisionKey } from "../common/state.ts";
 
 /** Minimum time between two pokes for the same revision. */
 const POKE_EVERY_MS = 500;
@@ -10,7 +11,7 @@ const POKE_EVERY_MS = 500;
 /**
  * The activator's view of each revision's load (requests waiting or in flight through it), pushed
  * to the autoscaler every interval while there is any, and at once as a poke when a request
- * arrives for a revision without a ready pod.
+ * arrives for a revision without a ready pod. Revisions are known by revisionKey(namespace, name).
  */
 export class StatsReporter {
   readonly #stats = new Map<string, ConcurrencyStats>();
@@ -32,16 +33,16 @@ export class StatsReporter {
   }
 
   /** The revision left the state: stop reporting it and drop what was kept for it. */
-  forget(revision: string): void {
-    this.#stats.delete(revision);
-    this.#lastPoke.delete(revision);
+  forget(key: string): void {
+    this.#stats.delete(key);
+    this.#lastPoke.delete(key);
   }
 
-  statsFor(revision: string): ConcurrencyStats {
-    let stats = this.#stats.get(revision);
+  statsFor(key: string): ConcurrencyStats {
+    let stats = this.#stats.get(key);
     if (!stats) {
       stats = new ConcurrencyStats(Date.now());
-      this.#stats.set(revision, stats);
+      this.#stats.set(key, stats);
     }
     return stats;
   }
@@ -56,14 +57,16 @@ export class StatsReporter {
   }
 
   /** A request arrived for a revision with no ready pod: tell the autoscaler now. */
-  poke(revision: string): void {
+  poke(key: string): void {
     const now = Date.now();
-    if (now - (this.#lastPoke.get(revision) ?? 0) < POKE_EVERY_MS) return;
-    this.#lastPoke.set(revision, now);
-    const stats = this.statsFor(revision);
+    if (now - (this.#lastPoke.get(key) ?? 0) < POKE_EVERY_MS) return;
+    this.#lastPoke.set(key, now);
+    const stats = this.statsFor(key);
+    const { namespace, name } = splitRevisionKey(key);
     void this.#send([
       {
-        revision,
+        namespace,
+        revision: name,
         averageConcurrency: Math.max(1, stats.concurrency),
         requestCount: 1,
         windowSeconds: 0,
@@ -75,11 +78,13 @@ export class StatsReporter {
   async #push(): Promise<void> {
     const now = Date.now();
     const revisions: ActivatorRevisionStats[] = [];
-    for (const [revision, stats] of this.#stats) {
+    for (const [key, stats] of this.#stats) {
       const window = stats.read(now);
       if (window.averageConcurrency === 0 && window.requestCount === 0 && stats.concurrency === 0) continue;
+      const { namespace, name } = splitRevisionKey(key);
       revisions.push({
-        revision,
+        namespace,
+        revision: name,
         averageConcurrency: window.averageConcurrency,
         requestCount: window.requestCount,
         windowSeconds: window.windowSeconds,

@@ -21,7 +21,7 @@ export type UpgradeRefusal = {
  */
 export function checkUpgrade(
   table: RevisionTable,
-  name: string | string[] | undefined,
+  key: string | string[] | undefined,
   facts: RequestHeaderFacts,
   auth: HopAuth,
 ): RevisionEntry | UpgradeRefusal {
@@ -31,7 +31,7 @@ export function checkUpgrade(
       reason: "Forbidden",
       message: "activator: requests are accepted from the router only (missing or wrong Sluice-Hop-Auth)",
     };
-  if (typeof name !== "string" || name === "")
+  if (typeof key !== "string" || key === "")
     return {
       status: 400,
       reason: "Bad Request",
@@ -44,14 +44,14 @@ export function checkUpgrade(
       message: "activator: no routing state from the autoscaler yet",
       headers: { "retry-after": "1" },
     };
-  const entry = table.get(name);
+  const entry = table.get(key);
   if (!entry || entry.removed)
-    return { status: 404, reason: "Not Found", message: `activator: unknown revision ${name}` };
+    return { status: 404, reason: "Not Found", message: `activator: unknown revision ${key}` };
   if (!entry.referenced)
     return {
       status: 404,
       reason: "Not Found",
-      message: `activator: no route sends traffic to revision ${name}`,
+      message: `activator: no route sends traffic to revision ${key}`,
     };
   if (entry.state.failure)
     return {
@@ -78,14 +78,14 @@ export function createUpgradeHandler(
   return function handleUpgrade(req, socket, head) {
     const headers: string[] = [];
     const facts = scanRequestHeaders(req.rawHeaders, headers, auth);
-    const name = req.headers[REVISION_HEADER];
-    const found = checkUpgrade(table, name, facts, auth);
+    const key = req.headers[REVISION_HEADER];
+    const found = checkUpgrade(table, key, facts, auth);
     if ("status" in found) {
-      if (found.status === 503 && typeof name === "string" && table.get(name)) reporter.poke(name); // new demand earns another try
+      if (found.status === 503 && typeof key === "string" && table.get(key)) reporter.poke(key); // new demand earns another try
       socket.end(rawResponse(found.status, found.reason, found.message, found.headers));
       return;
     }
-    if (found.throttler.readyPods === 0) reporter.poke(found.name);
+    if (found.throttler.readyPods === 0) reporter.poke(found.key);
     new Tunnel(
       { ctx: found.ctx, requestHeaders: () => headers, maxResponseHeadBytes, open },
       req,

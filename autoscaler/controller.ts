@@ -2,7 +2,7 @@ import type { ActivatorStats } from "../common/activator-stats.ts";
 import { parseDuration } from "../common/duration.ts";
 import type { Logger } from "../common/log.ts";
 import type { PodStats } from "../common/pod-stats.ts";
-import { type RevisionState, type ServiceState, serviceKey } from "../common/state.ts";
+import { type RevisionState, revisionKey, type ServiceState, serviceKey } from "../common/state.ts";
 import type { LogFilter, LogLine, Platform } from "../platform/platform.ts";
 import type { AutoscalingSpec } from "../serving/autoscaling.ts";
 import { formatProblem, type LoadedService, loadManifests } from "../serving/load.ts";
@@ -93,7 +93,7 @@ export class Controller {
     }
     await this.#deps.platform.adopt?.();
     for (const runtime of this.#byRevision.values()) {
-      runtime.desired = this.#deps.platform.revision(runtime.revision.name)?.desired ?? 0;
+      runtime.desired = this.#deps.platform.revision(runtime.key)?.desired ?? 0;
     }
     this.#restored = true;
     this.publish();
@@ -130,12 +130,27 @@ export class Controller {
     const planned: { loaded: LoadedService; revision: Revision; created: boolean }[] = [];
     // A service given more than once is successive versions: each sees the revisions before it.
     const histories = new Map<string, Revision[]>();
+    // Revision names are unique per namespace: a new one must not be another service's already.
+    const owners = new Map<string, string>();
+    for (const entry of this.#services.values())
+      for (const runtime of entry.revisions) owners.set(runtime.key, runtime.revision.service);
     for (const loaded of services) {
       const key = serviceKey(loaded.manifest.metadata.namespace ?? "default", loaded.manifest.metadata.name);
       const history = histories.get(key) ?? this.#services.get(key)?.revisions.map((r) => r.revision) ?? [];
       const result = revisionFor(loaded.manifest, history, now);
-      if ("error" in result) messages.push(`${loaded.file}:${loaded.line}: ${result.error}`);
-      else planned.push({ loaded, ...result });
+      const at = `${loaded.file}:${loaded.line}`;
+      if ("error" in result) messages.push(`${at}: ${result.error}`);
+      else if (result.created && owners.has(revisionKey(result.revision.namespace, result.revision.name))) {
+        const { namespace, name } = result.revision;
+        const owner = `${namespace}/${owners.get(revisionKey(namespace, name))}`;
+        messages.push(
+          `${at}: spec.template.metadata.name: revision ${namespace}/${name} already belongs to service ${owner}; choose another name`,
+        );
+      } else {
+        planned.push({ loaded, ...result });
+        if (result.created)
+          owners.set(revisionKey(result.revision.namespace, result.revision.name), result.revision.service);
+      }
       histories.set(key, "revision" in result && result.created ? [...history, result.revision] : history);
     }
     if (messages.length > 0) return { ok: false, problems: messages, applied: [] };
@@ -152,7 +167,8 @@ export class Controller {
       entry.manifest = manifest;
       if (created) {
         const runtime = createRuntime(revision, this.#deps.config);
-        if (runtime.readyAt !== undefined) this.#deps.store.markReady(revision.name, runtime.readyAt);
+        if (runtime.readyAt !== undefined)
+          this.#deps.store.markReady(revision.namespace, revision.name, runtime.readyAt);
         entry.revisions.push(runtime);
         this.#track(runtime);
       }
@@ -176,9 +192,10 @@ export class Controller {
   activatorStats(push: ActivatorStats, now = Date.now()): string[] {
     const unknown: string[] = [];
     for (const stats of push.revisions) {
-      const runtime = this.#byRevision.get(stats.revision);
+      const key = revisionKey(stats.namespace, stats.revision);
+      const runtime = this.#byRevision.get(key);
       if (!runtime) {
-        unknown.push(stats.revision);
+        unknown.push(key);
         continue;
       }
       runtime.activatorStats.set(push.activator, stats);
@@ -189,7 +206,10 @@ export class Controller {
           Math.max(1, runtime.autoscaling.activationScale, runtime.autoscaling.minScale),
           "proxy",
         );
-        this.#deps.log.info({ revision: stats.revision }, "poked: scaling up from zero");
+        this.#deps.log.info(
+          { namespace: stats.namespace, revision: stats.revision },
+          "poked: scaling up from zero",
+        );
         this.publish();
       }
     }
@@ -203,10 +223,10 @@ export class Controller {
     try {
       const { platform, config } = this.#deps;
       const targets = [...this.#byRevision.values()].flatMap((runtime) =>
-        (platform.revision(runtime.revision.name)?.pods ?? [])
+        (platform.revision(runtime.key)?.pods ?? [])
           .filter((pod) => pod.phase === "ready" && pod.adminUrl)
           .map((pod) => ({
-            revision: runtime.revision.name,
+            revisionKey: runtime.key,
             pod: pod.name,
             adminUrl: pod.adminUrl as string,
           })),
@@ -215,8 +235,8 @@ export class Controller {
       const podStats = new Map<string, PodStats[]>();
       for (const result of scraped) {
         if ("stats" in result)
-          podStats.set(result.target.revision, [
-            ...(podStats.get(result.target.revision) ?? []),
+          podStats.set(result.target.revisionKey, [
+            ...(podStats.get(result.target.revisionKey) ?? []),
             result.stats,
           ]);
       }
@@ -224,12 +244,7 @@ export class Controller {
       const referenced = this.#referencedRevisions(services);
       const decidedAt = Date.now();
       for (const runtime of this.#byRevision.values()) {
-        this.#decide(
-          runtime,
-          podStats.get(runtime.revision.name) ?? [],
-          referenced.has(runtime.revision.name),
-          decidedAt,
-        );
+        this.#decide(runtime, podStats.get(runtime.key) ?? [], referenced.has(runtime.key), decidedAt);
       }
       this.#collectGarbage(referenced, decidedAt);
       this.publish(decidedAt, services);
@@ -242,8 +257,7 @@ export class Controller {
   }
 
   #decide(runtime: RevisionRuntime, pods: PodStats[], referenced: boolean, now: number): void {
-    const name = runtime.revision.name;
-    const platformPods = this.#deps.platform.revision(name);
+    const platformPods = this.#deps.platform.revision(runtime.key);
     const readyPods = platformPods?.pods.filter((pod) => pod.phase === "ready").length ?? 0;
     const load = revisionLoad(pods, [...runtime.activatorStats.values()]);
     runtime.activatorStats.clear();
@@ -275,13 +289,14 @@ export class Controller {
   #scale(runtime: RevisionRuntime, scale: number, mode: RevisionState["mode"]): void {
     runtime.mode = mode;
     if (runtime.desired === scale) return;
-    this.#deps.log.info({ revision: runtime.revision.name, from: runtime.desired, to: scale }, "scaling");
+    const { namespace, name } = runtime.revision;
+    this.#deps.log.info({ namespace, revision: name, from: runtime.desired, to: scale }, "scaling");
     runtime.desired = scale;
-    this.#deps.platform.scale(runtime.revision.name, scale);
+    this.#deps.platform.scale(runtime.key, scale);
   }
 
   #track(runtime: RevisionRuntime): void {
-    this.#byRevision.set(runtime.revision.name, runtime);
+    this.#byRevision.set(runtime.key, runtime);
     this.#deps.platform.ensureRevision(runtime.template);
   }
 
@@ -289,24 +304,24 @@ export class Controller {
     const now = Date.now();
     for (const runtime of this.#byRevision.values()) {
       if (runtime.readyAt !== undefined) continue;
-      if (this.#deps.platform.revision(runtime.revision.name)?.pods.some((pod) => pod.phase === "ready")) {
+      if (this.#deps.platform.revision(runtime.key)?.pods.some((pod) => pod.phase === "ready")) {
         runtime.readyAt = now;
-        this.#deps.store.markReady(runtime.revision.name, now);
+        this.#deps.store.markReady(runtime.revision.namespace, runtime.revision.name, now);
       }
     }
     if (this.#restored) this.publish(now);
   }
 
-  /** Revisions some route sends traffic to (0 % tagged targets included: they stay routable). */
+  /** Keys of the revisions some route sends traffic to (0 % tagged targets included: they stay routable). */
   #referencedRevisions(services: Record<string, ServiceState>): Set<string> {
     const referenced = new Set<string>();
     for (const service of Object.values(services)) {
-      for (const target of service.traffic) referenced.add(target.revision);
+      for (const target of service.traffic) referenced.add(revisionKey(service.namespace, target.revision));
     }
     // The latest created revision is always kept: it is where latestRevision traffic goes next.
     for (const entry of this.#services.values()) {
       const latest = entry.revisions.at(-1);
-      if (latest) referenced.add(latest.revision.name);
+      if (latest) referenced.add(latest.key);
     }
     return referenced;
   }
@@ -314,18 +329,18 @@ export class Controller {
   #collectGarbage(referenced: Set<string>, now: number): void {
     for (const entry of this.#services.values()) {
       entry.revisions = entry.revisions.filter((runtime) => {
-        const name = runtime.revision.name;
         const expired =
-          !referenced.has(name) &&
+          !referenced.has(runtime.key) &&
           runtime.unreferencedSince !== undefined &&
           now - runtime.unreferencedSince >= this.#deps.config.revisionRetentionMs &&
           runtime.desired === 0;
         if (!expired) return true;
-        this.#deps.log.info({ revision: name }, "garbage-collecting unreferenced revision");
-        this.#byRevision.delete(name);
+        const { namespace, name } = runtime.revision;
+        this.#deps.log.info({ namespace, revision: name }, "garbage-collecting unreferenced revision");
+        this.#byRevision.delete(runtime.key);
         this.#deps.metrics.forget(runtime);
-        this.#deps.store.deleteRevision(name);
-        void this.#deps.platform.deleteRevision(name);
+        this.#deps.store.deleteRevision(namespace, name);
+        void this.#deps.platform.deleteRevision(runtime.key);
         return false;
       });
     }
@@ -367,9 +382,9 @@ export class Controller {
   publish(now = Date.now(), services = this.#serviceStates(now)): void {
     const revisions: Record<string, RevisionState> = {};
     for (const runtime of this.#byRevision.values()) {
-      const pods = this.#deps.platform.revision(runtime.revision.name);
+      const pods = this.#deps.platform.revision(runtime.key);
       const spec = runtime.revision.template.spec;
-      revisions[runtime.revision.name] = {
+      revisions[runtime.key] = {
         name: runtime.revision.name,
         service: runtime.revision.service,
         namespace: runtime.revision.namespace,
@@ -391,12 +406,12 @@ export class Controller {
     this.#deps.publisher.publish(services, revisions);
   }
 
-  /** Status detail for the CLI and the status page (GET /v1/services, GET /v1/status). */
+  /** Status detail for the CLI and the status page (GET /v1/services, GET /v1/status), by revision key. */
   revisionDetails(): Record<string, RevisionDetail> {
     const out: Record<string, RevisionDetail> = {};
     for (const runtime of this.#byRevision.values()) {
-      const pods = this.#deps.platform.revision(runtime.revision.name)?.pods ?? [];
-      out[runtime.revision.name] = {
+      const pods = this.#deps.platform.revision(runtime.key)?.pods ?? [];
+      out[runtime.key] = {
         desired: runtime.desired,
         mode: runtime.mode,
         readyPods: pods.filter((pod) => pod.phase === "ready").length,

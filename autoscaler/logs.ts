@@ -40,9 +40,13 @@ function resolveFilter(query: URLSearchParams, source: LogSource): LogFilter | s
   const revision = query.get("revision") || undefined;
   if (name === undefined) {
     if (revision === undefined) return {};
-    const owner = services.find((s) => s.revisions.includes(revision));
-    if (!owner) return `no revision ${revision}; ${known()}`;
-    return { revision };
+    // Revision names are unique within a namespace only.
+    const owner = services.find(
+      (s) => (s.manifest.metadata.namespace ?? "default") === namespace && s.revisions.includes(revision),
+    );
+    if (!owner)
+      return `no revision ${namespace === "default" ? revision : `${namespace}/${revision}`}; ${known()}`;
+    return { namespace, revision };
   }
   const service = services.find(
     (s) => s.manifest.metadata.name === name && (s.manifest.metadata.namespace ?? "default") === namespace,

@@ -19,7 +19,15 @@ const config = loadConfigOrExit(() => loadConfig());
 delete process.env[TOKEN_ENV];
 const log = createLogger("autoscaler");
 const registry = createRegistry("autoscaler");
-const store = new RevisionStore(resolve(config.stateDir));
+const store = (() => {
+  try {
+    return new RevisionStore(resolve(config.stateDir));
+  } catch (error) {
+    // A store a newer sluice wrote, or one that cannot be migrated: say why, and change nothing.
+    log.error((error as Error).message);
+    process.exit(1);
+  }
+})();
 const platform = new LocalPlatform({
   log: log.child({ platform: "local" }),
   stateDir: resolve(config.stateDir),

@@ -1,5 +1,5 @@
 import type { ActivatorRevisionStats } from "../common/activator-stats.ts";
-import type { RevisionMode } from "../common/state.ts";
+import { type RevisionMode, revisionKey } from "../common/state.ts";
 import type { PodTemplate } from "../platform/platform.ts";
 import { type AutoscalingSpec, parseAutoscaling } from "../serving/autoscaling.ts";
 import type { Revision } from "../serving/revisions.ts";
@@ -12,6 +12,8 @@ import { ScaleBounds } from "./scale-bounds.ts";
 
 /** Everything the autoscaler keeps about one revision while it runs. */
 export interface RevisionRuntime {
+  /** revisionKey(namespace, name): how the controller, the platform and the state know it. */
+  key: string;
   revision: Revision;
   template: PodTemplate;
   autoscaling: AutoscalingSpec;
@@ -39,6 +41,7 @@ export function createRuntime(
   const template = podTemplate(revision);
   const { spec } = parseAutoscaling(revision.template.metadata?.annotations, template.containerConcurrency);
   return {
+    key: revisionKey(revision.namespace, revision.name),
     revision,
     template,
     autoscaling: spec,

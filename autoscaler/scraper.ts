@@ -2,7 +2,8 @@ import { type Dispatcher, request } from "undici";
 import type { PodStats } from "../common/pod-stats.ts";
 
 export interface ScrapeTarget {
-  revision: string;
+  /** revisionKey(namespace, name) of the pod's revision. */
+  revisionKey: string;
   pod: string;
   adminUrl: string;
 }

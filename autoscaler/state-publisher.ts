@@ -88,13 +88,13 @@ export class StatePublisher {
     const revisionChanges = changes(revisions, this.#revisionJson);
     const serviceChanges = changes(services, this.#serviceJson);
     const events: StateEvent[] = [];
-    for (const [name, revision] of revisionChanges) {
-      if (revision) events.push({ type: "revision", generation: ++generation, name, revision });
+    for (const [key, revision] of revisionChanges) {
+      if (revision) events.push({ type: "revision", generation: ++generation, key, revision });
     }
     for (const [key, service] of serviceChanges)
       events.push({ type: "service", generation: ++generation, key, service });
-    for (const [name, revision] of revisionChanges) {
-      if (!revision) events.push({ type: "revision", generation: ++generation, name, revision: null });
+    for (const [key, revision] of revisionChanges) {
+      if (!revision) events.push({ type: "revision", generation: ++generation, key, revision: null });
     }
     if (events.length === 0) return 0;
     this.#state = { generation, domain: this.#state.domain, services, revisions };

@@ -1,10 +1,10 @@
-import type { DataPlaneState, RevisionState, ServiceState } from "../common/state.ts";
+import { type DataPlaneState, type RevisionState, revisionKey, type ServiceState } from "../common/state.ts";
 import type { Observed, RevisionStatus, ServiceStatus, StatusSnapshot } from "../common/status.ts";
 import type { RevisionDetail } from "./controller.ts";
 
 /**
  * GET /v1/status: joins the published state (hosts, traffic, pods, mode, failures) with the
- * controller's view of each revision's load. Pure: the caller passes both in.
+ * controller's view of each revision's load (`details` by revisionKey). Pure: the caller passes both in.
  */
 export function buildStatus(
   state: DataPlaneState,
@@ -38,7 +38,9 @@ function serviceStatus(
     ...(service.latestCreatedRevision ? { latestCreatedRevision: service.latestCreatedRevision } : {}),
     ...(service.latestReadyRevision ? { latestReadyRevision: service.latestReadyRevision } : {}),
     // The state lists revisions in creation order.
-    revisions: revisions.map((revision) => revisionStatus(revision, details[revision.name])).reverse(),
+    revisions: revisions
+      .map((revision) => revisionStatus(revision, details[revisionKey(revision.namespace, revision.name)]))
+      .reverse(),
   };
 }
 

@@ -38,12 +38,13 @@ export async function benchActivator(options: BenchOptions): Promise<void> {
   const plane = await startDataPlane();
   const dispatcher = new Agent({ connections: 10_500 });
   const call = (revision: string) =>
-    request(`${plane.activatorUrl}/`, { dispatcher, headers: { "sluice-revision": revision } }).then(
-      async (res) => {
-        await res.body.dump();
-        return res.statusCode;
-      },
-    );
+    request(`${plane.activatorUrl}/`, {
+      dispatcher,
+      headers: { "sluice-revision": `default/${revision}` },
+    }).then(async (res) => {
+      await res.body.dump();
+      return res.statusCode;
+    });
   try {
     // Cold starts: one revision per sample, each at zero until its first request.
     const cold = Array.from({ length: COLD_STARTS }, (_, i) =>
@@ -111,7 +112,7 @@ export async function benchActivator(options: BenchOptions): Promise<void> {
       const state = (await (await request(`${plane.autoscalerUrl}/v1/state`)).body.json()) as {
         revisions: Record<string, { endpoints: { url: string }[] }>;
       };
-      pod = state.revisions["warm-00001"]?.endpoints[0]?.url;
+      pod = state.revisions["default/warm-00001"]?.endpoints[0]?.url;
       if (!pod) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     if (!pod) throw new Error("warm revision never became ready");
@@ -121,7 +122,12 @@ export async function benchActivator(options: BenchOptions): Promise<void> {
     });
     const rows: [string, number, number][] = [];
     for (const [name, pid, url, headers] of [
-      ["activator", plane.activator.pid, `${plane.activatorUrl}/`, { "sluice-revision": "warm-00001" }],
+      [
+        "activator",
+        plane.activator.pid,
+        `${plane.activatorUrl}/`,
+        { "sluice-revision": "default/warm-00001" },
+      ],
       ["bare-forwarder", bare.pid, `http://127.0.0.1:${bare.message.port}/`, {}],
     ] as const) {
       await runLoad(options.load, url, 8, options.warmupSeconds, headers);

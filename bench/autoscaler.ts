@@ -39,7 +39,7 @@ export async function benchAutoscaler(options: BenchOptions): Promise<void> {
 
   const pods = await forkAndWait(here("apps/fake-pods.ts"), { POD_COUNT: "200" });
   const targets = (pods.message.ports as number[]).map((port, i) => ({
-    revision: `rev-${i % 10}`,
+    revisionKey: `default/rev-${i % 10}`,
     pod: `pod-${i}`,
     adminUrl: `http://127.0.0.1:${port}`,
   }));

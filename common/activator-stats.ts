@@ -9,6 +9,8 @@ export interface ActivatorStats {
 }
 
 export interface ActivatorRevisionStats {
+  /** The revision's namespace and name: names are unique within a namespace only. */
+  namespace: string;
   revision: string;
   /** Time-weighted average of requests held or in flight through the activator since the last push. */
   averageConcurrency: number;
@@ -28,10 +30,11 @@ export function parseActivatorStats(body: unknown): ActivatorStats | string {
   for (const [index, entry] of revisions.entries()) {
     const at = `revisions[${index}]`;
     if (typeof entry !== "object" || entry === null) return `${at}: expected an object`;
-    const { revision, averageConcurrency, requestCount, windowSeconds, poke } = entry as Record<
+    const { namespace, revision, averageConcurrency, requestCount, windowSeconds, poke } = entry as Record<
       string,
       unknown
     >;
+    if (typeof namespace !== "string" || namespace === "") return `${at}.namespace: expected a namespace`;
     if (typeof revision !== "string" || revision === "") return `${at}.revision: expected a revision name`;
     for (const [name, value] of Object.entries({ averageConcurrency, requestCount, windowSeconds })) {
       if (typeof value !== "number" || !Number.isFinite(value) || value < 0)

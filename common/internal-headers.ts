@@ -2,7 +2,10 @@
 // removes every one of these from what a client sends (requests and upgrades alike), and a hop
 // believes one only together with the hop secret (see hop-auth.ts).
 
-/** Router → activator: the revision the router chose for the request. */
+/**
+ * Router → activator: the revision the router chose, as revisionKey(namespace, name) ("staging/hello-00001").
+ * On responses to clients the router sets it to the plain revision name.
+ */
 export const REVISION_HEADER = "sluice-revision";
 /** Activator → queue-proxy: the request came through the activator (the pod reports it apart). */
 export const PROXY_HEADER = "k-proxy-request";

@@ -11,11 +11,15 @@ export interface DataPlaneState {
   domain: string;
   /** By "{namespace}/{service}". */
   services: Record<string, ServiceState>;
-  /** By revision name (unique across namespaces: revisions are named {service}-{n}). */
+  /**
+   * By revisionKey(namespace, name): revision names are unique within a namespace only ({service}-{n},
+   * as in Knative), so `hello` in two namespaces each has its own hello-00001.
+   */
   revisions: Record<string, RevisionState>;
 }
 
 export interface TrafficTarget {
+  /** A revision name in the service's own namespace (its key: revisionKey(service.namespace, revision)). */
   revision: string;
   /** 0–100; the targets of a service sum to 100. */
   percent: number;
@@ -64,10 +68,21 @@ export interface RevisionState {
 export type StateEvent =
   | { type: "snapshot"; state: DataPlaneState }
   | { type: "service"; generation: number; key: string; service: ServiceState | null }
-  | { type: "revision"; generation: number; name: string; revision: RevisionState | null };
+  | { type: "revision"; generation: number; key: string; revision: RevisionState | null };
 
 export function serviceKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+/** A revision's identity wherever revisions are a key: its name is unique within its namespace only. */
+export function revisionKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+/** The namespace and name of a revisionKey (namespaces are DNS labels: no "/" in them). */
+export function splitRevisionKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf("/");
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
 export function emptyState(domain = "example.com"): DataPlaneState {
@@ -87,7 +102,7 @@ export function applyEvent(state: DataPlaneState, event: StateEvent): DataPlaneS
     return { ...state, generation: event.generation, services };
   }
   const revisions = { ...state.revisions };
-  if (event.revision) revisions[event.name] = event.revision;
-  else delete revisions[event.name];
+  if (event.revision) revisions[event.key] = event.revision;
+  else delete revisions[event.key];
   return { ...state, generation: event.generation, revisions };
 }

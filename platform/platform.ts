@@ -46,7 +46,8 @@ export interface RevisionFailure {
 }
 
 export interface RevisionPods {
-  revision: string;
+  /** revisionKey(namespace, name). */
+  key: string;
   desired: number;
   pods: PodStatus[];
   /** Set when the revision cannot run: its app exits at once or never becomes ready. */
@@ -74,6 +75,10 @@ export interface LogFilter {
   revision?: string;
 }
 
+/**
+ * Revisions are known by revisionKey(template.namespace, template.revision): names are unique
+ * within a namespace only, so pods (and their names) of two namespaces never mix.
+ */
 export interface Platform {
   /** Makes the revision known (idempotent); it starts with 0 pods. */
   ensureRevision(template: PodTemplate): void;
@@ -85,13 +90,13 @@ export interface Platform {
    */
   adopt?(): Promise<unknown>;
   /** Sets the number of pods the revision should have. */
-  scale(revision: string, replicas: number): void;
+  scale(key: string, replicas: number): void;
   /** Scales to zero, waits for the pods to drain and exit, and forgets the revision. */
-  deleteRevision(revision: string): Promise<void>;
+  deleteRevision(key: string): Promise<void>;
   /** The current pods of a revision, or undefined if unknown. */
-  revision(revision: string): RevisionPods | undefined;
-  /** Called whenever a pod of `revision` changes phase (ready endpoints change). */
-  onChange(listener: (revision: string) => void): void;
+  revision(key: string): RevisionPods | undefined;
+  /** Called whenever a pod of the revision `key` changes phase (ready endpoints change). */
+  onChange(listener: (key: string) => void): void;
   /**
    * The recent output of the matching revisions' pods, oldest first; bounded per pod, and kept a
    * while after a pod exits. Optional: a backend without it has no `sluice logs`.

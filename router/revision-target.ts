@@ -5,7 +5,7 @@ import type { ExchangeContext, Gate, GateWaiter } from "../common/http/proxy-exc
 import type { Dispatcher } from "../common/http/undici-dispatchers.ts";
 import { REVISION_HEADER } from "../common/internal-headers.ts";
 import type { Logger } from "../common/log.ts";
-import type { RevisionMode, RevisionState } from "../common/state.ts";
+import { type RevisionMode, type RevisionState, splitRevisionKey } from "../common/state.ts";
 import type { Tracer } from "../common/tracing.ts";
 import { RevisionCounters } from "./metrics.ts";
 import { PodBalancer, type PodSlot } from "./pod-balancer.ts";
@@ -38,6 +38,9 @@ export interface TargetDeps {
  * touches requests already in flight. Updated in place; requests hold no reference to the table.
  */
 export class RevisionTarget implements Gate {
+  /** revisionKey(namespace, name): what the activator is told (Sluice-Revision on requests). */
+  readonly key: string;
+  /** The revision's name, for clients (Sluice-Revision on responses) and metrics. */
   readonly name: string;
   readonly counters: RevisionCounters;
   readonly ctx: ExchangeContext;
@@ -52,17 +55,15 @@ export class RevisionTarget implements Gate {
   /** No longer in the autoscaler's state: routes holding it get rebuilt. */
   removed = false;
 
-  constructor(name: string, state: RevisionState | undefined, deps: TargetDeps) {
+  constructor(key: string, state: RevisionState | undefined, deps: TargetDeps) {
+    const { namespace, name } = splitRevisionKey(key);
+    this.key = key;
     this.name = name;
     this.#activatorOrigin = deps.activatorOrigin;
     this.#slackMs = deps.timeoutSlackMs;
-    this.activatorHeaders = [REVISION_HEADER, name, ...deps.hopAuth.header];
+    this.activatorHeaders = [REVISION_HEADER, key, ...deps.hopAuth.header];
     this.#balancer = new PodBalancer(state?.containerConcurrency ?? 0);
-    this.counters = new RevisionCounters({
-      service: state?.service ?? "",
-      namespace: state?.namespace ?? "",
-      revision: name,
-    });
+    this.counters = new RevisionCounters({ service: state?.service ?? "", namespace, revision: name });
     const stats = new ConcurrencyStats(Date.now());
     this.counters.inFlight = () => stats.concurrency;
     this.ctx = {

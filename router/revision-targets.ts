@@ -5,7 +5,7 @@ import type { TargetRegistry } from "./route-table.ts";
 
 const SWEEP_MS = 250;
 
-/** Every revision's live target, kept in step with the state; also sweeps their deadlines. */
+/** Every revision's live target by revisionKey, kept in step with the state; also sweeps their deadlines. */
 export class RevisionTargets implements TargetRegistry {
   readonly #deps: TargetDeps;
   readonly #targets = new Map<string, RevisionTarget>();
@@ -23,12 +23,12 @@ export class RevisionTargets implements TargetRegistry {
     this.#timer.unref();
   }
 
-  targetFor(name: string, state?: RevisionState): RevisionTarget {
-    let target = this.#targets.get(name);
+  targetFor(key: string, state?: RevisionState): RevisionTarget {
+    let target = this.#targets.get(key);
     if (target === undefined) {
-      target = new RevisionTarget(name, state, this.#deps);
+      target = new RevisionTarget(key, state, this.#deps);
       target.ctx.draining = this.#draining;
-      this.#targets.set(name, target);
+      this.#targets.set(key, target);
     } else if (state !== undefined && target.state !== state) {
       target.update(state);
     }
@@ -36,10 +36,10 @@ export class RevisionTargets implements TargetRegistry {
   }
 
   sweep(live: Record<string, RevisionState>): void {
-    for (const [name, target] of this.#targets) {
-      if (live[name] !== undefined) continue;
+    for (const [key, target] of this.#targets) {
+      if (live[key] !== undefined) continue;
       target.removed = true;
-      this.#targets.delete(name);
+      this.#targets.delete(key);
       this.#retired.push(target);
     }
     this.#retired = this.#retired.filter((target) => target.counters.inFlight() > 0);

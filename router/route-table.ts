@@ -1,4 +1,4 @@
-import type { DataPlaneState, RevisionState, ServiceState } from "../common/state.ts";
+import { type DataPlaneState, type RevisionState, revisionKey, type ServiceState } from "../common/state.ts";
 import type { RevisionTarget } from "./revision-target.ts";
 import { WeightedPicker } from "./weighted-picker.ts";
 
@@ -10,13 +10,15 @@ export class ServiceRoute {
   /** Every target this route can send to (to notice when one is replaced). */
   readonly targets: RevisionTarget[];
 
-  constructor(state: ServiceState, targetFor: (revision: string) => RevisionTarget) {
+  /** `targetFor` takes a revisionKey; the state names revisions in the service's own namespace. */
+  constructor(state: ServiceState, targetFor: (key: string) => RevisionTarget) {
     this.state = state;
+    const target = (revision: string) => targetFor(revisionKey(state.namespace, revision));
     this.split = new WeightedPicker(
-      state.traffic.map((entry) => ({ choice: targetFor(entry.revision), weight: entry.percent })),
+      state.traffic.map((entry) => ({ choice: target(entry.revision), weight: entry.percent })),
     );
-    this.tags = new Map(Object.entries(state.tags).map(([tag, { revision }]) => [tag, targetFor(revision)]));
-    this.targets = [...state.traffic.map((entry) => targetFor(entry.revision)), ...this.tags.values()];
+    this.tags = new Map(Object.entries(state.tags).map(([tag, { revision }]) => [tag, target(revision)]));
+    this.targets = [...state.traffic.map((entry) => target(entry.revision)), ...this.tags.values()];
   }
 }
 
@@ -36,8 +38,8 @@ export interface RouteTable {
 export const EMPTY_TABLE: RouteTable = { generation: 0, hosts: new Map(), services: new Map() };
 
 export interface TargetRegistry {
-  /** The live target for a revision, created on first use. */
-  targetFor(name: string, state?: RevisionState): RevisionTarget;
+  /** The live target for a revision (by revisionKey), created on first use. */
+  targetFor(key: string, state?: RevisionState): RevisionTarget;
   /** Marks targets whose revisions left the state as removed and forgets them. */
   sweep(live: Record<string, RevisionState>): void;
 }
@@ -52,7 +54,7 @@ export function buildRouteTable(
   state: DataPlaneState,
   registry: TargetRegistry,
 ): RouteTable {
-  for (const name in state.revisions) registry.targetFor(name, state.revisions[name]);
+  for (const key in state.revisions) registry.targetFor(key, state.revisions[key]);
   registry.sweep(state.revisions);
   const services = new Map<string, ServiceRoute>();
   const hosts = new Map(previous.hosts);
@@ -70,7 +72,7 @@ export function buildRouteTable(
       continue;
     }
     if (old) unhost(old);
-    const route = new ServiceRoute(serviceState, (name) => registry.targetFor(name));
+    const route = new ServiceRoute(serviceState, (key) => registry.targetFor(key));
     services.set(key, route);
     for (const host of serviceState.hosts) hosts.set(host, { service: route, tagged: undefined });
     for (const [tag, { hosts: tagHosts }] of Object.entries(serviceState.tags)) {

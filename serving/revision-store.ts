@@ -3,29 +3,28 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { ServiceManifest } from "./manifest.ts";
 import type { Revision } from "./revisions.ts";
+import { migrate } from "./store-schema.ts";
 
 /**
  * Services and their revision history, persisted in SQLite (node:sqlite, built into Node 24)
  * under the state directory (.sluice/ by default). Each apply is one transaction: a restart sees
- * either all of it or none of it.
+ * either all of it or none of it. The schema is versioned (store-schema.ts): an older store is
+ * migrated on open, a newer one refused. A revision is identified by its namespace and name.
  */
 export class RevisionStore {
   readonly #db: DatabaseSync;
 
   constructor(directory: string) {
     mkdirSync(directory, { recursive: true });
-    this.#db = new DatabaseSync(join(directory, "sluice.db"));
-    this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS services (
-        namespace TEXT NOT NULL, name TEXT NOT NULL, manifest TEXT NOT NULL, applied_at INTEGER NOT NULL,
-        PRIMARY KEY (namespace, name));
-      CREATE TABLE IF NOT EXISTS revisions (
-        name TEXT PRIMARY KEY, namespace TEXT NOT NULL, service TEXT NOT NULL, sequence INTEGER NOT NULL,
-        template_hash TEXT NOT NULL, template TEXT NOT NULL, created_at INTEGER NOT NULL, ready_at INTEGER);
-      CREATE INDEX IF NOT EXISTS revisions_by_service ON revisions (namespace, service, sequence);
-    `);
+    const file = join(directory, "sluice.db");
+    this.#db = new DatabaseSync(file);
+    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    try {
+      migrate(this.#db, file);
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
   }
 
   /** Writes services and new revisions together, atomically. */
@@ -84,21 +83,14 @@ export class RevisionStore {
   }
 
   /** Records the first time a revision had a ready pod (it then counts as "latest ready"). */
-  markReady(revision: string, at: number): void {
+  markReady(namespace: string, revision: string, at: number): void {
     this.#db
-      .prepare("UPDATE revisions SET ready_at = ? WHERE name = ? AND ready_at IS NULL")
-      .run(at, revision);
+      .prepare("UPDATE revisions SET ready_at = ? WHERE namespace = ? AND name = ? AND ready_at IS NULL")
+      .run(at, namespace, revision);
   }
 
-  deleteRevision(revision: string): void {
-    this.#db.prepare("DELETE FROM revisions WHERE name = ?").run(revision);
-  }
-
-  deleteService(namespace: string, name: string): void {
-    this.#transaction(() => {
-      this.#db.prepare("DELETE FROM services WHERE namespace = ? AND name = ?").run(namespace, name);
-      this.#db.prepare("DELETE FROM revisions WHERE namespace = ? AND service = ?").run(namespace, name);
-    });
+  deleteRevision(namespace: string, revision: string): void {
+    this.#db.prepare("DELETE FROM revisions WHERE namespace = ? AND name = ?").run(namespace, revision);
   }
 
   close(): void {

@@ -14,8 +14,9 @@ import { RevisionStore } from "../../serving/revision-store.ts";
 
 class NullPlatform implements Platform {
   readonly #revisions = new Map<string, RevisionPods>();
-  ensureRevision(template: { revision: string }): void {
-    this.#revisions.set(template.revision, { revision: template.revision, desired: 0, pods: [] });
+  ensureRevision(template: { namespace: string; revision: string }): void {
+    const key = `${template.namespace}/${template.revision}`;
+    this.#revisions.set(key, { key, desired: 0, pods: [] });
   }
   scale(revision: string, replicas: number): void {
     const entry = this.#revisions.get(revision);

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../common/log.ts";
+import { revisionKey } from "../../common/state.ts";
 import type {
   LogFilter,
   LogLine,
@@ -35,6 +36,8 @@ export interface LocalPlatformOptions {
 
 /** One revision's pods as the local platform keeps them. */
 interface LocalRevision {
+  /** revisionKey(template.namespace, template.revision). */
+  key: string;
   template: PodTemplate;
   desired: number;
   pods: Set<LocalPod>;
@@ -51,7 +54,7 @@ interface LocalRevision {
 /** Runs each pod as two local processes (app + queue-proxy) and keeps their count at the desired scale. */
 export class LocalPlatform implements Platform {
   readonly #revisions = new Map<string, LocalRevision>();
-  readonly #listeners: ((revision: string) => void)[] = [];
+  readonly #listeners: ((key: string) => void)[] = [];
   readonly #log: Logger;
   readonly #backoff: BackoffPolicy;
   readonly #startTimeoutMs: number;
@@ -80,12 +83,14 @@ export class LocalPlatform implements Platform {
   }
 
   ensureRevision(template: PodTemplate): void {
-    const existing = this.#revisions.get(template.revision);
+    const key = revisionKey(template.namespace, template.revision);
+    const existing = this.#revisions.get(key);
     if (existing) {
       existing.template = template;
       return;
     }
-    this.#revisions.set(template.revision, {
+    this.#revisions.set(key, {
+      key,
       template,
       desired: 0,
       pods: new Set(),
@@ -106,15 +111,18 @@ export class LocalPlatform implements Platform {
    * known revision and before the first scale.
    */
   async adopt(): Promise<{ adopted: string[]; killed: string[] }> {
-    const { records, unreadable } = this.#registry.list();
-    for (const name of unreadable) this.#registry.remove(name);
+    const { records, stale } = this.#registry.list();
+    for (const { dir, record } of stale) {
+      if (record) this.#kill(record); // an older layout's pod: never adopted, never left running
+      this.#registry.removeDir(dir);
+    }
     const verdicts = await Promise.all(
       records.map(async (record) => {
         const queueProxy = record.queueProxy && processState(record.queueProxy);
         const ready =
           queueProxy === "same" ? await queueProxyReady(`http://127.0.0.1:${record.adminPort}`) : undefined;
         const verdict = adoptionVerdict({
-          knownRevision: this.#revisions.has(record.revision),
+          knownRevision: this.#revisions.has(revisionKey(record.namespace, record.revision)),
           app: processState(record.app),
           queueProxy,
           ready,
@@ -126,7 +134,8 @@ export class LocalPlatform implements Platform {
     const killed: string[] = [];
     const changed = new Set<string>();
     for (const { record, verdict } of verdicts) {
-      const state = this.#revisions.get(record.revision);
+      const key = revisionKey(record.namespace, record.revision);
+      const state = this.#revisions.get(key);
       if (verdict.action === "kill" || !state) {
         this.#log.warn(
           { pod: record.name, reason: verdict.action === "kill" ? verdict.reason : "" },
@@ -140,22 +149,22 @@ export class LocalPlatform implements Platform {
       state.pods.add(pod);
       if (!pod.everReady) this.#watchStart(state, pod);
       state.nextIndex = Math.max(state.nextIndex, podIndex(record.name) + 1);
-      changed.add(record.revision);
+      changed.add(key);
       adopted.push(record.name);
     }
-    for (const revision of changed) {
-      const state = this.#revisions.get(revision) as LocalRevision;
+    for (const key of changed) {
+      const state = this.#revisions.get(key) as LocalRevision;
       state.desired = Math.max(state.desired, this.#live(state).length);
-      this.#emit(revision);
+      this.#emit(key);
     }
     if (adopted.length + killed.length > 0)
       this.#log.info({ adopted, killed }, "pods left by a previous run");
     return { adopted, killed };
   }
 
-  scale(revision: string, replicas: number): void {
-    const state = this.#revisions.get(revision);
-    if (!state) throw new Error(`local platform: unknown revision ${revision}`);
+  scale(key: string, replicas: number): void {
+    const state = this.#revisions.get(key);
+    if (!state) throw new Error(`local platform: unknown revision ${key}`);
     if (state.desired === 0 && replicas > 0 && state.failure) {
       // Demand after a failure earns one more round of attempts; the failure stays visible until
       // a pod becomes ready.
@@ -165,18 +174,18 @@ export class LocalPlatform implements Platform {
     this.#reconcile(state);
   }
 
-  revision(revision: string): RevisionPods | undefined {
-    const state = this.#revisions.get(revision);
+  revision(key: string): RevisionPods | undefined {
+    const state = this.#revisions.get(key);
     if (!state) return undefined;
     return {
-      revision,
+      key,
       desired: state.desired,
       pods: [...state.pods].map((pod) => pod.status(state.restarts)),
       failure: state.failure,
     };
   }
 
-  onChange(listener: (revision: string) => void): void {
+  onChange(listener: (key: string) => void): void {
     this.#listeners.push(listener);
   }
 
@@ -188,26 +197,26 @@ export class LocalPlatform implements Platform {
     return this.#logs.subscribe(listener);
   }
 
-  async deleteRevision(revision: string): Promise<void> {
-    const state = this.#revisions.get(revision);
+  async deleteRevision(key: string): Promise<void> {
+    const state = this.#revisions.get(key);
     if (!state) return;
     state.desired = 0;
     clearTimeout(state.restartTimer);
     await Promise.all([...state.pods].map((pod) => this.#stopPod(state, pod)));
-    this.#revisions.delete(revision);
-    this.#logs.forget(revision);
+    this.#revisions.delete(key);
+    this.#logs.forget(key);
   }
 
   /** A clean stop: every pod drains and exits (adopted ones too), and the lease goes. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#revisions.keys()].map((revision) => this.deleteRevision(revision)));
+    await Promise.all([...this.#revisions.keys()].map((key) => this.deleteRevision(key)));
     clearInterval(this.#leaseTimer);
     rmSync(this.#registry.leasePath, { force: true });
   }
 
-  #emit(revision: string): void {
-    for (const listener of this.#listeners) listener(revision);
+  #emit(key: string): void {
+    for (const listener of this.#listeners) listener(key);
   }
 
   #live(state: LocalRevision): LocalPod[] {
@@ -262,7 +271,7 @@ export class LocalPlatform implements Platform {
     state.pods.add(pod);
     this.#watchStart(state, pod);
     void pod.start();
-    this.#emit(state.template.revision);
+    this.#emit(state.key);
   }
 
   /**
@@ -289,14 +298,20 @@ export class LocalPlatform implements Platform {
   #failedStart(state: LocalRevision, pod: LocalPod, reason: string): void {
     state.failedStarts++;
     this.#log.warn(
-      { revision: state.template.revision, pod: pod.name, reason, failedStarts: state.failedStarts },
+      {
+        namespace: state.template.namespace,
+        revision: state.template.revision,
+        pod: pod.name,
+        reason,
+        failedStarts: state.failedStarts,
+      },
       "pod failed to start",
     );
     if (state.failedStarts >= this.#backoff.failAfterCrashes) {
       pod.readOutput();
       state.failure = { reason, logs: pod.output.lastText(20) };
       this.#log.error(
-        { revision: state.template.revision, reason },
+        { namespace: state.template.namespace, revision: state.template.revision, reason },
         "revision failed: its pods do not start",
       );
     }
@@ -314,20 +329,20 @@ export class LocalPlatform implements Platform {
       if (!pod.everReady) this.#failedStart(state, pod, pod.exitReason ?? "crashed");
       this.#reconcile(state);
     }
-    this.#emit(state.template.revision);
+    this.#emit(state.key);
   }
 
   async #stopPod(state: LocalRevision, pod: LocalPod): Promise<void> {
     await pod.stop();
     state.pods.delete(pod);
-    this.#emit(state.template.revision);
+    this.#emit(state.key);
   }
 
   /** Kills what still runs of a pod that cannot be adopted (never a reused pid), and forgets it. */
   #kill(record: PodRecord): void {
     if (record.queueProxy) signalProcess(record.queueProxy, "SIGKILL");
     signalProcess(record.app, "SIGKILL", true);
-    this.#registry.remove(record.name);
+    this.#registry.remove(record);
   }
 }
 

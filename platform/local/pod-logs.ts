@@ -1,3 +1,4 @@
+import { revisionKey } from "../../common/state.ts";
 import type { LogFilter, LogLine } from "../platform.ts";
 
 export interface PodLogLimits {
@@ -99,7 +100,7 @@ export class PodOutput {
  */
 export class PodLogs {
   readonly #limits: PodLogLimits;
-  /** revision → its pods' output, oldest pod first. */
+  /** revisionKey → its pods' output, oldest pod first. */
   readonly #byRevision = new Map<string, PodOutput[]>();
   readonly #listeners = new Set<(line: LogLine) => void>();
   #seq = 0;
@@ -111,21 +112,21 @@ export class PodLogs {
   /** The output buffer of a new pod. */
   open(identity: PodIdentity): PodOutput {
     const output = new PodOutput(identity, this, this.#limits);
-    const pods = this.#byRevision.get(identity.revision) ?? [];
+    const key = revisionKey(identity.namespace, identity.revision);
+    const pods = this.#byRevision.get(key) ?? [];
     pods.push(output);
-    this.#byRevision.set(identity.revision, pods);
+    this.#byRevision.set(key, pods);
     return output;
   }
 
-  /** Forgets a deleted revision's output. */
-  forget(revision: string): void {
-    this.#byRevision.delete(revision);
+  /** Forgets a deleted revision's output (by revisionKey). */
+  forget(key: string): void {
+    this.#byRevision.delete(key);
   }
 
   recent(filter: LogFilter): LogLine[] {
     const lines: LogLine[] = [];
-    for (const [revision, pods] of this.#byRevision) {
-      if (filter.revision !== undefined && filter.revision !== revision) continue;
+    for (const pods of this.#byRevision.values()) {
       for (const output of pods) if (matches(output.identity, filter)) lines.push(...output.lines());
     }
     return lines.sort((a, b) => a.seq - b.seq);
@@ -145,12 +146,13 @@ export class PodLogs {
 
   /** @internal PodOutput's: drops the oldest exited pods of the revision beyond the limit. */
   exited(output: PodOutput): void {
-    const pods = this.#byRevision.get(output.identity.revision);
+    const key = revisionKey(output.identity.namespace, output.identity.revision);
+    const pods = this.#byRevision.get(key);
     if (!pods) return;
     let extra = pods.filter((pod) => pod.exited).length - this.#limits.exitedPodsPerRevision;
     if (extra <= 0) return;
     this.#byRevision.set(
-      output.identity.revision,
+      key,
       pods.filter((pod) => !(pod.exited && extra-- > 0)),
     );
   }

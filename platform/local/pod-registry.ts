@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LEASE_FILE } from "./lease.ts";
 import type { ProcessIdentity } from "./process-identity.ts";
 
 /**
@@ -25,55 +26,77 @@ export interface PodRecord {
 
 const RECORD = "pod.json";
 
-/** The pods directory under the state dir: `<pods>/<pod name>/{pod.json,app.stdout,…}` and the lease. */
+/** A pod's identity: pod names ({revision}-{nnn}) are unique within a namespace only. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+}
+
+/** A pod's directory name: `{namespace}_{pod}` ("_" is in neither: both are DNS labels). */
+export function podDirName(pod: PodRef): string {
+  return `${pod.namespace}_${pod.name}`;
+}
+
+/**
+ * The pods directory under the state dir: `<pods>/<namespace>_<pod name>/{pod.json,app.stdout,…}`
+ * and the lease.
+ */
 export class PodRegistry {
   readonly dir: string;
   readonly leasePath: string;
 
   constructor(dir: string) {
     this.dir = dir;
-    this.leasePath = join(dir, "lease");
+    this.leasePath = join(dir, LEASE_FILE);
     mkdirSync(dir, { recursive: true });
   }
 
   /** The pod's directory (created): where its record and its output files live. */
-  podDir(name: string): string {
-    const dir = join(this.dir, name);
+  podDir(pod: PodRef): string {
+    const dir = join(this.dir, podDirName(pod));
     mkdirSync(dir, { recursive: true });
     return dir;
   }
 
   /** Writes the record atomically (a reader never sees half of it). */
   write(record: PodRecord): void {
-    const dir = this.podDir(record.name);
+    const dir = this.podDir(record);
     const temporary = join(dir, `${RECORD}.tmp`);
     writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
     renameSync(temporary, join(dir, RECORD));
   }
 
   /** Forgets a pod: its record and output files. */
-  remove(name: string): void {
-    rmSync(join(this.dir, name), { recursive: true, force: true });
+  remove(pod: PodRef): void {
+    this.removeDir(podDirName(pod));
   }
 
-  /** Every recorded pod, and the names of pod directories with no readable record. */
-  list(): { records: PodRecord[]; unreadable: string[] } {
+  /** Forgets a directory list() found stale. */
+  removeDir(dir: string): void {
+    rmSync(join(this.dir, dir), { recursive: true, force: true });
+  }
+
+  /**
+   * Every recorded pod, and the stale directories: no readable record, or a record in another
+   * directory than its own (an older layout: `<pod name>` alone), whose processes may still run.
+   */
+  list(): { records: PodRecord[]; stale: { dir: string; record?: PodRecord }[] } {
     const records: PodRecord[] = [];
-    const unreadable: string[] = [];
+    const stale: { dir: string; record?: PodRecord }[] = [];
     let entries: string[];
     try {
       entries = readdirSync(this.dir, { withFileTypes: true })
         .filter((entry) => entry.isDirectory())
         .map((entry) => entry.name);
     } catch {
-      return { records, unreadable };
+      return { records, stale };
     }
-    for (const name of entries) {
-      const record = parseRecord(() => readFileSync(join(this.dir, name, RECORD), "utf8"));
-      if (record && record.name === name) records.push(record);
-      else unreadable.push(name);
+    for (const dir of entries) {
+      const record = parseRecord(() => readFileSync(join(this.dir, dir, RECORD), "utf8"));
+      if (record && podDirName(record) === dir) records.push(record);
+      else stale.push({ dir, ...(record ? { record } : {}) });
     }
-    return { records, unreadable };
+    return { records, stale };
   }
 }
 
@@ -82,6 +105,7 @@ function parseRecord(read: () => string): PodRecord | undefined {
     const value = JSON.parse(read()) as PodRecord;
     const valid =
       typeof value?.name === "string" &&
+      typeof value.namespace === "string" &&
       typeof value.revision === "string" &&
       typeof value.adminPort === "number" &&
       typeof value.servingPort === "number" &&

@@ -97,7 +97,7 @@ export class LocalPod {
     this.startedAt = startedAt;
     this.#options = options;
     this.output = options.output;
-    this.#log = options.log.child({ pod: name, revision: template.revision });
+    this.#log = options.log.child({ pod: name, namespace: template.namespace, revision: template.revision });
   }
 
   /** Takes over a pod a previous platform started, from its record; `ready` is its /readyz now. */
@@ -108,7 +108,7 @@ export class LocalPod {
     pod.phase = ready ? "ready" : pod.everReady ? "not-ready" : "starting";
     pod.url = `http://127.0.0.1:${record.servingPort}`;
     pod.adminUrl = `http://127.0.0.1:${record.adminPort}`;
-    pod.#follow(podFiles(options.registry.podDir(record.name)));
+    pod.#follow(podFiles(options.registry.podDir(record)));
     pod.#schedulePoll();
     pod.#log.info({ phase: pod.phase, pids: pod.status(0).pids }, "adopted pod");
     return pod;
@@ -143,7 +143,7 @@ export class LocalPod {
     const { template } = this;
     const [appPort, servingPort, adminPort] = await reservePorts(3);
     if (this.phase !== "starting") return; // stopped while we waited for ports
-    const files = podFiles(this.#options.registry.podDir(this.name));
+    const files = podFiles(this.#options.registry.podDir({ namespace: template.namespace, name: this.name }));
     this.#children = true;
     const [command, ...commandArgs] = template.command;
     const app = spawnPodProcess(command, [...commandArgs, ...template.args], {
@@ -294,7 +294,7 @@ export class LocalPod {
     // Take the other process down too; the platform decides whether to start a new pod.
     if (this.#record?.queueProxy) signalProcess(this.#record.queueProxy, "SIGKILL");
     if (this.#record) signalProcess(this.#record.app, "SIGKILL", true);
-    this.#options.registry.remove(this.name);
+    this.#options.registry.remove({ namespace: this.template.namespace, name: this.name });
     this.#setPhase("crashed");
   }
 
@@ -312,6 +312,6 @@ export class LocalPod {
       if (!(await waitGone(record.app, KILL_GRACE_MS))) signalProcess(record.app, "SIGKILL", true);
     }
     this.#endOutput();
-    this.#options.registry.remove(this.name);
+    this.#options.registry.remove({ namespace: this.template.namespace, name: this.name });
   }
 }

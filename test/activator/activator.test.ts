@@ -27,7 +27,7 @@ async function startDataPlane(t: Teardown, services: string) {
 const send = (dispatcher: Agent, url: string, revision: string, path = "/", signal?: AbortSignal) =>
   request(`${url}${path}`, {
     dispatcher,
-    headers: { "sluice-revision": revision, "sluice-hop-auth": TEST_HOP_SECRET },
+    headers: { "sluice-revision": `default/${revision}`, "sluice-hop-auth": TEST_HOP_SECRET },
     signal,
   }).then(async (res) => ({
     status: res.statusCode,
@@ -36,7 +36,7 @@ const send = (dispatcher: Agent, url: string, revision: string, path = "/", sign
 
 t.test("1,000 concurrent requests to a revision at zero all succeed once it scales up", async (t) => {
   const plane = await startDataPlane(t, service("burst"));
-  t.equal((await plane.state()).revisions["burst-00001"].desiredPods, 0, "starts at zero");
+  t.equal((await plane.state()).revisions["default/burst-00001"].desiredPods, 0, "starts at zero");
   const dispatcher = new Agent({ connections: 1000 });
   t.teardown(() => dispatcher.close());
   const results = await Promise.all(
@@ -62,7 +62,7 @@ t.test("no pod ever gets more than containerConcurrency requests at once", async
     Array.from({ length: 30 }, () => send(dispatcher, plane.url, "single-00001", "/sleep?ms=200")),
   );
   t.same(new Set(results.map((r) => r.status)), new Set([200]));
-  const endpoints = (await plane.state()).revisions["single-00001"].endpoints;
+  const endpoints = (await plane.state()).revisions["default/single-00001"].endpoints;
   let served = 0;
   for (const endpoint of endpoints) {
     const app = (await (await request(`${endpoint.url}/_state`)).body.json()) as {
@@ -91,7 +91,7 @@ t.test("a revision that cannot start: waiting requests get 503 with the reason, 
     t.equal(result.status, 503);
     t.match(
       result.body,
-      /activator: revision broken-00001 cannot become ready: app exited with code 3 \(last output: no DATABASE_URL\)/,
+      /activator: revision default\/broken-00001 cannot become ready: app exited with code 3 \(last output: no DATABASE_URL\)/,
     );
   }
 });
@@ -105,7 +105,7 @@ t.test("a revision that never becomes ready: 503 at its own timeout, not a short
   t.teardown(() => dispatcher.close());
   const result = await send(dispatcher, plane.url, "silent-00001");
   t.equal(result.status, 503);
-  t.match(result.body, /activator: revision silent-00001 did not become ready within 2s/);
+  t.match(result.body, /activator: revision default\/silent-00001 did not become ready within 2s/);
 });
 
 t.test("clients that disconnect while waiting leave the queue", async (t) => {
@@ -142,11 +142,11 @@ t.test("bad requests", async (t) => {
   t.match(await missing.body.text(), /missing Sluice-Revision header/);
   const unknown = await send(dispatcher, plane.url, "nope-00001");
   t.equal(unknown.status, 404);
-  t.match(unknown.body, /unknown revision nope-00001/);
+  t.match(unknown.body, /unknown revision default\/nope-00001/);
   for (const auth of [{}, { "sluice-hop-auth": "a-guess-at-the-secret" }]) {
     const forged = await request(`${plane.url}/`, {
       dispatcher,
-      headers: { "sluice-revision": "plain-00001", ...auth },
+      headers: { "sluice-revision": "default/plain-00001", ...auth },
     });
     t.equal(forged.statusCode, 403, "Sluice-Revision counts only with the hop secret");
     t.match(await forged.body.text(), /accepted from the router only/);
@@ -159,7 +159,8 @@ t.test("a revision no route sends traffic to is refused", async (t) => {
   await waitFor("old-00002 takes the traffic", async () => {
     const state = await plane.state();
     return (
-      state.revisions["old-00001"] && state.services["default/old"]?.traffic[0]?.revision === "old-00002"
+      state.revisions["default/old-00001"] &&
+      state.services["default/old"]?.traffic[0]?.revision === "old-00002"
     );
   });
   const dispatcher = new Agent();
@@ -168,7 +169,7 @@ t.test("a revision no route sends traffic to is refused", async (t) => {
     const res = await send(dispatcher, plane.url, "old-00001");
     return res.status === 404 ? res : undefined;
   });
-  t.match(refused.body, /no route sends traffic to revision old-00001/);
+  t.match(refused.body, /no route sends traffic to revision default\/old-00001/);
 });
 
 t.test("SIGTERM: readiness fails at once, what the activator holds is finished, then it exits", async (t) => {
@@ -188,7 +189,7 @@ t.test("SIGTERM: readiness fails at once, what the activator holds is finished, 
 
   const pod = await waitFor(
     "a ready pod",
-    async () => (await plane.state()).revisions["held-00001"].endpoints[0]?.url,
+    async () => (await plane.state()).revisions["default/held-00001"].endpoints[0]?.url,
   );
   const held = send(dispatcher, url, "held-00001", "/sleep?ms=500");
   await waitFor("request at the app", async () => {

@@ -27,7 +27,7 @@ t.test("activator listener and upgrades", async (t) => {
   const upgrade = async (revision: string, auth = true) => {
     const socket = await openSocket(port);
     const done = untilClosed(socket);
-    const extra = `Sluice-Revision: ${revision}\r\n${auth ? `Sluice-Hop-Auth: ${TEST_HOP_SECRET}\r\n` : ""}`;
+    const extra = `Sluice-Revision: default/${revision}\r\n${auth ? `Sluice-Hop-Auth: ${TEST_HOP_SECRET}\r\n` : ""}`;
     socket.write(upgradeRequest("x", "/", "websocket", extra));
     return done;
   };
@@ -48,10 +48,10 @@ t.test("activator listener and upgrades", async (t) => {
   });
 
   t.test("an upgrade for an unknown or unreferenced revision is refused", async (t) => {
-    t.match(await upgrade("nope-00001"), /^HTTP\/1\.1 404 [\s\S]*unknown revision nope-00001/);
+    t.match(await upgrade("nope-00001"), /^HTTP\/1\.1 404 [\s\S]*unknown revision default\/nope-00001/);
     t.match(
       await upgrade("lone-00001"),
-      /^HTTP\/1\.1 404 [\s\S]*no route sends traffic to revision lone-00001/,
+      /^HTTP\/1\.1 404 [\s\S]*no route sends traffic to revision default\/lone-00001/,
     );
   });
 

@@ -7,7 +7,7 @@ import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../he
 import { TEST_HOP_SECRET, waitFor } from "../helpers/processes.ts";
 import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 
-const headers = { "sluice-revision": "hello-00001", "sluice-hop-auth": TEST_HOP_SECRET };
+const headers = { "sluice-revision": "default/hello-00001", "sluice-hop-auth": TEST_HOP_SECRET };
 
 t.test("a request whose pod refuses the connection waits for one that answers, no 502", async (t) => {
   const pod = async (name: string) => {

@@ -47,7 +47,7 @@ t.test("a revision that leaves the state leaves nothing behind", async (t) => {
   table.update(stateOf([], [], 2));
   t.same(table.sizes(), { revisions: 0, retired: 0, probing: 0 }, "entry gone, probe aborted");
   t.equal(reporter.size, 0, "stats dropped");
-  t.equal(table.get("hello-00001"), undefined);
+  t.equal(table.get("default/hello-00001"), undefined);
   t.match(await registry.metrics(), /sluice_activator_revisions\{what="tracked"\} 0/);
 
   table.update(live);
@@ -75,9 +75,9 @@ t.test("only revisions in a service's traffic or tags are referenced", async (t)
       ["hello-00001", "hello-00002", "hello-00003"].map((name) => revisionState(name, "hello")),
     ),
   );
-  t.equal(table.get("hello-00001")?.referenced, false, "an old revision, out of the traffic");
-  t.equal(table.get("hello-00002")?.referenced, true, "in the split");
-  t.equal(table.get("hello-00003")?.referenced, true, "a tag's target");
+  t.equal(table.get("default/hello-00001")?.referenced, false, "an old revision, out of the traffic");
+  t.equal(table.get("default/hello-00002")?.referenced, true, "in the split");
+  t.equal(table.get("default/hello-00003")?.referenced, true, "a tag's target");
 });
 
 t.test(
@@ -91,7 +91,7 @@ t.test(
       ),
     );
     t.equal(table.sizes().probing, 0);
-    t.equal(table.get("hello-00001")?.throttler.readyPods, 1);
+    t.equal(table.get("default/hello-00001")?.throttler.readyPods, 1);
   },
 );
 
@@ -104,7 +104,7 @@ t.test("a pod that refuses a connection is out of use until its probe passes aga
       [revisionState("hello-00001", "hello", { endpoints: [pod] })],
     ),
   );
-  const entry = table.get("hello-00001");
+  const entry = table.get("default/hello-00001");
   entry?.throttler.markProbed(pod.url); // as if its first probe had passed
   t.equal(entry?.throttler.readyPods, 1);
   entry?.podUnreachable(pod.url);

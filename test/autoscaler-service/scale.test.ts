@@ -72,7 +72,7 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
     traffic: [{ revision: "hello-00001", percent: 100 }],
   });
   t.match(
-    state.revisions["hello-00001"],
+    state.revisions["default/hello-00001"],
     { desiredPods: 0, endpoints: [], mode: "proxy" },
     "initial-scale 0: nothing runs",
   );
@@ -84,7 +84,14 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
     body: JSON.stringify({
       activator: "test",
       revisions: [
-        { revision: "hello-00001", averageConcurrency: 1, requestCount: 1, windowSeconds: 1, poke: true },
+        {
+          namespace: "default",
+          revision: "hello-00001",
+          averageConcurrency: 1,
+          requestCount: 1,
+          windowSeconds: 1,
+          poke: true,
+        },
       ],
     }),
   });
@@ -92,9 +99,9 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
   await poke.body.text();
   state = await waitFor("a ready endpoint", async () => {
     const s = await autoscaler.state();
-    return s.revisions["hello-00001"].endpoints.length > 0 ? s : undefined;
+    return s.revisions["default/hello-00001"].endpoints.length > 0 ? s : undefined;
   });
-  const pod = state.revisions["hello-00001"].endpoints[0].url;
+  const pod = state.revisions["default/hello-00001"].endpoints[0].url;
 
   // 40 requests held in one pod: concurrency 40 against a target of 10 × 70 % = 7 → 6 pods.
   const held = Array.from({ length: 40 }, () => request(`${pod}/hold`));
@@ -102,7 +109,7 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
     "scale-out to several ready pods",
     async () => {
       const s = await autoscaler.state();
-      const r = s.revisions["hello-00001"];
+      const r = s.revisions["default/hello-00001"];
       return r.desiredPods === 4 && r.endpoints.length === 4 ? s : undefined;
     },
     { timeoutMs: 30_000 },
@@ -114,11 +121,11 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
     Math.abs(observed.current - 40) < 0.5,
     `the autoscaler sees the 40 held requests (${JSON.stringify(observed)}): 40 / (10 × 70 %) = 6 pods, capped by max-scale 4`,
   );
-  const endpoints = state.revisions["hello-00001"].endpoints;
+  const endpoints = state.revisions["default/hello-00001"].endpoints;
   t.equal(new Set(endpoints.map((e) => e.pod)).size, 4, "four different pods");
   t.equal(new Set(endpoints.map((e) => e.url)).size, 4, "at four different addresses");
   t.equal(
-    state.revisions["hello-00001"].mode,
+    state.revisions["default/hello-00001"].mode,
     "serve",
     "enough capacity: the router may go straight to pods",
   );
@@ -140,12 +147,12 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
     "scale back to zero",
     async () => {
       const s = await autoscaler.state();
-      const r = s.revisions["hello-00001"];
+      const r = s.revisions["default/hello-00001"];
       return r.desiredPods === 0 && r.endpoints.length === 0 ? s : undefined;
     },
     { timeoutMs: 40_000 },
   );
-  t.equal(state.revisions["hello-00001"].mode, "proxy", "at zero the activator is in the path");
+  t.equal(state.revisions["default/hello-00001"].mode, "proxy", "at zero the activator is in the path");
 
   const metrics = await (await request(`${autoscaler.url}/metrics`)).body.text();
   t.match(
@@ -161,7 +168,7 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
   t.equal(bad.status, 400);
   t.match(bad.text, /hello\.yaml:\d+:\d+: spec\.template\.spec\.colour: unknown field/);
   t.match(bad.text, /nothing was changed/);
-  t.same(Object.keys((await autoscaler.state()).revisions), ["hello-00001"]);
+  t.same(Object.keys((await autoscaler.state()).revisions), ["default/hello-00001"]);
 
   // Restart: the history is still there and numbering continues.
   autoscaler.proc.child.kill("SIGTERM");
@@ -181,7 +188,7 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
   );
 
   // hello-00001 no longer gets traffic: after the retention window it is garbage-collected.
-  await waitFor("hello-00001 collected", async () => !(await again.state()).revisions["hello-00001"]);
+  await waitFor("hello-00001 collected", async () => !(await again.state()).revisions["default/hello-00001"]);
   const after = (await (await request(`${again.url}/v1/services`)).body.json()) as {
     services: { revisions: string[] }[];
   };

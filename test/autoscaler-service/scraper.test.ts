@@ -22,10 +22,10 @@ t.test("a slow or dead pod does not stall the scrape of the others", async (t) =
   const started = Date.now();
   const results = await scrapeAll(
     [
-      { revision: "r", pod: "ok", adminUrl: base },
-      { revision: "r", pod: "slow", adminUrl: `${base}/slow` },
-      { revision: "r", pod: "broken", adminUrl: `${base}/broken` },
-      { revision: "r", pod: "dead", adminUrl: "http://127.0.0.1:1" },
+      { revisionKey: "default/r", pod: "ok", adminUrl: base },
+      { revisionKey: "default/r", pod: "slow", adminUrl: `${base}/slow` },
+      { revisionKey: "default/r", pod: "broken", adminUrl: `${base}/broken` },
+      { revisionKey: "default/r", pod: "dead", adminUrl: "http://127.0.0.1:1" },
     ],
     { timeoutMs: 300 },
   );

@@ -134,7 +134,7 @@ t.test("the status page, live in a browser", { skip }, async (t) => {
     { timeout: 15_000 },
     revision,
   );
-  const pod = (await autoscaler.state()).revisions["hello-00001"].endpoints[0].url;
+  const pod = (await autoscaler.state()).revisions["default/hello-00001"].endpoints[0].url;
   const held = Array.from({ length: 2 }, () => request(`${pod}/hold`));
   await waitFor(
     "the held requests in /v1/status",

@@ -47,7 +47,7 @@ t.test("GET /v1/status: services, traffic, pods and real load", async (t) => {
   t.notOk("stable" in status.services[0].revisions[0].rps, "the KPA scales on concurrency, not rps");
 
   // Three requests held open in the pod (straight to its queue-proxy): the pod reports them.
-  const pod = (await autoscaler.state()).revisions["hello-00001"].endpoints[0].url;
+  const pod = (await autoscaler.state()).revisions["default/hello-00001"].endpoints[0].url;
   const held = Array.from({ length: 3 }, () => request(`${pod}/hold`));
   status = await waitFor(
     "the held requests in the revision's concurrency",
@@ -127,7 +127,7 @@ t.test("GET /v1/status: services, traffic, pods and real load", async (t) => {
     revisions: Record<string, { readyPods: number; concurrency: number; rps: number }>;
   };
   t.match(
-    services.revisions["hello-00002"],
+    services.revisions["default/hello-00002"],
     { readyPods: Number, concurrency: Number, rps: Number },
     "/v1/services carries the same detail",
   );

@@ -10,6 +10,7 @@ import { loadConfig } from "../../autoscaler/config.ts";
 import { Controller } from "../../autoscaler/controller.ts";
 import { AutoscalerMetrics } from "../../autoscaler/metrics.ts";
 import { StatePublisher } from "../../autoscaler/state-publisher.ts";
+import { revisionKey } from "../../common/state.ts";
 import type { Platform, PodTemplate, RevisionPods } from "../../platform/platform.ts";
 import { RevisionStore } from "../../serving/revision-store.ts";
 
@@ -17,8 +18,8 @@ import { RevisionStore } from "../../serving/revision-store.ts";
 class IdlePlatform implements Platform {
   readonly #revisions = new Map<string, RevisionPods>();
   ensureRevision(template: PodTemplate): void {
-    if (!this.#revisions.has(template.revision))
-      this.#revisions.set(template.revision, { revision: template.revision, desired: 0, pods: [] });
+    const key = revisionKey(template.namespace, template.revision);
+    if (!this.#revisions.has(key)) this.#revisions.set(key, { key, desired: 0, pods: [] });
   }
   scale(revision: string, replicas: number): void {
     const entry = this.#revisions.get(revision);
@@ -84,8 +85,8 @@ t.test("apply refuses a host another running service has", async (t) => {
     "nothing applied",
   );
 
-  // Outside the default namespace there is no bare host. (The same name in two namespaces does not
-  // collide on hosts, but revision names are still global: the revision-identity rework covers it.)
+  // Outside the default namespace there is no bare host (the same name in two namespaces does not
+  // collide on hosts; see controller-revision-identity.test.ts for its revisions).
   const staging = controller.apply(service("hello", "staging"), "h.yaml");
   t.ok(staging.ok, staging.problems.join("\n"));
   controller.publish();

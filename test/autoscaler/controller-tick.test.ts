@@ -10,6 +10,7 @@ import { loadConfig } from "../../autoscaler/config.ts";
 import { Controller } from "../../autoscaler/controller.ts";
 import { AutoscalerMetrics } from "../../autoscaler/metrics.ts";
 import { StatePublisher } from "../../autoscaler/state-publisher.ts";
+import { revisionKey } from "../../common/state.ts";
 import type { Platform, PodTemplate, RevisionPods } from "../../platform/platform.ts";
 import { RevisionStore } from "../../serving/revision-store.ts";
 import { appService } from "../helpers/autoscaler.ts";
@@ -20,8 +21,8 @@ class FlakyPlatform implements Platform {
   readonly scaled: [string, number][] = [];
   readonly #revisions = new Map<string, RevisionPods>();
   ensureRevision(template: PodTemplate): void {
-    if (!this.#revisions.has(template.revision))
-      this.#revisions.set(template.revision, { revision: template.revision, desired: 0, pods: [] });
+    const key = revisionKey(template.namespace, template.revision);
+    if (!this.#revisions.has(key)) this.#revisions.set(key, { key, desired: 0, pods: [] });
   }
   scale(revision: string, replicas: number): void {
     this.scaled.push([revision, replicas]);
@@ -76,6 +77,6 @@ t.test("a failing tick is logged and the next one runs", async (t) => {
 
   platform.broken = false;
   await controller.tick();
-  t.same(platform.scaled, [["hello-00001", 2]], "the next good tick scales to min-scale");
-  t.equal(publisher.state.revisions["hello-00001"]?.desiredPods, 2, "and publishes");
+  t.same(platform.scaled, [["default/hello-00001", 2]], "the next good tick scales to min-scale");
+  t.equal(publisher.state.revisions["default/hello-00001"]?.desiredPods, 2, "and publishes");
 });

@@ -61,15 +61,15 @@ const state: DataPlaneState = {
     },
   },
   revisions: {
-    "alpha-00001": revision("alpha-00001", "alpha", {
+    "default/alpha-00001": revision("alpha-00001", "alpha", {
       desiredPods: 2,
       mode: "serve",
       containerConcurrency: 5,
     }),
-    "zeta-00001": revision("zeta-00001", "zeta", {
+    "default/zeta-00001": revision("zeta-00001", "zeta", {
       failure: { reason: "the app exited with code 1", logs: ["boom"] },
     }),
-    "alpha-00002": revision("alpha-00002", "alpha", { desiredPods: 1 }),
+    "default/alpha-00002": revision("alpha-00002", "alpha", { desiredPods: 1 }),
   },
 };
 
@@ -77,7 +77,7 @@ t.test("joins the published state with the controller's load, sorted and newest 
   const status = buildStatus(
     state,
     {
-      "alpha-00001": detail({
+      "default/alpha-00001": detail({
         readyPods: 2,
         pods: 3,
         target: 5,
@@ -87,8 +87,14 @@ t.test("joins the published state with the controller's load, sorted and newest 
         concurrency: 6.5,
         rps: 12,
       }),
-      "alpha-00002": detail({ metric: "rps", target: 50, observedStable: 20, observedPanic: 30, rps: 25 }),
-      "zeta-00001": detail(),
+      "default/alpha-00002": detail({
+        metric: "rps",
+        target: 50,
+        observedStable: 20,
+        observedPanic: 30,
+        rps: 25,
+      }),
+      "default/zeta-00001": detail(),
     },
     1234,
   );

@@ -58,10 +58,10 @@ t.test("sluice apply against a real autoscaler", async (t) => {
   ]);
   t.same(state.services["default/hello"].tags.canary.hosts[0], "canary-hello.default.example.com");
   t.same(Object.keys(state.revisions).sort(), [
-    "hello-00001",
-    "hello-00002",
-    "one-at-a-time-00001",
-    "scheduled-00001",
+    "default/hello-00001",
+    "default/hello-00002",
+    "default/one-at-a-time-00001",
+    "default/scheduled-00001",
   ]);
 
   const again = await sluice(["apply", "-f", "examples/hello.yaml", ...at]);

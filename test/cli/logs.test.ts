@@ -38,7 +38,7 @@ t.test("sluice logs shows and follows a pod's output", async (t) => {
   const at = ["--autoscaler", autoscaler.url];
   await autoscaler.apply(GREETER);
   const podUrl = await waitFor("a ready pod", async () => {
-    const endpoint = (await autoscaler.state()).revisions["greeter-00001"]?.endpoints[0];
+    const endpoint = (await autoscaler.state()).revisions["default/greeter-00001"]?.endpoints[0];
     return endpoint?.url;
   });
   const hello = await request(`${podUrl}/?sleep=1`);

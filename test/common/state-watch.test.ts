@@ -67,14 +67,14 @@ t.test("publisher sends only what changed, in a consistent order", async (t) => 
   t.equal(
     publisher.publish(
       { "default/hello": service("hello-00001") },
-      { "hello-00001": revision("hello-00001") },
+      { "default/hello-00001": revision("hello-00001") },
     ),
     2,
   );
   t.equal(
     publisher.publish(
       { "default/hello": service("hello-00001") },
-      { "hello-00001": revision("hello-00001") },
+      { "default/hello-00001": revision("hello-00001") },
     ),
     0,
     "no change, no event",
@@ -83,7 +83,7 @@ t.test("publisher sends only what changed, in a consistent order", async (t) => 
   t.equal(
     publisher.publish(
       { "default/hello": service("hello-00002") },
-      { "hello-00002": revision("hello-00002") },
+      { "default/hello-00002": revision("hello-00002") },
     ),
     3,
   );
@@ -96,7 +96,7 @@ t.test(
     const first = await startPublisher(t);
     first.publisher.publish(
       { "default/hello": service("hello-00001") },
-      { "hello-00001": revision("hello-00001") },
+      { "default/hello-00001": revision("hello-00001") },
     );
     const states: DataPlaneState[] = [];
     const watcher = new StateWatcher({
@@ -106,22 +106,24 @@ t.test(
     });
     t.teardown(() => watcher.stop());
     watcher.start();
-    await waitFor("snapshot", () => watcher.state?.revisions["hello-00001"]);
+    await waitFor("snapshot", () => watcher.state?.revisions["default/hello-00001"]);
     t.equal(watcher.state?.services["default/hello"].traffic[0].revision, "hello-00001");
 
     first.publisher.publish(
       { "default/hello": service("hello-00001") },
-      { "hello-00001": revision("hello-00001", 2) },
+      { "default/hello-00001": revision("hello-00001", 2) },
     );
-    await waitFor("change", () => watcher.state?.revisions["hello-00001"].endpoints.length === 2);
-    t.equal(watcher.state?.revisions["hello-00001"].mode, "serve");
+    await waitFor("change", () => watcher.state?.revisions["default/hello-00001"].endpoints.length === 2);
+    t.equal(watcher.state?.revisions["default/hello-00001"].mode, "serve");
     // Every state handed over is consistent: each traffic target names a revision in it.
     const targets = states.flatMap((state) =>
-      Object.values(state.services).flatMap((svc) => svc.traffic.map((target) => ({ state, target }))),
+      Object.values(state.services).flatMap((svc) =>
+        svc.traffic.map((target) => ({ state, key: `${svc.namespace}/${target.revision}`, target })),
+      ),
     );
     t.ok(states.length >= 2 && targets.length >= 2, "the snapshot and the change were both handed over");
     t.same(
-      targets.filter(({ state, target }) => !state.revisions[target.revision]).map(({ target }) => target),
+      targets.filter(({ state, key }) => !state.revisions[key]).map(({ target }) => target),
       [],
       "every state seen is consistent",
     );
@@ -131,16 +133,16 @@ t.test(
     first.server.closeAllConnections();
     await new Promise((resolve) => first.server.close(resolve));
     await waitFor("disconnect noticed", () => !watcher.connected);
-    t.equal(watcher.state?.revisions["hello-00001"].endpoints.length, 2, "last state kept");
+    t.equal(watcher.state?.revisions["default/hello-00001"].endpoints.length, 2, "last state kept");
 
     // It comes back on the same port with different state: the watcher resyncs from the snapshot.
     const second = await startPublisher(t, first.port);
     second.publisher.publish(
       { "default/hello": service("hello-00002") },
-      { "hello-00002": revision("hello-00002") },
+      { "default/hello-00002": revision("hello-00002") },
     );
-    await waitFor("resync", () => watcher.state?.revisions["hello-00002"]);
-    t.notOk(watcher.state?.revisions["hello-00001"], "stale revision gone after resync");
+    await waitFor("resync", () => watcher.state?.revisions["default/hello-00002"]);
+    t.notOk(watcher.state?.revisions["default/hello-00001"], "stale revision gone after resync");
   },
 );
 
@@ -151,7 +153,7 @@ t.test("a watcher that does not read is dropped; one that reads keeps up", async
     desiredPods: n,
     failure: { reason: "x".repeat(100_000), logs: [] },
   });
-  publisher.publish({ "default/hello": service("hello-00001") }, { "hello-00001": big(0) });
+  publisher.publish({ "default/hello": service("hello-00001") }, { "default/hello-00001": big(0) });
 
   const reader = new StateWatcher({
     autoscalerUrl: `http://127.0.0.1:${port}`,
@@ -160,7 +162,7 @@ t.test("a watcher that does not read is dropped; one that reads keeps up", async
   });
   t.teardown(() => reader.stop());
   reader.start();
-  await waitFor("the reader's snapshot", () => reader.state?.revisions["hello-00001"]);
+  await waitFor("the reader's snapshot", () => reader.state?.revisions["default/hello-00001"]);
 
   // A client that sends the request and then never reads a byte.
   const stalled = connect(port, "127.0.0.1");
@@ -176,7 +178,7 @@ t.test("a watcher that does not read is dropped; one that reads keeps up", async
   await waitFor(
     "the stalled watcher dropped",
     () => {
-      publisher.publish({ "default/hello": service("hello-00001") }, { "hello-00001": big(++n) });
+      publisher.publish({ "default/hello": service("hello-00001") }, { "default/hello-00001": big(++n) });
       return publisher.watcherCount < 2;
     },
     { timeoutMs: 30_000, everyMs: 5 },
@@ -187,7 +189,7 @@ t.test("a watcher that does not read is dropped; one that reads keeps up", async
   });
   await waitFor(
     "the reader at the last change",
-    () => reader.state?.revisions["hello-00001"]?.desiredPods === n,
+    () => reader.state?.revisions["default/hello-00001"]?.desiredPods === n,
   );
   t.equal(publisher.watcherCount, 1, "the reader is still watching");
   t.ok(reader.connected);

@@ -92,7 +92,7 @@ t.test("an autoscaler SIGKILLed under load: pods keep answering, are adopted, an
   const activator = await startActivator(t, autoscalerUrl);
   const router = await startRouter(t, autoscalerUrl, { ACTIVATOR_URL: activator.url });
   const before = await waitFor("one ready pod, served directly", async () => {
-    const revision = (await state()).revisions[REVISION];
+    const revision = (await state()).revisions[`default/${REVISION}`];
     return revision?.endpoints.length === 1 && revision.mode === "serve" ? revision.endpoints : undefined;
   });
   const dispatcher = new Agent({ connections: 8 });
@@ -117,7 +117,7 @@ t.test("an autoscaler SIGKILLed under load: pods keep answering, are adopted, an
   });
 
   const second = await startProcess(t, "autoscaler/main.ts", { ...env, AUTOSCALER_PORT: String(port) });
-  const after = (await state()).revisions[REVISION];
+  const after = (await state()).revisions[`default/${REVISION}`];
   t.same(after.endpoints, before, "the first snapshot after the restart has the same live endpoint");
   t.same(
     recordedPods(stateDir).map((record) => [record.name, ...pidsOf([record])]),
@@ -135,7 +135,7 @@ t.test("an autoscaler SIGKILLed under load: pods keep answering, are adopted, an
   const scaled = await waitFor(
     "scaled up to 3 by the restarted autoscaler",
     async () => {
-      const endpoints = (await state()).revisions[REVISION].endpoints as Endpoint[];
+      const endpoints = (await state()).revisions[`default/${REVISION}`].endpoints as Endpoint[];
       return endpoints.length === 3 ? endpoints : undefined;
     },
     { timeoutMs: 30_000 },

@@ -35,7 +35,7 @@ t.test("pods that never become ready are replaced, then the revision fails with 
   t.match(body, /cannot become ready: not ready within 1s/);
   t.match(body, /warming up forever/, "with the app's last output");
 
-  const revision = (await state()).revisions["silent-00001"];
+  const revision = (await state()).revisions["default/silent-00001"];
   t.match(revision.failure?.reason, /not ready within 1s/, "the published state says why");
   t.ok(revision.desiredPods >= 1, "still wanted: it is the failure that reports it, not a silent zero");
   // Each pod said its line once: three pods were tried, and none after the budget was spent.

@@ -2,7 +2,12 @@
 // router sees and when (mode switches, table swaps) without running the KPA.
 import { createServer, type ServerResponse } from "node:http";
 import { formatEvent } from "../../common/sse.ts";
-import type { DataPlaneState, RevisionState, ServiceState } from "../../common/state.ts";
+import {
+  type DataPlaneState,
+  type RevisionState,
+  revisionKey,
+  type ServiceState,
+} from "../../common/state.ts";
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -93,6 +98,6 @@ export function stateOf(
     generation,
     domain: "example.com",
     services: Object.fromEntries(services.map((s) => [`${s.namespace}/${s.name}`, s])),
-    revisions: Object.fromEntries(revisions.map((r) => [r.name, r])),
+    revisions: Object.fromEntries(revisions.map((r) => [revisionKey(r.namespace, r.name), r])),
   };
 }

@@ -24,10 +24,10 @@ const readyPods = (pods: RevisionPods | undefined) => pods?.pods.filter((pod) =>
 t.test("scales a revision 0 → 2 → 0 with real processes", async (t) => {
   const platform = newPlatform(t);
   platform.ensureRevision(appTemplate("hello-00001"));
-  t.same(platform.revision("hello-00001")?.pods, [], "starts at zero");
-  platform.scale("hello-00001", 2);
-  await waitFor("two ready pods", () => readyPods(platform.revision("hello-00001")).length === 2);
-  const pods = readyPods(platform.revision("hello-00001"));
+  t.same(platform.revision("default/hello-00001")?.pods, [], "starts at zero");
+  platform.scale("default/hello-00001", 2);
+  await waitFor("two ready pods", () => readyPods(platform.revision("default/hello-00001")).length === 2);
+  const pods = readyPods(platform.revision("default/hello-00001"));
   for (const pod of pods) {
     const res = await request(`${pod.url}/`);
     t.equal(await res.body.text(), "hello from hello-00001\n", `${pod.name} serves through its queue-proxy`);
@@ -40,9 +40,9 @@ t.test("scales a revision 0 → 2 → 0 with real processes", async (t) => {
     "request held",
     async () => ((await (await request(`${pods[0].url}/_state`)).body.json()) as { held: number }).held === 1,
   );
-  platform.scale("hello-00001", 0);
+  platform.scale("default/hello-00001", 0);
   await waitFor("pods terminating", () =>
-    platform.revision("hello-00001")?.pods.every((pod) => pod.phase === "terminating"),
+    platform.revision("default/hello-00001")?.pods.every((pod) => pod.phase === "terminating"),
   );
   const released = await request(`${pods[0].url}/_release`);
   t.equal(released.statusCode, 200, "the draining pod still answers");
@@ -50,22 +50,22 @@ t.test("scales a revision 0 → 2 → 0 with real processes", async (t) => {
   const res = await held;
   t.equal(res.statusCode, 200);
   t.equal(await res.body.text(), "released\n", "the in-flight request completed during scale-down");
-  await waitFor("all pods gone", () => platform.revision("hello-00001")?.pods.length === 0);
+  await waitFor("all pods gone", () => platform.revision("default/hello-00001")?.pods.length === 0);
   t.notOk(pids.some(isRunning), "every process exited");
 });
 
 t.test("a crashed pod is replaced", async (t) => {
   const platform = newPlatform(t);
   platform.ensureRevision(appTemplate("crashy-00001"));
-  platform.scale("crashy-00001", 1);
-  await waitFor("ready", () => readyPods(platform.revision("crashy-00001")).length === 1);
-  const [first] = readyPods(platform.revision("crashy-00001"));
+  platform.scale("default/crashy-00001", 1);
+  await waitFor("ready", () => readyPods(platform.revision("default/crashy-00001")).length === 1);
+  const [first] = readyPods(platform.revision("default/crashy-00001"));
   process.kill(first.pids?.app as number, "SIGKILL");
   await waitFor("a new ready pod", () => {
-    const ready = readyPods(platform.revision("crashy-00001"));
+    const ready = readyPods(platform.revision("default/crashy-00001"));
     return ready.length === 1 && ready[0].name !== first.name;
   });
-  t.equal(platform.revision("crashy-00001")?.failure, undefined);
+  t.equal(platform.revision("default/crashy-00001")?.failure, undefined);
   await waitFor("old queue-proxy gone", () => !isRunning(first.pids?.queueProxy as number));
 });
 
@@ -76,12 +76,12 @@ t.test("an app that exits at once is reported failed with its output, and not re
       command: [process.execPath, "-e", "console.error('missing DATABASE_URL'); process.exit(3)"],
     }),
   );
-  platform.scale("broken-00001", 1);
-  const failure = await waitFor("failure", () => platform.revision("broken-00001")?.failure);
+  platform.scale("default/broken-00001", 1);
+  const failure = await waitFor("failure", () => platform.revision("default/broken-00001")?.failure);
   t.match(failure.reason, /app exited with code 3/);
   t.match(failure.logs.join("\n"), /missing DATABASE_URL/);
-  await waitFor("no pod left", () => platform.revision("broken-00001")?.pods.length === 0);
-  const restarts = platform.revision("broken-00001")?.pods.length;
+  await waitFor("no pod left", () => platform.revision("default/broken-00001")?.pods.length === 0);
+  const restarts = platform.revision("default/broken-00001")?.pods.length;
   t.equal(restarts, 0, "gave up instead of restarting");
 });
 
@@ -98,27 +98,31 @@ t.test("an app that never becomes ready is replaced after the start timeout, the
   const seen = new Set<string>();
   const failedWith: number[] = [];
   platform.onChange(() => {
-    const pods = platform.revision("silent-00001");
+    const pods = platform.revision("default/silent-00001");
     for (const pod of pods?.pods ?? []) seen.add(pod.name);
     if (pods?.failure && failedWith.length === 0) failedWith.push(seen.size);
   });
-  platform.scale("silent-00001", 1);
-  const failure = await waitFor("failure", () => platform.revision("silent-00001")?.failure, {
+  platform.scale("default/silent-00001", 1);
+  const failure = await waitFor("failure", () => platform.revision("default/silent-00001")?.failure, {
     timeoutMs: 20_000,
   });
   t.match(failure.reason, /not ready within 0.5s/);
   t.match(failure.logs.join("\n"), /warming up forever/);
   t.equal(failedWith[0], 3, "each timed-out pod was replaced; the third spent the failure budget");
-  await waitFor("no pod left", () => platform.revision("silent-00001")?.pods.length === 0);
+  await waitFor("no pod left", () => platform.revision("default/silent-00001")?.pods.length === 0);
   t.equal(seen.size, 3, "no further pod after the failure");
-  t.equal(platform.revision("silent-00001")?.desired, 1, "still wanted: the failure is what reports it");
+  t.equal(
+    platform.revision("default/silent-00001")?.desired,
+    1,
+    "still wanted: the failure is what reports it",
+  );
 });
 
 t.test("a command that does not exist is a clear failure", async (t) => {
   const platform = newPlatform(t, { backoff: { baseMs: 10, maxMs: 10, failAfterCrashes: 1 } });
   platform.ensureRevision(appTemplate("nothere-00001", { command: ["/nonexistent/app-binary"] }));
-  platform.scale("nothere-00001", 1);
-  const failure = await waitFor("failure", () => platform.revision("nothere-00001")?.failure);
+  platform.scale("default/nothere-00001", 1);
+  const failure = await waitFor("failure", () => platform.revision("default/nothere-00001")?.failure);
   t.match(failure.reason, /exited|cannot start/);
 });
 
@@ -153,7 +157,7 @@ t.test("pods outlive a SIGKILLed platform and the next one adopts them", async (
   platform.ensureRevision(appTemplate("adopt-00001"));
   const result = await platform.adopt();
   t.same(result.adopted.sort(), pods.map((pod) => pod.name).sort(), "both adopted");
-  const adopted = platform.revision("adopt-00001");
+  const adopted = platform.revision("default/adopt-00001");
   t.equal(adopted?.desired, 2, "the desired scale counts them");
   t.same(
     readyPods(adopted)
@@ -163,21 +167,21 @@ t.test("pods outlive a SIGKILLed platform and the next one adopts them", async (
     "same pods, same endpoints, same processes, ready at once",
   );
 
-  platform.scale("adopt-00001", 3);
-  await waitFor("a third ready pod", () => readyPods(platform.revision("adopt-00001")).length === 3);
-  const names = readyPods(platform.revision("adopt-00001")).map((pod) => pod.name);
+  platform.scale("default/adopt-00001", 3);
+  await waitFor("a third ready pod", () => readyPods(platform.revision("default/adopt-00001")).length === 3);
+  const names = readyPods(platform.revision("default/adopt-00001")).map((pod) => pod.name);
   t.equal(new Set(names).size, 3, "the new pod's name does not clash with the adopted ones");
 
   // An adopted pod that crashes is noticed (it is not our child: its pids are polled) and replaced.
   process.kill(pods[0].pids?.app as number, "SIGKILL");
   await waitFor("the crashed adopted pod replaced", () => {
-    const ready = readyPods(platform.revision("adopt-00001"));
+    const ready = readyPods(platform.revision("default/adopt-00001"));
     return ready.length === 3 && !ready.some((pod) => pod.name === pods[0].name);
   });
   await waitFor("its queue-proxy killed", () => !isRunning(pods[0].pids?.queueProxy as number));
 
   // A clean stop stops adopted pods too.
-  const all = (platform.revision("adopt-00001")?.pods ?? []).flatMap((pod) => [
+  const all = (platform.revision("default/adopt-00001")?.pods ?? []).flatMap((pod) => [
     pod.pids?.app as number,
     pod.pids?.queueProxy as number,
   ]);
@@ -202,7 +206,7 @@ t.test("a leftover pod that cannot be adopted is killed", async (t) => {
   t.same(result.adopted, []);
   t.same(result.killed.sort(), [broken.pods[0].name, gone.pods[0].name].sort());
   await waitFor("every leftover process killed", () => ![...gone.pids, ...broken.pids].some(isRunning));
-  t.same(platform.revision("broken-00001")?.pods, [], "nothing adopted");
+  t.same(platform.revision("default/broken-00001")?.pods, [], "nothing adopted");
 });
 
 t.test("pods of a SIGKILLed platform that is not restarted stop after the orphan grace", async (t) => {

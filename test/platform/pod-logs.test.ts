@@ -51,7 +51,7 @@ t.test("bounded: lines per pod, line length, exited pods per revision", async (t
     ["p3", "p4"],
     "only the two most recent exited pods are kept",
   );
-  logs.forget("svc-00001");
+  logs.forget("default/svc-00001");
   t.same(logs.recent({}), []);
 });
 

@@ -18,7 +18,7 @@ t.test("scale from zero through the router, serve ↔ proxy under load with no f
   );
   const revision = "plane-00001";
   t.equal(
-    (await plane.autoscaler.state()).revisions[revision].mode,
+    (await plane.autoscaler.state()).revisions[`default/${revision}`].mode,
     "proxy",
     "at zero the activator is in the path",
   );
@@ -52,7 +52,7 @@ t.test("scale from zero through the router, serve ↔ proxy under load with no f
   await waitFor(
     "serve mode under load",
     async () => {
-      const mode = (await plane.autoscaler.state()).revisions[revision].mode;
+      const mode = (await plane.autoscaler.state()).revisions[`default/${revision}`].mode;
       modes.add(mode);
       return mode === "serve";
     },
@@ -66,10 +66,10 @@ t.test("scale from zero through the router, serve ↔ proxy under load with no f
   // Idle: back to zero and proxy mode; the next request scales it up again.
   await waitFor(
     "scaled back to zero",
-    async () => (await plane.autoscaler.state()).revisions[revision].desiredPods === 0,
+    async () => (await plane.autoscaler.state()).revisions[`default/${revision}`].desiredPods === 0,
     { timeoutMs: 40_000, everyMs: 200 },
   );
-  t.equal((await plane.autoscaler.state()).revisions[revision].mode, "proxy");
+  t.equal((await plane.autoscaler.state()).revisions[`default/${revision}`].mode, "proxy");
   t.same(await get(), first, "a request at zero again succeeds");
 });
 

@@ -69,7 +69,11 @@ t.test("internal headers from clients", async (t) => {
     t.equal(seen.revision, "activator");
     const values = (name: string) =>
       seen.rawHeaders.filter((_, i) => i % 2 === 1 && seen.rawHeaders[i - 1].toLowerCase() === name);
-    t.same(values("sluice-revision"), ["hello-00001"], "the revision the router chose, once");
+    t.same(
+      values("sluice-revision"),
+      ["default/hello-00001"],
+      "the revision the router chose (its key), once",
+    );
     t.same(values("sluice-hop-auth"), [TEST_HOP_SECRET], "the router's secret, not the client's");
     t.same(values("k-proxy-request"), []);
     t.same(values("k-network-probe"), []);

@@ -114,7 +114,7 @@ t.test(
       applyEvent(hello, {
         type: "revision",
         generation: 2,
-        name: "other-00001",
+        key: "default/other-00001",
         revision: revisionState("other-00001", "other"),
       }),
       { type: "service", generation: 3, key: "default/other", service: other },
@@ -167,7 +167,7 @@ t.test(
 t.test("a revision's mode, endpoints and limits are followed in place", async (t) => {
   const targets = registry(t);
   const table = buildRouteTable(EMPTY_TABLE, hello, targets);
-  const target = targets.targetFor("hello-00001");
+  const target = targets.targetFor("default/hello-00001");
   t.equal(target.mode, "serve");
   t.equal(target.ctx.timeoutMs, 61_000, "revision timeout plus the router's slack");
   const waiter = newWaiter();
@@ -176,7 +176,7 @@ t.test("a revision's mode, endpoints and limits are followed in place", async (t
   const next = applyEvent(hello, {
     type: "revision",
     generation: 2,
-    name: "hello-00001",
+    key: "default/hello-00001",
     revision: revisionState("hello-00001", "hello", {
       endpoints: [{ pod: "p1", url: "http://pod-1" }],
       containerConcurrency: 1,

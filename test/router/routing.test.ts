@@ -147,7 +147,7 @@ t.test("routing through the router", async (t) => {
     const res = await get(router.url, "hello", {}, "/headers");
     const seen = JSON.parse(res.body) as { headers: Record<string, string>; revision: string };
     t.equal(seen.revision, "activator");
-    t.equal(seen.headers["sluice-revision"], "hello-00001");
+    t.equal(seen.headers["sluice-revision"], "default/hello-00001", "its key, namespace included");
   });
 
   t.test("serve ↔ proxy switches and table swaps under load lose no request", async (t) => {

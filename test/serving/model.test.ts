@@ -163,7 +163,7 @@ t.test("revision history survives a restart of the store", async (t) => {
   const second = revisionFor(manifest("v2"), [first.revision], 2);
   if (!("revision" in second)) throw new Error("no revision");
   store.apply([manifest("v2")], [second.revision], 2);
-  store.markReady("hello-00001", 5);
+  store.markReady("default", "hello-00001", 5);
   store.close();
 
   const reopened = new RevisionStore(dir);
