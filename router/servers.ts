@@ -7,6 +7,7 @@ import {
   type UpgradeHandler,
 } from "../common/http/data-listener.ts";
 import { closeIdleSessions } from "../common/http/h2-session-idle.ts";
+import { refusingUnsoundRequests, refusingUnsoundUpgrades } from "../common/http/http1-framing.ts";
 import { limitServer } from "../common/http/limit-server.ts";
 import { http2Options } from "../common/http/listener-limits.ts";
 import { isWebSocketUpgrade } from "../common/http/websocket-upgrade.ts";
@@ -64,11 +65,11 @@ export function createRouterServers(
         // A TLS client that negotiates neither h2 nor http/1.1 is dropped after the header timeout.
         unknownProtocolTimeout: limits.headersTimeoutMs,
       },
-      handlers.forTls as never,
+      refusingUnsoundRequests("router", handlers.forTls) as never,
     );
     limitServer(tls, limits, log, "router");
     Object.assign(tls, { shouldUpgradeCallback: isWebSocketUpgrade });
-    tls.on("upgrade", handlers.upgradeTls);
+    tls.on("upgrade", refusingUnsoundUpgrades("router", handlers.upgradeTls));
     closeIdleSessions(tls, limits.h2IdleTimeoutMs);
   }
   return {

@@ -12,6 +12,7 @@ import { handleClientError } from "./client-error.ts";
 import { capConnections } from "./connection-cap.ts";
 import { closeIdleSessions } from "./h2-session-idle.ts";
 import { createH2cListener } from "./h2c-listener.ts";
+import { refusingUnsoundRequests, refusingUnsoundUpgrades } from "./http1-framing.ts";
 import { http1Options, http2Options, type ListenerLimits } from "./listener-limits.ts";
 import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
 
@@ -39,10 +40,10 @@ export function createDataListener(options: DataListenerOptions): DataListener {
   const { component, limits, log } = options;
   const http1 = createServer(
     { ...http1Options(limits), shouldUpgradeCallback: options.onUpgrade ? isWebSocketUpgrade : () => false },
-    options.onRequest,
+    refusingUnsoundRequests(component, options.onRequest),
   );
   http1.on("clientError", handleClientError(component));
-  if (options.onUpgrade) http1.on("upgrade", options.onUpgrade);
+  if (options.onUpgrade) http1.on("upgrade", refusingUnsoundUpgrades(component, options.onUpgrade));
   const http2 = createHttp2Server(http2Options(limits), options.onRequest as never);
   closeIdleSessions(http2, limits.h2IdleTimeoutMs);
   const listener = createH2cListener(http1, http2, { sniffTimeoutMs: limits.headersTimeoutMs });
