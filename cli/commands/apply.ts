@@ -139,7 +139,12 @@ export const apply: Command = async (args) => {
         (s) =>
           s.manifest.metadata.name === name && (s.manifest.metadata.namespace ?? "default") === namespace,
       );
-    const checked = checkServices(files, (namespace, name) => find(namespace, name)?.revisions ?? []);
+    // The running services too: a host one of them has is refused here, before anything is sent.
+    const checked = checkServices(
+      files,
+      (namespace, name) => find(namespace, name)?.revisions ?? [],
+      before.map((service) => service.manifest),
+    );
     if (checked.problems.length > 0) {
       for (const problem of checked.problems) console.error(problem);
       console.error(`invalid: ${checked.problems.length} problem(s); nothing was applied`);
