@@ -9,7 +9,7 @@ declare -A TOOLS=(
   [chromium]=chromium       # test/autoscaler-service/status-page.test.ts (headless browser)
   [nginx]=nginx             # bench: the reference proxy (/usr/sbin/nginx)
   [openssl]=openssl         # test/router/lifecycle.test.ts: a test certificate for TLS
-  [setpriv]=util-linux      # platform/local: pods die with sluice, even on SIGKILL
+  [setpriv]=util-linux      # cli/up: components die with sluice up, even on SIGKILL
   [getconf]=libc-bin        # bench/lib/proc.ts: clock ticks for CPU figures
 )
 

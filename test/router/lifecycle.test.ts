@@ -8,6 +8,7 @@ import { Agent, request } from "undici";
 import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../helpers/fake-autoscaler.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { startApp } from "../helpers/queue-proxy.ts";
+import { skipUnlessTool } from "../helpers/required-tool.ts";
 import { startRouter } from "../helpers/router.ts";
 
 async function oneService(t: { teardown(fn: () => unknown): void }) {
@@ -33,7 +34,7 @@ function haveOpenssl(): boolean {
 
 t.test(
   "TLS from a cert/key pair: HTTPS over HTTP/1.1 and HTTP/2",
-  { skip: haveOpenssl() ? false : "openssl not installed (needed to make a test certificate)" },
+  { skip: skipUnlessTool("openssl (for a test certificate)", haveOpenssl(), "apt-get install openssl") },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-tls-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
