@@ -62,7 +62,11 @@ export function createApiServer({
     },
     "GET /v1/state": (req, res) => publisher.handle(req, res),
     "GET /v1/status": (_req, res) =>
-      sendJson(res, 200, buildStatus(publisher.state, controller.revisionDetails())),
+      sendJson(
+        res,
+        200,
+        buildStatus(publisher.state, controller.revisionDetails(), Date.now(), controller.inactiveServices()),
+      ),
     ...statusPageRoutes(),
     "GET /v1/logs": (req, res) => serveLogs(req, res, controller, logFollowers),
     "GET /v1/services": (_req, res) =>

@@ -23,6 +23,11 @@ export interface AutoscalerConfig {
   podStartTimeoutMs: number;
   /** Pods outlive a killed autoscaler this long, for a restarted one to adopt; then they stop. */
   podOrphanGraceMs: number;
+  /**
+   * AUTOSCALER_RESTORE: at start, `active` runs the stored services that were active (a restart
+   * after a crash), `none` marks every stored service inactive (history kept) and adopts no pod.
+   */
+  restore: "active" | "none";
   /** SLUICE_TOKEN: when set, API requests need `Authorization: Bearer <token>`. */
   token?: string;
   /** Host names the API answers besides loopback ones; "*" = any (only with a token). */
@@ -53,6 +58,13 @@ function allowedHosts(env: EnvReader): string[] {
   return names;
 }
 
+function restoreMode(env: EnvReader): AutoscalerConfig["restore"] {
+  const value = env.string("AUTOSCALER_RESTORE", "active");
+  if (value === "active" || value === "none") return value;
+  env.problem(`AUTOSCALER_RESTORE=${JSON.stringify(value)}: expected active or none`);
+  return "active";
+}
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): AutoscalerConfig {
   const env = new EnvReader("autoscaler", source);
   const config: AutoscalerConfig = {
@@ -69,6 +81,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxScaleDownRate: env.number("MAX_SCALE_DOWN_RATE", 2, { min: 1.01, max: 1e6 }),
     podStartTimeoutMs: env.number("POD_START_TIMEOUT_SECONDS", 120, { min: 1, max: 3600 }) * 1000,
     podOrphanGraceMs: env.number("POD_ORPHAN_GRACE_SECONDS", 60, { min: 1, max: 86400 }) * 1000,
+    restore: restoreMode(env),
     token: env.optionalString(TOKEN_ENV),
     allowedHosts: allowedHosts(env),
     maxStateWatchers: env.int("AUTOSCALER_MAX_STATE_WATCHERS", 256, { min: 1, max: 100_000 }),

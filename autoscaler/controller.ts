@@ -29,6 +29,11 @@ interface ServiceEntry {
   manifest: ServiceManifest;
   /** Oldest first. */
   revisions: RevisionRuntime[];
+  /**
+   * Runs (routes, pods). An inactive service was applied in an earlier run and not since: only its
+   * history is kept (its revision numbering continues), until it is applied again.
+   */
+  active: boolean;
 }
 
 /** One revision as the controller sees it, for status (read-only). */
@@ -79,17 +84,23 @@ export class Controller {
   /**
    * Restores what the store remembers (services and their revision history), and takes over the
    * pods a previous autoscaler left running before the first publish: the first snapshot after a
-   * restart routes to the same live endpoints.
+   * restart routes to the same live endpoints. With `restore: "none"` every stored service becomes
+   * inactive first, so no pod is adopted (the platform stops them all).
    */
   async restore(): Promise<void> {
     const { store, config } = this.#deps;
-    for (const manifest of store.services()) {
+    if (config.restore === "none") store.deactivateAll();
+    for (const { manifest, active } of store.services()) {
       const namespace = manifest.metadata.namespace ?? "default";
       const history = store
         .revisions(namespace, manifest.metadata.name)
         .map((revision) => createRuntime(revision, config));
-      this.#services.set(serviceKey(namespace, manifest.metadata.name), { manifest, revisions: history });
-      for (const runtime of history) this.#track(runtime);
+      this.#services.set(serviceKey(namespace, manifest.metadata.name), {
+        manifest,
+        revisions: history,
+        active,
+      });
+      if (active) for (const runtime of history) this.#track(runtime);
     }
     await this.#deps.platform.adopt?.();
     for (const runtime of this.#byRevision.values()) {
@@ -99,11 +110,22 @@ export class Controller {
     this.publish();
   }
 
-  services(): { manifest: ServiceManifest; revisions: string[] }[] {
+  services(): { manifest: ServiceManifest; revisions: string[]; active: boolean }[] {
     return [...this.#services.values()].map((entry) => ({
       manifest: entry.manifest,
       revisions: entry.revisions.map((r) => r.revision.name),
+      active: entry.active,
     }));
+  }
+
+  /** Services kept from an earlier run but not applied since (GET /v1/status lists them apart). */
+  inactiveServices(): { namespace: string; name: string }[] {
+    return [...this.#services.values()]
+      .filter((entry) => !entry.active)
+      .map((entry) => ({
+        namespace: entry.manifest.metadata.namespace ?? "default",
+        name: entry.manifest.metadata.name,
+      }));
   }
 
   /** The platform's pod output, for GET /v1/logs; undefined when the platform keeps none. */
@@ -121,7 +143,9 @@ export class Controller {
     const { documents, services, problems } = loadManifests(text, file);
     const known = (namespace: string, name: string) =>
       this.#services.get(serviceKey(namespace, name))?.revisions.map((r) => r.revision.name) ?? [];
-    const running = [...this.#services.values()].map((entry) => entry.manifest);
+    const running = [...this.#services.values()]
+      .filter((entry) => entry.active)
+      .map((entry) => entry.manifest);
     const messages = [...problems, ...validateServices(documents, known, running)].map(formatProblem);
     for (const loaded of services) {
       const reason = localRunnable(loaded.manifest);
@@ -163,8 +187,13 @@ export class Controller {
     for (const { loaded, revision, created } of planned) {
       const manifest = loaded.manifest;
       const key = serviceKey(manifest.metadata.namespace ?? "default", manifest.metadata.name);
-      const entry = this.#services.get(key) ?? { manifest, revisions: [] };
+      const entry = this.#services.get(key) ?? { manifest, revisions: [], active: true };
       entry.manifest = manifest;
+      if (!entry.active) {
+        // Applied again: its kept revisions run again (unreferenced ones are collected as usual).
+        entry.active = true;
+        for (const runtime of entry.revisions) this.#track(runtime);
+      }
       if (created) {
         const runtime = createRuntime(revision, this.#deps.config);
         if (runtime.readyAt !== undefined)
@@ -321,13 +350,14 @@ export class Controller {
     // The latest created revision is always kept: it is where latestRevision traffic goes next.
     for (const entry of this.#services.values()) {
       const latest = entry.revisions.at(-1);
-      if (latest) referenced.add(latest.key);
+      if (latest && entry.active) referenced.add(latest.key);
     }
     return referenced;
   }
 
   #collectGarbage(referenced: Set<string>, now: number): void {
     for (const entry of this.#services.values()) {
+      if (!entry.active) continue; // history only: nothing runs, nothing to collect
       entry.revisions = entry.revisions.filter((runtime) => {
         const expired =
           !referenced.has(runtime.key) &&
@@ -350,7 +380,7 @@ export class Controller {
     const services: Record<string, ServiceState> = {};
     for (const [key, entry] of this.#services) {
       const latest = entry.revisions.at(-1);
-      if (!latest) continue;
+      if (!latest || !entry.active) continue;
       const readyRevisions = entry.revisions.filter((r) => r.readyAt !== undefined);
       const latestReady = readyRevisions.at(-1);
       const route = resolveRoute(

@@ -4,21 +4,33 @@ import type { RevisionDetail } from "./controller.ts";
 
 /**
  * GET /v1/status: joins the published state (hosts, traffic, pods, mode, failures) with the
- * controller's view of each revision's load (`details` by revisionKey). Pure: the caller passes both in.
+ * controller's view of each revision's load (`details` by revisionKey), and lists the `inactive`
+ * services (kept from an earlier run, not in the state). Pure: the caller passes them in.
  */
 export function buildStatus(
   state: DataPlaneState,
   details: Record<string, RevisionDetail>,
   now = Date.now(),
+  inactive: readonly { namespace: string; name: string }[] = [],
 ): StatusSnapshot {
   const byService = new Map<string, RevisionState[]>();
   for (const revision of Object.values(state.revisions)) {
     const key = `${revision.namespace}/${revision.service}`;
     byService.set(key, [...(byService.get(key) ?? []), revision]);
   }
-  const services = Object.entries(state.services)
+  const dormant: [string, ServiceStatus][] = inactive.map(({ namespace, name }) => [
+    `${namespace}/${name}`,
+    { name, namespace, active: false, hosts: [], traffic: [], revisions: [] },
+  ]);
+  const services = [
+    ...Object.entries(state.services).map(([key, service]): [string, ServiceStatus] => [
+      key,
+      serviceStatus(service, byService.get(key) ?? [], details),
+    ]),
+    ...dormant,
+  ]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, service]) => serviceStatus(service, byService.get(key) ?? [], details));
+    .map(([, service]) => service);
   return { time: now, generation: state.generation, domain: state.domain, services };
 }
 
@@ -30,6 +42,7 @@ function serviceStatus(
   return {
     name: service.name,
     namespace: service.namespace,
+    active: true,
     hosts: service.hosts,
     traffic: service.traffic.map((target) => {
       const tagHosts = target.tag ? service.tags[target.tag]?.hosts : undefined;

@@ -19,6 +19,11 @@ export interface StatusSnapshot {
 export interface ServiceStatus {
   name: string;
   namespace: string;
+  /**
+   * false: applied in an earlier run and not since (started with AUTOSCALER_RESTORE=none): only
+   * its history is kept; no hosts, traffic or revisions until it is applied again.
+   */
+  active: boolean;
   /** Hosts that reach the main traffic split, fully qualified first. */
   hosts: string[];
   traffic: TrafficStatus[];

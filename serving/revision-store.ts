@@ -27,10 +27,10 @@ export class RevisionStore {
     }
   }
 
-  /** Writes services and new revisions together, atomically. */
+  /** Writes services (active from now on) and new revisions together, atomically. */
   apply(services: readonly ServiceManifest[], newRevisions: readonly Revision[], now: number): void {
     const upsertService = this.#db.prepare(
-      "INSERT INTO services (namespace, name, manifest, applied_at) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, name) DO UPDATE SET manifest = excluded.manifest, applied_at = excluded.applied_at",
+      "INSERT INTO services (namespace, name, manifest, applied_at, active) VALUES (?, ?, ?, ?, 1) ON CONFLICT (namespace, name) DO UPDATE SET manifest = excluded.manifest, applied_at = excluded.applied_at, active = 1",
     );
     const insertRevision = this.#db.prepare(
       "INSERT INTO revisions (name, namespace, service, sequence, template_hash, template, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -58,11 +58,24 @@ export class RevisionStore {
     });
   }
 
-  services(): ServiceManifest[] {
-    const rows = this.#db.prepare("SELECT manifest FROM services ORDER BY namespace, name").all() as {
+  /** Every service applied and not deleted; `active: false` for one kept only for its history. */
+  services(): { manifest: ServiceManifest; active: boolean }[] {
+    const rows = this.#db.prepare("SELECT manifest, active FROM services ORDER BY namespace, name").all() as {
       manifest: string;
+      active: number;
     }[];
-    return rows.map((row) => JSON.parse(row.manifest) as ServiceManifest);
+    return rows.map((row) => ({
+      manifest: JSON.parse(row.manifest) as ServiceManifest,
+      active: row.active === 1,
+    }));
+  }
+
+  /**
+   * Marks every service inactive: an earlier run's services stay known (their revision numbering
+   * continues) but do not run until applied again.
+   */
+  deactivateAll(): void {
+    this.#db.exec("UPDATE services SET active = 0");
   }
 
   /** A service's revisions, oldest first. */

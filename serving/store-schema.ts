@@ -25,6 +25,8 @@ const MIGRATIONS: readonly string[] = [
    DROP TABLE revisions;
    ALTER TABLE revisions_v2 RENAME TO revisions;
    CREATE INDEX revisions_by_service ON revisions (namespace, service, sequence);`,
+  // 2 → 3: whether a service runs now, or only its history is kept (applied in an earlier run).
+  "ALTER TABLE services ADD COLUMN active INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /** The version this code writes. */

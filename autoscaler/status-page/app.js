@@ -257,7 +257,9 @@ function updateServiceView(view, service, time) {
   view.revisionsEl.append(...service.revisions.map((revision) => view.revisions.get(revision.name).el));
 }
 
-function render(snapshot) {
+function render(all) {
+  // Services kept from an earlier run but not applied since run nothing: not shown here.
+  const snapshot = { ...all, services: all.services.filter((service) => service.active !== false) };
   const time = snapshot.time / 1000;
   const seen = new Set();
   for (const service of snapshot.services) {

@@ -76,14 +76,20 @@ function revisionRow(service: ServiceStatus, revision: RevisionStatus): string[]
   ];
 }
 
-/** The table, then one line per failed revision with its reason. */
+/** The table, then one line per failed revision with its reason, then the inactive services. */
 export function formatStatus(snapshot: StatusSnapshot): string {
   if (snapshot.services.length === 0) return "no services yet — sluice apply -f service.yaml\n";
+  const running = snapshot.services.filter((service) => service.active !== false);
+  const inactive = snapshot.services.filter((service) => service.active === false);
+  const inactiveLine = `inactive (from an earlier run): ${inactive
+    .map((service) =>
+      service.namespace === "default" ? service.name : `${service.namespace}/${service.name}`,
+    )
+    .join(", ")}`;
+  if (running.length === 0) return `no services running — sluice apply -f service.yaml\n${inactiveLine}\n`;
   const rows = [
     COLUMNS.map((column) => column.title),
-    ...snapshot.services.flatMap((service) =>
-      service.revisions.map((revision) => revisionRow(service, revision)),
-    ),
+    ...running.flatMap((service) => service.revisions.map((revision) => revisionRow(service, revision))),
   ];
   const widths = COLUMNS.map((_, index) => Math.max(...rows.map((row) => row[index].length)));
   const lines = rows.map((row) =>
@@ -94,11 +100,12 @@ export function formatStatus(snapshot: StatusSnapshot): string {
       .join("  ")
       .trimEnd(),
   );
-  for (const service of snapshot.services) {
+  for (const service of running) {
     for (const revision of service.revisions) {
       if (revision.failure) lines.push(`${revision.name}: failed: ${revision.failure.reason}`);
     }
   }
+  if (inactive.length > 0) lines.push(inactiveLine);
   return `${lines.join("\n")}\n`;
 }
 

@@ -23,6 +23,7 @@ t.test("GET /v1/status: services, traffic, pods and real load", async (t) => {
     {
       name: "hello",
       namespace: "default",
+      active: true,
       hosts: ["hello.default.example.com", "hello.default", "hello"],
       traffic: [{ revision: "hello-00001", percent: 100 }],
       latestCreatedRevision: "hello-00001",

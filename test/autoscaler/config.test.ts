@@ -46,3 +46,9 @@ t.test("AUTOSCALER_ALLOWED_HOSTS", async (t) => {
   t.match(problems({ AUTOSCALER_ALLOWED_HOSTS: "*" }), [/answers any Host: set SLUICE_TOKEN/]);
   t.same(loadConfig({ AUTOSCALER_ALLOWED_HOSTS: "*", SLUICE_TOKEN: "x" }).allowedHosts, ["*"]);
 });
+
+t.test("AUTOSCALER_RESTORE: active (default) or none", async (t) => {
+  t.equal(loadConfig({}).restore, "active");
+  t.equal(loadConfig({ AUTOSCALER_RESTORE: "none" }).restore, "none");
+  t.same(problems({ AUTOSCALER_RESTORE: "all" }), ['AUTOSCALER_RESTORE="all": expected active or none']);
+});

@@ -142,3 +142,27 @@ t.test("no services: an empty list", async (t) => {
     [],
   );
 });
+
+t.test("inactive services are listed among the others, marked, with nothing running", async (t) => {
+  const status = buildStatus(state, {}, 1, [
+    { namespace: "default", name: "beta" },
+    { namespace: "staging", name: "alpha" },
+  ]);
+  t.same(
+    status.services.map((s) => [`${s.namespace}/${s.name}`, s.active]),
+    [
+      ["default/alpha", true],
+      ["default/beta", false],
+      ["default/zeta", true],
+      ["staging/alpha", false],
+    ],
+  );
+  t.same(status.services[1], {
+    name: "beta",
+    namespace: "default",
+    active: false,
+    hosts: [],
+    traffic: [],
+    revisions: [],
+  });
+});

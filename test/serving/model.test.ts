@@ -174,7 +174,7 @@ t.test("revision history survives a restart of the store", async (t) => {
     ["hello-00001", "hello-00002"],
   );
   t.equal(history[0].readyAt, 5);
-  t.equal(reopened.services()[0].spec.template.spec.containers[0].env?.[0].value, "v2");
+  t.equal(reopened.services()[0].manifest.spec.template.spec.containers[0].env?.[0].value, "v2");
   const third = revisionFor(manifest("v3"), history, 3);
   t.match(third, { revision: { name: "hello-00003" } }, "numbering continues after restart");
   t.throws(
@@ -182,7 +182,7 @@ t.test("revision history survives a restart of the store", async (t) => {
     "a duplicate revision fails the whole apply",
   );
   t.equal(
-    reopened.services()[0].spec.template.spec.containers[0].env?.[0].value,
+    reopened.services()[0].manifest.spec.template.spec.containers[0].env?.[0].value,
     "v2",
     "…and changes nothing",
   );

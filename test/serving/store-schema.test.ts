@@ -59,6 +59,16 @@ t.test("a store from before versioning is migrated on open, history kept", async
   t.teardown(() => store.close());
   t.equal(userVersion(dir), SCHEMA_VERSION);
   t.same(
+    store.services().map((s) => [s.manifest.metadata.name, s.active]),
+    [["hello", true]],
+    "services of the old layout were running: active",
+  );
+  store.deactivateAll();
+  t.same(
+    store.services().map((s) => s.active),
+    [false],
+  );
+  t.same(
     store.revisions("default", "hello").map((r) => [r.name, r.sequence, r.readyAt]),
     [
       ["hello-00001", 1, 5],

@@ -1,0 +1,55 @@
+import t from "tap";
+import { formatStatus } from "../../cli/commands/status.ts";
+import type { ServiceStatus, StatusSnapshot } from "../../common/status.ts";
+
+const inactive = (name: string, namespace = "default"): ServiceStatus => ({
+  name,
+  namespace,
+  active: false,
+  hosts: [],
+  traffic: [],
+  revisions: [],
+});
+
+const running: ServiceStatus = {
+  name: "a",
+  namespace: "default",
+  active: true,
+  hosts: ["a.default.example.com"],
+  traffic: [{ revision: "a-00002", percent: 100 }],
+  revisions: [
+    {
+      name: "a-00002",
+      desiredPods: 1,
+      readyPods: 1,
+      pods: 1,
+      mode: "serve",
+      containerConcurrency: 0,
+      autoscaling: { metric: "concurrency", target: 100, panicking: false },
+      concurrency: { current: 0 },
+      rps: { current: 0 },
+    },
+  ],
+};
+
+const snapshot = (services: ServiceStatus[]): StatusSnapshot => ({
+  time: 0,
+  generation: 1,
+  domain: "example.com",
+  services,
+});
+
+t.test("services from an earlier run are one line after the table", async (t) => {
+  const text = formatStatus(snapshot([running, inactive("b"), inactive("c", "staging")]));
+  const lines = text.trimEnd().split("\n");
+  t.equal(lines.length, 3, "header, a's row, the inactive line");
+  t.match(lines[1], /^a\s+a-00002\s+100%/);
+  t.equal(lines[2], "inactive (from an earlier run): b, staging/c");
+});
+
+t.test("only inactive services: says nothing runs, and names them", async (t) => {
+  t.equal(
+    formatStatus(snapshot([inactive("b")])),
+    "no services running — sluice apply -f service.yaml\ninactive (from an earlier run): b\n",
+  );
+});
