@@ -7,7 +7,7 @@ import type { Tunnel } from "../common/http/tunnel.ts";
 import { createAgent } from "../common/http/undici-dispatchers.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
-import { onShutdown } from "../common/shutdown.ts";
+import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { StateWatcher } from "../common/state-watcher.ts";
 import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
@@ -71,7 +71,7 @@ const admin = createAdminServer({
 const holding = () =>
   budget.waiting + [...table.withRequests()].reduce((sum, entry) => sum + entry.throttler.inFlight, 0);
 
-async function shutDown(signal: string): Promise<void> {
+async function shutDown(signal: string, exitCode = 0): Promise<void> {
   if (draining) return;
   draining = true;
   log.info({ signal, holding: holding() }, "draining");
@@ -90,9 +90,10 @@ async function shutDown(signal: string): Promise<void> {
   await upstream.close();
   await tracer.shutdown().catch((error: Error) => log.warn(error.message));
   log.info("stopped");
-  process.exit(0);
+  process.exit(exitCode);
 }
 onShutdown((reason) => void shutDown(reason));
+onUnhandled(log, (reason, exitCode) => void shutDown(reason, exitCode));
 
 try {
   const port = await listen(listener, config.port, config.bindAddress, "activator");

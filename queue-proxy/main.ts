@@ -5,7 +5,7 @@ import { sendJson } from "../common/http/respond.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import type { PodStats } from "../common/pod-stats.ts";
-import { onShutdown } from "../common/shutdown.ts";
+import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
 import { Drainer } from "./drain.ts";
@@ -59,7 +59,7 @@ const drainer = new Drainer({
   lastArrival: () => ctx.stats.lastArrival,
 });
 
-async function shutDown(signal: string): Promise<void> {
+async function shutDown(signal: string, exitCode = 0): Promise<void> {
   if (ctx.draining) {
     log.warn({ signal }, "second signal: exiting without waiting for the drain");
     process.exit(1);
@@ -78,10 +78,11 @@ async function shutDown(signal: string): Promise<void> {
   await tracer.shutdown().catch((error: Error) => log.warn(error.message));
   admin.close();
   metricsOnly?.close();
-  process.exit(0);
+  process.exit(exitCode);
 }
 
 onShutdown((reason) => void shutDown(reason));
+onUnhandled(log, (reason, exitCode) => void shutDown(reason, exitCode));
 
 try {
   const servingPort = await listen(

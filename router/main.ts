@@ -6,7 +6,7 @@ import type { Tunnel } from "../common/http/tunnel.ts";
 import { createAgent, createH2cClient } from "../common/http/undici-dispatchers.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
-import { onShutdown } from "../common/shutdown.ts";
+import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { StateWatcher } from "../common/state-watcher.ts";
 import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
@@ -81,7 +81,7 @@ const admin = createAdminServer({
   name: "router admin port",
 });
 
-async function shutDown(signal: string): Promise<void> {
+async function shutDown(signal: string, exitCode = 0): Promise<void> {
   if (draining) return;
   draining = true;
   log.info({ signal, inFlight: targets.inFlight(), tunnels: tunnels.size }, "draining");
@@ -98,9 +98,10 @@ async function shutDown(signal: string): Promise<void> {
   await Promise.all([http1.close(), h2c.close()]);
   await tracer.shutdown().catch((error: Error) => log.warn(error.message));
   log.info("stopped");
-  process.exit(0);
+  process.exit(exitCode);
 }
 onShutdown((reason) => void shutDown(reason));
+onUnhandled(log, (reason, exitCode) => void shutDown(reason, exitCode));
 
 try {
   const port = await listen(servers.plain, config.port, config.bindAddress, "router");
