@@ -1,18 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
-import { DISPATCHED, Exchange, WAITING } from "../common/http/proxy-exchange.ts";
+import {
+  DISPATCHED,
+  type DispatchController,
+  Exchange,
+  neverConnected,
+  WAITING,
+} from "../common/http/proxy-exchange.ts";
 import type { RevisionEntry } from "./revision-table.ts";
 
-type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
-
-// Errors of the connect step: raised before a single byte of the request could leave this process.
-const NOT_CONNECTED = new Set([
-  "ECONNREFUSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EADDRNOTAVAIL",
-]);
 /** Pods tried per request; each failure also takes its pod out of use until it is probed again. */
 const MAX_ATTEMPTS = 3;
 
@@ -60,7 +55,7 @@ export class ActivatorExchange extends Exchange {
   /** A connect failure, attempts left, and a body (if any) nobody has read: undici reads it once connected. */
   #mayRetry(error: Error): boolean {
     if (this.state !== DISPATCHED || this.#attempts >= MAX_ATTEMPTS) return false;
-    if (!NOT_CONNECTED.has((error as { code?: string }).code ?? "")) return false;
+    if (!neverConnected(error)) return false;
     const { req } = this;
     return !this.hasBody || (!req.readableDidRead && !req.destroyed && req.readableFlowing !== true);
   }

@@ -1,19 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
-import { DISPATCHED, Exchange } from "../common/http/proxy-exchange.ts";
+import {
+  DISPATCHED,
+  type DispatchController,
+  Exchange,
+  neverConnected,
+} from "../common/http/proxy-exchange.ts";
 import type { PodSlot } from "./pod-balancer.ts";
 import type { RevisionTarget, RouterWaiter } from "./revision-target.ts";
-
-type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
-
-// Errors of the connect step: raised before a single byte of the request could leave this process.
-const NOT_CONNECTED = new Set([
-  "ECONNREFUSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EADDRNOTAVAIL",
-]);
 
 /**
  * The router's exchange: the shared one (streaming, trailers, timeouts, cancel on disconnect),
@@ -68,7 +61,7 @@ export class RouterExchange extends Exchange implements RouterWaiter {
    */
   #mayRetry(error: Error): boolean {
     if (this.state !== DISPATCHED || this.viaActivator || this.slot === null) return false;
-    if (!NOT_CONNECTED.has((error as { code?: string }).code ?? "")) return false;
+    if (!neverConnected(error)) return false;
     const { req } = this;
     return !this.hasBody || (!req.readableDidRead && !req.destroyed && req.readableFlowing !== true);
   }

@@ -61,7 +61,21 @@ export interface ExchangeContext {
   waitTimeout?: () => { status: number; message: string };
 }
 
-type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
+export type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
+
+// Errors of the connect step: raised before a single byte of the request could leave this process.
+const NOT_CONNECTED = new Set([
+  "ECONNREFUSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+]);
+
+/** Whether `error` came from the connect step: the upstream saw nothing of the request. */
+export function neverConnected(error: Error): boolean {
+  return NOT_CONNECTED.has((error as { code?: string }).code ?? "");
+}
 type Headers = Record<string, string | string[] | undefined>;
 
 export const WAITING = 0; // queued at the gate
