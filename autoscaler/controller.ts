@@ -1,59 +1,22 @@
 import type { ActivatorStats } from "../common/activator-stats.ts";
-import { parseDuration } from "../common/duration.ts";
 import type { Logger } from "../common/log.ts";
-import type { PodStats } from "../common/pod-stats.ts";
-import { type RevisionState, revisionKey, type ServiceState, serviceKey } from "../common/state.ts";
+import { type RevisionMode, type ServiceState, serviceKey } from "../common/state.ts";
 import type { LogFilter, LogLine, Platform } from "../platform/platform.ts";
-import type { AutoscalingSpec } from "../serving/autoscaling.ts";
-import { formatProblem, type LoadedService, loadManifests } from "../serving/load.ts";
 import type { ServiceManifest } from "../serving/manifest.ts";
 import type { RevisionStore } from "../serving/revision-store.ts";
-import { type Revision, revisionFor } from "../serving/revisions.ts";
-import { applyRollout, resolveRoute, rolloutPercent } from "../serving/routes.ts";
-import { scheduledMinScale } from "../serving/schedule.ts";
-import { localRunnable, ROLLOUT_ANNOTATION, validateServices } from "../serving/validate.ts";
+import { type ApplyResult, appliedResult, planApply } from "./apply.ts";
 import type { AutoscalerConfig } from "./config.ts";
+import { collectGarbage } from "./garbage-collector.ts";
 import type { AutoscalerMetrics } from "./metrics.ts";
-import { revisionLoad } from "./revision-load.ts";
+import { type RevisionDetail, revisionDetails } from "./revision-details.ts";
 import { createRuntime, type RevisionRuntime } from "./revision-runtime.ts";
-import { scrapeAll } from "./scraper.ts";
+import { revisionStates } from "./revision-states.ts";
+import { decideScale } from "./scale-decision.ts";
+import { scrapeAll, scrapeTargets, statsByRevision } from "./scraper.ts";
+import { namespaceOf, type ServiceEntry } from "./service-entry.ts";
+import { referencedRevisions, serviceStates } from "./service-states.ts";
 import type { StatePublisher } from "./state-publisher.ts";
-
-export interface ApplyResult {
-  ok: boolean;
-  problems: string[];
-  applied: { service: string; namespace: string; revision: string; created: boolean }[];
-}
-
-interface ServiceEntry {
-  manifest: ServiceManifest;
-  /** Oldest first. */
-  revisions: RevisionRuntime[];
-  /**
-   * Runs (routes, pods). An inactive service was applied in an earlier run and not since: only its
-   * history is kept (its revision numbering continues), until it is applied again.
-   */
-  active: boolean;
-}
-
-/** One revision as the controller sees it, for status (read-only). */
-export interface RevisionDetail {
-  desired: number;
-  mode: RevisionState["mode"];
-  readyPods: number;
-  /** Pods the platform has, ready or not. */
-  pods: number;
-  metric: AutoscalingSpec["metric"];
-  /** Per-pod target of `metric`, before utilization. */
-  target: number;
-  /** The KPA's stable- and panic-window averages of `metric`. */
-  observedStable: number;
-  observedPanic: number;
-  panicking: boolean;
-  /** Revision-wide concurrency and requests per second at the last tick. */
-  concurrency: number;
-  rps: number;
-}
+import { takeActivatorStats } from "./stats-intake.ts";
 
 export interface ControllerDeps {
   config: AutoscalerConfig;
@@ -66,18 +29,24 @@ export interface ControllerDeps {
 
 /**
  * The autoscaler's core: applies Service manifests, keeps revisions at the scale their load asks
- * for, and publishes the resulting state for the router and activator.
+ * for, and publishes the resulting state for the router and activator. It holds the services and
+ * does the I/O (store, platform, publisher, log); the decisions are in apply.ts, stats-intake.ts,
+ * scale-decision.ts, garbage-collector.ts, service-states.ts and revision-states.ts.
  */
 export class Controller {
   readonly #deps: ControllerDeps;
+  /** By serviceKey; inactive ones too (history only). */
   readonly #services = new Map<string, ServiceEntry>();
-  readonly #byRevision = new Map<string, RevisionRuntime>();
+  /** The revisions that run (those of active services), by revisionKey. */
+  readonly #running = new Map<string, RevisionRuntime>();
+  readonly #pods: Platform["revision"];
   #ticking = false;
   /** Until restore() has adopted the pods left running, pod changes are not published. */
   #restored = false;
 
   constructor(deps: ControllerDeps) {
     this.#deps = deps;
+    this.#pods = (key) => deps.platform.revision(key);
     deps.platform.onChange(() => this.#onPodsChanged());
   }
 
@@ -91,7 +60,7 @@ export class Controller {
     const { store, config } = this.#deps;
     if (config.restore === "none") store.deactivateAll();
     for (const { manifest, active } of store.services()) {
-      const namespace = manifest.metadata.namespace ?? "default";
+      const namespace = namespaceOf(manifest);
       const history = store
         .revisions(namespace, manifest.metadata.name)
         .map((revision) => createRuntime(revision, config));
@@ -103,9 +72,7 @@ export class Controller {
       if (active) for (const runtime of history) this.#track(runtime);
     }
     await this.#deps.platform.adopt?.();
-    for (const runtime of this.#byRevision.values()) {
-      runtime.desired = this.#deps.platform.revision(runtime.key)?.desired ?? 0;
-    }
+    for (const runtime of this.#running.values()) runtime.desired = this.#pods(runtime.key)?.desired ?? 0;
     this.#restored = true;
     this.publish();
   }
@@ -122,10 +89,7 @@ export class Controller {
   inactiveServices(): { namespace: string; name: string }[] {
     return [...this.#services.values()]
       .filter((entry) => !entry.active)
-      .map((entry) => ({
-        namespace: entry.manifest.metadata.namespace ?? "default",
-        name: entry.manifest.metadata.name,
-      }));
+      .map((entry) => ({ namespace: namespaceOf(entry.manifest), name: entry.manifest.metadata.name }));
   }
 
   /** The platform's pod output, for GET /v1/logs; undefined when the platform keeps none. */
@@ -140,45 +104,9 @@ export class Controller {
 
   /** Applies manifests all or nothing: any problem anywhere and nothing changes. */
   apply(text: string, file: string, now = Date.now()): ApplyResult {
-    const { documents, services, problems } = loadManifests(text, file);
-    const known = (namespace: string, name: string) =>
-      this.#services.get(serviceKey(namespace, name))?.revisions.map((r) => r.revision.name) ?? [];
-    const running = [...this.#services.values()]
-      .filter((entry) => entry.active)
-      .map((entry) => entry.manifest);
-    const messages = [...problems, ...validateServices(documents, known, running)].map(formatProblem);
-    for (const loaded of services) {
-      const reason = localRunnable(loaded.manifest);
-      if (reason) messages.push(`${loaded.file}:${loaded.line}: ${loaded.manifest.metadata.name}: ${reason}`);
-    }
-    const planned: { loaded: LoadedService; revision: Revision; created: boolean }[] = [];
-    // A service given more than once is successive versions: each sees the revisions before it.
-    const histories = new Map<string, Revision[]>();
-    // Revision names are unique per namespace: a new one must not be another service's already.
-    const owners = new Map<string, string>();
-    for (const entry of this.#services.values())
-      for (const runtime of entry.revisions) owners.set(runtime.key, runtime.revision.service);
-    for (const loaded of services) {
-      const key = serviceKey(loaded.manifest.metadata.namespace ?? "default", loaded.manifest.metadata.name);
-      const history = histories.get(key) ?? this.#services.get(key)?.revisions.map((r) => r.revision) ?? [];
-      const result = revisionFor(loaded.manifest, history, now);
-      const at = `${loaded.file}:${loaded.line}`;
-      if ("error" in result) messages.push(`${at}: ${result.error}`);
-      else if (result.created && owners.has(revisionKey(result.revision.namespace, result.revision.name))) {
-        const { namespace, name } = result.revision;
-        const owner = `${namespace}/${owners.get(revisionKey(namespace, name))}`;
-        messages.push(
-          `${at}: spec.template.metadata.name: revision ${namespace}/${name} already belongs to service ${owner}; choose another name`,
-        );
-      } else {
-        planned.push({ loaded, ...result });
-        if (result.created)
-          owners.set(revisionKey(result.revision.namespace, result.revision.name), result.revision.service);
-      }
-      histories.set(key, "revision" in result && result.created ? [...history, result.revision] : history);
-    }
-    if (messages.length > 0) return { ok: false, problems: messages, applied: [] };
-
+    const plan = planApply(text, file, this.#services, now);
+    if ("problems" in plan) return { ok: false, problems: plan.problems, applied: [] };
+    const { planned } = plan;
     this.#deps.store.apply(
       planned.map((p) => p.loaded.manifest),
       planned.filter((p) => p.created).map((p) => p.revision),
@@ -186,7 +114,7 @@ export class Controller {
     );
     for (const { loaded, revision, created } of planned) {
       const manifest = loaded.manifest;
-      const key = serviceKey(manifest.metadata.namespace ?? "default", manifest.metadata.name);
+      const key = serviceKey(namespaceOf(manifest), manifest.metadata.name);
       const entry = this.#services.get(key) ?? { manifest, revisions: [], active: true };
       entry.manifest = manifest;
       if (!entry.active) {
@@ -205,77 +133,53 @@ export class Controller {
     }
     this.#deps.log.info({ applied: planned.map((p) => p.revision.name) }, "applied services");
     void this.tick();
-    return {
-      ok: true,
-      problems: [],
-      applied: planned.map(({ loaded, revision, created }) => ({
-        service: loaded.manifest.metadata.name,
-        namespace: loaded.manifest.metadata.namespace ?? "default",
-        revision: revision.name,
-        created,
-      })),
-    };
+    return appliedResult(planned);
   }
 
   /** The activator's push; a poke for a revision at zero scales it up now, not at the next tick. */
   activatorStats(push: ActivatorStats, now = Date.now()): string[] {
-    const unknown: string[] = [];
-    for (const stats of push.revisions) {
-      const key = revisionKey(stats.namespace, stats.revision);
-      const runtime = this.#byRevision.get(key);
-      if (!runtime) {
-        unknown.push(key);
-        continue;
-      }
-      runtime.activatorStats.set(push.activator, stats);
-      if (stats.poke && runtime.desired === 0) {
-        runtime.decider.record(now, Math.max(1, stats.averageConcurrency));
-        this.#scale(
-          runtime,
-          Math.max(1, runtime.autoscaling.activationScale, runtime.autoscaling.minScale),
-          "proxy",
-        );
-        this.#deps.log.info(
-          { namespace: stats.namespace, revision: stats.revision },
-          "poked: scaling up from zero",
-        );
-        this.publish();
-      }
+    const { unknown, poked } = takeActivatorStats(push, this.#running, now);
+    for (const { runtime, scale } of poked) {
+      this.#scale(runtime, scale, "proxy");
+      const { namespace, name } = runtime.revision;
+      this.#deps.log.info({ namespace, revision: name }, "poked: scaling up from zero");
+      this.publish();
     }
     return unknown;
   }
 
-  /** One autoscaling round: scrape every ready pod, decide, scale, publish. */
+  /** One autoscaling round: scrape every ready pod, decide, scale, collect garbage, publish. */
   async tick(): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
-      const { platform, config } = this.#deps;
-      const targets = [...this.#byRevision.values()].flatMap((runtime) =>
-        (platform.revision(runtime.key)?.pods ?? [])
-          .filter((pod) => pod.phase === "ready" && pod.adminUrl)
-          .map((pod) => ({
-            revisionKey: runtime.key,
-            pod: pod.name,
-            adminUrl: pod.adminUrl as string,
-          })),
-      );
-      const scraped = await scrapeAll(targets, { timeoutMs: config.scrapeTimeoutMs });
-      const podStats = new Map<string, PodStats[]>();
-      for (const result of scraped) {
-        if ("stats" in result)
-          podStats.set(result.target.revisionKey, [
-            ...(podStats.get(result.target.revisionKey) ?? []),
-            result.stats,
-          ]);
-      }
-      const services = this.#serviceStates(Date.now());
-      const referenced = this.#referencedRevisions(services);
+      const { config, metrics } = this.#deps;
+      const targets = scrapeTargets(this.#running.keys(), this.#pods);
+      const podStats = statsByRevision(await scrapeAll(targets, { timeoutMs: config.scrapeTimeoutMs }));
+      const services = serviceStates(this.#services, config.domain, Date.now());
+      const referenced = referencedRevisions(services, this.#services.values());
       const decidedAt = Date.now();
-      for (const runtime of this.#byRevision.values()) {
-        this.#decide(runtime, podStats.get(runtime.key) ?? [], referenced.has(runtime.key), decidedAt);
+      for (const runtime of this.#running.values()) {
+        const pods = this.#pods(runtime.key)?.pods ?? [];
+        const readyPods = pods.filter((pod) => pod.phase === "ready").length;
+        const stats = podStats.get(runtime.key) ?? [];
+        const { scale, mode } = decideScale(
+          runtime,
+          stats,
+          readyPods,
+          referenced.has(runtime.key),
+          decidedAt,
+        );
+        this.#scale(runtime, scale, mode);
+        metrics.record(runtime, readyPods, pods.length);
       }
-      this.#collectGarbage(referenced, decidedAt);
+      for (const runtime of collectGarbage(
+        this.#services.values(),
+        referenced,
+        decidedAt,
+        config.revisionRetentionMs,
+      ))
+        this.#forget(runtime);
       this.publish(decidedAt, services);
     } catch (error) {
       // One failed round must not stop autoscaling: log it; the next tick starts afresh.
@@ -285,37 +189,21 @@ export class Controller {
     }
   }
 
-  #decide(runtime: RevisionRuntime, pods: PodStats[], referenced: boolean, now: number): void {
-    const platformPods = this.#deps.platform.revision(runtime.key);
-    const readyPods = platformPods?.pods.filter((pod) => pod.phase === "ready").length ?? 0;
-    const load = revisionLoad(pods, [...runtime.activatorStats.values()]);
-    runtime.activatorStats.clear();
-    const value = runtime.autoscaling.metric === "rps" ? load.rps : load.concurrency;
-    if (pods.length > 0 || readyPods === 0) {
-      runtime.decider.record(now, value);
-      runtime.load = load;
-    }
-    const decision = runtime.decider.decide(now, readyPods);
-    runtime.lastDecision = decision;
-    if (!referenced) {
-      runtime.unreferencedSince ??= now;
-      this.#scale(runtime, 0, "proxy");
-    } else {
-      runtime.unreferencedSince = undefined;
-      const { scale, mode } = runtime.bounds.apply({
-        now,
-        wanted: decision.desiredPods,
-        excessBurstCapacity: decision.excessBurstCapacity,
-        current: runtime.desired,
-        readyPods,
-        scheduledMin: scheduledMinScale(runtime.schedule, new Date(now)),
-      });
-      this.#scale(runtime, scale, mode);
-    }
-    this.#deps.metrics.record(runtime, readyPods, platformPods?.pods.length ?? 0);
+  /** Builds the whole state and hands it to the publisher (which sends only what changed). */
+  publish(now = Date.now(), services: Record<string, ServiceState> = this.#stateOfServices(now)): void {
+    this.#deps.publisher.publish(services, revisionStates(this.#running.values(), this.#pods));
   }
 
-  #scale(runtime: RevisionRuntime, scale: number, mode: RevisionState["mode"]): void {
+  /** Status detail for the CLI and the status page (GET /v1/services, GET /v1/status), by revision key. */
+  revisionDetails(): Record<string, RevisionDetail> {
+    return revisionDetails(this.#running.values(), this.#pods);
+  }
+
+  #stateOfServices(now: number): Record<string, ServiceState> {
+    return serviceStates(this.#services, this.#deps.config.domain, now);
+  }
+
+  #scale(runtime: RevisionRuntime, scale: number, mode: RevisionMode): void {
     runtime.mode = mode;
     if (runtime.desired === scale) return;
     const { namespace, name } = runtime.revision;
@@ -325,136 +213,29 @@ export class Controller {
   }
 
   #track(runtime: RevisionRuntime): void {
-    this.#byRevision.set(runtime.key, runtime);
+    this.#running.set(runtime.key, runtime);
     this.#deps.platform.ensureRevision(runtime.template);
+  }
+
+  /** A garbage-collected revision: gone from the running set, metrics, store and platform. */
+  #forget(runtime: RevisionRuntime): void {
+    const { namespace, name } = runtime.revision;
+    this.#deps.log.info({ namespace, revision: name }, "garbage-collecting unreferenced revision");
+    this.#running.delete(runtime.key);
+    this.#deps.metrics.forget(runtime);
+    this.#deps.store.deleteRevision(namespace, name);
+    void this.#deps.platform.deleteRevision(runtime.key);
   }
 
   #onPodsChanged(): void {
     const now = Date.now();
-    for (const runtime of this.#byRevision.values()) {
+    for (const runtime of this.#running.values()) {
       if (runtime.readyAt !== undefined) continue;
-      if (this.#deps.platform.revision(runtime.key)?.pods.some((pod) => pod.phase === "ready")) {
+      if (this.#pods(runtime.key)?.pods.some((pod) => pod.phase === "ready")) {
         runtime.readyAt = now;
         this.#deps.store.markReady(runtime.revision.namespace, runtime.revision.name, now);
       }
     }
     if (this.#restored) this.publish(now);
-  }
-
-  /** Keys of the revisions some route sends traffic to (0 % tagged targets included: they stay routable). */
-  #referencedRevisions(services: Record<string, ServiceState>): Set<string> {
-    const referenced = new Set<string>();
-    for (const service of Object.values(services)) {
-      for (const target of service.traffic) referenced.add(revisionKey(service.namespace, target.revision));
-    }
-    // The latest created revision is always kept: it is where latestRevision traffic goes next.
-    for (const entry of this.#services.values()) {
-      const latest = entry.revisions.at(-1);
-      if (latest && entry.active) referenced.add(latest.key);
-    }
-    return referenced;
-  }
-
-  #collectGarbage(referenced: Set<string>, now: number): void {
-    for (const entry of this.#services.values()) {
-      if (!entry.active) continue; // history only: nothing runs, nothing to collect
-      entry.revisions = entry.revisions.filter((runtime) => {
-        const expired =
-          !referenced.has(runtime.key) &&
-          runtime.unreferencedSince !== undefined &&
-          now - runtime.unreferencedSince >= this.#deps.config.revisionRetentionMs &&
-          runtime.desired === 0;
-        if (!expired) return true;
-        const { namespace, name } = runtime.revision;
-        this.#deps.log.info({ namespace, revision: name }, "garbage-collecting unreferenced revision");
-        this.#byRevision.delete(runtime.key);
-        this.#deps.metrics.forget(runtime);
-        this.#deps.store.deleteRevision(namespace, name);
-        void this.#deps.platform.deleteRevision(runtime.key);
-        return false;
-      });
-    }
-  }
-
-  #serviceStates(now: number): Record<string, ServiceState> {
-    const services: Record<string, ServiceState> = {};
-    for (const [key, entry] of this.#services) {
-      const latest = entry.revisions.at(-1);
-      if (!latest || !entry.active) continue;
-      const readyRevisions = entry.revisions.filter((r) => r.readyAt !== undefined);
-      const latestReady = readyRevisions.at(-1);
-      const route = resolveRoute(
-        entry.manifest,
-        { created: latest.revision.name, ready: latestReady?.revision.name },
-        this.#deps.config.domain,
-      );
-      let traffic = route.traffic;
-      const rolloutMs = parseDuration(entry.manifest.metadata.annotations?.[ROLLOUT_ANNOTATION] ?? "") ?? 0;
-      const previousReady = readyRevisions.at(-2);
-      if (rolloutMs > 0 && latestReady?.readyAt !== undefined && previousReady) {
-        const percent = rolloutPercent(latestReady.readyAt, rolloutMs, now);
-        traffic = applyRollout(traffic, latestReady.revision.name, previousReady.revision.name, percent);
-      }
-      services[key] = {
-        name: entry.manifest.metadata.name,
-        namespace: entry.manifest.metadata.namespace ?? "default",
-        hosts: route.hosts,
-        traffic,
-        tags: route.tags,
-        latestCreatedRevision: latest.revision.name,
-        latestReadyRevision: latestReady?.revision.name,
-      };
-    }
-    return services;
-  }
-
-  /** Builds the whole state and hands it to the publisher (which sends only what changed). */
-  publish(now = Date.now(), services = this.#serviceStates(now)): void {
-    const revisions: Record<string, RevisionState> = {};
-    for (const runtime of this.#byRevision.values()) {
-      const pods = this.#deps.platform.revision(runtime.key);
-      const spec = runtime.revision.template.spec;
-      revisions[runtime.key] = {
-        name: runtime.revision.name,
-        service: runtime.revision.service,
-        namespace: runtime.revision.namespace,
-        mode: runtime.mode,
-        containerConcurrency: spec.containerConcurrency ?? 0,
-        timeoutSeconds: spec.timeoutSeconds ?? 300,
-        ...(spec.responseStartTimeoutSeconds
-          ? { responseStartTimeoutSeconds: spec.responseStartTimeoutSeconds }
-          : {}),
-        ...(spec.idleTimeoutSeconds ? { idleTimeoutSeconds: spec.idleTimeoutSeconds } : {}),
-        protocol: runtime.template.protocol,
-        desiredPods: runtime.desired,
-        endpoints: (pods?.pods ?? [])
-          .filter((pod) => pod.phase === "ready" && pod.url)
-          .map((pod) => ({ pod: pod.name, url: pod.url as string })),
-        ...(pods?.failure ? { failure: pods.failure } : {}),
-      };
-    }
-    this.#deps.publisher.publish(services, revisions);
-  }
-
-  /** Status detail for the CLI and the status page (GET /v1/services, GET /v1/status), by revision key. */
-  revisionDetails(): Record<string, RevisionDetail> {
-    const out: Record<string, RevisionDetail> = {};
-    for (const runtime of this.#byRevision.values()) {
-      const pods = this.#deps.platform.revision(runtime.key)?.pods ?? [];
-      out[runtime.key] = {
-        desired: runtime.desired,
-        mode: runtime.mode,
-        readyPods: pods.filter((pod) => pod.phase === "ready").length,
-        pods: pods.length,
-        metric: runtime.autoscaling.metric,
-        target: runtime.autoscaling.target,
-        observedStable: runtime.lastDecision?.observedStable ?? 0,
-        observedPanic: runtime.lastDecision?.observedPanic ?? 0,
-        panicking: runtime.lastDecision?.panicking ?? false,
-        concurrency: runtime.load.concurrency,
-        rps: runtime.load.rps,
-      };
-    }
-    return out;
   }
 }

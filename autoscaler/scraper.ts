@@ -1,5 +1,6 @@
 import { type Dispatcher, request } from "undici";
 import type { PodStats } from "../common/pod-stats.ts";
+import type { RevisionPods } from "../platform/platform.ts";
 
 export interface ScrapeTarget {
   /** revisionKey(namespace, name) of the pod's revision. */
@@ -39,4 +40,28 @@ export async function scrapeAll(
       }
     }),
   );
+}
+
+/** Every ready pod of the given revisions that has an admin URL: what a tick scrapes. */
+export function scrapeTargets(
+  keys: Iterable<string>,
+  pods: (key: string) => RevisionPods | undefined,
+): ScrapeTarget[] {
+  return [...keys].flatMap((key) =>
+    (pods(key)?.pods ?? [])
+      .filter((pod) => pod.phase === "ready" && pod.adminUrl)
+      .map((pod) => ({ revisionKey: key, pod: pod.name, adminUrl: pod.adminUrl as string })),
+  );
+}
+
+/** The stats that came back, by revision key; failed scrapes are left out. */
+export function statsByRevision(results: readonly ScrapeResult[]): Map<string, PodStats[]> {
+  const byRevision = new Map<string, PodStats[]>();
+  for (const result of results) {
+    if (!("stats" in result)) continue;
+    const list = byRevision.get(result.target.revisionKey);
+    if (list) list.push(result.stats);
+    else byRevision.set(result.target.revisionKey, [result.stats]);
+  }
+  return byRevision;
 }

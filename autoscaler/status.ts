@@ -1,6 +1,6 @@
 import { type DataPlaneState, type RevisionState, revisionKey, type ServiceState } from "../common/state.ts";
 import type { Observed, RevisionStatus, ServiceStatus, StatusSnapshot } from "../common/status.ts";
-import type { RevisionDetail } from "./controller.ts";
+import type { RevisionDetail } from "./revision-details.ts";
 
 /**
  * GET /v1/status: joins the published state (hosts, traffic, pods, mode, failures) with the

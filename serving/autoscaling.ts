@@ -24,8 +24,8 @@ export interface AutoscalingSpec {
   schedule?: string;
 }
 
-export const KPA_CLASS = "kpa.autoscaling.knative.dev";
-export const HPA_CLASS = "hpa.autoscaling.knative.dev";
+const KPA_CLASS = "kpa.autoscaling.knative.dev";
+const HPA_CLASS = "hpa.autoscaling.knative.dev";
 const PREFIX = "autoscaling.knative.dev/";
 export const SCHEDULE_ANNOTATION = "autoscaling.sluice.dev/schedule";
 

@@ -10,30 +10,8 @@ import { loadConfig } from "../../autoscaler/config.ts";
 import { Controller } from "../../autoscaler/controller.ts";
 import { AutoscalerMetrics } from "../../autoscaler/metrics.ts";
 import { StatePublisher } from "../../autoscaler/state-publisher.ts";
-import { revisionKey } from "../../common/state.ts";
-import type { Platform, PodTemplate, RevisionPods } from "../../platform/platform.ts";
 import { RevisionStore } from "../../serving/revision-store.ts";
-
-/** Runs nothing: keeps the desired counts only. */
-class IdlePlatform implements Platform {
-  readonly #revisions = new Map<string, RevisionPods>();
-  ensureRevision(template: PodTemplate): void {
-    const key = revisionKey(template.namespace, template.revision);
-    if (!this.#revisions.has(key)) this.#revisions.set(key, { key, desired: 0, pods: [] });
-  }
-  scale(revision: string, replicas: number): void {
-    const entry = this.#revisions.get(revision);
-    if (entry) entry.desired = replicas;
-  }
-  async deleteRevision(revision: string): Promise<void> {
-    this.#revisions.delete(revision);
-  }
-  revision(revision: string): RevisionPods | undefined {
-    return this.#revisions.get(revision);
-  }
-  onChange(): void {}
-  async close(): Promise<void> {}
-}
+import { IdlePlatform } from "../helpers/idle-platform.ts";
 
 function service(name: string, namespace = "default", tag?: string): string {
   return `apiVersion: serving.knative.dev/v1

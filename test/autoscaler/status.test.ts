@@ -1,5 +1,5 @@
 import t from "tap";
-import type { RevisionDetail } from "../../autoscaler/controller.ts";
+import type { RevisionDetail } from "../../autoscaler/revision-details.ts";
 import { buildStatus } from "../../autoscaler/status.ts";
 import type { DataPlaneState, RevisionState } from "../../common/state.ts";
 

@@ -1,0 +1,43 @@
+import type { PodStats } from "../common/pod-stats.ts";
+import type { RevisionMode } from "../common/state.ts";
+import { scheduledMinScale } from "../serving/schedule.ts";
+import { revisionLoad } from "./revision-load.ts";
+import type { RevisionRuntime } from "./revision-runtime.ts";
+
+/**
+ * One revision's decision in a tick: its load (the pods' scraped stats and the activator's pushes
+ * since the last tick) into the KPA, then the KPA's wish bounded by min/max/initial scale, the
+ * schedule and scale-to-zero. A revision no route references goes to zero behind the activator.
+ * Updates the runtime's KPA state and load; the caller scales to the answer.
+ */
+export function decideScale(
+  runtime: RevisionRuntime,
+  pods: readonly PodStats[],
+  readyPods: number,
+  referenced: boolean,
+  now: number,
+): { scale: number; mode: RevisionMode } {
+  const load = revisionLoad(pods, [...runtime.activatorStats.values()]);
+  runtime.activatorStats.clear();
+  const value = runtime.autoscaling.metric === "rps" ? load.rps : load.concurrency;
+  // No scrape from ready pods (all failed) is no news, not zero load.
+  if (pods.length > 0 || readyPods === 0) {
+    runtime.decider.record(now, value);
+    runtime.load = load;
+  }
+  const decision = runtime.decider.decide(now, readyPods);
+  runtime.lastDecision = decision;
+  if (!referenced) {
+    runtime.unreferencedSince ??= now;
+    return { scale: 0, mode: "proxy" };
+  }
+  runtime.unreferencedSince = undefined;
+  return runtime.bounds.apply({
+    now,
+    wanted: decision.desiredPods,
+    excessBurstCapacity: decision.excessBurstCapacity,
+    current: runtime.desired,
+    readyPods,
+    scheduledMin: scheduledMinScale(runtime.schedule, new Date(now)),
+  });
+}
