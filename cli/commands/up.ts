@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { DataPlaneState } from "../../common/state.ts";
+import type { StatusSnapshot } from "../../common/status.ts";
 import { revokeLease } from "../../platform/local/lease.ts";
 import { authHeaders } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
@@ -95,8 +96,10 @@ class LocalDataPlane {
     const options = this.#options;
     const files = checkFiles(options.files);
     this.#hopSecret = hopSecretFor(options.stateDir ?? ".sluice");
-    // A restarted autoscaler finds the services in its state directory and adopts the pods its
-    // previous run left, so the same environment is all a restart needs.
+    // The first run restores nothing: the state directory may hold services of earlier runs, which
+    // stay in the history, inactive, instead of getting pods nobody asked for today. A restarted
+    // autoscaler (default AUTOSCALER_RESTORE=active) brings back what this run applied and adopts
+    // the pods its previous run left, so the same environment is all a restart needs.
     const autoscaler = await this.#start(
       "autoscaler",
       "autoscaler/main.ts",
@@ -106,6 +109,7 @@ class LocalDataPlane {
         ...(options.stateDir ? { SLUICE_STATE_DIR: options.stateDir } : {}),
       },
       { port: "AUTOSCALER_PORT" },
+      { AUTOSCALER_RESTORE: "none" },
     );
     const autoscalerUrl = `http://127.0.0.1:${autoscaler.ports.port}`;
     await applyFiles(autoscalerUrl, files);
@@ -136,12 +140,21 @@ class LocalDataPlane {
     const state = (await (
       await request(`${autoscalerUrl}/v1/state`, { headers: authHeaders() })
     ).body.json()) as DataPlaneState;
+    const status = (await (
+      await request(`${autoscalerUrl}/v1/status`, { headers: authHeaders() })
+    ).body.json()) as StatusSnapshot;
     printBanner({
       files: files.map((f) => f.file),
       autoscalerUrl,
       activatorUrl: `http://127.0.0.1:${activator.ports.port}`,
       routerUrl: `http://127.0.0.1:${router.ports.port}`,
       state,
+      inactive: status.services
+        .filter((service) => !service.active)
+        .map((service) =>
+          service.namespace === "default" ? service.name : `${service.namespace}/${service.name}`,
+        ),
+      token: process.env.SLUICE_TOKEN || undefined,
     });
   }
 
@@ -150,6 +163,7 @@ class LocalDataPlane {
     entry: string,
     env: Record<string, string>,
     portVariables: Record<string, string>,
+    firstRunEnv?: Record<string, string>,
   ): Promise<Supervisor> {
     const minLevel = this.#options.verbose || name === "autoscaler" ? INFO : WARN;
     const print = (text: string | undefined) => {
@@ -161,6 +175,7 @@ class LocalDataPlane {
       entry: `${ROOT}${entry}`,
       // One hop secret per installation, so that each hop believes internal headers only from the others.
       env: { SLUICE_HOP_SECRET: this.#hopSecret, ...env },
+      firstRunEnv,
       portVariables,
       onLine: (line) => print(formatLogLine(name, line, { minLevel })),
       onEvent: say,

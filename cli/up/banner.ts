@@ -6,10 +6,22 @@ export interface BannerFacts {
   activatorUrl: string;
   routerUrl: string;
   state: DataPlaneState;
+  /** Services of earlier runs kept in the state directory's history, not running ("ns/name"). */
+  inactive: string[];
+  /** SLUICE_TOKEN, when set: the status page takes it from the address's fragment. */
+  token?: string;
 }
 
 /** What `sluice up` prints once everything is ready: where things are and what to try. */
-export function bannerText({ files, autoscalerUrl, activatorUrl, routerUrl, state }: BannerFacts): string {
+export function bannerText({
+  files,
+  autoscalerUrl,
+  activatorUrl,
+  routerUrl,
+  state,
+  inactive,
+  token,
+}: BannerFacts): string {
   const services = Object.values(state.services).sort((a, b) =>
     `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
   );
@@ -18,7 +30,7 @@ export function bannerText({ files, autoscalerUrl, activatorUrl, routerUrl, stat
     `sluice is up: ${services.length} service${services.length === 1 ? "" : "s"} from ${files.join(", ")}`,
     "",
     `  router        ${routerUrl}`,
-    `  status page   ${autoscalerUrl}/`,
+    `  status page   ${autoscalerUrl}/${token === undefined ? "" : `#token=${encodeURIComponent(token)}`}`,
     `  autoscaler    ${autoscalerUrl}   (sluice status, sluice logs, sluice apply -f …)`,
     `  activator     ${activatorUrl}`,
     "",
@@ -33,6 +45,12 @@ export function bannerText({ files, autoscalerUrl, activatorUrl, routerUrl, stat
     for (const [tag, { hosts, revision }] of Object.entries(service.tags)) {
       lines.push(`  curl -H 'Host: ${hosts[0]}' ${routerUrl}/      # tag ${tag} → ${revision}`);
     }
+  }
+  if (inactive.length > 0) {
+    lines.push(
+      "",
+      `From earlier runs, kept inactive (no pods): ${inactive.join(", ")}. sluice apply -f runs one again.`,
+    );
   }
   lines.push(
     "",

@@ -15,6 +15,8 @@ export interface SupervisorOptions {
   /** The entry point's absolute path. */
   entry: string;
   env: Record<string, string>;
+  /** Added to `env` for the first run only (the autoscaler's AUTOSCALER_RESTORE=none). */
+  firstRunEnv?: Record<string, string>;
   /** Each port the component reports → the variable that sets it, pinned on restarts. */
   portVariables: Record<string, string>;
   /** Every output line of every run. */
@@ -58,7 +60,7 @@ export class Supervisor {
     this.#options = options;
     this.#policy = options.policy ?? DEFAULT_RESTART_POLICY;
     this.#now = options.now ?? Date.now;
-    this.#env = options.env;
+    this.#env = { ...options.env, ...options.firstRunEnv };
     this.gaveUp = new Promise((resolve) => (this.#giveUp = resolve));
   }
 

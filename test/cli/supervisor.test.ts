@@ -28,6 +28,25 @@ async function ask(port: number): Promise<{ pid: number; greeting: string }> {
   return (await res.body.json()) as { pid: number; greeting: string };
 }
 
+t.test("the first run's own variables are not given to restarts", async (t) => {
+  const events: string[] = [];
+  const supervisor = await Supervisor.start(options(events, { firstRunEnv: { GREETING: "first run only" } }));
+  t.teardown(() => supervisor.stop());
+  const port = supervisor.ports.port as number;
+  const first = await ask(port);
+  t.equal(first.greeting, "first run only");
+  process.kill(first.pid, "SIGKILL");
+  const second = await waitFor("an answer from a new process", async () => {
+    const answer = await ask(port).catch(() => undefined);
+    return answer && answer.pid !== first.pid ? answer : undefined;
+  });
+  t.equal(
+    second.greeting,
+    "same env",
+    "a restart has the base environment (AUTOSCALER_RESTORE=none is not repeated)",
+  );
+});
+
 t.test("a component that dies is restarted on the same port with the same environment", async (t) => {
   const events: string[] = [];
   const supervisor = await Supervisor.start(options(events));

@@ -1,7 +1,7 @@
 // `sluice up` on the examples, as a user runs it: a child process, requests through the router,
 // scale from zero, `sluice status`, and Ctrl-C leaving no process behind.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,9 +20,7 @@ interface Up {
   exited: Promise<number | null>;
 }
 
-function startUp(t: { teardown(fn: () => unknown): void }, args: string[]): Up {
-  const stateDir = mkdtempSync(join(tmpdir(), "sluice-up-"));
-  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+function startUp(t: { teardown(fn: () => unknown): void }, args: string[], stateDir = tempStateDir(t)): Up {
   const child = spawn(process.execPath, ["cli/main.ts", "up", "--state-dir", stateDir, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
@@ -30,6 +28,12 @@ function startUp(t: { teardown(fn: () => unknown): void }, args: string[]): Up {
     env: { ...process.env, PATH: `${join(process.execPath, "..")}:${process.env.PATH}` },
   });
   return { child, ...watchChild(t, child) };
+}
+
+function tempStateDir(t: { teardown(fn: () => unknown): void }): string {
+  const stateDir = mkdtempSync(join(tmpdir(), "sluice-up-"));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  return stateDir;
 }
 
 const alive = (pid: number) => {
@@ -164,3 +168,83 @@ t.test("a second Ctrl-C kills at once, and the pods stop with it (their lease is
   t.pass("no process left behind");
   await held;
 });
+
+t.test(
+  "sluice up runs the services of its files: an earlier run's stay in the history, inactive",
+  async (t) => {
+    const stateDir = tempStateDir(t);
+    const file = (name: string) => {
+      const path = join(stateDir, `${name}.yaml`);
+      writeFileSync(
+        path,
+        `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/min-scale: "1"
+    spec:
+      containers:
+        - command: ["node", "examples/hello/app.ts"]
+`,
+      );
+      return path;
+    };
+    const banner = async (up: Up) =>
+      waitFor(
+        "the banner",
+        () => (up.output().includes("Ctrl-C stops everything") ? up.output() : undefined),
+        {
+          timeoutMs: 60_000,
+          everyMs: 100,
+        },
+      );
+    const statusOf = async (output: string) => {
+      const url = /autoscaler\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] as string;
+      return (await (await request(`${url}/v1/status`)).body.json()) as StatusSnapshot;
+    };
+
+    const yesterday = startUp(
+      t,
+      ["-f", file("yesterday"), "--router-port", "0", "--autoscaler-port", "0"],
+      stateDir,
+    );
+    const first = await banner(yesterday);
+    await waitFor("yesterday's pod ready (min-scale 1)", async () =>
+      (await statusOf(first)).services.some((s) => s.revisions.some((r) => r.readyPods === 1)),
+    );
+    yesterday.child.kill("SIGINT");
+    t.equal(await yesterday.exited, 0);
+
+    const today = startUp(t, ["-f", file("today"), "--router-port", "0", "--autoscaler-port", "0"], stateDir);
+    const second = await banner(today);
+    t.match(second, /sluice is up: 1 service from/, "only today's file's service runs");
+    t.match(
+      second,
+      /From earlier runs, kept inactive \(no pods\): yesterday\./,
+      "the banner names the earlier one",
+    );
+    await waitFor("today's pod ready", async () =>
+      (await statusOf(second)).services.some(
+        (s) => s.name === "today" && s.revisions.some((r) => r.readyPods === 1),
+      ),
+    );
+    const status = await statusOf(second);
+    const old = status.services.find((s) => s.name === "yesterday");
+    t.equal(old?.active, false, "yesterday is listed, inactive");
+    t.same(old?.revisions, [], "with no revision running");
+    const pods = processTree(today.child.pid as number).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("examples/hello/app.ts");
+      } catch {
+        return false;
+      }
+    });
+    t.equal(pods.length, 1, "one app process: today's, none for yesterday");
+    today.child.kill("SIGINT");
+    t.equal(await today.exited, 0);
+  },
+);
