@@ -132,6 +132,14 @@ export class Controller {
       this.#services.set(key, entry);
     }
     this.#deps.log.info({ applied: planned.map((p) => p.revision.name) }, "applied services");
+    // Published now, not by the tick (which first scrapes every pod): once apply has answered, the
+    // routing state has the services (at zero, through the activator, until the tick scales them).
+    // They are stored either way: a platform that cannot be read now leaves it to the next tick.
+    try {
+      this.publish(now);
+    } catch (error) {
+      this.#deps.log.warn({ err: error }, "could not publish the applied services; the next tick will");
+    }
     void this.tick();
     return appliedResult(planned);
   }

@@ -80,3 +80,30 @@ t.test("a failing tick is logged and the next one runs", async (t) => {
   t.same(platform.scaled, [["default/hello-00001", 2]], "the next good tick scales to min-scale");
   t.equal(publisher.state.revisions["default/hello-00001"]?.desiredPods, 2, "and publishes");
 });
+
+t.test("an applied service is in the published state when apply returns, before any tick", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-apply-publish-"));
+  const store = new RevisionStore(dir);
+  t.teardown(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const platform = new FlakyPlatform();
+  const publisher = new StatePublisher("example.com");
+  t.teardown(() => publisher.close());
+  const controller = new Controller({
+    config: loadConfig({ SLUICE_STATE_DIR: dir }),
+    platform,
+    store,
+    publisher,
+    metrics: new AutoscalerMetrics(new Registry()),
+    log: pino({ level: "silent" }),
+  });
+  await controller.restore();
+  const before = publisher.state.generation;
+  t.ok(controller.apply(appService("fresh"), "fresh.yaml").ok);
+  // Synchronously: no tick (which awaits a scrape of every pod first) has run yet.
+  t.ok(publisher.state.services["default/fresh"], "the service is routable");
+  t.ok(publisher.state.revisions["default/fresh-00001"], "with its revision");
+  t.ok(publisher.state.generation > before, "in a new generation");
+});
