@@ -252,7 +252,8 @@ t.test(
     t.same(new Set(gets.map((res) => res.status)), new Set([200]), "no 502: every GET answered");
     const seen = JSON.parse(gets[0].body) as { headers: Record<string, string>; revision: string };
     t.equal(seen.revision, "activator", "through the activator");
-    t.equal(seen.headers["sluice-revision"], "retry-00001", "naming the revision");
+    t.equal(seen.headers["sluice-revision"], "default/retry-00001", "naming the revision (namespace/name)");
+    // The client sees the plain name.
     t.equal(gets[0].headers["sluice-revision"], "retry-00001");
 
     for (const [method, body] of [
