@@ -4,7 +4,8 @@ import { requestHasBody, scanRequestHeaders } from "../common/http/request-heade
 import { sendPlain } from "../common/http/respond.ts";
 import { REVISION_HEADER } from "../common/internal-headers.ts";
 import { ActivatorExchange } from "./activator-exchange.ts";
-import { failureMessage, type RevisionTable } from "./revision-table.ts";
+import { admit } from "./admission.ts";
+import type { RevisionTable } from "./revision-table.ts";
 import type { StatsReporter } from "./stats-reporter.ts";
 
 /**
@@ -21,34 +22,13 @@ export function createActivatorHandler(
   return function handleRequest(req, res) {
     const headers: string[] = [];
     const facts = scanRequestHeaders(req.rawHeaders, headers, auth);
-    if (auth.configured && !facts.fromHop) {
-      return sendPlain(
-        res,
-        403,
-        "activator: requests are accepted from the router only (missing or wrong Sluice-Hop-Auth)",
-      );
+    const found = admit(table, req.headers[REVISION_HEADER], facts, auth);
+    if ("status" in found) {
+      if (found.poke) reporter.poke(found.poke); // new demand earns the revision another try
+      return sendPlain(res, found.status, found.message, found.headers);
     }
-    const key = req.headers[REVISION_HEADER];
-    if (typeof key !== "string" || key === "") {
-      return sendPlain(
-        res,
-        400,
-        "activator: missing Sluice-Revision header (the router names the target revision)",
-      );
-    }
-    if (!table.hasState) {
-      return sendPlain(res, 503, "activator: no routing state from the autoscaler yet", {
-        "retry-after": "1",
-      });
-    }
-    const entry = table.get(key);
-    if (!entry || entry.removed) return sendPlain(res, 404, `activator: unknown revision ${key}`);
-    if (!entry.referenced) return sendPlain(res, 404, `activator: no route sends traffic to revision ${key}`);
-    if (entry.state.failure) {
-      reporter.poke(key); // new demand earns the revision another try
-      return sendPlain(res, 503, failureMessage(entry.state), { "retry-after": "5" });
-    }
-    if (entry.throttler.readyPods === 0) reporter.poke(key);
+    const entry = found;
+    if (entry.throttler.readyPods === 0) reporter.poke(entry.key);
     new ActivatorExchange(entry, req, res, headers, requestHasBody(req, facts)).start();
   };
 }

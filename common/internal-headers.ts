@@ -22,15 +22,3 @@ export const INTERNAL_HEADERS: readonly string[] = [...INTERNAL];
 export function isInternalHeader(lowerName: string): boolean {
   return INTERNAL.has(lowerName);
 }
-
-/**
- * Copies a flat raw header list ([name, value, …], as node's rawHeaders) without the internal
- * headers into `out`; for paths that forward a client's headers as they came (upgrades).
- */
-export function withoutInternalHeaders(raw: readonly string[], out: string[] = []): string[] {
-  for (let i = 0; i < raw.length; i += 2) {
-    if (INTERNAL.has(raw[i].toLowerCase())) continue;
-    out.push(raw[i], raw[i + 1]);
-  }
-  return out;
-}

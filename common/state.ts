@@ -85,10 +85,6 @@ export function splitRevisionKey(key: string): { namespace: string; name: string
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
-export function emptyState(domain = "example.com"): DataPlaneState {
-  return { generation: 0, domain, services: {}, revisions: {} };
-}
-
 /**
  * Applies a change event to a state and returns a new state object (the old one is untouched, so
  * readers holding it see a consistent table until they pick up the new one).

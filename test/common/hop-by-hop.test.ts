@@ -2,7 +2,7 @@ import t from "tap";
 import { HopAuth } from "../../common/hop-auth.ts";
 import { endToEndHeaderObject, endToEndRawHeaders } from "../../common/http/hop-by-hop.ts";
 import { scanRequestHeaders } from "../../common/http/request-headers.ts";
-import { INTERNAL_HEADERS, withoutInternalHeaders } from "../../common/internal-headers.ts";
+import { INTERNAL_HEADERS } from "../../common/internal-headers.ts";
 
 const SECRET = "a-hop-secret-long-enough";
 const auth = new HopAuth(SECRET);
@@ -101,9 +101,7 @@ t.test("internal headers count only with the hop secret, and are dropped either 
   );
 });
 
-t.test("withoutInternalHeaders drops every internal header, any case", async (t) => {
-  const raw = INTERNAL_HEADERS.flatMap((name) => [name.toUpperCase(), "x"]);
-  t.same(withoutInternalHeaders(["Host", "h", ...raw, "X-Ok", "1"]), ["Host", "h", "X-Ok", "1"]);
+t.test("the internal headers", async (t) => {
   t.same(INTERNAL_HEADERS, ["sluice-revision", "k-proxy-request", "k-network-probe", "sluice-hop-auth"]);
 });
 

@@ -1,0 +1,64 @@
+import type { HopAuth } from "../common/hop-auth.ts";
+import type { RequestHeaderFacts } from "../common/http/request-headers.ts";
+import { failureMessage, type RevisionEntry, type RevisionTable } from "./revision-table.ts";
+
+/** Why the activator will not hold a request (or an upgrade), as the status to answer with. */
+export interface Refusal {
+  status: 400 | 403 | 404 | 503;
+  /** The reason phrase, for upgrades answered on the raw socket. */
+  reason: string;
+  message: string;
+  headers?: Record<string, string>;
+  /** A revision that cannot start gets another try on new demand: the key to poke. */
+  poke?: string;
+}
+
+/**
+ * The checks every request and upgrade passes at the activator, in this order: from the router
+ * (with a hop secret), naming a revision (its Sluice-Revision key), once the state has arrived,
+ * one the state knows, that some route sends traffic to, and that can become ready.
+ */
+export function admit(
+  table: RevisionTable,
+  key: string | string[] | undefined,
+  facts: RequestHeaderFacts,
+  auth: HopAuth,
+): RevisionEntry | Refusal {
+  if (auth.configured && !facts.fromHop)
+    return {
+      status: 403,
+      reason: "Forbidden",
+      message: "activator: requests are accepted from the router only (missing or wrong Sluice-Hop-Auth)",
+    };
+  if (typeof key !== "string" || key === "")
+    return {
+      status: 400,
+      reason: "Bad Request",
+      message: "activator: missing Sluice-Revision header (the router names the target revision)",
+    };
+  if (!table.hasState)
+    return {
+      status: 503,
+      reason: "Service Unavailable",
+      message: "activator: no routing state from the autoscaler yet",
+      headers: { "retry-after": "1" },
+    };
+  const entry = table.get(key);
+  if (!entry || entry.removed)
+    return { status: 404, reason: "Not Found", message: `activator: unknown revision ${key}` };
+  if (!entry.referenced)
+    return {
+      status: 404,
+      reason: "Not Found",
+      message: `activator: no route sends traffic to revision ${key}`,
+    };
+  if (entry.state.failure)
+    return {
+      status: 503,
+      reason: "Service Unavailable",
+      message: failureMessage(entry.state),
+      headers: { "retry-after": "5" },
+      poke: key,
+    };
+  return entry;
+}
