@@ -44,6 +44,7 @@ const YAML_OR_JSON = ["application/yaml", "application/x-yaml", "text/yaml", "ap
 export const WRITE_CONTENT_TYPES: Readonly<Record<string, readonly string[]>> = {
   "PUT /v1/services": YAML_OR_JSON,
   "POST /v1/stats": ["application/json"],
+  "PUT /v1/components": ["application/json"],
 };
 
 function mediaType(contentType: string | undefined): string | undefined {

@@ -3,7 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
 import { parseActivatorStats } from "../common/activator-stats.ts";
 import { sendJson, sendPlain } from "../common/http/respond.ts";
+import type { ComponentStatus } from "../common/status.ts";
 import { type GuardOptions, guardRequest } from "./api-guard.ts";
+import { parseComponentReport } from "./component-report.ts";
 import type { Controller } from "./controller.ts";
 import { serveLogs } from "./logs.ts";
 import type { StatePublisher } from "./state-publisher.ts";
@@ -51,6 +53,9 @@ export function createApiServer({
   maxLogFollowers,
 }: ApiOptions): Server {
   const logFollowers = new StreamSlots(maxLogFollowers);
+  // What `sluice up` last reported of its processes; shown, never acted on, and gone with this
+  // process: a restarted autoscaler is sent it again.
+  let components: ComponentStatus[] | undefined;
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void> = {
     "GET /healthz": (_req, res) => sendPlain(res, 200, "ok"),
     "GET /readyz": (_req, res) =>
@@ -65,7 +70,13 @@ export function createApiServer({
       sendJson(
         res,
         200,
-        buildStatus(publisher.state, controller.revisionDetails(), Date.now(), controller.inactiveServices()),
+        buildStatus(
+          publisher.state,
+          controller.revisionDetails(),
+          Date.now(),
+          controller.inactiveServices(),
+          components,
+        ),
       ),
     ...statusPageRoutes(),
     "GET /v1/logs": (req, res) => serveLogs(req, res, controller, logFollowers),
@@ -83,6 +94,19 @@ export function createApiServer({
         );
       }
       sendJson(res, 200, result);
+    },
+    "PUT /v1/components": async (req, res) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch (error) {
+        if (error instanceof BodyTooLarge) throw error;
+        return sendPlain(res, 400, `component report: body is not JSON: ${(error as Error).message}`);
+      }
+      const report = parseComponentReport(body);
+      if (typeof report === "string") return sendPlain(res, 400, `component report: ${report}`);
+      components = report;
+      sendJson(res, 200, { ok: true });
     },
     "POST /v1/stats": async (req, res) => {
       let body: unknown;

@@ -1,17 +1,25 @@
 import { type DataPlaneState, type RevisionState, revisionKey, type ServiceState } from "../common/state.ts";
-import type { Observed, RevisionStatus, ServiceStatus, StatusSnapshot } from "../common/status.ts";
+import type {
+  ComponentStatus,
+  Observed,
+  RevisionStatus,
+  ServiceStatus,
+  StatusSnapshot,
+} from "../common/status.ts";
 import type { RevisionDetail } from "./revision-details.ts";
 
 /**
  * GET /v1/status: joins the published state (hosts, traffic, pods, mode, failures) with the
- * controller's view of each revision's load (`details` by revisionKey), and lists the `inactive`
- * services (kept from an earlier run, not in the state). Pure: the caller passes them in.
+ * controller's view of each revision's load (`details` by revisionKey), lists the `inactive`
+ * services (kept from an earlier run, not in the state), and adds the `components` `sluice up`
+ * last reported, if any. Pure: the caller passes them in.
  */
 export function buildStatus(
   state: DataPlaneState,
   details: Record<string, RevisionDetail>,
   now = Date.now(),
   inactive: readonly { namespace: string; name: string }[] = [],
+  components?: ComponentStatus[],
 ): StatusSnapshot {
   const byService = new Map<string, RevisionState[]>();
   for (const revision of Object.values(state.revisions)) {
@@ -31,7 +39,13 @@ export function buildStatus(
   ]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, service]) => service);
-  return { time: now, generation: state.generation, domain: state.domain, services };
+  return {
+    time: now,
+    generation: state.generation,
+    domain: state.domain,
+    services,
+    ...(components ? { components } : {}),
+  };
 }
 
 function serviceStatus(

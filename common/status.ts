@@ -14,6 +14,11 @@ export interface StatusSnapshot {
   domain: string;
   /** Sorted by namespace, then name. */
   services: ServiceStatus[];
+  /**
+   * The processes `sluice up` supervises, as it last reported them (PUT /v1/components). Absent
+   * when nobody reported: an autoscaler run on its own.
+   */
+  components?: ComponentStatus[];
 }
 
 export interface ServiceStatus {
@@ -79,4 +84,40 @@ export interface RevisionStatus {
   rps: Observed;
   /** Set when the revision cannot become ready: the reason and the app's last output lines. */
   failure?: { reason: string; logs: string[] };
+}
+
+// ---- components -----------------------------------------------------------------------------
+// What `sluice up` knows of each process it supervises (cli/up/supervisor.ts). It sends them to
+// the autoscaler (PUT /v1/components, checked by autoscaler/component-report.ts) whenever one
+// starts, dies, restarts or is given up, so that restarts show on the status page.
+
+/** restarting: dead, waiting out its back-off; failed: died too often, given up; stopped: by Ctrl-C. */
+export type ComponentState = "running" | "restarting" | "failed" | "stopped";
+
+export const COMPONENT_STATES: readonly ComponentState[] = ["running", "restarting", "failed", "stopped"];
+
+export interface ComponentExit {
+  /** The exit code, or the signal that ended it ("SIGKILL"). */
+  code: string;
+  /** When it exited (ISO 8601). */
+  at: string;
+  /** How long that run lasted, in ms. */
+  ranForMs: number;
+  /** Its last output lines (log messages). */
+  lastLines: string[];
+}
+
+export interface ComponentStatus {
+  name: "autoscaler" | "activator" | "router" | (string & {});
+  state: ComponentState;
+  /** The running process; absent while none runs. */
+  pid?: number;
+  /** The ports it listens on (the same on every restart). */
+  ports: Record<string, number>;
+  /** Restarts since `sluice up` started it. */
+  restarts: number;
+  /** When the current (or last) run started (ISO 8601). */
+  startedAt: string;
+  /** Absent until it first exits. */
+  lastExit?: ComponentExit;
 }

@@ -24,6 +24,8 @@ const apiHeaders = token ? { authorization: `Bearer ${token}` } : {};
 
 const uPlot = globalThis.uPlot;
 const servicesEl = document.getElementById("services");
+const componentsEl = document.getElementById("components");
+const componentRowsEl = document.getElementById("component-rows");
 const emptyEl = document.getElementById("empty");
 const bannerEl = document.getElementById("banner");
 const updatedEl = document.getElementById("updated");
@@ -195,6 +197,49 @@ function removeRevisionView(view) {
   view.el.remove();
 }
 
+// ---- components -----------------------------------------------------------------------------
+// The processes `sluice up` supervises, as it last reported them; absent when the autoscaler runs
+// on its own, and then the section stays hidden.
+
+/** "850 ms", "12 s", "4 min 2 s", "3 h 5 min": how long a run lasted. */
+function duration(ms) {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function lastExitText(exit) {
+  if (!exit) return "–";
+  return `${exit.code} at ${new Date(exit.at).toLocaleTimeString()}, ran ${duration(exit.ranForMs)}`;
+}
+
+function renderComponents(components) {
+  componentsEl.hidden = !components;
+  if (!components) return;
+  componentRowsEl.replaceChildren(
+    ...components.map((component) => {
+      const exit = h("td", null, lastExitText(component.lastExit));
+      // The dead run's last words, on hover: why it exited, often.
+      if (component.lastExit?.lastLines.length) exit.title = component.lastExit.lastLines.join("\n");
+      const row = h(
+        "tr",
+        null,
+        null,
+        h("td", null, component.name),
+        h("td", null, null, h("span", `badge ${component.state}`, component.state)),
+        h("td", "number", component.pid === undefined ? "–" : String(component.pid)),
+        h("td", "number", String(component.restarts)),
+        exit,
+      );
+      row.dataset.component = component.name;
+      return row;
+    }),
+  );
+}
+
 // ---- services -------------------------------------------------------------------------------
 
 function createServiceView(key) {
@@ -281,6 +326,7 @@ function render(all) {
   }
   servicesEl.append(...snapshot.services.map((s) => serviceViews.get(`${s.namespace}/${s.name}`).el));
   emptyEl.hidden = snapshot.services.length > 0;
+  renderComponents(snapshot.components);
   updatedEl.textContent = `${snapshot.domain} · updated ${new Date(snapshot.time).toLocaleTimeString()}`;
 }
 

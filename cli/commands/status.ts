@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import type { RevisionStatus, ServiceStatus, StatusSnapshot } from "../../common/status.ts";
+import type { ComponentStatus, RevisionStatus, ServiceStatus, StatusSnapshot } from "../../common/status.ts";
 import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 
@@ -76,8 +76,33 @@ function revisionRow(service: ServiceStatus, revision: RevisionStatus): string[]
   ];
 }
 
-/** The table, then one line per failed revision with its reason, then the inactive services. */
+/**
+ * The table, then one line per failed revision with its reason, then the inactive services, then
+ * the components line when `sluice up` reported them.
+ */
 export function formatStatus(snapshot: StatusSnapshot): string {
+  const components = snapshot.components ? `${formatComponents(snapshot.components)}\n` : "";
+  return `${formatServices(snapshot)}${components}`;
+}
+
+/** `components: autoscaler running (1 restart, last exit SIGKILL at 15:03:04), router running` */
+export function formatComponents(components: ComponentStatus[]): string {
+  const described = components.map((component) => {
+    const notes: string[] = [];
+    if (component.restarts > 0)
+      notes.push(`${component.restarts} ${component.restarts === 1 ? "restart" : "restarts"}`);
+    if (component.lastExit) {
+      // The local wall-clock time, as the log lines of sluice up show it.
+      const at = new Date(component.lastExit.at).toTimeString().slice(0, 8);
+      notes.push(`last exit ${component.lastExit.code} at ${at}`);
+    }
+    const state = `${component.name} ${component.state}`;
+    return notes.length > 0 ? `${state} (${notes.join(", ")})` : state;
+  });
+  return `components: ${described.length > 0 ? described.join(", ") : "none"}`;
+}
+
+function formatServices(snapshot: StatusSnapshot): string {
   if (snapshot.services.length === 0) return "no services yet — sluice apply -f service.yaml\n";
   const running = snapshot.services.filter((service) => service.active !== false);
   const inactive = snapshot.services.filter((service) => service.active === false);

@@ -1,14 +1,14 @@
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { DataPlaneState } from "../../common/state.ts";
-import type { StatusSnapshot } from "../../common/status.ts";
+import type { ComponentStatus, StatusSnapshot } from "../../common/status.ts";
 import { revokeLease } from "../../platform/local/lease.ts";
 import { authHeaders } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServiceFiles, type ServiceFile } from "../service-files.ts";
 import { printBanner } from "../up/banner.ts";
 import { messageOf, StartError } from "../up/component.ts";
-import type { ComponentStatus } from "../up/component-status.ts";
+import { ComponentReporter } from "../up/component-reporter.ts";
 import { hopSecretFor } from "../up/hop-secret.ts";
 import { formatLogLine } from "../up/log-lines.ts";
 import { parseUpArgs, UP_USAGE, type UpOptions, UsageError } from "../up/options.ts";
@@ -85,6 +85,8 @@ class InvalidFiles extends Error {}
 class LocalDataPlane {
   readonly #options: UpOptions;
   readonly #components: Supervisor[] = [];
+  /** Tells the autoscaler of every start, death and restart, once it runs. */
+  #reporter: ComponentReporter | undefined;
   #hopSecret = "";
   #stopping = false;
 
@@ -112,6 +114,13 @@ class LocalDataPlane {
       { AUTOSCALER_RESTORE: "none" },
     );
     const autoscalerUrl = `http://127.0.0.1:${autoscaler.ports.port}`;
+    this.#reporter = new ComponentReporter({
+      autoscalerUrl,
+      components: () => this.components(),
+      headers: authHeaders(),
+    });
+    if (this.#stopping) this.#reporter.close();
+    this.#reporter.changed();
     await applyFiles(autoscalerUrl, files);
     const activator = await this.#start(
       "activator",
@@ -179,14 +188,16 @@ class LocalDataPlane {
       portVariables,
       onLine: (line) => print(formatLogLine(name, line, { minLevel })),
       onEvent: say,
+      onChange: () => this.#reporter?.changed(),
     });
     this.#components.push(component);
+    this.#reporter?.changed();
     if (this.#stopping) component.noMoreRestarts();
     if (this.#options.verbose) say(`${name} started (pid ${component.status().pid})`);
     return component;
   }
 
-  /** Each component's state, restarts and last exit (for the status page). */
+  /** Each component's state, restarts and last exit (reported to the autoscaler for the status page). */
   components(): ComponentStatus[] {
     return this.#components.map((component) => component.status());
   }
@@ -199,6 +210,7 @@ class LocalDataPlane {
   /** From the first signal on, a component that exits is not restarted (Ctrl-C reaches them too). */
   markStopping(): void {
     this.#stopping = true;
+    this.#reporter?.close();
     for (const component of this.#components) component.noMoreRestarts();
   }
 

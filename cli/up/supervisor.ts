@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
+import type { ComponentExit, ComponentState, ComponentStatus } from "../../common/status.ts";
 import { type Component, lastWords, messageOf, StartError, startComponent } from "./component.ts";
-import type { ComponentExit, ComponentState, ComponentStatus } from "./component-status.ts";
 import { pinnedPortsEnv } from "./pinned-ports.ts";
 import {
   DEFAULT_RESTART_POLICY,
@@ -23,6 +23,8 @@ export interface SupervisorOptions {
   onLine: (line: string) => void;
   /** What the supervisor has to say: deaths and restarts. */
   onEvent: (message: string) => void;
+  /** Called whenever `status()` changes: a death, a restart, a failed restart, giving up. */
+  onChange?: () => void;
   policy?: RestartPolicyOptions;
   startTimeoutMs?: number;
   now?: () => number;
@@ -86,11 +88,11 @@ export class Supervisor {
     return {
       name: this.name,
       state: this.#state,
-      pid: running ? child.pid : undefined,
+      ...(running && child.pid !== undefined ? { pid: child.pid } : {}),
       ports: this.ports,
       restarts: this.#restarts,
       startedAt: new Date(this.#startedAt).toISOString(),
-      lastExit: this.#lastExit,
+      ...(this.#lastExit ? { lastExit: this.#lastExit } : {}),
     };
   }
 
@@ -156,6 +158,7 @@ export class Supervisor {
       this.#record = decision.record;
       if (decision.action === "give-up") {
         this.#state = "failed";
+        this.#options.onChange?.();
         const window = `${this.#policy.windowMs / 1000} s`;
         this.#giveUp(
           `${this.name} exited (${code}) ${decision.deathsInWindow} times within ${window}; its last output:\n  ${lastWords(lines).join("\n  ")}`,
@@ -164,6 +167,7 @@ export class Supervisor {
       }
       this.#restarts++;
       this.#state = "restarting";
+      this.#options.onChange?.();
       this.#options.onEvent(
         `${this.name} exited (${code}); restarting in ${decision.delayMs / 1000} s (restart ${this.#restarts})`,
       );
@@ -172,6 +176,7 @@ export class Supervisor {
       try {
         component = await this.#run();
         this.#state = "running";
+        this.#options.onChange?.();
         this.#options.onEvent(`${this.name} restarted (pid ${component.child.pid})`);
       } catch (error) {
         if (this.#stopping) return;

@@ -148,6 +148,60 @@ t.test("the status page, live in a browser", { skip }, async (t) => {
     "the revision's numbers",
   );
 
+  // An autoscaler run alone has no components; once `sluice up` reports them, they show.
+  t.equal(
+    await page.$eval("#components", (el) => (el as HTMLElement).hidden),
+    true,
+    "no Components section while nobody reported",
+  );
+  const report = await request(`${autoscaler.url}/v1/components`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      components: [
+        {
+          name: "autoscaler",
+          state: "running",
+          pid: 4242,
+          ports: { port: 8090 },
+          restarts: 1,
+          startedAt: "2025-01-01T15:03:05.000Z",
+          lastExit: {
+            code: "SIGKILL",
+            at: "2025-01-01T15:03:04.000Z",
+            ranForMs: 61_000,
+            lastLines: ["autoscaler listening"],
+          },
+        },
+        {
+          name: "router",
+          state: "restarting",
+          ports: { port: 8080 },
+          restarts: 2,
+          startedAt: "2025-01-01T15:00:00.000Z",
+        },
+      ],
+    }),
+  });
+  t.equal(report.statusCode, 200, await report.body.text());
+  await page.waitForSelector('#components:not([hidden]) tr[data-component="router"]', { timeout: 10_000 });
+  const rows = await page.$$eval("#component-rows tr", (trs) =>
+    trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+  );
+  t.match(
+    rows,
+    [
+      ["autoscaler", "running", "4242", "1", /^SIGKILL at .+, ran 1 min 1 s$/],
+      ["router", "restarting", "–", "2", "–"],
+    ],
+    "a row per component: name, state, pid, restarts, last exit",
+  );
+  t.equal(
+    await page.$eval("#components", (el) => getComputedStyle(el).display),
+    "grid",
+    "the section is laid out (not hidden by its own display)",
+  );
+
   const screenshot = join(mkdtempSync(join(tmpdir(), "sluice-status-page-")), "status-page.png");
   await page.screenshot({ path: screenshot, fullPage: true });
   t.comment(`status page screenshot: ${screenshot}`);

@@ -10,6 +10,7 @@ import t from "tap";
 import { Agent, request } from "undici";
 import { processTree } from "../../bench/lib/proc.ts";
 import type { DataPlaneState } from "../../common/state.ts";
+import type { StatusSnapshot } from "../../common/status.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 
 const run = promisify(execFile);
@@ -194,10 +195,35 @@ t.test(
     if (load.failures.size > 0) t.comment(`failures: ${JSON.stringify(Object.fromEntries(load.failures))}`);
     t.equal(load.counts.failed, 0, "no request failed");
 
+    // The new autoscaler was told of its own restart (sluice up reports again after it).
+    const components = await waitFor(
+      "the restart on /v1/status",
+      async () => {
+        const snapshot = (await (await request(`${autoscalerUrl}/v1/status`)).body.json()) as StatusSnapshot;
+        const reported = snapshot.components?.find((component) => component.name === "autoscaler");
+        return reported?.state === "running" && reported.restarts === 1 ? snapshot.components : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    t.match(
+      components,
+      [
+        { name: "autoscaler", state: "running", pid: restarted, restarts: 1, lastExit: { code: "SIGKILL" } },
+        { name: "activator", state: "running", restarts: 0 },
+        { name: "router", state: "running", restarts: 0 },
+      ],
+      "every component, the autoscaler with its restart and how its last run ended",
+    );
+
     const status = await run(process.execPath, ["cli/main.ts", "status", "--autoscaler", autoscalerUrl], {
       cwd: ROOT,
     });
     t.match(status.stdout, /steady-00001/, "sluice status works again");
+    t.match(
+      status.stdout,
+      /components: autoscaler running \(1 restart, last exit SIGKILL at \d\d:\d\d:\d\d\), activator running, router running/,
+      "sluice status names the restart",
+    );
 
     // The router too comes back where clients know it.
     const router = componentPid(child.pid as number, "router/main.ts") as number;
