@@ -9,28 +9,9 @@ import { Controller } from "../../autoscaler/controller.ts";
 import { AutoscalerMetrics } from "../../autoscaler/metrics.ts";
 import { StatePublisher } from "../../autoscaler/state-publisher.ts";
 import { createLogger } from "../../common/log.ts";
-import type { Platform, RevisionPods } from "../../platform/platform.ts";
 import { RevisionStore } from "../../serving/revision-store.ts";
-
-class NullPlatform implements Platform {
-  readonly #revisions = new Map<string, RevisionPods>();
-  ensureRevision(template: { namespace: string; revision: string }): void {
-    const key = `${template.namespace}/${template.revision}`;
-    this.#revisions.set(key, { key, desired: 0, pods: [] });
-  }
-  scale(revision: string, replicas: number): void {
-    const entry = this.#revisions.get(revision);
-    if (entry) entry.desired = replicas;
-  }
-  async deleteRevision(revision: string): Promise<void> {
-    this.#revisions.delete(revision);
-  }
-  revision(revision: string): RevisionPods | undefined {
-    return this.#revisions.get(revision);
-  }
-  onChange(): void {}
-  async close(): Promise<void> {}
-}
+import { IdlePlatform } from "../../test/helpers/idle-platform.ts";
+import { serviceYaml } from "../../test/helpers/service-yaml.ts";
 
 const count = Number(process.env.REVISIONS ?? 1000);
 const dir = mkdtempSync(join(tmpdir(), "sluice-bench-controller-"));
@@ -43,7 +24,7 @@ const before = memory();
 const store = new RevisionStore(dir);
 const controller = new Controller({
   config: loadConfig({ SLUICE_STATE_DIR: dir }),
-  platform: new NullPlatform(),
+  platform: new IdlePlatform(),
   store,
   publisher: new StatePublisher("example.com"),
   metrics: new AutoscalerMetrics(new Registry()),
@@ -51,21 +32,10 @@ const controller = new Controller({
 });
 const docs: string[] = [];
 for (let i = 0; i < count; i++) {
-  docs.push(`apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: svc-${i}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/initial-scale: "0"
-    spec:
-      containers:
-        - command: ["node", "app.ts"]`);
+  docs.push(serviceYaml(`svc-${i}`, { annotations: ['autoscaling.knative.dev/initial-scale: "0"'] }));
 }
 const applyStart = performance.now();
-const result = controller.apply(docs.join("\n---\n"), "bench.yaml");
+const result = controller.apply(docs.join("---\n"), "bench.yaml");
 const applyMs = performance.now() - applyStart;
 if (!result.ok) throw new Error(result.problems.slice(0, 3).join("\n"));
 const tickMs: number[] = [];

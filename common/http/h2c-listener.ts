@@ -1,42 +1,10 @@
 import type { Server as HttpServer } from "node:http";
 import type { Http2Server } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { Duplex } from "node:stream";
+import { replayingDuplex } from "./replaying-duplex.ts";
 
 // Every HTTP/2 cleartext connection with prior knowledge (gRPC's h2c) opens with this preface.
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-
-/**
- * A Duplex over `socket` that first replays `alreadyRead`. node's HTTP/2 session reads from a
- * net.Socket's native handle and would miss bytes given back with unshift(); a plain Duplex makes
- * it read through JavaScript instead.
- */
-function replaying(socket: Socket, alreadyRead: Buffer): Duplex {
-  const duplex = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk, encoding, callback) {
-      socket.write(chunk, encoding, callback);
-    },
-    final(callback) {
-      socket.end(callback);
-    },
-    destroy(error, callback) {
-      socket.destroy(error ?? undefined);
-      callback(error);
-    },
-  });
-  duplex.push(alreadyRead);
-  socket.on("data", (chunk) => {
-    if (!duplex.push(chunk)) socket.pause();
-  });
-  socket.on("end", () => duplex.push(null));
-  socket.on("close", () => duplex.destroy());
-  socket.on("error", (error) => duplex.destroy(error));
-  Object.assign(duplex, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
-  return duplex;
-}
 
 /**
  * One port for HTTP/1.1 and h2c: the first bytes of each connection decide which server gets it.
@@ -65,7 +33,7 @@ export function createH2cListener(
       clearTimeout(sniffTimer);
       socket.pause();
       if (isHttp2) {
-        http2.emit("connection", replaying(socket, seen));
+        http2.emit("connection", replayingDuplex(socket, seen));
         return;
       }
       socket.unshift(seen);

@@ -1,6 +1,7 @@
 // The activator's listener under its limits, and upgrades checked as requests are.
 import t from "tap";
 import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../helpers/fake-autoscaler.ts";
+import { headerTimeoutTest } from "../helpers/header-timeout.ts";
 import { startProcess, TEST_HOP_SECRET } from "../helpers/processes.ts";
 import { openSocket } from "../helpers/raw-http.ts";
 import { untilClosed, upgradeRequest } from "../helpers/upgrade-app.ts";
@@ -32,16 +33,7 @@ t.test("activator listener and upgrades", async (t) => {
     return done;
   };
 
-  t.test(
-    "a silent connection, and one stuck in the HTTP/2 preface, are closed at the header timeout",
-    async (t) => {
-      const silent = await openSocket(port);
-      t.equal(await untilClosed(silent), "");
-      const half = await openSocket(port);
-      half.write("PRI * HTTP/2.0\r\n\r\n");
-      t.equal(await untilClosed(half), "");
-    },
-  );
+  headerTimeoutTest(t, port, "PRI * HTTP/2.0\r\n\r\n");
 
   t.test("an upgrade not from the router is refused", async (t) => {
     t.match(await upgrade("act-00001", false), /^HTTP\/1\.1 403 [\s\S]*from the router only/);

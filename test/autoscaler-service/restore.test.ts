@@ -1,31 +1,12 @@
 // AUTOSCALER_RESTORE=none (what `sluice up` uses on its first start): services an earlier run
 // applied are kept for their history but do not run — their pods, even left running by a killed
 // autoscaler, are stopped — until applied again; revision numbering continues.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import t from "tap";
 import { request } from "undici";
 import type { StatusSnapshot } from "../../common/status.ts";
-import type { PodRecord } from "../../platform/local/pod-registry.ts";
 import { appService } from "../helpers/autoscaler.ts";
-import { isRunning, killAll, tempStateDir } from "../helpers/platform.ts";
+import { isRunning, killAll, podPids, recordedPods, tempStateDir } from "../helpers/platform.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
-
-function recordedPods(stateDir: string): PodRecord[] {
-  const dir = join(stateDir, "pods");
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .flatMap((entry) => {
-      try {
-        return [JSON.parse(readFileSync(join(dir, entry.name, "pod.json"), "utf8")) as PodRecord];
-      } catch {
-        return [];
-      }
-    });
-}
-
-const pidsOf = (records: PodRecord[]) =>
-  records.flatMap((record) => [record.app.pid, record.queueProxy?.pid ?? 0]).filter((pid) => pid > 0);
 
 t.test(
   "restore none: an earlier run's services are inactive, their pods stopped, history kept",
@@ -52,7 +33,7 @@ t.test(
     const first = await startProcess(t, "autoscaler/main.ts", env);
     const yesterday = api(first.message.port as number);
     await yesterday.apply(`${appService("a")}---\n${appService("b")}`);
-    t.teardown(() => killAll(pidsOf(recordedPods(stateDir)).filter(isRunning)));
+    t.teardown(() => killAll(podPids(recordedPods(stateDir)).filter(isRunning)));
     await waitFor("a pod each for a and b", async () => {
       const s = await yesterday.get<StatusSnapshot>("/v1/status");
       return s.services.length === 2 && s.services.every((svc) => svc.revisions[0]?.readyPods === 1);
@@ -61,13 +42,13 @@ t.test(
     t.same(leftovers.map((r) => r.service).sort(), ["a", "b"]);
     first.child.kill("SIGKILL");
     await first.exited;
-    t.ok(pidsOf(leftovers).every(isRunning), "their pods outlive the autoscaler");
+    t.ok(podPids(leftovers).every(isRunning), "their pods outlive the autoscaler");
 
     // Today: sluice up -f a.yaml starts the autoscaler with AUTOSCALER_RESTORE=none, applies a only.
     const second = await startProcess(t, "autoscaler/main.ts", { ...env, AUTOSCALER_RESTORE: "none" });
     const today = api(second.message.port as number);
     // Killed before the API listens; a SIGKILLed process is gone once the kernel has reaped it.
-    await waitFor("no pod adopted: every leftover is stopped", () => !pidsOf(leftovers).some(isRunning));
+    await waitFor("no pod adopted: every leftover is stopped", () => !podPids(leftovers).some(isRunning));
     t.same((await today.get<{ revisions: object }>("/v1/state")).revisions, {}, "nothing runs");
 
     await today.apply(appService("a", { version: "v2" }));

@@ -1,53 +1,19 @@
 // The controller validates what is applied against the services already running: a tag host that
 // is another service's host is refused, naming both, and nothing changes.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pino from "pino";
-import { Registry } from "prom-client";
 import t from "tap";
-import { loadConfig } from "../../autoscaler/config.ts";
-import { Controller } from "../../autoscaler/controller.ts";
-import { AutoscalerMetrics } from "../../autoscaler/metrics.ts";
-import { StatePublisher } from "../../autoscaler/state-publisher.ts";
-import { RevisionStore } from "../../serving/revision-store.ts";
-import { IdlePlatform } from "../helpers/idle-platform.ts";
+import { startController } from "../helpers/controller.ts";
+import { tempStateDir } from "../helpers/platform.ts";
+import { serviceYaml, taggedTraffic } from "../helpers/service-yaml.ts";
 
-function service(name: string, namespace = "default", tag?: string): string {
-  return `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: ${namespace}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/initial-scale: "0"
-    spec:
-      containers:
-        - command: ["node", "app.ts"]
-${tag ? `  traffic:\n    - latestRevision: true\n      percent: 100\n      tag: ${tag}\n` : ""}`;
-}
+const service = (name: string, namespace = "default", tag?: string) =>
+  serviceYaml(name, {
+    namespace,
+    annotations: ['autoscaling.knative.dev/initial-scale: "0"'],
+    traffic: tag ? taggedTraffic(tag) : "",
+  });
 
 t.test("apply refuses a host another running service has", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-apply-hosts-"));
-  const store = new RevisionStore(dir);
-  const publisher = new StatePublisher("example.com");
-  t.teardown(() => {
-    publisher.close();
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const controller = new Controller({
-    config: loadConfig({ SLUICE_STATE_DIR: dir }),
-    platform: new IdlePlatform(),
-    store,
-    publisher,
-    metrics: new AutoscalerMetrics(new Registry()),
-    log: pino({ level: "silent" }),
-  });
-  await controller.restore();
+  const { controller, publisher } = await startController(t, tempStateDir(t, "sluice-apply-hosts-"));
 
   const first = controller.apply(service("a", "x", "b"), "a.yaml");
   t.ok(first.ok, first.problems.join("\n"));

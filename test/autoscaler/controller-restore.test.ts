@@ -1,48 +1,24 @@
 // Which stored services run after a restart: AUTOSCALER_RESTORE=none marks them all inactive
 // (history kept); active (a supervised restart) runs those that were active, and only those.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pino from "pino";
-import { Registry } from "prom-client";
 import t from "tap";
-import { loadConfig } from "../../autoscaler/config.ts";
-import { Controller } from "../../autoscaler/controller.ts";
-import { AutoscalerMetrics } from "../../autoscaler/metrics.ts";
-import { StatePublisher } from "../../autoscaler/state-publisher.ts";
-import { RevisionStore } from "../../serving/revision-store.ts";
 import { appService } from "../helpers/autoscaler.ts";
-import { IdlePlatform } from "../helpers/idle-platform.ts";
+import { startController } from "../helpers/controller.ts";
+import { tempStateDir } from "../helpers/platform.ts";
+import { taggedTraffic } from "../helpers/service-yaml.ts";
 
 async function start(t: { teardown(fn: () => unknown): void }, dir: string, restore = "active") {
-  const store = new RevisionStore(dir);
-  const publisher = new StatePublisher("example.com");
-  const platform = new IdlePlatform();
-  t.teardown(() => {
-    publisher.close();
-    store.close();
-  });
-  const controller = new Controller({
-    config: loadConfig({ SLUICE_STATE_DIR: dir, AUTOSCALER_RESTORE: restore }),
-    platform,
-    store,
-    publisher,
-    metrics: new AutoscalerMetrics(new Registry()),
-    log: pino({ level: "silent" }),
-  });
-  await controller.restore();
+  const started = await startController(t, dir, { env: { AUTOSCALER_RESTORE: restore } });
   const summary = () =>
-    controller
+    started.controller
       .services()
       .map(
         (s) => `${s.manifest.metadata.name} ${s.active ? "active" : "inactive"}: ${s.revisions.join(", ")}`,
       );
-  return { controller, publisher, platform, store, summary };
+  return { ...started, summary };
 }
 
 t.test("none, then a applied; a supervised restart (active) runs a only", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-restore-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempStateDir(t, "sluice-restore-");
 
   const yesterday = await start(t, dir);
   t.ok(yesterday.controller.apply(`${appService("a")}---\n${appService("b")}`, "ab.yaml").ok);
@@ -75,10 +51,9 @@ t.test("none, then a applied; a supervised restart (active) runs a only", async 
 });
 
 t.test("an inactive service's hosts are free for others; it is checked again when re-applied", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-restore-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempStateDir(t, "sluice-restore-");
   const yesterday = await start(t, dir);
-  const tagged = `${appService("a")}  traffic:\n    - latestRevision: true\n      percent: 100\n      tag: b\n`;
+  const tagged = `${appService("a")}${taggedTraffic("b")}`;
   t.ok(yesterday.controller.apply(tagged, "a.yaml").ok);
 
   const today = await start(t, dir, "none");

@@ -1,63 +1,27 @@
 // Revision names are unique within a namespace only (Knative's {service}-{n}): the same service
 // name in two namespaces has two hello-00001s, and a name two things in one namespace would share
 // is refused (400 with the name), never an error from the store.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pino from "pino";
-import { Registry } from "prom-client";
 import t from "tap";
-import { loadConfig } from "../../autoscaler/config.ts";
-import { Controller } from "../../autoscaler/controller.ts";
-import { AutoscalerMetrics } from "../../autoscaler/metrics.ts";
-import { StatePublisher } from "../../autoscaler/state-publisher.ts";
-import { RevisionStore } from "../../serving/revision-store.ts";
-import { IdlePlatform } from "../helpers/idle-platform.ts";
+import { startController } from "../helpers/controller.ts";
+import { tempStateDir } from "../helpers/platform.ts";
+import { serviceYaml } from "../helpers/service-yaml.ts";
 
-function service(name: string, namespace: string, { version = "v1", revisionName = "" } = {}): string {
-  return `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: ${namespace}
-spec:
-  template:
-    metadata:
-${revisionName ? `      name: ${revisionName}\n` : ""}      annotations:
-        autoscaling.knative.dev/initial-scale: "0"
-    spec:
-      containers:
-        - command: ["node", "app.ts"]
-          env:
-            - name: VERSION
-              value: ${version}
-`;
-}
-
-function controllerIn(t: { teardown(fn: () => unknown): void }, dir: string) {
-  const store = new RevisionStore(dir);
-  const publisher = new StatePublisher("example.com");
-  const platform = new IdlePlatform();
-  t.teardown(() => {
-    publisher.close();
-    store.close();
+function service(
+  name: string,
+  namespace: string,
+  { version = "v1", revisionName }: { version?: string; revisionName?: string } = {},
+) {
+  return serviceYaml(name, {
+    namespace,
+    revisionName,
+    annotations: ['autoscaling.knative.dev/initial-scale: "0"'],
+    env: { VERSION: version },
   });
-  const controller = new Controller({
-    config: loadConfig({ SLUICE_STATE_DIR: dir }),
-    platform,
-    store,
-    publisher,
-    metrics: new AutoscalerMetrics(new Registry()),
-    log: pino({ level: "silent" }),
-  });
-  return { controller, publisher, platform, store };
 }
 
 t.test("the same service in two namespaces: two hello-00001s, each its own", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-identity-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const { controller, publisher, platform } = controllerIn(t, dir);
-  await controller.restore();
+  const dir = tempStateDir(t, "sluice-identity-");
+  const { controller, publisher, platform } = await startController(t, dir);
 
   const applied = controller.apply(
     `${service("hello", "default")}---\n${service("hello", "staging", { version: "v9" })}`,
@@ -100,8 +64,7 @@ t.test("the same service in two namespaces: two hello-00001s, each its own", asy
   t.equal(platform.revision("default/hello-00001")?.desired, 0, "and not default's");
 
   // A restart restores both histories; numbering continues per namespace.
-  const again = controllerIn(t, dir);
-  await again.controller.restore();
+  const again = await startController(t, dir);
   const next = again.controller.apply(service("hello", "staging", { version: "v10" }), "hello.yaml");
   t.same(
     next.applied.map((a) => `${a.namespace}/${a.revision}`),
@@ -114,10 +77,7 @@ t.test("the same service in two namespaces: two hello-00001s, each its own", asy
 });
 
 t.test("a revision name another service of the namespace has is a 400 naming it", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-identity-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const { controller } = controllerIn(t, dir);
-  await controller.restore();
+  const { controller } = await startController(t, tempStateDir(t, "sluice-identity-"));
 
   // hello names its revision hello-world-00001 (Knative allows any {service}- prefix)…
   t.ok(controller.apply(service("hello", "default", { revisionName: "hello-world-00001" }), "a.yaml").ok);

@@ -1,66 +1,34 @@
 // A tick that throws is logged and the next one runs: here the platform fails for a while (as a
 // Kubernetes API or a full disk might), then recovers, and scaling carries on.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pino from "pino";
-import { Registry } from "prom-client";
 import t from "tap";
-import { loadConfig } from "../../autoscaler/config.ts";
-import { Controller } from "../../autoscaler/controller.ts";
-import { AutoscalerMetrics } from "../../autoscaler/metrics.ts";
-import { StatePublisher } from "../../autoscaler/state-publisher.ts";
-import { revisionKey } from "../../common/state.ts";
-import type { Platform, PodTemplate, RevisionPods } from "../../platform/platform.ts";
-import { RevisionStore } from "../../serving/revision-store.ts";
+import type { RevisionPods } from "../../platform/platform.ts";
 import { appService } from "../helpers/autoscaler.ts";
+import { startController } from "../helpers/controller.ts";
+import { IdlePlatform } from "../helpers/idle-platform.ts";
+import { tempStateDir } from "../helpers/platform.ts";
 
-/** Runs nothing; while `broken`, reading a revision's pods throws. */
-class FlakyPlatform implements Platform {
+/** Runs nothing, and keeps what it was told to scale; while `broken`, reading a revision's pods throws. */
+class FlakyPlatform extends IdlePlatform {
   broken = false;
   readonly scaled: [string, number][] = [];
-  readonly #revisions = new Map<string, RevisionPods>();
-  ensureRevision(template: PodTemplate): void {
-    const key = revisionKey(template.namespace, template.revision);
-    if (!this.#revisions.has(key)) this.#revisions.set(key, { key, desired: 0, pods: [] });
-  }
-  scale(revision: string, replicas: number): void {
+  override scale(revision: string, replicas: number): void {
     this.scaled.push([revision, replicas]);
-    const entry = this.#revisions.get(revision);
-    if (entry) entry.desired = replicas;
+    super.scale(revision, replicas);
   }
-  async deleteRevision(revision: string): Promise<void> {
-    this.#revisions.delete(revision);
-  }
-  revision(revision: string): RevisionPods | undefined {
+  override revision(revision: string): RevisionPods | undefined {
     if (this.broken) throw new Error("platform unavailable");
-    return this.#revisions.get(revision);
+    return super.revision(revision);
   }
-  onChange(): void {}
-  async close(): Promise<void> {}
 }
 
 t.test("a failing tick is logged and the next one runs", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-tick-"));
-  const store = new RevisionStore(dir);
-  t.teardown(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
   const lines: { level: number; msg: string; err?: { message: string } }[] = [];
   const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
-  const platform = new FlakyPlatform();
-  const publisher = new StatePublisher("example.com");
-  t.teardown(() => publisher.close());
-  const controller = new Controller({
-    config: loadConfig({ SLUICE_STATE_DIR: dir }),
-    platform,
-    store,
-    publisher,
-    metrics: new AutoscalerMetrics(new Registry()),
+  const { controller, publisher, platform } = await startController(t, tempStateDir(t, "sluice-tick-"), {
+    platform: new FlakyPlatform(),
     log,
   });
-  await controller.restore();
 
   platform.broken = true;
   const applied = controller.apply(
@@ -82,24 +50,7 @@ t.test("a failing tick is logged and the next one runs", async (t) => {
 });
 
 t.test("an applied service is in the published state when apply returns, before any tick", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-apply-publish-"));
-  const store = new RevisionStore(dir);
-  t.teardown(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const platform = new FlakyPlatform();
-  const publisher = new StatePublisher("example.com");
-  t.teardown(() => publisher.close());
-  const controller = new Controller({
-    config: loadConfig({ SLUICE_STATE_DIR: dir }),
-    platform,
-    store,
-    publisher,
-    metrics: new AutoscalerMetrics(new Registry()),
-    log: pino({ level: "silent" }),
-  });
-  await controller.restore();
+  const { controller, publisher } = await startController(t, tempStateDir(t, "sluice-apply-publish-"));
   const before = publisher.state.generation;
   t.ok(controller.apply(appService("fresh"), "fresh.yaml").ok);
   // Synchronously: no tick (which awaits a scrape of every pod first) has run yet.

@@ -5,22 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
+import { serviceYaml, taggedTraffic } from "../helpers/service-yaml.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 
-const service = (name: string, traffic = "") => `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: x
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/initial-scale: "0"
-    spec:
-      containers:
-        - command: ["node", "app.ts"]
-${traffic}`;
+const service = (name: string, traffic = "") =>
+  serviceYaml(name, { namespace: "x", annotations: ['autoscaling.knative.dev/initial-scale: "0"'], traffic });
 
 t.test("a tag host that a running service has is refused before anything is sent", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "sluice-apply-hosts-"));
@@ -33,10 +22,7 @@ t.test("a tag host that a running service has is refused before anything is sent
   t.equal(first.code, 0, first.stderr);
 
   // Service a's tag b answers on b-a.x.{domain}: service x/b-a's host.
-  writeFileSync(
-    join(dir, "a.yaml"),
-    service("a", "  traffic:\n    - latestRevision: true\n      percent: 100\n      tag: b\n"),
-  );
+  writeFileSync(join(dir, "a.yaml"), service("a", taggedTraffic("b")));
   const clash = await sluice(["apply", "-f", join(dir, "a.yaml"), ...at]);
   t.equal(clash.code, 2, "refused as invalid input");
   t.match(clash.stderr, /x\/a/, "names the service applied");

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import t from "tap";
 import { listen } from "../../common/http/listen.ts";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
+import { serviceYaml } from "../helpers/service-yaml.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 
 function tempDir(t: { teardown(fn: () => unknown): void }): string {
@@ -14,23 +15,12 @@ function tempDir(t: { teardown(fn: () => unknown): void }): string {
 }
 
 /** A service that starts at zero (no pods in these tests); `target` changes its template. */
-const SERVICE = (name: string, target: string, traffic = "", container = '- command: ["node", "app.ts"]') =>
-  `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/initial-scale: "0"
-    spec:
-      containers:
-        ${container}
-          env:
-            - name: TARGET
-              value: ${target}
-${traffic}`;
+const SERVICE = (name: string, target: string, traffic = "") =>
+  serviceYaml(name, {
+    annotations: ['autoscaling.knative.dev/initial-scale: "0"'],
+    env: { TARGET: target },
+    traffic,
+  });
 
 /** A port nothing listens on: listen on a free one, then close it. */
 async function closedPort(): Promise<number> {
@@ -140,7 +130,10 @@ t.test("a file the autoscaler refuses stops the rest; the files before it stay a
   const third = join(dir, "3.yaml");
   writeFileSync(first, SERVICE("first", "v1"));
   // Valid Knative, but the local platform runs processes, not images.
-  writeFileSync(image, SERVICE("image", "v1", "", "- image: ghcr.io/knative/helloworld-go"));
+  writeFileSync(
+    image,
+    SERVICE("image", "v1").replace('- command: ["node", "app.ts"]', "- image: ghcr.io/knative/helloworld-go"),
+  );
   writeFileSync(third, SERVICE("third", "v1"));
   const result = await sluice([
     "apply",

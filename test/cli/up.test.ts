@@ -11,6 +11,7 @@ import { Agent, request } from "undici";
 import { processTree } from "../../bench/lib/proc.ts";
 import type { StatusSnapshot } from "../../common/status.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
+import { serviceYaml } from "../helpers/service-yaml.ts";
 
 const run = promisify(execFile);
 
@@ -177,19 +178,10 @@ t.test(
       const path = join(stateDir, `${name}.yaml`);
       writeFileSync(
         path,
-        `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/min-scale: "1"
-    spec:
-      containers:
-        - command: ["node", "examples/hello/app.ts"]
-`,
+        serviceYaml(name, {
+          annotations: ['autoscaling.knative.dev/min-scale: "1"'],
+          command: '"node", "examples/hello/app.ts"',
+        }),
       );
       return path;
     };

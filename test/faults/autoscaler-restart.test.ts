@@ -1,37 +1,17 @@
 // The autoscaler dies (SIGKILL) under load and comes back: its pods keep answering meanwhile, the
 // new autoscaler adopts them (same pod, same endpoint, no new pod) and goes on scaling them, and
 // no request fails. A clean stop then stops every pod, adopted ones included.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import t from "tap";
 import { Agent, request } from "undici";
 import type { DataPlaneState, Endpoint } from "../../common/state.ts";
-import type { PodRecord } from "../../platform/local/pod-registry.ts";
 import { appService } from "../helpers/autoscaler.ts";
 import { startActivator } from "../helpers/data-plane.ts";
-import { isRunning, killAll, tempStateDir } from "../helpers/platform.ts";
+import { isRunning, killAll, podPids, recordedPods, tempStateDir } from "../helpers/platform.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
 import { startRouter } from "../helpers/router.ts";
 
 const REVISION = "steady-00001";
 const HOST = "steady.default.example.com";
-
-/** The pods the local platform has recorded in the state dir. */
-function recordedPods(stateDir: string): PodRecord[] {
-  const dir = join(stateDir, "pods");
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .flatMap((entry) => {
-      try {
-        return [JSON.parse(readFileSync(join(dir, entry.name, "pod.json"), "utf8")) as PodRecord];
-      } catch {
-        return [];
-      }
-    });
-}
-
-const pidsOf = (records: PodRecord[]) =>
-  records.flatMap((record) => [record.app.pid, record.queueProxy?.pid ?? 0]).filter((pid) => pid > 0);
 
 /** Sends requests one after another until stopped (or a bound), counting answers by status. */
 function loadLoop(url: string, headers: Record<string, string>, dispatcher: Agent) {
@@ -87,7 +67,7 @@ t.test("an autoscaler SIGKILLed under load: pods keep answering, are adopted, an
     }),
   });
   t.equal(applied.statusCode, 200, `applied: ${await applied.body.text()}`);
-  t.teardown(() => killAll(pidsOf(recordedPods(stateDir)).filter(isRunning)));
+  t.teardown(() => killAll(podPids(recordedPods(stateDir)).filter(isRunning)));
 
   const activator = await startActivator(t, autoscalerUrl);
   const router = await startRouter(t, autoscalerUrl, { ACTIVATOR_URL: activator.url });
@@ -110,7 +90,7 @@ t.test("an autoscaler SIGKILLed under load: pods keep answering, are adopted, an
 
   first.child.kill("SIGKILL");
   await first.exited;
-  t.ok(pidsOf([pod]).every(isRunning), "the pod outlived the autoscaler");
+  t.ok(podPids([pod]).every(isRunning), "the pod outlived the autoscaler");
   const whileDown = { direct: direct.ok(), routed: routed.ok() };
   await waitFor("requests answered while the autoscaler is down", () => {
     return direct.ok() > whileDown.direct + 20 && routed.ok() > whileDown.routed + 20;
@@ -120,8 +100,8 @@ t.test("an autoscaler SIGKILLed under load: pods keep answering, are adopted, an
   const after = (await state()).revisions[`default/${REVISION}`];
   t.same(after.endpoints, before, "the first snapshot after the restart has the same live endpoint");
   t.same(
-    recordedPods(stateDir).map((record) => [record.name, ...pidsOf([record])]),
-    [[pod.name, ...pidsOf([pod])]],
+    recordedPods(stateDir).map((record) => [record.name, ...podPids([record])]),
+    [[pod.name, ...podPids([pod])]],
     "the same pod, no new one",
   );
   const sinceRestart = { direct: direct.ok(), routed: routed.ok() };
@@ -163,7 +143,7 @@ t.test("an autoscaler SIGKILLed under load: pods keep answering, are adopted, an
   );
 
   // A clean stop (what Ctrl-C of sluice up sends) stops every pod, the adopted one included.
-  const pids = pidsOf(recordedPods(stateDir));
+  const pids = podPids(recordedPods(stateDir));
   t.ok(pids.includes(pod.app.pid), "the adopted pod is recorded");
   second.child.kill("SIGTERM");
   t.equal(await second.exited, 0, "stopped cleanly");

@@ -4,7 +4,8 @@
 // so that reading it adds nothing. Answers the activator's K-Network-Probe like a queue-proxy.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Socket } from "node:net";
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
+import { replayingDuplex } from "../../common/http/replaying-duplex.ts";
 
 export interface RecordedRequest {
   connection: number;
@@ -31,33 +32,13 @@ const connectionIds = new WeakMap<object, number>();
 
 /** The socket as a plain Duplex, so node's HTTP server reads through JavaScript and we see every byte. */
 function tapped(socket: Socket, record: Recording["connections"][number]): Duplex {
-  const duplex = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk, encoding, callback) {
-      socket.write(chunk, encoding, callback);
-    },
-    final(callback) {
-      socket.end(callback);
-    },
-    destroy(error, callback) {
-      socket.destroy(error ?? undefined);
-      callback(error);
-    },
-  });
   socket.on("data", (chunk: Buffer) => {
     if (record.raw.length < MAX_RAW) record.raw += chunk.toString("latin1");
-    if (!duplex.push(chunk)) socket.pause();
   });
-  socket.on("end", () => duplex.push(null));
   socket.on("close", () => {
     record.closed = true;
-    duplex.destroy();
   });
-  socket.on("error", (error) => duplex.destroy(error));
-  Object.assign(duplex, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
-  return duplex;
+  return replayingDuplex(socket);
 }
 
 const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {

@@ -7,6 +7,7 @@ import { request } from "undici";
 import type { DataPlaneState } from "../../common/state.ts";
 import type { StatusSnapshot } from "../../common/status.ts";
 import { ROOT, type Started, startProcess } from "./processes.ts";
+import { serviceYaml } from "./service-yaml.ts";
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -38,25 +39,14 @@ export function appService(
     command = `"${process.execPath}", "${ROOT}test/fixtures/app.ts"`,
   } = {},
 ): string {
-  const lines = annotations.map((line) => `\n        ${line}`).join("");
-  return `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/window: "6s"${lines}
-    spec:
-      containerConcurrency: ${containerConcurrency}
-      timeoutSeconds: ${timeoutSeconds}
-      containers:
-        - command: [${command}]
-          env:
-            - name: VERSION
-              value: "${version}"
-${traffic}`;
+  return serviceYaml(name, {
+    annotations: ['autoscaling.knative.dev/window: "6s"', ...annotations],
+    containerConcurrency,
+    timeoutSeconds,
+    command,
+    env: { VERSION: `"${version}"` },
+    traffic,
+  });
 }
 
 export async function startAutoscaler(

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { PodRecord } from "../../platform/local/pod-registry.ts";
 import type { PodTemplate } from "../../platform/platform.ts";
 import { ROOT } from "./processes.ts";
 
@@ -56,3 +57,21 @@ export function killAll(pids: number[]): void {
     }
   }
 }
+
+/** The pods the local platform has recorded in the state dir (a record being written is passed over). */
+export function recordedPods(stateDir: string): PodRecord[] {
+  const dir = join(stateDir, "pods");
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => {
+      try {
+        return [JSON.parse(readFileSync(join(dir, entry.name, "pod.json"), "utf8")) as PodRecord];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** The process ids of recorded pods: each app's, and its queue-proxy's when it has one. */
+export const podPids = (records: PodRecord[]) =>
+  records.flatMap((record) => [record.app.pid, record.queueProxy?.pid ?? 0]).filter((pid) => pid > 0);

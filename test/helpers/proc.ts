@@ -1,26 +1,12 @@
 // Reading processes from /proc for fault tests: a process tree with command lines and environments,
 // a process's listening TCP ports, and its resident memory.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { processTree } from "../../bench/lib/proc.ts";
 
 export interface ProcessInfo {
   pid: number;
   cmdline: string[];
   environ: Record<string, string>;
-}
-
-function children(): Map<number, number[]> {
-  const map = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      map.set(parent, [...(map.get(parent) ?? []), Number(entry)]);
-    } catch {
-      // gone while we looked
-    }
-  }
-  return map;
 }
 
 function info(pid: number): ProcessInfo | undefined {
@@ -37,18 +23,12 @@ function info(pid: number): ProcessInfo | undefined {
   }
 }
 
-/** Processes under `root` (itself excluded) that match. */
+/** Processes under `root` (itself excluded) that match, nearest first. */
 export function findProcesses(root: number, match: (p: ProcessInfo) => boolean): ProcessInfo[] {
-  const tree = children();
-  const found: ProcessInfo[] = [];
-  const queue = [...(tree.get(root) ?? [])];
-  while (queue.length > 0) {
-    const pid = queue.shift() as number;
-    queue.push(...(tree.get(pid) ?? []));
-    const p = info(pid);
-    if (p && match(p)) found.push(p);
-  }
-  return found;
+  return processTree(root)
+    .slice(1)
+    .map(info)
+    .filter((p): p is ProcessInfo => p !== undefined && match(p));
 }
 
 /** The TCP ports `pid` listens on (IPv4 and IPv6). */

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import t from "tap";
 import { request } from "undici";
+import { headerTimeoutTest } from "../helpers/header-timeout.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 import { openSocket, rawExchange } from "../helpers/raw-http.ts";
@@ -90,16 +91,7 @@ t.test("bad input gets a clear status and leaks nothing", async (t) => {
     t.match(received, /^HTTP\/1\.1 408 /);
   });
 
-  t.test(
-    "a silent connection, and one stuck in the HTTP/2 preface, are closed at the header timeout",
-    async (t) => {
-      const silent = await openSocket(port);
-      t.equal(await untilClosed(silent), "");
-      const half = await openSocket(port);
-      half.write("PRI * HTTP/2.0\r\n");
-      t.equal(await untilClosed(half), "");
-    },
-  );
+  headerTimeoutTest(t, port, "PRI * HTTP/2.0\r\n");
 
   t.test("an idle keep-alive connection is closed", async (t) => {
     const socket = await openSocket(port);

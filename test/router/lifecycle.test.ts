@@ -1,8 +1,4 @@
 // The router's own lifecycle: TLS from a cert/key pair, and draining on SIGTERM.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import t from "tap";
 import { Agent, request } from "undici";
 import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../helpers/fake-autoscaler.ts";
@@ -10,6 +6,7 @@ import { waitFor } from "../helpers/processes.ts";
 import { startApp } from "../helpers/queue-proxy.ts";
 import { skipUnlessTool } from "../helpers/required-tool.ts";
 import { startRouter } from "../helpers/router.ts";
+import { haveOpenssl, testCertificate } from "../helpers/test-certificate.ts";
 
 async function oneService(t: { teardown(fn: () => unknown): void }) {
   const app = await startApp(t, { K_REVISION: "life-00001" });
@@ -23,42 +20,11 @@ async function oneService(t: { teardown(fn: () => unknown): void }) {
   return { app, fake };
 }
 
-function haveOpenssl(): boolean {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 t.test(
   "TLS from a cert/key pair: HTTPS over HTTP/1.1 and HTTP/2",
   { skip: skipUnlessTool("openssl (for a test certificate)", haveOpenssl(), "apt-get install openssl") },
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-tls-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=life.default.example.com",
-      ],
-      { stdio: "ignore" },
-    );
+    const { cert, key } = testCertificate(t, "life.default.example.com");
     const { fake } = await oneService(t);
     const router = await startRouter(t, fake.url, {
       ROUTER_TLS_CERT_FILE: cert,

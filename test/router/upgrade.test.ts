@@ -1,45 +1,18 @@
 // The router's listeners under their limits, and upgrades: only a WebSocket that the app accepts
 // with 101 becomes a tunnel; every other answer (or upgrade token) is an ordinary response.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import t from "tap";
 import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../helpers/fake-autoscaler.ts";
+import { headerTimeoutTest } from "../helpers/header-timeout.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { openSocket } from "../helpers/raw-http.ts";
 import { startRouter } from "../helpers/router.ts";
+import { testCertificate } from "../helpers/test-certificate.ts";
 import { startUpgradeApp, untilClosed, upgradeRequest } from "../helpers/upgrade-app.ts";
 
 const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const HOST = "up.default.example.com";
-
-function makeCert(dir: string): { cert: string; key: string } {
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${HOST}`,
-    ],
-    { stdio: "ignore" },
-  );
-  return { cert, key };
-}
 
 t.test("router listeners and upgrades", async (t) => {
   const upstream = await startUpgradeApp(t);
@@ -50,9 +23,7 @@ t.test("router listeners and upgrades", async (t) => {
       [revisionState("up-00001", "up", { endpoints: [{ pod: "p", url: upstream.url }], timeoutSeconds: 4 })],
     ),
   );
-  const dir = mkdtempSync(join(tmpdir(), "sluice-upgrade-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const { cert, key } = makeCert(dir);
+  const { cert, key } = testCertificate(t, HOST);
   const router = await startRouter(t, fake.url, {
     ROUTER_HEADERS_TIMEOUT_SECONDS: "1",
     ROUTER_KEEP_ALIVE_TIMEOUT_SECONDS: "0.5",
@@ -65,16 +36,7 @@ t.test("router listeners and upgrades", async (t) => {
   const tlsPort = router.message.tlsPort as number;
   const metric = async (pattern: RegExp) => pattern.exec(await router.metrics())?.[1];
 
-  t.test(
-    "a silent connection, and one stuck in the HTTP/2 preface, are closed at the header timeout",
-    async (t) => {
-      const silent = await openSocket(router.port);
-      t.equal(await untilClosed(silent), "");
-      const half = await openSocket(router.port);
-      half.write(PREFACE.slice(0, 12));
-      t.equal(await untilClosed(half), "");
-    },
-  );
+  headerTimeoutTest(t, router.port, PREFACE.slice(0, 12));
 
   t.test("a WebSocket the app accepts is tunnelled, without the data plane's internal headers", async (t) => {
     const socket = await openSocket(router.port);

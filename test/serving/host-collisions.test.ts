@@ -4,6 +4,7 @@ import { byPosition, formatProblem, loadManifests } from "../../serving/load.ts"
 import type { ServiceManifest } from "../../serving/manifest.ts";
 import { resolveRoute, serviceHosts } from "../../serving/routes.ts";
 import { validateServices } from "../../serving/validate.ts";
+import { serviceYaml } from "../helpers/service-yaml.ts";
 
 function svc(name: string, namespace: string, tags: string[] = []): string {
   const traffic =
@@ -12,17 +13,7 @@ function svc(name: string, namespace: string, tags: string[] = []): string {
       : `  traffic:\n    - latestRevision: true\n      percent: 100\n${tags
           .map((tag) => `    - latestRevision: true\n      percent: 0\n      tag: ${tag}\n`)
           .join("")}`;
-  return `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: ${namespace}
-spec:
-  template:
-    spec:
-      containers:
-        - command: ["node", "app.ts"]
-${traffic}`;
+  return serviceYaml(name, { namespace, traffic });
 }
 
 function check(text: string, running: string[] = []): string[] {

@@ -1,0 +1,35 @@
+import type { Socket } from "node:net";
+import { Duplex } from "node:stream";
+
+/**
+ * A Duplex over `socket` that first replays `alreadyRead` (bytes taken off the socket before it was
+ * handed on). A server fed this Duplex reads through JavaScript: node's HTTP/2 session reads from a
+ * net.Socket's native handle and would miss bytes given back with unshift(), and a listener that
+ * taps the socket's 'data' sees every byte the server gets.
+ */
+export function replayingDuplex(socket: Socket, alreadyRead?: Buffer): Duplex {
+  const duplex = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk, encoding, callback) {
+      socket.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      socket.end(callback);
+    },
+    destroy(error, callback) {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  if (alreadyRead) duplex.push(alreadyRead);
+  socket.on("data", (chunk) => {
+    if (!duplex.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => duplex.push(null));
+  socket.on("close", () => duplex.destroy());
+  socket.on("error", (error) => duplex.destroy(error));
+  Object.assign(duplex, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
+  return duplex;
+}
