@@ -26,6 +26,8 @@ export function createRequestHandler(
       else sendPlain(res, 503, ctx.draining ? "queue-proxy: draining" : "queue-proxy: app not ready");
       return;
     }
+    // Draining: the answer closes its connection, so nobody sends another request on it.
+    if (ctx.draining && req.httpVersionMajor === 1) res.shouldKeepAlive = false;
     new Exchange(ctx, req, res, headers, requestHasBody(req, facts), facts.proxied).start();
   };
 }

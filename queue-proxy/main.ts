@@ -66,7 +66,10 @@ async function shutDown(signal: string, exitCode = 0): Promise<void> {
   }
   ctx.draining = true;
   log.info({ signal, inFlight: serving.breaker.inFlight, queued: serving.breaker.queued }, "draining");
-  serving.http1.closeIdleConnections();
+  // Idle keep-alive connections stay open: closing one while the router or activator writes a
+  // request on it (they may not have the state without this pod yet) fails that request. Every
+  // response while draining says Connection: close instead (handler.ts), and what is still idle
+  // is closed after the quiet period.
   for (const connection of serving.upgrades) connection.goAway();
   const clean = await drainer.drain();
   log.info(

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import t from "tap";
 import { request } from "undici";
 import WebSocket from "ws";
@@ -103,3 +104,32 @@ t.test("drain tells WebSocket clients to go away (1001) instead of cutting them"
   t.equal(await closed, 1001, "closed with going away");
   t.equal(await qp.exited, 0);
 });
+
+t.test(
+  "draining keeps idle keep-alive connections: a request on one is answered, with Connection: close",
+  async (t) => {
+    const app = await startApp(t);
+    const qp = await startQueueProxy(t, app.port, { QUEUE_DRAIN_QUIET_SECONDS: "3" });
+    const { port } = new URL(qp.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    t.teardown(() => socket.destroy());
+    let received = "";
+    socket.setEncoding("latin1").on("data", (chunk: string) => {
+      received += chunk;
+    });
+    const ask = async (count: number) => {
+      socket.write("GET / HTTP/1.1\r\nHost: app\r\n\r\n");
+      await waitFor(`answer ${count}`, () => received.split("HTTP/1.1 200").length - 1 === count);
+    };
+    await ask(1);
+    t.match(received, /connection: keep-alive/i, "kept alive before the drain");
+
+    qp.child.kill("SIGTERM");
+    await waitFor("draining", async () => (await status(`${qp.adminUrl}/readyz`)) === 503);
+    t.notOk(socket.destroyed || socket.readableEnded, "the idle connection was not closed at SIGTERM");
+    // A router or activator that has not yet seen the pod leave still sends on its pooled connection.
+    await ask(2);
+    t.match(received.slice(received.lastIndexOf("HTTP/1.1 200")), /connection: close/i, "answered, closing");
+    await waitFor("closed after that answer", () => socket.readableEnded || socket.destroyed);
+  },
+);
