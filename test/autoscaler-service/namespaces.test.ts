@@ -10,8 +10,13 @@ import { tempStateDir } from "../helpers/platform.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { startRouter } from "../helpers/router.ts";
 
+// min-scale 1: each pod stays while the other namespace's revision is collected (idle, it would
+// otherwise scale to zero and "untouched" would mean nothing).
 const inNamespace = (namespace: string, version: string) =>
-  appService("hello", { version }).replace("  name: hello\n", `  name: hello\n  namespace: ${namespace}\n`);
+  appService("hello", { version, annotations: ['autoscaling.knative.dev/min-scale: "1"'] }).replace(
+    "  name: hello\n",
+    `  name: hello\n  namespace: ${namespace}\n`,
+  );
 
 t.test("hello in default and in staging: two hello-00001s, each with its own pods", async (t) => {
   const stateDir = tempStateDir(t, "sluice-namespaces-");
