@@ -34,6 +34,12 @@ export interface QueueProxyOptions {
   resources?: V1ResourceRequirements;
   /** The Secret holding SLUICE_HOP_SECRET, the same one router and activator read. */
   hopSecret?: { name: string; key: string };
+  /**
+   * After SIGTERM, how long without a new request before the queue-proxy closes its listener:
+   * long enough for the pod's removal to reach router and activator (EndpointSlice, watch, state
+   * stream). Default 5 s.
+   */
+  drainQuietSeconds?: number;
   /** More variables (OTEL_*, QUEUE_* limits, QUEUE_ACCESS_LOG…), after the ones set here. */
   env?: V1EnvVar[];
 }
@@ -117,6 +123,8 @@ export function revisionDeployment(
     }
     const { readinessProbe, livenessProbe, startupProbe, ports: _ports, ...rest } = container;
     const out: V1Container = {
+      // Knative's default: a crash's last log lines become the termination message (pod-failure.ts).
+      terminationMessagePolicy: "FallbackToLogsOnError",
       ...(rest as V1Container),
       name: container.name ?? USER_CONTAINER,
       ports: [{ name: "user-port", containerPort: userPort, protocol: "TCP" }],
@@ -139,6 +147,7 @@ export function revisionDeployment(
     { name: "USER_PROTOCOL", value: protocol },
     { name: "CONTAINER_CONCURRENCY", value: String(spec.containerConcurrency ?? 0) },
     { name: "REVISION_TIMEOUT_SECONDS", value: String(timeoutSeconds) },
+    { name: "QUEUE_DRAIN_QUIET_SECONDS", value: String(queueProxy.drainQuietSeconds ?? 5) },
     ...(spec.responseStartTimeoutSeconds === undefined
       ? []
       : [

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * The names, labels and ports the Kubernetes backend gives the objects it creates (DESIGN.md,
  * "Kubernetes"), in one place so the builders and the reconcilers agree on them.
@@ -54,9 +56,22 @@ export function deploymentName(revision: string): string {
   return `${revision}-deployment`;
 }
 
-/** The headless Service whose EndpointSlices list the revision's pods (Knative's `{revision}-private`). */
+/**
+ * `{parent}{suffix}` within a DNS label's 63 characters: a longer parent is cut and an md5 of it
+ * keeps the name unique (Knative's kmeta.ChildName).
+ */
+export function childName(parent: string, suffix: string): string {
+  if (parent.length + suffix.length <= 63) return parent + suffix;
+  const hash = createHash("md5").update(parent).digest("hex");
+  return `${parent.slice(0, 63 - suffix.length - hash.length)}${hash}${suffix}`;
+}
+
+/**
+ * The headless Service whose EndpointSlices list the revision's pods (Knative's `{revision}-private`);
+ * a Service name is a DNS label, so a long revision name is shortened.
+ */
 export function podServiceName(revision: string): string {
-  return `${revision}-private`;
+  return childName(revision, "-private");
 }
 
 /** The HorizontalPodAutoscaler of an hpa-class revision (Knative names it after the revision). */

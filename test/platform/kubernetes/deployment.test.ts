@@ -156,6 +156,7 @@ t.test("a Knative manifest's pod spec passes into the Deployment unchanged", asy
     K_REVISION: "shop-00001",
   });
   t.equal(user?.readinessProbe, undefined, "readiness goes through the queue-proxy");
+  t.equal(user?.terminationMessagePolicy, "FallbackToLogsOnError", "a crash's last lines reach the status");
   t.same(
     user?.livenessProbe,
     { tcpSocket: { port: 9000 }, initialDelaySeconds: 5 },
@@ -185,6 +186,7 @@ t.test("the queue-proxy sidecar gets what queue-proxy/config.ts reads", async (t
     USER_PROTOCOL: "http1",
     CONTAINER_CONCURRENCY: "10",
     REVISION_TIMEOUT_SECONDS: "120",
+    QUEUE_DRAIN_QUIET_SECONDS: "5",
     REVISION_RESPONSE_START_TIMEOUT_SECONDS: "30",
     SERVING_READINESS_PROBE: JSON.stringify({ httpGet: { path: "/ready", port: 9000 }, periodSeconds: 2 }),
     SERVING_SERVICE: "shop",

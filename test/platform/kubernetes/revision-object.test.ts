@@ -1,5 +1,5 @@
 import t from "tap";
-import { KNATIVE_GROUP } from "../../../platform/kubernetes/names.ts";
+import { childName, KNATIVE_GROUP } from "../../../platform/kubernetes/names.ts";
 import { revisionPodService } from "../../../platform/kubernetes/pod-service.ts";
 import {
   type RevisionObject,
@@ -128,4 +128,13 @@ t.test("the headless Service whose EndpointSlices list the pods", async (t) => {
   );
   t.equal(podService.metadata?.ownerReferences?.[0].kind, "Revision");
   t.equal(podService.metadata?.ownerReferences?.[0].uid, "rev-uid");
+});
+
+t.test("child names stay DNS labels", async (t) => {
+  t.equal(childName("hello-00001", "-private"), "hello-00001-private");
+  const long = `${"a".repeat(58)}-00001`;
+  const name = childName(long, "-private");
+  t.equal(name.length, 63);
+  t.ok(name.endsWith("-private"));
+  t.not(childName(`${"a".repeat(58)}-00002`, "-private"), name, "still unique");
 });
