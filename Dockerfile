@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1.7
+# One image for every sluice component; the command picks it:
+#   docker run IMAGE router | activator | autoscaler | queue-proxy
+# (Kubernetes: `command: ["router"]`, as the chart and the controller's queue-proxy sidecar do.)
+# Components run from their TypeScript sources (Node 24 strips the types); only the production
+# dependencies are installed. Built and checked how: docs/kubernetes.md ("The image").
+
+ARG NODE_IMAGE=node:24-slim
+
+# --- production dependencies only (no devDependencies, no install scripts) ---
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && npm cache clean --force
+
+# --- the runtime image ---
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    SLUICE_HOME=/app
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY common ./common
+COPY serving ./serving
+COPY platform ./platform
+COPY router ./router
+COPY activator ./activator
+COPY autoscaler ./autoscaler
+COPY queue-proxy ./queue-proxy
+# The command's own name picks the component: router, activator, autoscaler and queue-proxy are
+# links to this script.
+COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/sluice-component
+#!/bin/sh
+component=$(basename "$0")
+case "$component" in
+  router|activator|autoscaler|queue-proxy)
+    exec node "${SLUICE_HOME:-/app}/$component/main.ts" "$@" ;;
+  *)
+    echo "sluice image: run one of router, activator, autoscaler, queue-proxy (not $component)" >&2
+    exit 64 ;;
+esac
+SCRIPT
+RUN for component in router activator autoscaler queue-proxy; do \
+      ln -s sluice-component "/usr/local/bin/$component"; \
+    done \
+  && groupadd --system --gid 10001 sluice \
+  && useradd --system --uid 10001 --gid sluice --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin sluice
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
+# Router 8080/9080, activator 8081/9081, autoscaler 8090, queue-proxy 8012/8022/9091.
+EXPOSE 8080 9080 8081 9081 8090 8012 8022 9091
+CMD ["router"]
