@@ -1,7 +1,7 @@
 // The chart tests' helm: the binary scripts/tools/build.sh caches (built on first use when Go is
 // here), `helm template` parsed with the yaml package, and lookups into what it rendered.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -25,6 +25,7 @@ let helmFound: boolean | undefined;
 function haveHelm(): boolean {
   if (helmFound !== undefined) return helmFound;
   if (!existsSync(HELM) && spawnSync("go", ["version"]).status === 0) {
+    mkdirSync(CACHE, { recursive: true });
     spawnSync("flock", [join(CACHE, ".helm-build.lock"), join(ROOT, "scripts/tools/build.sh"), "helm"], {
       stdio: "ignore",
       timeout: 600_000,
