@@ -1,8 +1,9 @@
 // The Dockerfile, without Docker (no engine or registry is reachable here): the image's tree is
 // built the way the Dockerfile builds it — its COPY lines copied into a temp /app, its `npm ci`
 // (production dependencies only) run there — and each component is started by the image's own
-// command script, taken verbatim from the Dockerfile, with the environment the chart gives it
-// (loopback ports instead of the pod's). Every component must start and answer its probes.
+// command script, taken verbatim from the Dockerfile: once with a minimal environment, once with
+// the environment the chart gives its pod (ports, bind address and peer URLs moved to loopback).
+// Every component must start, answer its probes and the requests it exists for.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -20,6 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import t, { type Test } from "tap";
 import { freePort } from "../../common/free-port.ts";
+import { containerEnv, deployment, helmSkip, render } from "../charts/chart.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 
 const DOCKERFILE = readFileSync(join(ROOT, "Dockerfile"), "utf8");
@@ -219,8 +221,15 @@ t.test("the Dockerfile: multi-stage, Node 24 slim, production dependencies only,
     for (const source of sources) t.notOk(ignored.includes(source), `${source} is in the build context`);
 });
 
-t.test("each component starts from a production-only install by the image's command", async (t) => {
-  const tree = buildTree(t);
+let shared: { app: string; bin: string } | undefined;
+/** One tree for the file: built once, removed at the end. */
+const treeFor = () => {
+  shared ??= buildTree(t);
+  return shared;
+};
+
+t.test("the image tree: production dependencies only, the command script", async (t) => {
+  const tree = treeFor();
   const modules = join(tree.app, "node_modules");
   for (const dev of [
     "tap",
@@ -238,35 +247,47 @@ t.test("each component starts from a production-only install by the image's comm
   const unknown = spawnSync(join(tree.bin, "sluice-component"), [], { encoding: "utf8", env: { PATH } });
   t.equal(unknown.status, 64, "the script by its own name: a usage error");
   t.match(unknown.stderr, /router, activator, autoscaler, queue-proxy/);
+});
 
+/**
+ * Starts autoscaler, activator and router (each on top of `base(component)`, with loopback ports),
+ * then a queue-proxy in front of a tiny app, and checks each answers as it should.
+ */
+async function startDataPlane(
+  t: Test,
+  tree: { app: string; bin: string },
+  base: (component: string) => Record<string, string>,
+): Promise<void> {
+  const token = (env: Record<string, string>) => env.SLUICE_TOKEN ?? TOKEN;
   const autoscaler = await startComponent(t, tree, "autoscaler", {
+    ...base("autoscaler"),
     AUTOSCALER_PORT: "0",
     AUTOSCALER_BIND_ADDRESS: "127.0.0.1",
     SLUICE_STATE_DIR: join(tree.app, "..", "state"),
-    AUTOSCALER_ALLOWED_HOSTS: "sluice-autoscaler.sluice-system.svc",
   });
   const autoscalerUrl = `http://127.0.0.1:${autoscaler.message.port}`;
   t.equal(await status(`${autoscalerUrl}/healthz`), 200, "autoscaler /healthz");
   t.equal(await status(`${autoscalerUrl}/readyz`), 200, "autoscaler /readyz");
   t.equal(await status(`${autoscalerUrl}/v1/state`), 401, "autoscaler API needs the token");
   t.equal(
-    await status(`${autoscalerUrl}/v1/state`, { authorization: `Bearer ${TOKEN}` }),
+    await status(`${autoscalerUrl}/v1/state`, { authorization: `Bearer ${token(base("autoscaler"))}` }),
     200,
     "…and takes it",
   );
 
   const activator = await startComponent(t, tree, "activator", {
+    ...base("activator"),
     ACTIVATOR_PORT: "0",
     ACTIVATOR_ADMIN_PORT: "0",
     ACTIVATOR_BIND_ADDRESS: "127.0.0.1",
     AUTOSCALER_URL: autoscalerUrl,
-    ACTIVATOR_NAME: "activator-pod-1",
   });
   const activatorAdmin = `http://127.0.0.1:${activator.message.adminPort}`;
   t.equal(await status(`${activatorAdmin}/healthz`), 200, "activator /healthz");
   await waitFor("activator ready", async () => (await status(`${activatorAdmin}/readyz`)) === 200);
 
   const router = await startComponent(t, tree, "router", {
+    ...base("router"),
     ROUTER_PORT: "0",
     ROUTER_ADMIN_PORT: "0",
     ROUTER_BIND_ADDRESS: "127.0.0.1",
@@ -315,4 +336,28 @@ t.test("each component starts from a production-only install by the image's comm
 
   for (const running of [autoscaler, activator, router, queueProxy])
     t.notMatch(running.output(), /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/, "no missing module");
+}
+
+t.test("each component starts from the production-only tree by the image's command", async (t) => {
+  const plain: Record<string, Record<string, string>> = {
+    autoscaler: { AUTOSCALER_ALLOWED_HOSTS: "sluice-autoscaler.sluice-system.svc" },
+    activator: { ACTIVATOR_NAME: "activator-pod-1" },
+  };
+  await startDataPlane(t, treeFor(), (component) => plain[component] ?? {});
 });
+
+t.test(
+  "…and with the environment the chart gives each pod (loopback ports instead)",
+  { skip: helmSkip() },
+  async (t) => {
+    const docs = render({ logLevel: "warn" });
+    await startDataPlane(t, treeFor(), (component) => {
+      const containers = deployment(docs, component).spec.template.spec.containers;
+      return containerEnv(docs, containers[0], {
+        "metadata.name": `${component}-pod-1`,
+        "metadata.namespace": "sluice-system",
+        "status.podIP": "127.0.0.1",
+      });
+    });
+  },
+);
