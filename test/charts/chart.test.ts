@@ -416,6 +416,19 @@ t.test(
       ofKind(render({ "router.pdb.enabled": false, "activator.pdb.enabled": false }), "PodDisruptionBudget"),
       [],
     );
+    // One pod with minAvailable 1 would block every node drain: no PDB for a single pod.
+    const single = render({ "router.replicas": 1, "activator.replicas": 1 });
+    t.same(ofKind(single, "PodDisruptionBudget"), [], "no PDB for a single pod");
+    const scaled = render({
+      "router.replicas": 1,
+      "router.autoscaling.enabled": true,
+      "router.autoscaling.minReplicas": 3,
+    });
+    t.same(
+      ofKind(scaled, "PodDisruptionBudget").map((pdb) => pdb.metadata.name),
+      [`${FULLNAME}-router`, `${FULLNAME}-activator`],
+      "the HPA's minimum counts",
+    );
   },
 );
 

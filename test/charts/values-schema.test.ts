@@ -22,7 +22,7 @@ t.test("bad values are refused, each with its path and the rule", { skip }, asyn
       "servingGroup=foo",
       /at '\/servingGroup': value must be one of 'serving.sluice.dev', 'serving.knative.dev'/,
     ],
-    ["router.service.type=NodeBalancer", /at '\/router\/service\/type': value must be one of/],
+    ["router.service.type=NodePort", /at '\/router\/service\/type': value must be one of/],
     ["router.ports.admin=70000", /at '\/router\/ports\/admin': maximum: got 70,000, want 65,535/],
     ["activator.queueDepth=-5", /at '\/activator\/queueDepth': minimum/],
     ["autoscaler.replicas=2", /at '\/autoscaler\/replicas': maximum: got 2, want 1/],
