@@ -1,0 +1,782 @@
+// The kubelet stand-in for tests against a real API server: it registers a Ready Node, binds
+// unscheduled pods to itself (there is no scheduler either), runs each pod's containers as local
+// processes from the pod spec, probes them, writes pod status, and on deletion stops them within
+// the pod's grace period and removes the pod, as the kubelet does.
+//
+// Pod addresses: each pod gets its own network namespace with a veth pair on a bridge this node
+// makes, and a unique address in a 10.x.y.0/24 it picks free on this machine (the bridge holds
+// 10.x.y.1, which is the Node's InternalIP). Why not the alternatives:
+// - a loopback address per pod (127.0.0.N): the API server refuses loopback and link-local
+//   endpoint addresses, so the EndpointSlice controller could not publish the pod (TOOLS.md;
+//   ValidateEndpointIP);
+// - a mapping from a reported fake IP to a loopback port: only the test's own HTTP client would
+//   know it, while the router, activator and autoscaler under test connect to pod IPs themselves;
+// - one shared namespace: every revision pod's queue-proxy listens on the same ports (8012, 8022,
+//   9091), as in a real cluster; they would collide.
+// A namespace per pod is what a CNI plugin does, needs only `ip` and root (the tests run as root),
+// and keeps every packet on this machine. A container that listens on 127.0.0.1 only (as
+// test/fixtures/app.ts does) is made reachable at the pod IP by a small forwarder started inside
+// the pod's namespace (loopback-forwarder.ts), since there is no netfilter here for a DNAT rule.
+import { execFileSync } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { ROOT } from "../processes.ts";
+import { skipUnlessTool } from "../required-tool.ts";
+import { type ControlPlane, spawnTied, stopProcess } from "./control-plane.ts";
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** The image name that stands for this checkout: `sluice`, any registry or tag (`ghcr.io/x/sluice:dev`). */
+export const SLUICE_IMAGE = /(^|\/)sluice(:[^/@]*)?(@.*)?$/;
+/** Components the sluice image runs, chosen by its first argument. */
+export const SLUICE_COMPONENTS = ["router", "activator", "autoscaler", "queue-proxy"];
+
+function ip(args: string[]): string {
+  return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Whether pods can have network namespaces here: root and a working `ip netns`. */
+export function skipUnlessPodNetwork(): string | false {
+  let found = process.getuid?.() === 0;
+  if (found) {
+    try {
+      ip(["netns", "list"]);
+    } catch {
+      found = false;
+    }
+  }
+  return skipUnlessTool(
+    "root with `ip netns` (iproute2)",
+    found,
+    "apt-get install iproute2, and run as root",
+  );
+}
+
+/** Removes namespaces and bridges left by test nodes of processes that no longer exist. */
+function removeStale(): void {
+  for (const line of ip(["netns", "list"]).split("\n")) {
+    const match = /^(sluice-(\d+)-\S+)/.exec(line);
+    if (match && !alive(Number(match[2]))) {
+      try {
+        ip(["netns", "del", match[1]]);
+      } catch {}
+    }
+  }
+  for (const line of ip(["-o", "link", "show", "type", "bridge"]).split("\n")) {
+    const match = /^\d+: (slb([0-9a-z]+)-\d+)[:@]/.exec(line);
+    if (match && !alive(Number.parseInt(match[2], 36))) {
+      try {
+        ip(["link", "del", match[1]]);
+      } catch {}
+    }
+  }
+}
+
+/** A 10.x.y.0/24 no interface or route on this machine uses (nor the Service range 10.0.0.0/24). */
+function freeSubnet(): string {
+  const used = ip(["-4", "-o", "addr"]) + ip(["-4", "route"]);
+  for (;;) {
+    const prefix = `10.${randomInt(200, 250)}.${randomInt(0, 256)}`;
+    if (!used.includes(`${prefix}.`)) return prefix;
+  }
+}
+
+type Container = k8s.V1Container;
+type ContainerStatus = k8s.V1ContainerStatus;
+
+interface ContainerRun {
+  spec: Container;
+  proc?: ReturnType<typeof spawnTied>;
+  pid?: number;
+  log: string;
+  restartCount: number;
+  startedAt?: Date;
+  ready: boolean;
+  probeFailures: number;
+  waiting?: { reason: string; message: string };
+  terminated?: k8s.V1ContainerStateTerminated;
+  lastTerminated?: k8s.V1ContainerStateTerminated;
+  restartTimer?: NodeJS.Timeout;
+}
+
+interface PodRun {
+  namespace: string;
+  name: string;
+  uid: string;
+  ip: string;
+  netns: string;
+  pod: k8s.V1Pod;
+  containers: ContainerRun[];
+  forwarders: Map<number, ReturnType<typeof spawnTied>>;
+  startTime: Date;
+  terminating?: Promise<void>;
+  lastStatus?: string;
+  probing: boolean;
+}
+
+export interface TestPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  ip: string;
+  /** Process id of each running container, by container name. */
+  pids: Record<string, number | undefined>;
+}
+
+export interface TestNode {
+  name: string;
+  /** The node's address on the pod bridge (its InternalIP); pods reach this machine there. */
+  hostIP: string;
+  /** The pods this node runs now. */
+  pods(): TestPod[];
+  /** A container's output so far ("" when unknown). */
+  logs(namespace: string, pod: string, container?: string): string;
+  /** Stops every pod and removes the node (also done when the test ends). */
+  stop(): Promise<void>;
+}
+
+let nodeCount = 0;
+
+const debug = (message: string) => {
+  if (process.env.SLUICE_TEST_NODE_DEBUG === "1") process.stderr.write(`# test-node: ${message}\n`);
+};
+
+/**
+ * Registers a Ready Node named `name` and runs the pods bound to it (binding every unscheduled
+ * pod to it) until the test ends. Call skipUnlessPodNetwork first.
+ */
+export async function startTestNode(
+  t: Teardown,
+  cp: ControlPlane,
+  { name = "test-node" }: { name?: string } = {},
+): Promise<TestNode> {
+  removeStale();
+  const n = nodeCount++;
+  const id = `${process.pid}-${n}`;
+  const bridge = `slb${process.pid.toString(36)}-${n}`;
+  const prefix = freeSubnet();
+  const hostIP = `${prefix}.1`;
+  const dir = mkdtempSync(join(tmpdir(), "sluice-node-"));
+  const kc = cp.kubeConfig;
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const runs = new Map<string, PodRun>();
+  const finished = new Map<string, PodRun>(); // terminated pods' logs, by namespace/name
+  let nextIp = 2;
+  let stopped = false;
+
+  ip(["link", "add", bridge, "type", "bridge"]);
+  ip(["addr", "add", `${hostIP}/24`, "dev", bridge]);
+  ip(["link", "set", bridge, "up"]);
+
+  const freeIps: number[] = [];
+  const allocateIp = () => {
+    if (nextIp <= 254) return `${prefix}.${nextIp++}`;
+    const reused = freeIps.shift();
+    if (reused === undefined) throw new Error(`test node ${name}: no pod addresses left in ${prefix}.0/24`);
+    return `${prefix}.${reused}`;
+  };
+
+  const ready = { type: "Ready", status: "True", reason: "KubeletReady", message: "test node is ready" };
+  await core.createNode({
+    body: {
+      metadata: {
+        name,
+        labels: {
+          "kubernetes.io/hostname": name,
+          "kubernetes.io/os": "linux",
+          "kubernetes.io/arch": "amd64",
+        },
+      },
+    },
+  });
+  await core.patchNodeStatus(
+    {
+      name,
+      body: {
+        status: {
+          conditions: [{ ...ready, lastHeartbeatTime: new Date(), lastTransitionTime: new Date() }],
+          addresses: [
+            { type: "InternalIP", address: hostIP },
+            { type: "Hostname", address: name },
+          ],
+          capacity: { cpu: "8", memory: "32Gi", pods: "250" },
+          allocatable: { cpu: "8", memory: "32Gi", pods: "250" },
+        },
+      },
+    },
+    k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+  );
+
+  // --- environment, commands and probes from the pod spec ---------------------------------------
+
+  const fieldValue = (pod: k8s.V1Pod, run: PodRun, path: string): string => {
+    const labelOrAnnotation = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+    if (labelOrAnnotation) {
+      const map = labelOrAnnotation[1] === "labels" ? pod.metadata?.labels : pod.metadata?.annotations;
+      return map?.[labelOrAnnotation[2]] ?? "";
+    }
+    const values: Record<string, string | undefined> = {
+      "metadata.name": pod.metadata?.name,
+      "metadata.namespace": pod.metadata?.namespace,
+      "metadata.uid": pod.metadata?.uid,
+      "spec.nodeName": name,
+      "spec.serviceAccountName": pod.spec?.serviceAccountName,
+      "status.hostIP": hostIP,
+      "status.hostIPs": hostIP,
+      "status.podIP": run.ip,
+      "status.podIPs": run.ip,
+    };
+    if (!(path in values)) throw new Error(`fieldRef ${path} is not supported by the test node`);
+    return values[path] ?? "";
+  };
+
+  const expand = (text: string, env: Record<string, string>) =>
+    text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, key?: string) =>
+      key === undefined ? "$" : (env[key] ?? whole),
+    );
+
+  const readKey = async (
+    kind: "configMap" | "secret",
+    namespace: string,
+    ref: { name?: string; key?: string; optional?: boolean },
+  ): Promise<Record<string, string> | undefined> => {
+    try {
+      if (kind === "configMap") {
+        return (await core.readNamespacedConfigMap({ name: ref.name ?? "", namespace })).data ?? {};
+      }
+      const data = (await core.readNamespacedSecret({ name: ref.name ?? "", namespace })).data ?? {};
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]),
+      );
+    } catch (error) {
+      if (ref.optional) return undefined;
+      throw new Error(`${kind} "${ref.name}" not found: ${(error as Error).message}`);
+    }
+  };
+
+  const containerEnv = async (pod: k8s.V1Pod, run: PodRun, c: Container): Promise<Record<string, string>> => {
+    const env: Record<string, string> = {};
+    const namespace = run.namespace;
+    for (const from of c.envFrom ?? []) {
+      const source = from.configMapRef
+        ? await readKey("configMap", namespace, from.configMapRef)
+        : from.secretRef
+          ? await readKey("secret", namespace, from.secretRef)
+          : undefined;
+      for (const [k, v] of Object.entries(source ?? {})) env[`${from.prefix ?? ""}${k}`] = v;
+    }
+    for (const e of c.env ?? []) {
+      const from = e.valueFrom;
+      if (!from) env[e.name] = expand(e.value ?? "", env);
+      else if (from.fieldRef) env[e.name] = fieldValue(pod, run, from.fieldRef.fieldPath);
+      else if (from.resourceFieldRef) {
+        const [kind, resource] = from.resourceFieldRef.resource.split(".") as ["limits" | "requests", string];
+        env[e.name] = String(c.resources?.[kind]?.[resource] ?? "0");
+      } else if (from.configMapKeyRef || from.secretKeyRef) {
+        const ref = (from.configMapKeyRef ?? from.secretKeyRef)!;
+        const data = await readKey(from.configMapKeyRef ? "configMap" : "secret", namespace, ref);
+        if (data?.[ref.key] !== undefined) env[e.name] = data[ref.key];
+        else if (!ref.optional) throw new Error(`key "${ref.key}" not found in "${ref.name}"`);
+      }
+    }
+    return env;
+  };
+
+  /** The command line for a container, or undefined when its image cannot run here. */
+  const commandLine = (c: Container, env: Record<string, string>): string[] | undefined => {
+    const args = (c.args ?? []).map((a) => expand(a, env));
+    if (c.command && c.command.length > 0) return [...c.command.map((a) => expand(a, env)), ...args];
+    if (SLUICE_IMAGE.test(c.image ?? "") && SLUICE_COMPONENTS.includes(args[0])) {
+      return ["node", join(ROOT, args[0], "main.ts"), ...args.slice(1)];
+    }
+    return undefined;
+  };
+
+  const startContainer = async (run: PodRun, cr: ContainerRun) => {
+    const c = cr.spec;
+    let env: Record<string, string>;
+    try {
+      env = {
+        PATH: `${dirname(process.execPath)}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+        HOME: process.env.HOME ?? "/root",
+        HOSTNAME: run.name,
+        ...(await containerEnv(run.pod, run, c)),
+      };
+    } catch (error) {
+      cr.waiting = { reason: "CreateContainerConfigError", message: (error as Error).message };
+      return;
+    }
+    const argv = commandLine(c, env);
+    if (!argv) {
+      cr.waiting = {
+        reason: "ErrImagePull",
+        message:
+          `image "${c.image}" cannot be pulled: the test node runs a container's command, or the sluice ` +
+          `image (args ${SLUICE_COMPONENTS.join("|")}) from this checkout`,
+      };
+      return;
+    }
+    if (argv[0] === "node") argv[0] = process.execPath;
+    const proc = spawnTied("ip", ["netns", "exec", run.netns, ...argv], { env, cwd: ROOT, log: cr.log });
+    cr.proc = proc;
+    cr.pid = proc.child.pid;
+    cr.startedAt = new Date();
+    cr.waiting = undefined;
+    cr.terminated = undefined;
+    cr.ready = false;
+    cr.probeFailures = 0;
+    proc.child.once("exit", (code, signal) => {
+      if (cr.proc !== proc) return;
+      cr.proc = undefined;
+      cr.ready = false;
+      const exitCode = code ?? (signal ? 128 + (signal === "SIGKILL" ? 9 : 15) : 1);
+      const terminated: k8s.V1ContainerStateTerminated = {
+        exitCode,
+        reason: exitCode === 0 ? "Completed" : "Error",
+        startedAt: cr.startedAt,
+        finishedAt: new Date(),
+      };
+      if (run.terminating || stopped) {
+        cr.terminated = terminated;
+        return;
+      }
+      const policy = run.pod.spec?.restartPolicy ?? "Always";
+      if (policy === "Never" || (policy === "OnFailure" && exitCode === 0)) {
+        cr.terminated = terminated;
+        return;
+      }
+      // Crashed: report it as the kubelet does while it backs off, then start it again.
+      cr.lastTerminated = terminated;
+      cr.restartCount++;
+      const backoffMs = Math.min(1000 * 2 ** (cr.restartCount - 1), 20_000);
+      cr.waiting = {
+        reason: "CrashLoopBackOff",
+        message: `back-off ${backoffMs / 1000}s restarting failed container=${c.name} pod=${run.name}_${run.namespace}(${run.uid})`,
+      };
+      cr.restartTimer = setTimeout(() => void startContainer(run, cr), backoffMs);
+    });
+  };
+
+  const portNumber = (c: Container, port: number | string | undefined): number | undefined => {
+    if (typeof port === "number") return port;
+    if (port === undefined) return undefined;
+    const named = c.ports?.find((p) => p.name === port)?.containerPort;
+    return named ?? (/^\d+$/.test(port) ? Number(port) : undefined);
+  };
+
+  const probe = (run: PodRun, cr: ContainerRun): Promise<boolean> => {
+    const p = cr.spec.readinessProbe;
+    if (!p) return Promise.resolve(true);
+    const timeoutMs = (p.timeoutSeconds ?? 1) * 1000;
+    if (p.httpGet) {
+      const port = portNumber(cr.spec, p.httpGet.port as number | string);
+      const headers = Object.fromEntries((p.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));
+      return new Promise((resolve) => {
+        const req = request(
+          {
+            host: p.httpGet?.host || run.ip,
+            port,
+            path: p.httpGet?.path ?? "/",
+            headers: { "user-agent": "kube-probe/1.37", ...headers },
+            timeout: timeoutMs,
+          },
+          (res) => {
+            res.resume();
+            resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+          },
+        );
+        req.on("timeout", () => req.destroy());
+        req.on("error", () => resolve(false));
+        req.end();
+      });
+    }
+    if (p.tcpSocket) {
+      const port = portNumber(cr.spec, p.tcpSocket.port as number | string);
+      return new Promise((resolve) => {
+        const socket = connect({ host: p.tcpSocket?.host || run.ip, port: port ?? 0, timeout: timeoutMs });
+        socket.once("connect", () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once("error", () => resolve(false));
+        socket.once("timeout", () => {
+          socket.destroy();
+          resolve(false);
+        });
+      });
+    }
+    return Promise.resolve(true); // exec and grpc probes: not run by the test node, taken as passing
+  };
+
+  /** Ports a container listens on in the pod's namespace, by local address (/proc/<pid>/net/tcp). */
+  const listeners = (pid: number): Map<number, Set<string>> => {
+    const result = new Map<number, Set<string>>();
+    for (const table of ["tcp", "tcp6"]) {
+      let text = "";
+      try {
+        text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
+      } catch {
+        continue;
+      }
+      for (const line of text.split("\n").slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields.length < 4 || fields[3] !== "0A") continue;
+        const [addr, portHex] = fields[1].split(":");
+        const port = Number.parseInt(portHex, 16);
+        const set = result.get(port) ?? new Set();
+        set.add(addr);
+        result.set(port, set);
+      }
+    }
+    return result;
+  };
+
+  /** Starts a forwarder at the pod IP for each declared or probed port bound to 127.0.0.1 only. */
+  const forwardLoopbackPorts = (run: PodRun) => {
+    const pid = run.containers.find((cr) => cr.proc)?.pid;
+    if (pid === undefined) return;
+    const listening = listeners(pid);
+    const wanted = new Set<number>();
+    for (const cr of run.containers) {
+      for (const p of cr.spec.ports ?? []) wanted.add(p.containerPort);
+      const probe = cr.spec.readinessProbe?.httpGet ?? cr.spec.readinessProbe?.tcpSocket;
+      const port = portNumber(cr.spec, probe?.port as number | string | undefined);
+      if (port !== undefined) wanted.add(port);
+    }
+    for (const port of wanted) {
+      const addrs = listening.get(port);
+      if (!addrs || run.forwarders.has(port)) continue;
+      // 0100007F is 127.0.0.1 in /proc's byte order; anything else (0.0.0.0, ::, the pod IP) is reachable.
+      if ([...addrs].every((a) => a === "0100007F" || a === "00000000000000000000000001000000")) {
+        run.forwarders.set(
+          port,
+          spawnTied(
+            "ip",
+            [
+              "netns",
+              "exec",
+              run.netns,
+              process.execPath,
+              join(ROOT, "test/helpers/kube/loopback-forwarder.ts"),
+              run.ip,
+              String(port),
+            ],
+            { log: join(dir, `${run.netns}-forwarder.log`) },
+          ),
+        );
+      }
+    }
+  };
+
+  // --- status ---------------------------------------------------------------------------------
+
+  const containerStatus = (cr: ContainerRun): ContainerStatus => {
+    const state: k8s.V1ContainerState = cr.proc
+      ? { running: { startedAt: cr.startedAt } }
+      : cr.terminated
+        ? { terminated: cr.terminated }
+        : { waiting: cr.waiting ?? { reason: "ContainerCreating", message: "" } };
+    return {
+      name: cr.spec.name,
+      image: cr.spec.image ?? "",
+      imageID: "",
+      containerID: cr.pid ? `sluice-test://${cr.pid}` : undefined,
+      ready: cr.ready,
+      started: cr.proc !== undefined,
+      restartCount: cr.restartCount,
+      state,
+      lastState: cr.lastTerminated ? { terminated: cr.lastTerminated } : {},
+    };
+  };
+
+  const podStatus = (run: PodRun): k8s.V1PodStatus => {
+    const statuses = run.containers.map(containerStatus);
+    const allReady = run.containers.every((cr) => cr.ready) && !run.terminating;
+    const allTerminated = run.containers.every((cr) => cr.terminated);
+    const phase = allTerminated
+      ? run.containers.every((cr) => cr.terminated?.exitCode === 0)
+        ? "Succeeded"
+        : "Failed"
+      : run.containers.some((cr) => cr.startedAt)
+        ? "Running"
+        : "Pending";
+    const condition = (type: string, ok: boolean, reason?: string) => ({
+      type,
+      status: ok ? "True" : "False",
+      reason: ok ? undefined : reason,
+    });
+    return {
+      phase,
+      hostIP,
+      hostIPs: [{ ip: hostIP }],
+      podIP: run.ip,
+      podIPs: [{ ip: run.ip }],
+      startTime: run.startTime,
+      conditions: [
+        condition("PodScheduled", true),
+        condition("Initialized", true),
+        condition("ContainersReady", allReady, "ContainersNotReady"),
+        condition("Ready", allReady, "ContainersNotReady"),
+      ],
+      containerStatuses: statuses,
+    };
+  };
+
+  /** Writes the pod's status when it changed since the last successful write. */
+  const syncStatus = async (run: PodRun) => {
+    const status = podStatus(run);
+    const key = JSON.stringify(status);
+    if (key === run.lastStatus) return;
+    const now = new Date();
+    for (const c of status.conditions ?? []) (c as k8s.V1PodCondition).lastTransitionTime = now;
+    try {
+      await core.patchNamespacedPodStatus(
+        { name: run.name, namespace: run.namespace, body: { status } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
+      );
+      run.lastStatus = key;
+    } catch {
+      // The API server is away or the pod is gone: the next tick tries again.
+    }
+  };
+
+  // --- pod lifecycle --------------------------------------------------------------------------
+
+  const startPod = async (pod: k8s.V1Pod) => {
+    const uid = pod.metadata?.uid ?? "";
+    const podIp = allocateIp();
+    const netns = `sluice-${id}-${podIp.split(".")[3]}`;
+    const veth = `slv${process.pid.toString(36)}-${n}-${podIp.split(".")[3]}`.slice(0, 15);
+    ip(["netns", "add", netns]);
+    ip(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+    ip(["link", "set", veth, "master", bridge, "up"]);
+    ip(["-n", netns, "addr", "add", `${podIp}/24`, "dev", "eth0"]);
+    ip(["-n", netns, "link", "set", "eth0", "up"]);
+    ip(["-n", netns, "link", "set", "lo", "up"]);
+    ip(["-n", netns, "route", "add", "default", "via", hostIP]);
+    const run: PodRun = {
+      namespace: pod.metadata?.namespace ?? "default",
+      name: pod.metadata?.name ?? "",
+      uid,
+      ip: podIp,
+      netns,
+      pod,
+      containers: (pod.spec?.containers ?? []).map((spec) => ({
+        spec,
+        log: join(dir, `${pod.metadata?.namespace}_${pod.metadata?.name}_${spec.name}.log`),
+        restartCount: 0,
+        ready: false,
+        probeFailures: 0,
+      })),
+      forwarders: new Map(),
+      startTime: new Date(),
+      probing: false,
+    };
+    runs.set(uid, run);
+    for (const cr of run.containers) await startContainer(run, cr);
+    await syncStatus(run);
+  };
+
+  const removeNetwork = (run: PodRun) => {
+    try {
+      ip(["netns", "del", run.netns]);
+    } catch {}
+    freeIps.push(Number(run.ip.split(".")[3]));
+  };
+
+  /** SIGTERM every container, SIGKILL after `graceSeconds`, then free the pod's network. */
+  const killPod = async (run: PodRun, graceSeconds: number) => {
+    for (const cr of run.containers) clearTimeout(cr.restartTimer);
+    await Promise.all(
+      run.containers.map((cr) =>
+        cr.proc ? stopProcess(cr.proc, { graceMs: graceSeconds * 1000 }) : undefined,
+      ),
+    );
+    await Promise.all([...run.forwarders.values()].map((f) => stopProcess(f, { graceMs: 1000 })));
+    removeNetwork(run);
+    runs.delete(run.uid);
+    finished.set(`${run.namespace}/${run.name}`, run);
+  };
+
+  const terminatePod = (run: PodRun, pod: k8s.V1Pod) => {
+    run.terminating ??= (async () => {
+      const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+      debug(`terminating ${run.namespace}/${run.name} (grace ${grace}s)`);
+      await syncStatus(run);
+      await killPod(run, grace);
+      debug(`stopped ${run.namespace}/${run.name}`);
+      try {
+        // The kubelet's final delete: the pod object goes once its containers are gone.
+        await core.deleteNamespacedPod({
+          name: run.name,
+          namespace: run.namespace,
+          gracePeriodSeconds: 0,
+          // The API server reads options from the body when there is one, not from the query.
+          body: { gracePeriodSeconds: 0, preconditions: { uid: run.uid } },
+        });
+        debug(`deleted ${run.namespace}/${run.name}`);
+      } catch (error) {
+        debug(`final delete of ${run.namespace}/${run.name}: ${(error as Error).message}`);
+      }
+    })();
+  };
+
+  const bind = async (pod: k8s.V1Pod) => {
+    try {
+      await core.createNamespacedPodBinding({
+        name: pod.metadata?.name ?? "",
+        namespace: pod.metadata?.namespace ?? "default",
+        body: {
+          metadata: { name: pod.metadata?.name, uid: pod.metadata?.uid },
+          target: { apiVersion: "v1", kind: "Node", name },
+        },
+      });
+    } catch {
+      // Already bound (409) or gone: the next event says what it is now.
+    }
+  };
+
+  const reconcilePod = async (pod: k8s.V1Pod) => {
+    if (stopped) return;
+    const uid = pod.metadata?.uid ?? "";
+    const run = runs.get(uid);
+    debug(
+      `pod ${pod.metadata?.namespace}/${pod.metadata?.name} node=${pod.spec?.nodeName ?? ""} ` +
+        `deleting=${pod.metadata?.deletionTimestamp !== undefined} running=${run !== undefined}`,
+    );
+    if (!pod.spec?.nodeName) {
+      if (!pod.metadata?.deletionTimestamp) await bind(pod);
+      return;
+    }
+    if (pod.spec.nodeName !== name) return;
+    if (pod.metadata?.deletionTimestamp) {
+      if (run) terminatePod(run, pod);
+      else {
+        // Nothing runs for it here (never started, or already stopped): finish the deletion.
+        try {
+          await core.deleteNamespacedPod({
+            name: pod.metadata.name ?? "",
+            namespace: pod.metadata.namespace ?? "default",
+            gracePeriodSeconds: 0,
+            body: { gracePeriodSeconds: 0, preconditions: { uid } },
+          });
+        } catch {}
+      }
+      return;
+    }
+    if (run) {
+      run.pod = pod;
+      return;
+    }
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return;
+    await startPod(pod);
+  };
+
+  // Pods are handled one event at a time, in order.
+  let queue = Promise.resolve();
+  const enqueue = (pod: k8s.V1Pod) => {
+    queue = queue.then(() => reconcilePod(pod)).catch(() => {});
+  };
+
+  const informer = k8s.makeInformer(kc, "/api/v1/pods", () => core.listPodForAllNamespaces());
+  informer.on("add", enqueue);
+  informer.on("update", enqueue);
+  informer.on("delete", (pod) => {
+    const run = runs.get(pod.metadata?.uid ?? "");
+    if (run) terminatePod(run, { ...pod, metadata: { ...pod.metadata, deletionGracePeriodSeconds: 0 } });
+  });
+  // The API server went away (a restart test): list and watch again. start() reports a failed
+  // list through "error" again, so this retries until the API server answers.
+  let relist: NodeJS.Timeout | undefined;
+  informer.on("error", (error) => {
+    debug(`pod watch ended: ${error}`);
+    if (stopped || relist) return;
+    relist = setTimeout(() => {
+      relist = undefined;
+      if (!stopped) void informer.start();
+    }, 250);
+  });
+  await informer.start();
+
+  // Readiness probes and forwarders, then status, for every running pod — level-triggered.
+  const tick = setInterval(() => {
+    for (const run of runs.values()) {
+      if (run.probing || run.terminating) continue;
+      run.probing = true;
+      void (async () => {
+        forwardLoopbackPorts(run);
+        for (const cr of run.containers) {
+          if (!cr.proc) continue;
+          const ok = await probe(run, cr);
+          const threshold = cr.spec.readinessProbe?.failureThreshold ?? 3;
+          if (ok) {
+            cr.ready = true;
+            cr.probeFailures = 0;
+          } else if (!cr.ready || ++cr.probeFailures >= threshold) {
+            cr.ready = false;
+          }
+        }
+        if (!run.terminating) await syncStatus(run);
+      })().finally(() => {
+        run.probing = false;
+      });
+    }
+  }, 100);
+
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(tick);
+    clearTimeout(relist);
+    await informer.stop().catch(() => {});
+    await Promise.all([...runs.values()].map((run) => killPod(run, 2)));
+    try {
+      ip(["link", "del", bridge]);
+    } catch {}
+    await core.deleteNode({ name }).catch(() => {});
+    if (process.env.SLUICE_KUBE_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
+  };
+  t.teardown(stop);
+
+  return {
+    name,
+    hostIP,
+    pods: () =>
+      [...runs.values()].map((run) => ({
+        namespace: run.namespace,
+        name: run.name,
+        uid: run.uid,
+        ip: run.ip,
+        pids: Object.fromEntries(run.containers.map((cr) => [cr.spec.name, cr.proc ? cr.pid : undefined])),
+      })),
+    logs(namespace, pod, container) {
+      const run =
+        [...runs.values()].find((r) => r.namespace === namespace && r.name === pod) ??
+        finished.get(`${namespace}/${pod}`);
+      const cr = run?.containers.find((c) => container === undefined || c.spec.name === container);
+      if (!cr) return "";
+      try {
+        return readFileSync(cr.log, "utf8");
+      } catch {
+        return "";
+      }
+    },
+    stop,
+  };
+}
