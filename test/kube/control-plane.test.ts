@@ -365,3 +365,71 @@ t.test("a ServiceAccount's token is subject to RBAC", { skip }, async (t) => {
     "create is still forbidden",
   );
 });
+
+t.test("a pod reaches the API server with its own ServiceAccount's token", { skip }, async (t) => {
+  const cp = await startControlPlane(t);
+  const node = await startTestNode(t, cp);
+  const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const rbac = cp.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const namespace = "default";
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "pod-reader" } } });
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: "pod-reader" },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: "pod-reader" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-reader" },
+      subjects: [{ kind: "ServiceAccount", name: "pod-reader", namespace }],
+    },
+  });
+  // In-cluster configuration, as the platform's components will load it: the Service host and
+  // port from the environment, the token and CA from the service-account volume.
+  const script = `
+    import * as k8s from "@kubernetes/client-node";
+    const kc = new k8s.KubeConfig();
+    kc.loadFromCluster();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const me = await core.readNamespacedPod({ name: process.env.POD_NAME, namespace: "default" });
+    console.log("read myself: " + me.metadata.name + " as " + me.spec.serviceAccountName);
+    try {
+      await core.listNamespacedSecret({ namespace: "default" });
+      console.log("listed secrets");
+    } catch (error) {
+      console.log("secrets: " + error.code);
+    }
+    setInterval(() => {}, 1000);
+  `;
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name: "in-cluster" },
+      spec: {
+        serviceAccountName: "pod-reader",
+        containers: [
+          {
+            name: "main",
+            image: "node:24",
+            command: ["node", "--input-type=module", "-e", script],
+            env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+          },
+        ],
+      },
+    },
+  });
+  const logs = await waitFor(
+    "the pod to report what its token may do",
+    () => {
+      const out = node.logs(namespace, "in-cluster");
+      return /secrets: |listed secrets|Error/.test(out) ? out : undefined;
+    },
+    { timeoutMs: 20_000 },
+  );
+  t.match(logs, /read myself: in-cluster as pod-reader/, "get pods is allowed by its Role");
+  t.match(logs, /secrets: 403/, "list secrets is not");
+});

@@ -6,7 +6,7 @@
 // API calls go through @kubernetes/client-node (the platform's own Kubernetes client later), so
 // the harness exercises the same client the product uses; readiness checks are plain fetches.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomInt } from "node:crypto";
 import {
   createWriteStream,
   existsSync,
@@ -92,6 +92,20 @@ export async function skipUnlessControlPlane(t: { setTimeout(n: number): void })
   );
 }
 
+/** A 10.x.y (x in 100–199) that no interface or route here uses, for a Service range. */
+function freeServicePrefix(): string {
+  let used = "";
+  try {
+    used =
+      execFileSync("ip", ["-4", "route"], { encoding: "utf8" }) +
+      execFileSync("ip", ["-4", "-o", "addr"], { encoding: "utf8" });
+  } catch {}
+  for (;;) {
+    const prefix = `10.${randomInt(100, 200)}.${randomInt(0, 256)}`;
+    if (!used.includes(`${prefix}.`)) return prefix;
+  }
+}
+
 /** A user the API server knows from its static token file. */
 export interface StaticUser {
   name: string;
@@ -122,6 +136,11 @@ export const DEFAULT_CONTROLLERS = [
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
   server: string;
+  apiPort: number;
+  /** --service-cluster-ip-range, a 10.x.y.0/24 of its own. */
+  serviceClusterIPRange: string;
+  /** The "kubernetes" Service's ClusterIP (first of the range); the serving certificate names it. */
+  kubernetesServiceIP: string;
   /** The API server's CA bundle (PEM): its self-signed serving certificate's chain. */
   caPem: string;
   adminToken: string;
@@ -318,6 +337,11 @@ export async function startControlPlane(
   );
 
   const apiPort = await freePort();
+  // A Service range of its own, so the "kubernetes" Service's address (its first IP, which the
+  // apiserver's self-signed certificate names) can be given to this control plane's pods by the
+  // test node without colliding with another control plane on this machine.
+  const servicePrefix = freeServicePrefix();
+  const serviceRange = `${servicePrefix}.0/24`;
   const server = `https://127.0.0.1:${apiPort}`;
   const apiLog = join(dir, "kube-apiserver.log");
   const apiArgs = [
@@ -328,7 +352,7 @@ export async function startControlPlane(
     "--endpoint-reconciler-type=none",
     `--secure-port=${apiPort}`,
     `--cert-dir=${join(dir, "certs")}`,
-    "--service-cluster-ip-range=10.0.0.0/24",
+    `--service-cluster-ip-range=${serviceRange}`,
     `--service-account-issuer=${server}`,
     `--service-account-key-file=${join(dir, "sa.pub")}`,
     `--service-account-signing-key-file=${join(dir, "sa.key")}`,
@@ -406,6 +430,9 @@ export async function startControlPlane(
   const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
   return {
     server,
+    apiPort,
+    serviceClusterIPRange: serviceRange,
+    kubernetesServiceIP: `${servicePrefix}.1`,
     caPem,
     adminToken,
     kubeconfigPath,

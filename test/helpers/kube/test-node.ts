@@ -19,9 +19,9 @@
 // the pod's namespace (loopback-forwarder.ts), since there is no netfilter here for a DNAT rule.
 import { execFileSync } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { connect } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
@@ -35,6 +35,8 @@ interface Teardown {
 
 /** The image name that stands for this checkout: `sluice`, any registry or tag (`ghcr.io/x/sluice:dev`). */
 export const SLUICE_IMAGE = /(^|\/)sluice(:[^/@]*)?(@.*)?$/;
+/** Where a pod's containers find their ServiceAccount's token, as in a cluster. */
+const SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** Components the sluice image runs, chosen by its first argument. */
 export const SLUICE_COMPONENTS = ["router", "activator", "autoscaler", "queue-proxy"];
 
@@ -128,6 +130,8 @@ interface PodRun {
   terminating?: Promise<void>;
   lastStatus?: string;
   probing: boolean;
+  /** The pod's service-account volume (token, ca.crt, namespace), when it mounts one. */
+  serviceAccountDir?: string;
 }
 
 export interface TestPod {
@@ -183,6 +187,29 @@ export async function startTestNode(
   ip(["link", "add", bridge, "type", "bridge"]);
   ip(["addr", "add", `${hostIP}/24`, "dev", bridge]);
   ip(["link", "set", bridge, "up"]);
+
+  // Pods reach the API server as in a cluster: at the "kubernetes" Service's ClusterIP, port 443
+  // (KUBERNETES_SERVICE_HOST/PORT), which this node holds on its bridge and forwards to the
+  // apiserver's loopback port. The apiserver's certificate names that address, so in-cluster
+  // clients verify it with the ca.crt of their service-account volume.
+  const apiIP = cp.kubernetesServiceIP;
+  let apiForwarder: Server | undefined;
+  try {
+    ip(["addr", "add", `${apiIP}/32`, "dev", bridge]);
+    apiForwarder = createServer((inbound) => {
+      const outbound = connect(cp.apiPort, "127.0.0.1");
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+      inbound.on("error", () => outbound.destroy());
+      outbound.on("error", () => inbound.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      apiForwarder?.once("error", reject);
+      apiForwarder?.listen(443, apiIP, () => resolve());
+    });
+  } catch (error) {
+    debug(`no API address for pods at ${apiIP}:443: ${(error as Error).message}`);
+  }
 
   const freeIps: number[] = [];
   const allocateIp = () => {
@@ -316,6 +343,10 @@ export async function startTestNode(
         PATH: `${dirname(process.execPath)}:${process.env.PATH ?? "/usr/bin:/bin"}`,
         HOME: process.env.HOME ?? "/root",
         HOSTNAME: run.name,
+        KUBERNETES_SERVICE_HOST: apiIP,
+        KUBERNETES_SERVICE_PORT: "443",
+        KUBERNETES_SERVICE_PORT_HTTPS: "443",
+        KUBERNETES_PORT: `tcp://${apiIP}:443`,
         ...(await containerEnv(run.pod, run, c)),
       };
     } catch (error) {
@@ -333,6 +364,17 @@ export async function startTestNode(
       return;
     }
     if (argv[0] === "node") argv[0] = process.execPath;
+    if (run.serviceAccountDir) {
+      // The service-account volume at its usual path, bind-mounted in the mount namespace that
+      // `ip netns exec` makes for the process (private to it: nothing changes on the host but the
+      // empty mount point).
+      argv.unshift(
+        "sh",
+        "-c",
+        `mount --bind "$0" ${SERVICE_ACCOUNT_PATH} && exec "$@"`,
+        run.serviceAccountDir,
+      );
+    }
     const proc = spawnTied("ip", ["netns", "exec", run.netns, ...argv], { env, cwd: ROOT, log: cr.log });
     cr.proc = proc;
     cr.pid = proc.child.pid;
@@ -589,8 +631,41 @@ export async function startTestNode(
       probing: false,
     };
     runs.set(uid, run);
+    if (pod.spec?.automountServiceAccountToken !== false) {
+      try {
+        run.serviceAccountDir = await serviceAccountVolume(run, pod.spec?.serviceAccountName ?? "default");
+      } catch (error) {
+        for (const cr of run.containers) {
+          cr.waiting = { reason: "CreateContainerConfigError", message: (error as Error).message };
+        }
+        await syncStatus(run);
+        return;
+      }
+    }
     for (const cr of run.containers) await startContainer(run, cr);
     await syncStatus(run);
+  };
+
+  /** Writes a pod's service-account volume: a token bound to the pod, the CA and the namespace. */
+  const serviceAccountVolume = async (run: PodRun, serviceAccount: string): Promise<string> => {
+    const request = await core.createNamespacedServiceAccountToken({
+      name: serviceAccount,
+      namespace: run.namespace,
+      body: {
+        spec: {
+          audiences: [],
+          expirationSeconds: 3600,
+          boundObjectRef: { apiVersion: "v1", kind: "Pod", name: run.name, uid: run.uid },
+        },
+      },
+    });
+    const volume = join(dir, "serviceaccount", run.uid);
+    mkdirSync(volume, { recursive: true });
+    writeFileSync(join(volume, "token"), request.status?.token ?? "");
+    writeFileSync(join(volume, "ca.crt"), cp.caPem);
+    writeFileSync(join(volume, "namespace"), run.namespace);
+    mkdirSync(SERVICE_ACCOUNT_PATH, { recursive: true });
+    return volume;
   };
 
   const removeNetwork = (run: PodRun) => {
@@ -744,6 +819,7 @@ export async function startTestNode(
     stopped = true;
     clearInterval(tick);
     clearTimeout(relist);
+    apiForwarder?.close();
     await informer.stop().catch(() => {});
     await Promise.all([...runs.values()].map((run) => killPod(run, 2)));
     try {
