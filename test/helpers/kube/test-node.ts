@@ -6,9 +6,9 @@
 // Pod addresses: each pod gets its own network namespace with a veth pair on a bridge this node
 // makes, and a unique address in a 10.x.y.0/24 it picks free on this machine (the bridge holds
 // 10.x.y.1, which is the Node's InternalIP). Why not the alternatives:
-// - a loopback address per pod (127.0.0.N): the API server refuses loopback and link-local
-//   endpoint addresses, so the EndpointSlice controller could not publish the pod (TOOLS.md;
-//   ValidateEndpointIP);
+// - a loopback address per pod (127.0.0.N): the API server refuses it in an EndpointSlice
+//   ("may not be in the loopback range (127.0.0.0/8, ::1/128)", and likewise link-local; checked
+//   on v1.37.2), so the EndpointSlice controller could not publish the pod;
 // - a mapping from a reported fake IP to a loopback port: only the test's own HTTP client would
 //   know it, while the router, activator and autoscaler under test connect to pod IPs themselves;
 // - one shared namespace: every revision pod's queue-proxy listens on the same ports (8012, 8022,
@@ -130,6 +130,8 @@ interface PodRun {
   terminating?: Promise<void>;
   lastStatus?: string;
   probing: boolean;
+  /** When each condition last changed status (its lastTransitionTime). */
+  conditionSince: Map<string, { status: string; time: Date }>;
   /** The pod's service-account volume (token, ca.crt, namespace), when it mounts one. */
   serviceAccountDir?: string;
 }
@@ -184,6 +186,28 @@ export async function startTestNode(
   let nextIp = 2;
   let stopped = false;
 
+  // Set by the end of start-up; stop() undoes whatever of it was done, also after a failed start.
+  let informer: ReturnType<typeof k8s.makeInformer<k8s.V1Pod>> | undefined;
+  let tick: NodeJS.Timeout | undefined;
+  let relist: NodeJS.Timeout | undefined;
+  let apiForwarder: Server | undefined;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(tick);
+    clearTimeout(relist);
+    apiForwarder?.close();
+    await informer?.stop().catch(() => {});
+    // (No pod runs before killPod is defined below.)
+    await Promise.all([...runs.values()].map((run) => killPod(run, 2)));
+    try {
+      ip(["link", "del", bridge]);
+    } catch {}
+    await core.deleteNode({ name }).catch(() => {});
+    if (process.env.SLUICE_KUBE_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
+  };
+  t.teardown(stop);
+
   ip(["link", "add", bridge, "type", "bridge"]);
   ip(["addr", "add", `${hostIP}/24`, "dev", bridge]);
   ip(["link", "set", bridge, "up"]);
@@ -193,7 +217,6 @@ export async function startTestNode(
   // apiserver's loopback port. The apiserver's certificate names that address, so in-cluster
   // clients verify it with the ca.crt of their service-account volume.
   const apiIP = cp.kubernetesServiceIP;
-  let apiForwarder: Server | undefined;
   try {
     ip(["addr", "add", `${apiIP}/32`, "dev", bridge]);
     apiForwarder = createServer((inbound) => {
@@ -411,7 +434,9 @@ export async function startTestNode(
         reason: "CrashLoopBackOff",
         message: `back-off ${backoffMs / 1000}s restarting failed container=${c.name} pod=${run.name}_${run.namespace}(${run.uid})`,
       };
-      cr.restartTimer = setTimeout(() => void startContainer(run, cr), backoffMs);
+      cr.restartTimer = setTimeout(() => {
+        if (!run.terminating && !stopped) void startContainer(run, cr);
+      }, backoffMs);
     });
   };
 
@@ -586,7 +611,11 @@ export async function startTestNode(
     const key = JSON.stringify(status);
     if (key === run.lastStatus) return;
     const now = new Date();
-    for (const c of status.conditions ?? []) (c as k8s.V1PodCondition).lastTransitionTime = now;
+    for (const c of status.conditions ?? []) {
+      const since = run.conditionSince.get(c.type);
+      if (since?.status !== c.status) run.conditionSince.set(c.type, { status: c.status, time: now });
+      c.lastTransitionTime = run.conditionSince.get(c.type)?.time;
+    }
     try {
       await core.patchNamespacedPodStatus(
         { name: run.name, namespace: run.namespace, body: { status } },
@@ -629,6 +658,7 @@ export async function startTestNode(
       forwarders: new Map(),
       startTime: new Date(),
       probing: false,
+      conditionSince: new Map(),
     };
     runs.set(uid, run);
     if (pod.spec?.automountServiceAccountToken !== false) {
@@ -769,28 +799,28 @@ export async function startTestNode(
     queue = queue.then(() => reconcilePod(pod)).catch(() => {});
   };
 
-  const informer = k8s.makeInformer(kc, "/api/v1/pods", () => core.listPodForAllNamespaces());
-  informer.on("add", enqueue);
-  informer.on("update", enqueue);
-  informer.on("delete", (pod) => {
+  const pods = k8s.makeInformer(kc, "/api/v1/pods", () => core.listPodForAllNamespaces());
+  informer = pods;
+  pods.on("add", enqueue);
+  pods.on("update", enqueue);
+  pods.on("delete", (pod) => {
     const run = runs.get(pod.metadata?.uid ?? "");
     if (run) terminatePod(run, { ...pod, metadata: { ...pod.metadata, deletionGracePeriodSeconds: 0 } });
   });
   // The API server went away (a restart test): list and watch again. start() reports a failed
   // list through "error" again, so this retries until the API server answers.
-  let relist: NodeJS.Timeout | undefined;
-  informer.on("error", (error) => {
+  pods.on("error", (error) => {
     debug(`pod watch ended: ${error}`);
     if (stopped || relist) return;
     relist = setTimeout(() => {
       relist = undefined;
-      if (!stopped) void informer.start();
+      if (!stopped) void pods.start();
     }, 250);
   });
-  await informer.start();
+  await pods.start();
 
   // Readiness probes and forwarders, then status, for every running pod — level-triggered.
-  const tick = setInterval(() => {
+  tick = setInterval(() => {
     for (const run of runs.values()) {
       if (run.probing || run.terminating) continue;
       run.probing = true;
@@ -813,22 +843,6 @@ export async function startTestNode(
       });
     }
   }, 100);
-
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    clearInterval(tick);
-    clearTimeout(relist);
-    apiForwarder?.close();
-    await informer.stop().catch(() => {});
-    await Promise.all([...runs.values()].map((run) => killPod(run, 2)));
-    try {
-      ip(["link", "del", bridge]);
-    } catch {}
-    await core.deleteNode({ name }).catch(() => {});
-    if (process.env.SLUICE_KUBE_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
-  };
-  t.teardown(stop);
 
   return {
     name,
