@@ -11,6 +11,8 @@ declare -A TOOLS=(
   [openssl]=openssl         # test/router/lifecycle.test.ts: a test certificate for TLS
   [setpriv]=util-linux      # cli/up: components die with sluice up, even on SIGKILL
   [getconf]=libc-bin        # bench/lib/proc.ts: clock ticks for CPU figures
+  [ip]=iproute2             # test/helpers/kube/test-node.ts: a network namespace per pod
+  [flock]=util-linux        # test/helpers/kube/control-plane.ts: one tools build at a time
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
