@@ -1,5 +1,6 @@
 // SLUICE_TOKEN end to end: the API wants it, the CLI, router and activator send it, and the pods
-// the autoscaler starts never see it.
+// the autoscaler starts do not inherit it in their environment (a local app of the same user can
+// still read other processes' /proc/<pid>/environ: docs/autoscaler.md says so).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,7 +52,7 @@ t.test("the API answers only with the right bearer token", async (t) => {
   }
 });
 
-t.test("CLI, router and activator send SLUICE_TOKEN; pods do not get it", async (t) => {
+t.test("CLI, router and activator send SLUICE_TOKEN; pods do not inherit it", async (t) => {
   const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: TOKEN });
   const dir = mkdtempSync(join(tmpdir(), "sluice-token-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
