@@ -15,7 +15,8 @@ import { AutoscalerMetrics } from "./metrics.ts";
 import { StatePublisher } from "./state-publisher.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
-// Pods inherit this process's environment: the API's credential must not reach user apps.
+// Pods inherit this process's environment: the API's credential is not handed to user apps
+// (a local app of the same user could still read it from /proc; see docs/autoscaler.md).
 delete process.env[TOKEN_ENV];
 const log = createLogger("autoscaler");
 const registry = createRegistry("autoscaler");
