@@ -4,7 +4,7 @@ import { requestHasBody, scanRequestHeaders } from "../common/http/request-heade
 import { sendPlain } from "../common/http/respond.ts";
 import { REVISION_HEADER } from "../common/internal-headers.ts";
 import { ActivatorExchange } from "./activator-exchange.ts";
-import { admit } from "./admission.ts";
+import { checkRequest } from "./request-check.ts";
 import type { RevisionTable } from "./revision-table.ts";
 import type { StatsReporter } from "./stats-reporter.ts";
 
@@ -22,7 +22,7 @@ export function createActivatorHandler(
   return function handleRequest(req, res) {
     const headers: string[] = [];
     const facts = scanRequestHeaders(req.rawHeaders, headers, auth);
-    const found = admit(table, req.headers[REVISION_HEADER], facts, auth);
+    const found = checkRequest(table, req.headers[REVISION_HEADER], facts, auth);
     if ("status" in found) {
       if (found.poke) reporter.poke(found.poke); // new demand earns the revision another try
       return sendPlain(res, found.status, found.message, found.headers);

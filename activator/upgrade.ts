@@ -4,7 +4,7 @@ import type { HopAuth } from "../common/hop-auth.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { rawResponse, Tunnel } from "../common/http/tunnel.ts";
 import { REVISION_HEADER } from "../common/internal-headers.ts";
-import { admit } from "./admission.ts";
+import { checkRequest } from "./request-check.ts";
 import type { RevisionTable } from "./revision-table.ts";
 import type { StatsReporter } from "./stats-reporter.ts";
 
@@ -24,7 +24,7 @@ export function createUpgradeHandler(
     const headers: string[] = [];
     const facts = scanRequestHeaders(req.rawHeaders, headers, auth);
     const key = req.headers[REVISION_HEADER];
-    const found = admit(table, key, facts, auth);
+    const found = checkRequest(table, key, facts, auth);
     if ("status" in found) {
       if (found.poke) reporter.poke(found.poke);
       socket.end(rawResponse(found.status, found.reason, found.message, found.headers));

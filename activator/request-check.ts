@@ -3,7 +3,7 @@ import type { RequestHeaderFacts } from "../common/http/request-headers.ts";
 import { failureMessage, type RevisionEntry, type RevisionTable } from "./revision-table.ts";
 
 /** Why the activator will not hold a request (or an upgrade), as the status to answer with. */
-export interface Refusal {
+export interface RequestRefusal {
   status: 400 | 403 | 404 | 503;
   /** The reason phrase, for upgrades answered on the raw socket. */
   reason: string;
@@ -14,16 +14,17 @@ export interface Refusal {
 }
 
 /**
+ * (Not the gate's admit(), which lets a waiting request in: this decides whether it may wait.)
  * The checks every request and upgrade passes at the activator, in this order: from the router
  * (with a hop secret), naming a revision (its Sluice-Revision key), once the state has arrived,
  * one the state knows, that some route sends traffic to, and that can become ready.
  */
-export function admit(
+export function checkRequest(
   table: RevisionTable,
   key: string | string[] | undefined,
   facts: RequestHeaderFacts,
   auth: HopAuth,
-): RevisionEntry | Refusal {
+): RevisionEntry | RequestRefusal {
   if (auth.configured && !facts.fromHop)
     return {
       status: 403,
