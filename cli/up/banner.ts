@@ -8,7 +8,7 @@ export interface BannerFacts {
   state: DataPlaneState;
   /** Services of earlier runs kept in the state directory's history, not running ("ns/name"). */
   inactive: string[];
-  /** SLUICE_TOKEN, when set: the status page takes it from the address's fragment. */
+  /** SLUICE_TOKEN, when set: the status page takes it from the address's fragment (not printed). */
   token?: string;
 }
 
@@ -30,7 +30,8 @@ export function bannerText({
     `sluice is up: ${services.length} service${services.length === 1 ? "" : "s"} from ${files.join(", ")}`,
     "",
     `  router        ${routerUrl}`,
-    `  status page   ${autoscalerUrl}/${token === undefined ? "" : `#token=${encodeURIComponent(token)}`}`,
+    // The token itself is never printed (output ends up in logs): the page takes it from the fragment.
+    `  status page   ${autoscalerUrl}/${token === undefined ? "" : "#token=<your SLUICE_TOKEN>"}`,
     `  autoscaler    ${autoscalerUrl}   (sluice status, sluice logs, sluice apply -f …)`,
     `  activator     ${activatorUrl}`,
     "",
