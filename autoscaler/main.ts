@@ -12,6 +12,8 @@ import { createApiServer } from "./api.ts";
 import { loadConfig } from "./config.ts";
 import { Controller } from "./controller.ts";
 import { AutoscalerMetrics } from "./metrics.ts";
+import { lockStateDir } from "./state-lock.ts";
+import { lockRefusal } from "./state-lock-verdict.ts";
 import { StatePublisher } from "./state-publisher.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
@@ -20,9 +22,18 @@ const config = loadConfigOrExit(() => loadConfig());
 delete process.env[TOKEN_ENV];
 const log = createLogger("autoscaler");
 const registry = createRegistry("autoscaler");
+const stateDir = resolve(config.stateDir);
+// Before anything in the state directory is read or renewed: a second autoscaler there would
+// adopt (or, restoring nothing, kill) the first one's pods and renew the same lease.
+const lock = await lockStateDir(stateDir);
+if (!lock.held) {
+  log.error(lockRefusal(lock.pid, stateDir));
+  process.exit(1);
+}
+process.on("exit", () => lock.release());
 const store = (() => {
   try {
-    return new RevisionStore(resolve(config.stateDir));
+    return new RevisionStore(stateDir);
   } catch (error) {
     // A store a newer sluice wrote, or one that cannot be migrated: say why, and change nothing.
     log.error((error as Error).message);
@@ -31,7 +42,7 @@ const store = (() => {
 })();
 const platform = new LocalPlatform({
   log: log.child({ platform: "local" }),
-  stateDir: resolve(config.stateDir),
+  stateDir,
   startTimeoutMs: config.podStartTimeoutMs,
   orphanGraceSeconds: config.podOrphanGraceMs / 1000,
 });
