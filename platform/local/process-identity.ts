@@ -40,12 +40,18 @@ export function identify(pid: number): ProcessIdentity {
   return { pid, start: startTimeOf(pid) };
 }
 
-/** Whether `identity` still names the same running process. */
+/**
+ * Whether `identity` still names the same running process. On Linux only a matching start time
+ * counts as "same"; elsewhere (no /proc) a live pid has to do.
+ */
 export function processState(identity: ProcessIdentity): ProcessState {
   if (process.platform !== "linux") return alive(identity.pid) ? "same" : "gone";
+  // An identity without a start time (the process was already a zombie when identified) names
+  // nothing we could still signal safely: its pid may since belong to another process (group).
+  if (identity.start === undefined) return "gone";
   const start = startTimeOf(identity.pid);
   if (start === undefined) return "gone";
-  return identity.start === undefined || start === identity.start ? "same" : "other";
+  return start === identity.start ? "same" : "other";
 }
 
 /**

@@ -28,3 +28,13 @@ t.test("signalProcess stops a whole process group; waitGone sees it go", async (
   t.equal(processState(leader), "gone");
   t.notOk(signalProcess(leader, "SIGTERM"), "nothing left to signal");
 });
+
+t.test(
+  "on Linux an identity without a start time is gone, never signalled",
+  { skip: process.platform !== "linux" && "needs /proc" },
+  async (t) => {
+    // An app that was already a zombie when identified has no start time: its pid may be reused.
+    t.equal(processState({ pid: process.pid, start: undefined }), "gone");
+    t.notOk(signalProcess({ pid: process.pid, start: undefined }, "SIGCONT", true), "no group kill");
+  },
+);
