@@ -1,7 +1,11 @@
 import { TOKEN_ENV } from "../common/api-token.ts";
 import { EnvReader } from "../common/env.ts";
+import { MIN_HOP_SECRET_LENGTH } from "../common/hop-auth.ts";
 import { DEFAULT_LIMITS, type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 import { hostnameOf, isLoopbackName } from "./allowed-host.ts";
+
+/** Shortest SLUICE_TOKEN accepted: the hop secret's minimum. */
+export const MIN_TOKEN_LENGTH = MIN_HOP_SECRET_LENGTH;
 
 /** The autoscaler's settings, from its environment, parsed once at start-up. */
 export interface AutoscalerConfig {
@@ -89,6 +93,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     // Watches, stats pushes and the CLI: far fewer clients than a data-plane port.
     limits: readListenerLimits(env, "AUTOSCALER", { ...DEFAULT_LIMITS, maxConnections: 1024 }),
   };
+  // As long as the hop secret must be: a guessable token would be no guard at all.
+  if (config.token !== undefined && config.token.length < MIN_TOKEN_LENGTH)
+    env.problem(
+      `${TOKEN_ENV}: at least ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -base64 32), got ${config.token.length}`,
+    );
   // The API can start processes: never open it to a network without a token.
   if (config.token === undefined && !isLoopbackName(config.bindAddress))
     env.problem(

@@ -64,7 +64,7 @@ t.test("PUT /v1/components: the latest report shows in GET /v1/status", async (t
 });
 
 t.test("with SLUICE_TOKEN, a report needs the token", async (t) => {
-  const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: "report-secret" });
+  const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: "report-secret-0123456789" });
   const body = JSON.stringify({ components: REPORT });
   const anonymous = await put(autoscaler.url, body, { "content-type": "application/json" });
   t.equal(anonymous.status, 401);

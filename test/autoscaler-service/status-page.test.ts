@@ -221,7 +221,7 @@ t.test(
   "with SLUICE_TOKEN, the page takes the token from /#token= and says so without it",
   { skip },
   async (t) => {
-    const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: "page-secret" });
+    const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: "page-secret-0123456789" });
     const browser = await puppeteer.launch({
       executablePath: chromium,
       headless: true,
@@ -241,7 +241,7 @@ t.test(
 
     const page = await browser.newPage();
     const { problems, foreign } = watchPage(page, new URL(autoscaler.url).origin);
-    await page.goto(`${autoscaler.url}/#token=page-secret`, { waitUntil: "load" });
+    await page.goto(`${autoscaler.url}/#token=page-secret-0123456789`, { waitUntil: "load" });
     await page.waitForFunction(() => !document.getElementById("empty")?.hidden, { timeout: 10_000 });
     t.equal(await page.evaluate(() => location.hash), "", "the token leaves the address bar");
     await autoscaler.apply(

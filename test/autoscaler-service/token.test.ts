@@ -12,7 +12,7 @@ import { startProcess, waitFor } from "../helpers/processes.ts";
 import { startRouter } from "../helpers/router.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 
-const TOKEN = "t0ken-for-tests";
+const TOKEN = "t0ken-for-tests-0123";
 
 t.test("the API answers only with the right bearer token", async (t) => {
   const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: TOKEN });

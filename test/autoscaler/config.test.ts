@@ -30,7 +30,15 @@ t.test("off loopback needs SLUICE_TOKEN", async (t) => {
     );
   for (const address of ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
     t.same(problems({ AUTOSCALER_BIND_ADDRESS: address }), [], address);
-  t.equal(loadConfig({ AUTOSCALER_BIND_ADDRESS: "0.0.0.0", SLUICE_TOKEN: "s3cret" }).token, "s3cret");
+  const token = "s3cret-0123456789";
+  t.equal(loadConfig({ AUTOSCALER_BIND_ADDRESS: "0.0.0.0", SLUICE_TOKEN: token }).token, token);
+});
+
+t.test("SLUICE_TOKEN: at least as long as the hop secret (16 characters)", async (t) => {
+  t.match(problems({ SLUICE_TOKEN: "s3cret" }), [/SLUICE_TOKEN: at least 16 characters .*got 6/]);
+  t.match(problems({ SLUICE_TOKEN: "x".repeat(15) }), [/SLUICE_TOKEN: at least 16 characters/]);
+  t.equal(loadConfig({ SLUICE_TOKEN: "x".repeat(16) }).token, "x".repeat(16));
+  t.same(problems({ SLUICE_TOKEN: "  " }), [], "blank is no token");
 });
 
 t.test("AUTOSCALER_ALLOWED_HOSTS", async (t) => {
@@ -44,7 +52,7 @@ t.test("AUTOSCALER_ALLOWED_HOSTS", async (t) => {
   ]);
   t.match(problems({ AUTOSCALER_ALLOWED_HOSTS: "http://x" }), [/not a host name/]);
   t.match(problems({ AUTOSCALER_ALLOWED_HOSTS: "*" }), [/answers any Host: set SLUICE_TOKEN/]);
-  t.same(loadConfig({ AUTOSCALER_ALLOWED_HOSTS: "*", SLUICE_TOKEN: "x" }).allowedHosts, ["*"]);
+  t.same(loadConfig({ AUTOSCALER_ALLOWED_HOSTS: "*", SLUICE_TOKEN: "x".repeat(16) }).allowedHosts, ["*"]);
 });
 
 t.test("AUTOSCALER_RESTORE: active (default) or none", async (t) => {

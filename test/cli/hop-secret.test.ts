@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
@@ -14,4 +14,21 @@ t.test("sluice up keeps one hop secret per state directory (re-adopted pods know
   t.equal(hopSecretFor(stateDir, {}), first, "the same next time");
   t.equal(readFileSync(join(stateDir, "hop-secret"), "utf8").trim(), first);
   t.equal(hopSecretFor(stateDir, { SLUICE_HOP_SECRET: "from-the-environment" }), "from-the-environment");
+});
+
+t.test("a kept hop secret readable by others is made owner-only again", async (t) => {
+  const stateDir = mkdtempSync(join(tmpdir(), "sluice-hop-"));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const file = join(stateDir, "hop-secret");
+  writeFileSync(file, "kept-secret-0123456789\n", { mode: 0o644 });
+  chmodSync(file, 0o644); // whatever the umask
+  t.equal(hopSecretFor(stateDir, {}), "kept-secret-0123456789", "kept");
+  t.equal(statSync(file).mode & 0o777, 0o600, "owner-only now");
+
+  // Too short to keep: replaced, and owner-only although the file already existed.
+  writeFileSync(file, "short\n");
+  chmodSync(file, 0o666);
+  const replaced = hopSecretFor(stateDir, {});
+  t.ok(replaced.length >= 40, "a new random one");
+  t.equal(statSync(file).mode & 0o777, 0o600, "owner-only too");
 });
