@@ -10,6 +10,7 @@ import { findProcesses, rssMb } from "../helpers/proc.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { startSluiceUp } from "../helpers/sluice-up.ts";
 
+const PODS = 5;
 const CAPACITY = 100;
 const CONCURRENCY = 2000;
 const LOAD_MS = 4000;
@@ -21,19 +22,21 @@ const RSS_BOUND_MB = { router: 400, activator: 400, autoscaler: 300, "queue-prox
 const BUSY = appService("busy", {
   containerConcurrency: 20,
   annotations: [
-    'autoscaling.knative.dev/min-scale: "5"',
-    'autoscaling.knative.dev/max-scale: "5"',
-    'autoscaling.knative.dev/initial-scale: "5"',
+    `autoscaling.knative.dev/min-scale: "${PODS}"`,
+    `autoscaling.knative.dev/max-scale: "${PODS}"`,
+    `autoscaling.knative.dev/initial-scale: "${PODS}"`,
   ],
 });
 
 t.test("2,000 at a time against a capacity of 100: quick 503s, bounded memory, live health", async (t) => {
   const up = await startSluiceUp(t, [BUSY], { ACTIVATOR_QUEUE_DEPTH: String(QUEUE) });
-  await up.waitForEndpoints("busy-00001", 5);
+  await up.waitForEndpoints("busy-00001", PODS);
   const queueProxies = findProcesses(
     up.child.pid as number,
     (p) => p.environ.SERVING_REVISION === "busy-00001" && p.environ.SERVING_POD !== undefined,
   ).map((p) => p.pid);
+  // Without them the queue-proxy bound below would hold for nothing.
+  t.equal(queueProxies.length, PODS, "a queue-proxy found for each pod, to measure");
   const components = {
     router: [up.pid("router")],
     activator: [up.pid("activator")],
