@@ -70,7 +70,7 @@ export function createRouterServers(
     limitServer(tls, limits, log, "router");
     Object.assign(tls, { shouldUpgradeCallback: isWebSocketUpgrade });
     tls.on("upgrade", refusingUnsoundUpgrades("router", handlers.upgradeTls));
-    closeIdleSessions(tls, limits.h2IdleTimeoutMs);
+    closeIdleSessions(tls, limits);
   }
   return {
     plain,

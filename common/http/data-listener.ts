@@ -45,7 +45,7 @@ export function createDataListener(options: DataListenerOptions): DataListener {
   http1.on("clientError", handleClientError(component));
   if (options.onUpgrade) http1.on("upgrade", refusingUnsoundUpgrades(component, options.onUpgrade));
   const http2 = createHttp2Server(http2Options(limits), options.onRequest as never);
-  closeIdleSessions(http2, limits.h2IdleTimeoutMs);
+  closeIdleSessions(http2, limits);
   const listener = createH2cListener(http1, http2, { sniffTimeoutMs: limits.headersTimeoutMs });
   capConnections(listener, limits.maxConnections, log, component);
   return { listener, http1, http2 };

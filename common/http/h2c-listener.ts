@@ -1,7 +1,6 @@
 import type { Server as HttpServer } from "node:http";
 import type { Http2Server } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { replayingDuplex } from "./replaying-duplex.ts";
 
 // Every HTTP/2 cleartext connection with prior knowledge (gRPC's h2c) opens with this preface.
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -11,6 +10,11 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * Costs one read per connection, nothing per request. A connection that has not decided within
  * `sniffTimeoutMs` (silent, or stuck inside the HTTP/2 preface) is closed: neither server's own
  * timeouts see it yet.
+ *
+ * Both servers get the net.Socket itself, the bytes read so far given back with unshift(): node's
+ * HTTP/2 session feeds what is already buffered to its parser before reading the native handle.
+ * Any wrapper (a Duplex) would make node put a JSStreamSocket in between, with no peer address
+ * (X-Forwarded-For, trusted proxies) and a JavaScript hop on every read and write.
  */
 export function createH2cListener(
   http1: HttpServer,
@@ -32,11 +36,11 @@ export function createH2cListener(
       socket.off("data", onData);
       clearTimeout(sniffTimer);
       socket.pause();
+      socket.unshift(seen);
       if (isHttp2) {
-        http2.emit("connection", replayingDuplex(socket, seen));
+        http2.emit("connection", socket);
         return;
       }
-      socket.unshift(seen);
       http1.emit("connection", socket);
       socket.resume();
     };

@@ -3,9 +3,10 @@ import { Duplex } from "node:stream";
 
 /**
  * A Duplex over `socket` that first replays `alreadyRead` (bytes taken off the socket before it was
- * handed on). A server fed this Duplex reads through JavaScript: node's HTTP/2 session reads from a
- * net.Socket's native handle and would miss bytes given back with unshift(), and a listener that
- * taps the socket's 'data' sees every byte the server gets.
+ * handed on). A server fed this Duplex reads through JavaScript, so a listener that taps the
+ * socket's 'data' sees every byte the server gets (the recording test app). Not for serving:
+ * node wraps a Duplex in a JSStreamSocket, which has no remoteAddress or remotePort, and every
+ * read and write takes a JavaScript hop.
  */
 export function replayingDuplex(socket: Socket, alreadyRead?: Buffer): Duplex {
   const duplex = new Duplex({
@@ -30,6 +31,5 @@ export function replayingDuplex(socket: Socket, alreadyRead?: Buffer): Duplex {
   socket.on("end", () => duplex.push(null));
   socket.on("close", () => duplex.destroy());
   socket.on("error", (error) => duplex.destroy(error));
-  Object.assign(duplex, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
   return duplex;
 }

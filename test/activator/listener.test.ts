@@ -33,7 +33,7 @@ t.test("activator listener and upgrades", async (t) => {
     return done;
   };
 
-  headerTimeoutTest(t, port, "PRI * HTTP/2.0\r\n\r\n");
+  headerTimeoutTest(t, port, "PRI * HTTP/2.0\r\n\r\n", 1000);
 
   t.test("an upgrade not from the router is refused", async (t) => {
     t.match(await upgrade("act-00001", false), /^HTTP\/1\.1 403 [\s\S]*from the router only/);

@@ -207,6 +207,31 @@ t.test("an HTTP/2 session with no open stream is closed after the idle timeout",
   t.pass("GOAWAY, then closed");
 });
 
+t.test(
+  "an HTTP/2 session that opens no stream is closed at the header timeout, not the idle one",
+  { timeout: 5000 },
+  async (t) => {
+    const { port } = await startListener(t, { headersTimeoutMs: 300, h2IdleTimeoutMs: 60_000 });
+    const socket = await openSocket(port);
+    const started = performance.now();
+    socket.write(Buffer.concat([Buffer.from(PREFACE), Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0])]));
+    await closed(socket);
+    t.ok(performance.now() - started >= 200, "not before the timeout");
+    // A session that has had a stream is under the idle timeout from then on: still open.
+    const session = connectH2(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    const stream = session.request({ ":path": "/" });
+    stream.resume();
+    await new Promise((resolve) => stream.on("close", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    t.notOk(
+      session.closed || session.destroyed,
+      "a session that opened a stream is kept past the header timeout",
+    );
+    session.close();
+  },
+);
+
 t.test("HTTP/2: streams beyond the cap are refused; the header list is bounded", async (t) => {
   const held: Array<() => void> = [];
   const { port } = await startListener(t, { h2MaxConcurrentStreams: 2 }, (_req, res) => {
@@ -264,6 +289,23 @@ t.test("HTTP/2: streams beyond the cap are refused; the header list is bounded",
   );
   t.equal(reset.payload.readUInt32BE(0), 0x7, "RST_STREAM REFUSED_STREAM");
   await waitFor("two requests held", () => held.length === 2);
+  socket.destroy();
+});
+
+t.test("h2c: a preface in pieces, then a request, served on the real socket (peer address)", async (t) => {
+  const { port } = await startListener(t, {}, (req, res) => res.end(`peer ${req.socket.remoteAddress}`));
+  const socket = await openSocket(port);
+  let received = "";
+  socket.on("data", (chunk: Buffer) => (received += chunk.toString("latin1")));
+  socket.write(PREFACE.slice(0, 10));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The rest of the preface, an empty SETTINGS, and HEADERS (END_STREAM | END_HEADERS) for
+  // GET / with :authority "x", all in one write: the sniffer's read must reach node's parser whole.
+  const settings = Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
+  const headers = Buffer.from([0, 0, 6, 0x1, 0x5, 0, 0, 0, 1, 0x82, 0x86, 0x84, 0x41, 0x01, 0x78]);
+  socket.write(Buffer.concat([Buffer.from(PREFACE.slice(10)), settings, headers]));
+  await waitFor("the answer's DATA", () => received.includes("peer 127.0.0.1"));
+  t.pass("answered, with the client's address");
   socket.destroy();
 });
 

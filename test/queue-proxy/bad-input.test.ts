@@ -91,7 +91,7 @@ t.test("bad input gets a clear status and leaks nothing", async (t) => {
     t.match(received, /^HTTP\/1\.1 408 /);
   });
 
-  headerTimeoutTest(t, port, "PRI * HTTP/2.0\r\n");
+  headerTimeoutTest(t, port, "PRI * HTTP/2.0\r\n", 1000);
 
   t.test("an idle keep-alive connection is closed", async (t) => {
     const socket = await openSocket(port);

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { connect as connectH2 } from "node:http2";
 import t from "tap";
 import { Agent, request } from "undici";
 import { addForwardedHeaders } from "../../router/forwarded.ts";
@@ -103,6 +104,18 @@ t.test("through a router: replaced by default, appended from ROUTER_TRUSTED_PROX
     });
     return ((await res.body.json()) as { headers: Record<string, string> }).headers;
   };
+  // h2c (prior knowledge) to the same port: the router sees the client's address there too.
+  const seenOverH2c = async (url: string, extra: Record<string, string> = {}) => {
+    const session = connectH2(url);
+    t.teardown(() => session.close());
+    const stream = session.request({ ":path": "/fwd/headers", ":authority": "127.0.0.1", ...extra });
+    let body = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => (body += chunk));
+    await new Promise((resolve, reject) => stream.on("end", resolve).on("error", reject));
+    session.close();
+    return (JSON.parse(body) as { headers: Record<string, string> }).headers;
+  };
   const untrusting = await startRouter(t, fake.url);
   const replaced = await seenThrough(untrusting.url);
   t.equal(replaced["x-forwarded-for"], "127.0.0.1");
@@ -110,6 +123,8 @@ t.test("through a router: replaced by default, appended from ROUTER_TRUSTED_PROX
   t.equal(replaced["x-forwarded-host"], "127.0.0.1");
   t.equal(replaced["x-forwarded-prefix"], "/fwd");
   t.equal(replaced.forwarded, undefined);
+  const overH2c = await seenOverH2c(untrusting.url, { "x-forwarded-for": "6.6.6.6" });
+  t.equal(overH2c["x-forwarded-for"], "127.0.0.1", "h2c: the client's address, its claim replaced");
 
   const trusting = await startRouter(t, fake.url, { ROUTER_TRUSTED_PROXIES: "127.0.0.0/8, ::1" });
   const kept = await seenThrough(trusting.url);
@@ -118,4 +133,11 @@ t.test("through a router: replaced by default, appended from ROUTER_TRUSTED_PROX
   t.equal(kept["x-forwarded-host"], "evil.example");
   t.equal(kept["x-forwarded-prefix"], "/lb/fwd");
   t.equal(kept.forwarded, "for=6.6.6.6");
+  const keptOverH2c = await seenOverH2c(trusting.url, { "x-forwarded-for": "6.6.6.6" });
+  t.equal(keptOverH2c["x-forwarded-for"], "6.6.6.6, 127.0.0.1", "h2c: a trusted peer's list appended to");
+  t.equal(
+    (await seenOverH2c(trusting.url))["x-forwarded-for"],
+    "127.0.0.1",
+    "h2c: the trusted peer's own address when it sent none",
+  );
 });

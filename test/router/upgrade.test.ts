@@ -36,7 +36,7 @@ t.test("router listeners and upgrades", async (t) => {
   const tlsPort = router.message.tlsPort as number;
   const metric = async (pattern: RegExp) => pattern.exec(await router.metrics())?.[1];
 
-  headerTimeoutTest(t, router.port, PREFACE.slice(0, 12));
+  headerTimeoutTest(t, router.port, PREFACE.slice(0, 12), 1000);
 
   t.test("a WebSocket the app accepts is tunnelled, without the data plane's internal headers", async (t) => {
     const socket = await openSocket(router.port);
