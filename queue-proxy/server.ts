@@ -53,6 +53,7 @@ export function createServingSide(
   const ctx: ExchangeContext = {
     component: "queue-proxy",
     upstream: createUpstream(config),
+    upstreamH2: config.userProtocol === "h2c",
     gate: breaker,
     stats: new ConcurrencyStats(Date.now()),
     deadlines: new DeadlineList(),

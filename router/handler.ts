@@ -20,8 +20,12 @@ export interface HandlerDeps {
   trustedProxies: TrustedProxies;
 }
 
+/**
+ * The host a request is for: an HTTP/2 request's :authority, which an intermediary must use over
+ * its Host (RFC 9113 §8.3.1; the listener refused the request if they differ), else Host.
+ */
 export function hostOf(req: IncomingMessage): string | undefined {
-  return req.headers.host ?? (req.headers[":authority"] as string | undefined);
+  return (req.headers[":authority"] as string | undefined) ?? req.headers.host;
 }
 
 export function route(deps: HandlerDeps, req: IncomingMessage): Resolution {

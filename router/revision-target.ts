@@ -69,6 +69,7 @@ export class RevisionTarget implements Gate {
     this.ctx = {
       component: "router",
       upstream: state?.protocol === "h2c" ? deps.h2c : deps.http1,
+      upstreamH2: state?.protocol === "h2c",
       gate: this,
       stats,
       deadlines: new DeadlineList(),

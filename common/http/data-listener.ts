@@ -44,7 +44,10 @@ export function createDataListener(options: DataListenerOptions): DataListener {
   );
   http1.on("clientError", handleClientError(component));
   if (options.onUpgrade) http1.on("upgrade", refusingUnsoundUpgrades(component, options.onUpgrade));
-  const http2 = createHttp2Server(http2Options(limits), options.onRequest as never);
+  const http2 = createHttp2Server(
+    http2Options(limits),
+    refusingUnsoundRequests(component, options.onRequest) as never,
+  );
   closeIdleSessions(http2, limits);
   const listener = createH2cListener(http1, http2, { sniffTimeoutMs: limits.headersTimeoutMs });
   capConnections(listener, limits.maxConnections, log, component);

@@ -40,6 +40,12 @@ export interface ExchangeContext {
   /** Names the hop in the data plane's own replies ("queue-proxy: …"). */
   component: string;
   upstream: Dispatcher;
+  /**
+   * The upstream speaks HTTP/2 (h2c): it sends a request's head at once, body or not. Over
+   * HTTP/1.1 undici sends the head only with the first body byte, so there a request with a body
+   * waits for that byte before it goes upstream (see Exchange.start).
+   */
+  upstreamH2?: boolean;
   gate: Gate;
   stats: ConcurrencyStats;
   deadlines: DeadlineList;
@@ -82,9 +88,11 @@ export const WAITING = 0; // queued at the gate
 export const DISPATCHED = 1; // sent to the app, no response yet
 const RESPONDING = 2; // response headers sent to the client
 const DONE = 3;
+const AWAITING_BODY = 4; // has a body none of which has come yet: not at the gate
 
 const kExchange = Symbol("exchange");
 type TaggedResponse = ServerResponse & { [kExchange]?: Exchange };
+type TaggedRequest = IncomingMessage & { [kExchange]?: Exchange };
 
 export class ClientGoneError extends Error {
   constructor() {
@@ -103,6 +111,9 @@ function onResponseClose(this: TaggedResponse): void {
 }
 function onResponseDrain(this: TaggedResponse): void {
   this[kExchange]?.controller?.resume();
+}
+function onRequestReadable(this: TaggedRequest): void {
+  this[kExchange]?.bodyArrived();
 }
 
 /**
@@ -156,6 +167,30 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     ctx.deadlines.add(this);
     res[kExchange] = this;
     res.once("close", onResponseClose);
+    const req = this.req as TaggedRequest;
+    if (this.hasBody && !ctx.upstreamH2 && req.readableLength === 0 && !req.readableEnded) {
+      // undici writes an HTTP/1.1 request's head only together with its first body byte: sent
+      // now, a body that comes late would leave the next hop a silent connection, which its
+      // header (or keep-alive) timeout closes. So the request waits here, holding no slot, until
+      // its body starts (or ends); the revision's deadline bounds the wait. 'readable' reads
+      // nothing: the body stays whole for undici (and for a retry, which needs it unread).
+      this.state = AWAITING_BODY;
+      req[kExchange] = this;
+      req.once("readable", onRequestReadable);
+      return;
+    }
+    this.#enterGate();
+  }
+
+  /** The first of the body (or its end) has come: on to the gate. */
+  bodyArrived(): void {
+    if (this.state !== AWAITING_BODY) return;
+    this.state = WAITING;
+    this.#enterGate();
+  }
+
+  #enterGate(): void {
+    const { ctx } = this;
     const entered = ctx.gate.enter(this);
     if (entered === "admitted") this.admit();
     else if (entered === "rejected") {
@@ -206,7 +241,8 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     if (this.ctx.responseHeaders) out.push(...this.ctx.responseHeaders);
     const length = headers["content-length"];
     if (typeof length === "string" && this.req.method !== "HEAD") this.remaining = Number(length);
-    if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
+    // A reason phrase is HTTP/1's alone (node warns when one is handed to an HTTP/2 answer).
+    if (statusMessage && this.req.httpVersionMajor === 1) this.res.writeHead(statusCode, statusMessage, out);
     else this.res.writeHead(statusCode, out);
   }
 
@@ -256,6 +292,16 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
   expire(): void {
     if (this.state === DONE) return;
     this.ctx.metrics.timeouts.inc();
+    if (this.state === AWAITING_BODY) {
+      this.#stopAwaitingBody();
+      // The body may yet come, and nobody will read it: the connection cannot carry another request.
+      if (this.req.httpVersionMajor === 1) this.res.shouldKeepAlive = false;
+      this.fail(
+        408,
+        `${this.ctx.component}: the request body did not arrive within ${this.ctx.timeoutMs / 1000}s`,
+      );
+      return;
+    }
     if (this.state === WAITING && this.ctx.waitTimeout) {
       const { status, message } = this.ctx.waitTimeout();
       this.fail(status, message, { "retry-after": "1" });
@@ -271,9 +317,16 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     // remaining 0: the whole body went out with res.end(chunk); undici's end event is on its way.
     if (this.state === DONE || this.remaining === 0) return;
     if (this.state === WAITING) this.ctx.gate.leave(this);
+    else if (this.state === AWAITING_BODY) this.#stopAwaitingBody();
     this.status = 499; // nginx's "client closed request", for metrics only
     this.finish();
     this.controller?.abort(new ClientGoneError());
+  }
+
+  /** Rare path: a request given up on before its body came. */
+  #stopAwaitingBody(): void {
+    // node drains an unread body after the answer, which a 'readable' listener would stall.
+    this.req.removeListener("readable", onRequestReadable);
   }
 
   fail(status: number, message: string, headers?: Record<string, string>): void {

@@ -19,7 +19,8 @@ export interface RequestHeaderFacts {
 /**
  * Copies the end-to-end headers of `raw` (node's rawHeaders, or an HTTP/2 compat request's) into
  * `out` and reports the facts above. HTTP/2 pseudo-headers are dropped, with :authority becoming
- * Host; `te: trailers` survives because gRPC needs it end to end. The data plane's internal
+ * Host (in place of any Host the request also carried: an intermediary uses :authority, RFC 9113
+ * §8.3.1); `te: trailers` survives because gRPC needs it end to end. The data plane's internal
  * headers (internal-headers.ts) are never copied: each hop sets its own. Their facts count only
  * when the request also carries the hop secret that `auth` verifies (no auth: never).
  */
@@ -35,7 +36,7 @@ export function scanRequestHeaders(
     proxied: false,
   };
   let connectionNamed: string[] | undefined;
-  let sawHost = false;
+  let hostAt = -1;
   let authority: string | undefined;
   let probe: string | undefined;
   let proxied = false;
@@ -63,7 +64,7 @@ export function scanRequestHeaders(
     }
     if (lower === "content-length") {
       if (value !== "0") facts.hasBody = true;
-    } else if (lower === "host") sawHost = true;
+    } else if (lower === "host") hostAt = out.length;
     out.push(name, value);
   }
   if (hopAuth !== undefined && auth?.verify(hopAuth)) {
@@ -71,7 +72,10 @@ export function scanRequestHeaders(
     facts.networkProbe = probe;
     facts.proxied = proxied;
   }
-  if (!sawHost && authority !== undefined) out.push("host", authority);
+  if (authority !== undefined) {
+    if (hostAt === -1) out.push("host", authority);
+    else out[hostAt + 1] = authority;
+  }
   if (connectionNamed !== undefined) removeConnectionNamed(out, connectionNamed);
   return facts;
 }
