@@ -13,12 +13,11 @@ import { type ContainerProblem, containerProblems, servingContainerIndex } from 
 import {
   DEFAULT_USER_PORT,
   deploymentName,
-  MANAGED_BY,
   ownerRef,
   QUEUE_PORT,
   QUEUE_PORT_NAME,
   QUEUE_PROXY_CONTAINER,
-  revisionLabels,
+  revisionObjectLabels,
   revisionSelector,
   type ServingGroup,
   SLUICE_GROUP,
@@ -207,15 +206,7 @@ export function revisionDeployment(
     terminationGracePeriodSeconds: terminationGraceSeconds(timeoutSeconds),
   };
 
-  const labels = {
-    ...MANAGED_BY,
-    ...revisionLabels(group, {
-      namespace: revision.namespace,
-      service: revision.service,
-      revision: revision.name,
-      revisionUid,
-    }),
-  };
+  const labels = revisionObjectLabels(group, revision, revisionUid);
   const templateMeta = revision.template.metadata;
   const deployment: V1Deployment = {
     apiVersion: "apps/v1",

@@ -1,15 +1,7 @@
 import type { V2HorizontalPodAutoscaler, V2MetricSpec } from "@kubernetes/client-node";
 import { parseAutoscaling } from "../../serving/autoscaling.ts";
 import type { Revision } from "../../serving/revisions.ts";
-import {
-  deploymentName,
-  hpaName,
-  MANAGED_BY,
-  ownerRef,
-  revisionLabels,
-  type ServingGroup,
-  SLUICE_GROUP,
-} from "./names.ts";
+import { deploymentName, hpaName, revisionChildMetadata, type ServingGroup, SLUICE_GROUP } from "./names.ts";
 
 const TARGET = "autoscaling.knative.dev/target";
 const WINDOW = "autoscaling.knative.dev/window";
@@ -64,22 +56,7 @@ export function revisionHpa(
   return {
     apiVersion: "autoscaling/v2",
     kind: "HorizontalPodAutoscaler",
-    metadata: {
-      name: hpaName(revision.name),
-      namespace: revision.namespace,
-      labels: {
-        ...MANAGED_BY,
-        ...revisionLabels(group, {
-          namespace: revision.namespace,
-          service: revision.service,
-          revision: revision.name,
-          revisionUid,
-        }),
-      },
-      ownerReferences: [
-        ownerRef({ apiVersion: `${group}/v1`, kind: "Revision", name: revision.name, uid: revisionUid }),
-      ],
-    },
+    metadata: revisionChildMetadata(hpaName(revision.name), group, revision, revisionUid),
     spec: {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deploymentName(revision.name) },
       minReplicas,

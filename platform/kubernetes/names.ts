@@ -124,3 +124,40 @@ export function ownerRef(owner: { apiVersion: string; kind: string; name: string
     blockOwnerDeletion: true,
   };
 }
+
+/**
+ * The labels of an object the backend makes for a revision (Deployment, pods, private Service,
+ * HPA): sluice's management label plus the revision's labels.
+ */
+export function revisionObjectLabels(
+  group: ServingGroup,
+  revision: { namespace: string; service: string; name: string },
+  revisionUid: string,
+): Record<string, string> {
+  return {
+    ...MANAGED_BY,
+    ...revisionLabels(group, {
+      namespace: revision.namespace,
+      service: revision.service,
+      revision: revision.name,
+      revisionUid,
+    }),
+  };
+}
+
+/** The metadata of an object owned by a Revision: its name, namespace, labels and owner reference. */
+export function revisionChildMetadata(
+  name: string,
+  group: ServingGroup,
+  revision: { namespace: string; service: string; name: string },
+  revisionUid: string,
+): { name: string; namespace: string; labels: Record<string, string>; ownerReferences: OwnerRef[] } {
+  return {
+    name,
+    namespace: revision.namespace,
+    labels: revisionObjectLabels(group, revision, revisionUid),
+    ownerReferences: [
+      ownerRef({ apiVersion: `${group}/v1`, kind: "Revision", name: revision.name, uid: revisionUid }),
+    ],
+  };
+}

@@ -1,12 +1,10 @@
 import type { V1Service } from "@kubernetes/client-node";
 import type { Revision } from "../../serving/revisions.ts";
 import {
-  MANAGED_BY,
-  ownerRef,
   podServiceName,
   QUEUE_PORT,
   QUEUE_PORT_NAME,
-  revisionLabels,
+  revisionChildMetadata,
   revisionSelector,
   type ServingGroup,
   SLUICE_GROUP,
@@ -28,22 +26,7 @@ export function revisionPodService(
   return {
     apiVersion: "v1",
     kind: "Service",
-    metadata: {
-      name: podServiceName(revision.name),
-      namespace: revision.namespace,
-      labels: {
-        ...MANAGED_BY,
-        ...revisionLabels(group, {
-          namespace: revision.namespace,
-          service: revision.service,
-          revision: revision.name,
-          revisionUid,
-        }),
-      },
-      ownerReferences: [
-        ownerRef({ apiVersion: `${group}/v1`, kind: "Revision", name: revision.name, uid: revisionUid }),
-      ],
-    },
+    metadata: revisionChildMetadata(podServiceName(revision.name), group, revision, revisionUid),
     spec: {
       clusterIP: "None",
       selector: revisionSelector(revision.name),
