@@ -65,7 +65,8 @@ t.test("the informer against a real API server", { skip }, async (t) => {
   const informer = new Informer<ConfigMap>(
     cp.kubeConfig,
     { group: "", version: "v1", plural: "configmaps", namespace, labelSelector: "app=x" },
-    { delay: held.delay, resyncMs: 0, bookmarks: false },
+    // Pages of one, so every relist below is paged with continue tokens.
+    { delay: held.delay, resyncMs: 0, bookmarks: false, pageSize: 1 },
   );
   const r = recorder(informer);
   t.teardown(() => informer.stop());
