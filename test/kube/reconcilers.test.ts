@@ -227,7 +227,8 @@ t.test("the Service and Revision reconcilers run a Knative-shaped Service", { sk
     const conflicts = client.conflicts;
     const before = client.writes.length;
     await reconcileRevision(client, namespace, "hello-00001", 2, { queueProxy });
-    t.equal(client.conflicts, conflicts + 1, "the update met a 409 and was retried");
+    // The deployment controller, writing the same object, may add a 409 of its own.
+    t.ok(client.conflicts > conflicts, "the update met a 409 and was retried");
     t.same(
       client.writes.slice(before).map((w) => `${w.verb} ${w.kind}`),
       ["update Deployment"],
