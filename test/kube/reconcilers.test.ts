@@ -22,9 +22,6 @@ const namespace = "default";
 /** The sluice image (the test node runs this checkout's queue-proxy/main.ts for it). */
 const queueProxy = {
   image: "ghcr.io/example/sluice:dev",
-  // The image's `queue-proxy` is a symlink in the Dockerfile; the test node runs a container's
-  // command as given, so the sidecar names the entry point the symlink runs.
-  command: ["node", "queue-proxy/main.ts"],
   env: [
     { name: "QUEUE_METRICS_PORT", value: "-1" },
     { name: "LOG_LEVEL", value: "warn" },

@@ -37,7 +37,7 @@ interface Teardown {
 export const SLUICE_IMAGE = /(^|\/)sluice(:[^/@]*)?(@.*)?$/;
 /** Where a pod's containers find their ServiceAccount's token, as in a cluster. */
 const SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
-/** Components the sluice image runs, chosen by its first argument. */
+/** Components the sluice image runs, chosen by its command (the image's links) or first argument. */
 export const SLUICE_COMPONENTS = ["router", "activator", "autoscaler", "queue-proxy"];
 
 function ip(args: string[]): string {
@@ -351,10 +351,14 @@ export async function startTestNode(
   /** The command line for a container, or undefined when its image cannot run here. */
   const commandLine = (c: Container, env: Record<string, string>): string[] | undefined => {
     const args = (c.args ?? []).map((a) => expand(a, env));
-    if (c.command && c.command.length > 0) return [...c.command.map((a) => expand(a, env)), ...args];
-    if (SLUICE_IMAGE.test(c.image ?? "") && SLUICE_COMPONENTS.includes(args[0])) {
-      return ["node", join(ROOT, args[0], "main.ts"), ...args.slice(1)];
+    const command = (c.command ?? []).map((a) => expand(a, env));
+    if (SLUICE_IMAGE.test(c.image ?? "")) {
+      // The image's entry points: `command: [queue-proxy]` (its links on PATH, as the Deployment
+      // builder uses them) or the component as the first argument.
+      const [first, ...rest] = command.length > 0 ? [...command, ...args] : args;
+      if (SLUICE_COMPONENTS.includes(first)) return ["node", join(ROOT, first, "main.ts"), ...rest];
     }
+    if (command.length > 0) return [...command, ...args];
     return undefined;
   };
 
