@@ -179,7 +179,9 @@ t.test("a crashing container and an image the node cannot run show their reasons
     "the image-only container to be reported",
     async () => {
       const pod = await core.readNamespacedPod({ name: "unpullable", namespace });
-      return pod.status?.containerStatuses?.[0]?.state?.waiting ? pod : undefined;
+      // Past ContainerCreating, the state every container reports first.
+      const reason = pod.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+      return reason !== undefined && reason !== "ContainerCreating" ? pod : undefined;
     },
     { timeoutMs: 20_000, everyMs: 100 },
   );
