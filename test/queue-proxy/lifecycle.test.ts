@@ -12,28 +12,46 @@ const status = async (url: string, headers: Record<string, string> = {}) => {
 };
 
 t.test("readiness follows the app: not ready until it answers, then ready", async (t) => {
-  // Reserve a port for the app by starting it, stopping it, and starting the queue-proxy first.
-  const placeholder = await startApp(t);
-  const port = placeholder.port;
-  placeholder.child.kill("SIGKILL");
-  await placeholder.exited;
+  // The app's port must be free until the app starts (the default probe is a TCP connect, so a
+  // placeholder listening there would count as ready). A port is found by starting an app and
+  // stopping it; another process of the suite may take it before the app starts again. That
+  // breaks the test's precondition, not the queue-proxy: seen (something answers before the app
+  // runs, or the app finds its port taken), the attempt is repeated on another port.
+  for (let attempt = 1; ; attempt++) {
+    const placeholder = await startApp(t);
+    const port = placeholder.port;
+    placeholder.child.kill("SIGKILL");
+    await placeholder.exited;
 
-  const qp = await startQueueProxy(t, port, {}, { waitReady: false });
-  t.equal(await status(`${qp.adminUrl}/readyz`), 503, "no app yet");
-  t.equal(await status(`${qp.adminUrl}/healthz`), 200, "alive all the same");
-  t.equal(
-    await status(qp.url, { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET }),
-    503,
-    "network probe says not ready",
-  );
+    const qp = await startQueueProxy(t, port, {}, { waitReady: false });
+    const before = {
+      readyz: await status(`${qp.adminUrl}/readyz`),
+      probe: await status(qp.url, { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET }),
+    };
+    const app =
+      before.readyz === 503
+        ? await startProcess(t, "test/fixtures/app.ts", { PORT: String(port) }).catch((error: Error) =>
+            /EADDRINUSE/.test(error.message) ? undefined : Promise.reject(error),
+          )
+        : undefined;
+    if (app === undefined && attempt < 3) {
+      t.comment(`attempt ${attempt}: port ${port} was taken by another process; trying another`);
+      qp.child.kill("SIGKILL");
+      await qp.exited;
+      continue;
+    }
+    t.equal(before.readyz, 503, "no app yet");
+    t.equal(await status(`${qp.adminUrl}/healthz`), 200, "alive all the same");
+    t.equal(before.probe, 503, "network probe says not ready");
 
-  await startProcess(t, "test/fixtures/app.ts", { PORT: String(port) });
-  await waitFor("ready once the app answers", async () => (await status(`${qp.adminUrl}/readyz`)) === 200);
-  const probe = await request(qp.url, {
-    headers: { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET },
-  });
-  t.equal(probe.statusCode, 200);
-  t.equal(await probe.body.text(), "queue\n");
+    await waitFor("ready once the app answers", async () => (await status(`${qp.adminUrl}/readyz`)) === 200);
+    const probe = await request(qp.url, {
+      headers: { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET },
+    });
+    t.equal(probe.statusCode, 200);
+    t.equal(await probe.body.text(), "queue\n");
+    return;
+  }
 });
 
 t.test("an HTTP readiness probe uses the app's path", async (t) => {
