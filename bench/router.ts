@@ -6,7 +6,12 @@
 import { fileURLToPath } from "node:url";
 import { freePort } from "../common/free-port.ts";
 import type { DataPlaneState, RevisionState, ServiceState } from "../common/state.ts";
-import { revisionState, serviceState, startFakeAutoscaler } from "../test/helpers/fake-autoscaler.ts";
+import {
+  revisionState,
+  serviceState,
+  startFakeAutoscaler,
+  stateOf,
+} from "../test/helpers/fake-autoscaler.ts";
 import { type Child, startAndWait } from "./lib/children.ts";
 import { compareTargets, type Measurement, type Target } from "./lib/compare.ts";
 import { nginxTarget } from "./lib/nginx.ts";
@@ -35,12 +40,7 @@ function benchState(podUrl: string, extra: number): DataPlaneState {
     services.push(serviceState(`svc-${i}`, [{ revision: `svc-${i}-00001`, percent: 100 }]));
     revisions.push(revisionState(`svc-${i}-00001`, `svc-${i}`, { mode: "proxy" }));
   }
-  return {
-    generation: 1,
-    domain: "example.com",
-    services: Object.fromEntries(services.map((s) => [`default/${s.name}`, s])),
-    revisions: Object.fromEntries(revisions.map((r) => [r.name, r])),
-  };
+  return stateOf(services, revisions);
 }
 
 async function startRouter(autoscalerUrl: string, activatorUrl: string): Promise<Child & { port: number }> {
