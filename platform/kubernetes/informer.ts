@@ -22,6 +22,7 @@
  */
 import { HttpMethod, type KubeConfig, RequestContext, Watch } from "@kubernetes/client-node";
 import { fetch } from "undici";
+import { isStatus } from "./api-status.ts";
 import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 
 export interface ResourceRef {
@@ -99,11 +100,6 @@ export class StatusError extends Error {
     super(message);
     this.code = code;
   }
-}
-
-function isGone(error: unknown): boolean {
-  const e = error as { code?: unknown; statusCode?: unknown } | undefined;
-  return e?.code === 410 || e?.statusCode === 410;
 }
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
@@ -239,7 +235,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         }
       } catch (error) {
         if (stopped.aborted) break;
-        if (isGone(error)) {
+        if (isStatus(error, 410)) {
           // Too old: list afresh at once (a second 410 in a row backs off like any failure).
           this.stats.gone++;
           this.#resourceVersion = "";

@@ -1,4 +1,5 @@
 import * as k8s from "@kubernetes/client-node";
+import { isStatus } from "./api-status.ts";
 import { LABEL, type ServingGroup, SLUICE_GROUP } from "./names.ts";
 import type { RevisionObject } from "./revision-object.ts";
 
@@ -37,11 +38,6 @@ export interface KubeClientOptions {
    * hence a real 409).
    */
   beforeUpdate?: (write: Write) => Promise<void> | void;
-}
-
-/** Whether an error from client-node is an HTTP `code` answer. */
-export function isStatus(error: unknown, code: number): boolean {
-  return (error as { code?: unknown } | null)?.code === code;
 }
 
 async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {

@@ -9,6 +9,7 @@
  * candidate again; `stop()` releases the Lease (holder cleared) so a successor need not wait.
  */
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { isStatus } from "./api-status.ts";
 
 /** The Lease calls used (CoordinationV1Api's); tests wrap the real one. */
 export interface LeaseApi {
@@ -37,12 +38,6 @@ export interface LeaderElectionOptions {
   onError?: (error: unknown) => void;
   /** The Lease API; made from `kubeConfig` when absent. */
   api?: LeaseApi;
-}
-
-function statusCode(error: unknown): number | undefined {
-  const e = error as { code?: unknown; statusCode?: unknown } | undefined;
-  const code = e?.code ?? e?.statusCode;
-  return typeof code === "number" ? code : undefined;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -201,7 +196,7 @@ export class LeaderElector {
     try {
       lease = await this.#call(this.#api.readNamespacedLease({ name, namespace }), "reading the Lease");
     } catch (error) {
-      if (statusCode(error) !== 404) throw error;
+      if (!isStatus(error, 404)) throw error;
       try {
         const created = await this.#call(
           this.#api.createNamespacedLease({
@@ -222,7 +217,7 @@ export class LeaderElector {
         this.#observe(created);
         return true;
       } catch (createError) {
-        if (statusCode(createError) === 409) {
+        if (isStatus(createError, 409)) {
           this.stats.conflicts++;
           return false; // another candidate created it first
         }
@@ -256,7 +251,7 @@ export class LeaderElector {
       this.#observe(updated);
       return true;
     } catch (error) {
-      if (statusCode(error) === 409) {
+      if (isStatus(error, 409)) {
         this.stats.conflicts++;
         return false; // someone else wrote it since we read it: try again next period
       }

@@ -1,7 +1,8 @@
 import type { ServiceDraft } from "../../serving/draft.ts";
 import { canonicalJson, type Revision, revisionFor } from "../../serving/revisions.ts";
+import { isStatus } from "./api-status.ts";
 import type { Condition } from "./conditions.ts";
-import { isStatus, type KubeClient, type RevisionCR, type ServiceObject } from "./kube-client.ts";
+import type { KubeClient, RevisionCR, ServiceObject } from "./kube-client.ts";
 import { revisionHistory, revisionObject } from "./revision-object.ts";
 import type { RevisionHealth } from "./revision-status.ts";
 import { type ServiceStatus, serviceStatus, statusTraffic, type TrafficStatus } from "./service-status.ts";
