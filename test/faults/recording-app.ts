@@ -5,7 +5,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { replayingDuplex } from "../../common/http/replaying-duplex.ts";
+import { replayingDuplex } from "./replaying-duplex.ts";
 
 export interface RecordedRequest {
   connection: number;
