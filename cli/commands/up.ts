@@ -7,7 +7,7 @@ import { authHeaders } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServiceFiles, type ServiceFile } from "../service-files.ts";
 import { printBanner } from "../up/banner.ts";
-import { messageOf, StartError } from "../up/component.ts";
+import { messageOf, reasonLines, StartError } from "../up/component.ts";
 import { ComponentReporter } from "../up/component-reporter.ts";
 import { hopSecretFor } from "../up/hop-secret.ts";
 import { formatLogLine } from "../up/log-lines.ts";
@@ -67,7 +67,7 @@ function reportStartFailure(error: unknown): number {
     return EXIT_USAGE;
   }
   if (error instanceof StartError) {
-    const reasons = error.lines.filter((line) => /error|cannot|invalid|expected/i.test(line)).map(messageOf);
+    const reasons = reasonLines(error.lines).map(messageOf);
     console.error(
       `sluice up: ${error.message}:\n  ${(reasons.length > 0 ? reasons : error.lines.map(messageOf)).join("\n  ")}`,
     );

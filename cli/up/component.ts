@@ -100,8 +100,13 @@ export function messageOf(line: string): string {
   }
 }
 
+/** The lines of a component's output that give a reason (an error, what it cannot or expected). */
+export function reasonLines(lines: readonly string[]): string[] {
+  return lines.filter((line) => /error|cannot|invalid|expected/i.test(line));
+}
+
 /** What a dead component's output says about why: its error lines if any, else its last lines. */
 export function lastWords(lines: string[], keep = 5): string[] {
-  const reasons = lines.filter((line) => /error|cannot|invalid|expected/i.test(line));
+  const reasons = reasonLines(lines);
   return (reasons.length > 0 ? reasons : lines).slice(-keep).map(messageOf);
 }
