@@ -5,8 +5,6 @@ import { failureMessage, type RevisionEntry, type RevisionTable } from "./revisi
 /** Why the activator will not hold a request (or an upgrade), as the status to answer with. */
 export interface RequestRefusal {
   status: 400 | 403 | 404 | 503;
-  /** The reason phrase, for upgrades answered on the raw socket. */
-  reason: string;
   message: string;
   headers?: Record<string, string>;
   /** A revision that cannot start gets another try on new demand: the key to poke. */
@@ -28,35 +26,29 @@ export function checkRequest(
   if (auth.configured && !facts.fromHop)
     return {
       status: 403,
-      reason: "Forbidden",
       message: "activator: requests are accepted from the router only (missing or wrong Sluice-Hop-Auth)",
     };
   if (typeof key !== "string" || key === "")
     return {
       status: 400,
-      reason: "Bad Request",
       message: "activator: missing Sluice-Revision header (the router names the target revision)",
     };
   if (!table.hasState)
     return {
       status: 503,
-      reason: "Service Unavailable",
       message: "activator: no routing state from the autoscaler yet",
       headers: { "retry-after": "1" },
     };
   const entry = table.get(key);
-  if (!entry || entry.removed)
-    return { status: 404, reason: "Not Found", message: `activator: unknown revision ${key}` };
+  if (!entry || entry.removed) return { status: 404, message: `activator: unknown revision ${key}` };
   if (!entry.referenced)
     return {
       status: 404,
-      reason: "Not Found",
       message: `activator: no route sends traffic to revision ${key}`,
     };
   if (entry.state.failure)
     return {
       status: 503,
-      reason: "Service Unavailable",
       message: failureMessage(entry.state),
       headers: { "retry-after": "5" },
       poke: key,

@@ -2,7 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { HopAuth } from "../common/hop-auth.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
-import { rawResponse, Tunnel } from "../common/http/tunnel.ts";
+import { rawResponse } from "../common/http/respond.ts";
+import { Tunnel } from "../common/http/tunnel.ts";
 import { REVISION_HEADER } from "../common/internal-headers.ts";
 import { checkRequest } from "./request-check.ts";
 import type { RevisionTable } from "./revision-table.ts";
@@ -27,7 +28,7 @@ export function createUpgradeHandler(
     const found = checkRequest(table, key, facts, auth);
     if ("status" in found) {
       if (found.poke) reporter.poke(found.poke);
-      socket.end(rawResponse(found.status, found.reason, found.message, found.headers));
+      socket.end(rawResponse(found.status, found.message, found.headers));
       return;
     }
     if (found.throttler.readyPods === 0) reporter.poke(found.key);

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
-import { rawResponse, Tunnel } from "../common/http/tunnel.ts";
+import { rawResponse } from "../common/http/respond.ts";
+import { Tunnel } from "../common/http/tunnel.ts";
 import { addForwardedHeaders } from "./forwarded.ts";
 import { type HandlerDeps, hostOf, route } from "./handler.ts";
 import type { PodSlot } from "./pod-balancer.ts";
@@ -26,9 +27,7 @@ export function createUpgradeHandler(
     const found = route(deps, req);
     if ("status" in found) {
       deps.metrics.unrouted(found.reason);
-      socket.end(
-        rawResponse(found.status, found.status === 400 ? "Bad Request" : "Not Found", found.message),
-      );
+      socket.end(rawResponse(found.status, found.message));
       return;
     }
     const headers: string[] = [];

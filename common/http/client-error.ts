@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { rawResponse } from "./respond.ts";
 
 /** Why node's HTTP parser refused a request, as a status and a sentence for the client. */
 export function describeClientError(code: string | undefined): { status: number; reason: string } {
@@ -34,10 +35,6 @@ export function handleClientError(component: string) {
       return;
     }
     const { status, reason } = describeClientError(error.code);
-    const body = `${component}: ${reason}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request"}\r\n` +
-        `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    socket.end(rawResponse(status, `${component}: ${reason}`));
   };
 }

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { sendPlain } from "./respond.ts";
-import { rawResponse } from "./tunnel.ts";
+import { rawResponse, sendPlain } from "./respond.ts";
 
 // What node's HTTP/1 parser (llhttp) lets through but a proxy must not forward, because the hop
 // after it may read the message differently (RFC 9112): other protocol versions spoken on an
@@ -130,6 +129,6 @@ export function refusingUnsoundUpgrades(
   return (req, socket, head) => {
     const problem = requestProblem(req);
     if (problem === undefined) return handler(req, socket, head);
-    socket.end(rawResponse(400, "Bad Request", `${component}: bad request: ${problem}`));
+    socket.end(rawResponse(400, `${component}: bad request: ${problem}`));
   };
 }

@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import { type ServerResponse, STATUS_CODES } from "node:http";
 
 /**
  * The data plane's own answers: a status and a short text body naming the cause, so a user reading
@@ -28,4 +28,15 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   const body = JSON.stringify(value);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * A plain-text HTTP/1.1 response written straight to a socket (before or instead of a 101), with
+ * node's reason phrase for the status.
+ */
+export function rawResponse(status: number, message: string, headers: Record<string, string> = {}): string {
+  const body = `${message}\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n${body}`;
 }

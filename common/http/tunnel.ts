@@ -4,27 +4,7 @@ import type { Duplex } from "node:stream";
 import type { DeadlineEntry } from "./deadline-list.ts";
 import { endToEndRawHeaders } from "./hop-by-hop.ts";
 import type { ExchangeContext, GateWaiter } from "./proxy-exchange.ts";
-
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  404: "Not Found",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
-
-/** A plain-text HTTP/1.1 response written straight to a socket (before or instead of a 101). */
-export function rawResponse(
-  status: number,
-  reason: string,
-  message: string,
-  headers: Record<string, string> = {},
-): string {
-  const body = `${message}\n`;
-  let head = `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
-  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
-  return `${head}\r\n${body}`;
-}
+import { rawResponse } from "./respond.ts";
 
 export interface TunnelOptions {
   /** The hop's exchange context: its gate, deadline sweep (revision timeout), metrics and stats. */
@@ -272,8 +252,7 @@ export class Tunnel implements GateWaiter, DeadlineEntry {
 
   #reply(status: number, message: string, headers?: Record<string, string>): void {
     this.#answered(status);
-    if (this.client.writable)
-      this.client.end(rawResponse(status, REASONS[status] ?? "Error", message, headers));
+    if (this.client.writable) this.client.end(rawResponse(status, message, headers));
     this.close();
   }
 
