@@ -1,8 +1,8 @@
 /**
- * Graceful drain after SIGTERM. Readiness fails at once, but the pod keeps serving: requests that
- * were already routed here (or are still being routed while endpoints update) are answered. The
- * drain completes when nothing is in flight or queued and no request has arrived for the quiet
- * period, or when the hard timeout passes.
+ * Graceful drain, started by SIGTERM or by the preStop hook (drain-hook.ts). Readiness fails at
+ * once, but the pod keeps serving: requests that were already routed here (or are still being
+ * routed while endpoints update) are answered. The drain completes when nothing is in flight or
+ * queued and no request has arrived for the quiet period, or when the hard timeout passes.
  */
 export interface DrainOptions {
   quietMs: number;
@@ -12,14 +12,21 @@ export interface DrainOptions {
   /** When the latest request arrived. */
   lastArrival: () => number;
   checkEveryMs?: number;
+  /** Told when a drain starts (true) and when one is cancelled (false). */
+  onDraining?: (draining: boolean) => void;
 }
 
 export class Drainer {
-  draining = false;
   readonly #options: DrainOptions;
+  #run: { done: Promise<boolean>; stop: () => void } | undefined;
 
   constructor(options: DrainOptions) {
     this.#options = options;
+  }
+
+  /** From the start of a drain until it is cancelled; a finished drain stays drained. */
+  get draining(): boolean {
+    return this.#run !== undefined;
   }
 
   /** Whether draining may finish at `now` given when it started. */
@@ -29,20 +36,38 @@ export class Drainer {
     return this.#options.isIdle() && now - quietSince >= this.#options.quietMs;
   }
 
-  /** Starts draining; resolves with whether it ended cleanly (false = hit the timeout). */
+  /**
+   * Starts draining, or joins the drain under way (the preStop hook and SIGTERM wait for the same
+   * one); resolves with whether it ended cleanly (false = hit the timeout, or cancelled).
+   */
   drain(): Promise<boolean> {
-    this.draining = true;
+    if (this.#run) return this.#run.done;
     const startedAt = Date.now();
-    return new Promise((resolve) => {
-      const check = () => {
-        const now = Date.now();
-        if (this.isDone(startedAt, now)) {
-          clearInterval(timer);
-          resolve(this.#options.isIdle());
-        }
-      };
-      const timer = setInterval(check, this.#options.checkEveryMs ?? 50);
-      check();
-    });
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    const check = () => {
+      if (!this.isDone(startedAt, Date.now())) return;
+      clearInterval(timer);
+      resolve(this.#options.isIdle());
+    };
+    const timer = setInterval(check, this.#options.checkEveryMs ?? 50);
+    this.#run = {
+      done: promise,
+      stop: () => {
+        clearInterval(timer);
+        resolve(false);
+      },
+    };
+    this.#options.onDraining?.(true);
+    check();
+    return promise;
+  }
+
+  /** Ends a drain in progress or finished: ready again, and the next drain starts afresh. */
+  cancel(): void {
+    const run = this.#run;
+    if (!run) return;
+    this.#run = undefined;
+    run.stop();
+    this.#options.onDraining?.(false);
   }
 }

@@ -9,6 +9,7 @@ import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
 import { Drainer } from "./drain.ts";
+import { DrainHook, WAIT_FOR_DRAIN_PATH, waitForDrainRoute } from "./drain-hook.ts";
 import { ReadinessProber } from "./readiness.ts";
 import { createServingSide } from "./server.ts";
 
@@ -39,10 +40,31 @@ const stats = (): PodStats => {
     ready: isReady(),
   };
 };
+const drainer = new Drainer({
+  quietMs: config.drainQuietMs,
+  timeoutMs: config.drainTimeoutMs,
+  isIdle: () => serving.breaker.inFlight === 0 && serving.breaker.queued === 0,
+  lastArrival: () => ctx.stats.lastArrival,
+  // Idle keep-alive connections stay open: closing one while the router or activator writes a
+  // request on it (they may not have the state without this pod yet) fails that request. Every
+  // response while draining says Connection: close instead (handler.ts), and what is still idle
+  // is closed after the drain.
+  onDraining: (draining) => {
+    ctx.draining = draining;
+    log.info({ draining, inFlight: serving.breaker.inFlight, queued: serving.breaker.queued }, "drain");
+    if (draining) for (const connection of serving.upgrades) connection.goAway();
+  },
+});
+// The user containers' preStop hook (Kubernetes) starts the same drain as SIGTERM.
+const drainHook = new DrainHook(drainer);
+
 const admin = createAdminServer({
   registry,
   isReady,
-  routes: { "/stats": (_req, res) => sendJson(res, 200, stats()) },
+  routes: {
+    "/stats": (_req, res) => sendJson(res, 200, stats()),
+    [WAIT_FOR_DRAIN_PATH]: waitForDrainRoute(drainHook, log),
+  },
   limits: config.limits,
   log,
   name: "queue-proxy admin port",
@@ -52,26 +74,17 @@ const metricsOnly =
     ? createAdminServer({ registry, isReady, limits: config.limits, log, name: "queue-proxy metrics port" })
     : undefined;
 
-const drainer = new Drainer({
-  quietMs: config.drainQuietMs,
-  timeoutMs: config.drainTimeoutMs,
-  isIdle: () => serving.breaker.inFlight === 0 && serving.breaker.queued === 0,
-  lastArrival: () => ctx.stats.lastArrival,
-});
+let stopping = false;
 
 async function shutDown(signal: string, exitCode = 0): Promise<void> {
-  if (ctx.draining) {
+  if (stopping) {
     log.warn({ signal }, "second signal: exiting without waiting for the drain");
     process.exit(1);
   }
-  ctx.draining = true;
-  log.info({ signal, inFlight: serving.breaker.inFlight, queued: serving.breaker.queued }, "draining");
-  // Idle keep-alive connections stay open: closing one while the router or activator writes a
-  // request on it (they may not have the state without this pod yet) fails that request. Every
-  // response while draining says Connection: close instead (handler.ts), and what is still idle
-  // is closed after the quiet period.
-  for (const connection of serving.upgrades) connection.goAway();
-  const clean = await drainer.drain();
+  stopping = true;
+  log.info({ signal, alreadyDraining: drainer.draining }, "stopping");
+  // Joins the drain a preStop hook started, if any: then little or nothing is left to wait for.
+  const clean = await drainHook.terminate();
   log.info(
     { clean, inFlight: serving.breaker.inFlight },
     clean ? "drained" : "drain timeout reached; exiting",

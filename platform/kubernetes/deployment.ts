@@ -2,11 +2,13 @@ import type {
   V1Container,
   V1Deployment,
   V1EnvVar,
+  V1Lifecycle,
   V1PodSpec,
   V1Probe,
   V1ResourceRequirements,
   V1SecurityContext,
 } from "@kubernetes/client-node";
+import { WAIT_FOR_DRAIN_PATH } from "../../queue-proxy/drain-hook.ts";
 import type { Container } from "../../serving/manifest.ts";
 import type { Revision } from "../../serving/revisions.ts";
 import { type ContainerProblem, containerProblems, servingContainerIndex } from "./container-rules.ts";
@@ -34,9 +36,9 @@ export interface QueueProxyOptions {
   /** The Secret holding SLUICE_HOP_SECRET, the same one router and activator read. */
   hopSecret?: { name: string; key: string };
   /**
-   * After SIGTERM, how long without a new request before the queue-proxy closes its listener:
-   * long enough for the pod's removal to reach router and activator (EndpointSlice, watch, state
-   * stream). Default 5 s.
+   * Once the pod is deleted (the preStop hook, SIGTERM), how long without a new request before the
+   * queue-proxy's drain ends: long enough for the pod's removal to reach router and activator
+   * (EndpointSlice, watch, state stream). Default 5 s.
    */
   drainQuietSeconds?: number;
   /** More variables (OTEL_*, QUEUE_* limits, QUEUE_ACCESS_LOG…), after the ones set here. */
@@ -70,11 +72,33 @@ const QUEUE_PROXY_SECURITY: V1SecurityContext = {
 };
 
 /**
- * The queue-proxy drains for up to timeoutSeconds + 30 s (QUEUE_DRAIN_TIMEOUT_SECONDS' default):
- * the pod gets that, plus time to exit, before the kubelet kills it.
+ * Knative's preStop hook, on every user container: the kubelet calls the queue-proxy's
+ * /wait-for-drain (admin port, pod IP) and holds the container's SIGTERM until it answers, i.e.
+ * until the queue-proxy has drained. The queue-proxy itself has no hook: it gets SIGTERM at once
+ * and joins the same drain. So the app is never stopped while requests still reach it.
  */
-export function terminationGraceSeconds(timeoutSeconds: number): number {
-  return timeoutSeconds + 30 + 10;
+export const USER_CONTAINER_LIFECYCLE: V1Lifecycle = {
+  preStop: { httpGet: { path: WAIT_FOR_DRAIN_PATH, port: QUEUE_PORT.admin } },
+};
+
+/** After the hook answers, time for the user containers to stop before the kubelet kills them. */
+const USER_STOP_SECONDS = 10;
+
+/**
+ * How long the queue-proxy may drain: QUEUE_DRAIN_TIMEOUT_SECONDS when the installation sets it
+ * (queueProxy.env), else its default, timeoutSeconds + 30 s (queue-proxy/config.ts).
+ */
+export function drainTimeoutSeconds(timeoutSeconds: number, env: readonly V1EnvVar[] = []): number {
+  const set = Number(env.findLast((variable) => variable.name === "QUEUE_DRAIN_TIMEOUT_SECONDS")?.value);
+  return Number.isFinite(set) && set > 0 ? Math.ceil(set) : timeoutSeconds + 30;
+}
+
+/**
+ * The pod's grace: the drain (the preStop hook waits for it, bounded by its timeout), then time for
+ * the user containers to stop, before the kubelet kills what is left.
+ */
+export function terminationGraceSeconds(drainSeconds: number): number {
+  return drainSeconds + USER_STOP_SECONDS;
 }
 
 /** Sluice's own fields of a revision spec: not PodSpec fields, handed to the queue-proxy instead. */
@@ -118,6 +142,7 @@ export function revisionDeployment(
         ...(container as V1Container),
         name: container.name ?? `${USER_CONTAINER}-${i}`,
         env: [...(container.env ?? []), ...kEnv] as V1EnvVar[],
+        lifecycle: USER_CONTAINER_LIFECYCLE,
       };
     }
     const { readinessProbe, livenessProbe, startupProbe, ports: _ports, ...rest } = container;
@@ -128,6 +153,7 @@ export function revisionDeployment(
       name: container.name ?? USER_CONTAINER,
       ports: [{ name: "user-port", containerPort: userPort, protocol: "TCP" }],
       env: [...(container.env ?? []), { name: "PORT", value: String(userPort) }, ...kEnv] as V1EnvVar[],
+      lifecycle: USER_CONTAINER_LIFECYCLE,
     };
     // httpGet and tcpSocket readiness the queue-proxy does itself (SERVING_READINESS_PROBE); exec
     // and grpc stay with the kubelet.
@@ -203,7 +229,9 @@ export function revisionDeployment(
     enableServiceLinks: false,
     ...(podFields as Partial<V1PodSpec>),
     containers: [...containers, sidecar],
-    terminationGracePeriodSeconds: terminationGraceSeconds(timeoutSeconds),
+    terminationGracePeriodSeconds: terminationGraceSeconds(
+      drainTimeoutSeconds(timeoutSeconds, queueProxy.env),
+    ),
   };
 
   const labels = revisionObjectLabels(group, revision, revisionUid);

@@ -31,3 +31,38 @@ t.test("the hard timeout ends the drain even when busy", async (t) => {
     "reports an unclean end",
   );
 });
+
+t.test(
+  "one drain at a time: a second call joins it; cancel ends it and the next starts afresh",
+  async (t) => {
+    const events: boolean[] = [];
+    let idle = false;
+    const drainer = new Drainer({
+      quietMs: 0,
+      timeoutMs: 10_000,
+      isIdle: () => idle,
+      lastArrival: () => 0,
+      checkEveryMs: 5,
+      onDraining: (draining) => events.push(draining),
+    });
+    t.notOk(drainer.draining);
+    const first = drainer.drain();
+    t.equal(drainer.drain(), first, "the preStop hook and SIGTERM wait for the same drain");
+    t.ok(drainer.draining);
+    t.same(events, [true], "started once");
+
+    drainer.cancel();
+    t.equal(await first, false, "a cancelled drain did not end cleanly");
+    t.notOk(drainer.draining, "ready again");
+    t.same(events, [true, false]);
+    drainer.cancel();
+    t.same(events, [true, false], "cancelling nothing is a no-op");
+
+    const second = drainer.drain();
+    t.not(second, first, "a new drain");
+    idle = true;
+    t.equal(await second, true);
+    t.ok(drainer.draining, "a finished drain stays drained");
+    t.equal(drainer.drain(), second, "and later calls get its result");
+  },
+);

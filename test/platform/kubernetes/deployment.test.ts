@@ -1,6 +1,11 @@
 import t from "tap";
 import { containerProblems } from "../../../platform/kubernetes/container-rules.ts";
-import { queueProxyProbe, revisionDeployment } from "../../../platform/kubernetes/deployment.ts";
+import {
+  drainTimeoutSeconds,
+  queueProxyProbe,
+  revisionDeployment,
+  terminationGraceSeconds,
+} from "../../../platform/kubernetes/deployment.ts";
 import { KNATIVE_GROUP } from "../../../platform/kubernetes/names.ts";
 import { loadManifests } from "../../../serving/load.ts";
 import type { ServiceManifest } from "../../../serving/manifest.ts";
@@ -162,7 +167,11 @@ t.test("a Knative manifest's pod spec passes into the Deployment unchanged", asy
     { tcpSocket: { port: 9000 }, initialDelaySeconds: 5 },
     "probe port made concrete",
   );
-  t.equal(pod?.terminationGracePeriodSeconds, 160, "timeoutSeconds + the queue-proxy's drain");
+  t.equal(
+    pod?.terminationGracePeriodSeconds,
+    160,
+    "the queue-proxy's drain timeout (timeoutSeconds + 30) + time for the app to stop",
+  );
 });
 
 t.test("the queue-proxy sidecar gets what queue-proxy/config.ts reads", async (t) => {
@@ -387,4 +396,46 @@ t.test("Knative's container rules are refused with clear messages", async (t) =>
     [/mountPath "\/dev" is a reserved path/],
   );
   t.same(containerProblems(revisionOf(KNATIVE_SERVICE).template), []);
+});
+
+t.test("preStop: every user container waits for the queue-proxy's drain (Knative)", async (t) => {
+  const deployment = build(
+    revisionOf(
+      minimal(
+        "        - name: proxy\n          image: envoy\n        - name: app\n          image: app\n          ports:\n            - containerPort: 8081",
+      ),
+    ),
+  );
+  const [proxy, app, queue] = deployment.spec?.template.spec?.containers ?? [];
+  const hook = { preStop: { httpGet: { path: "/wait-for-drain", port: 8022 } } };
+  t.same(app.lifecycle, hook, "the serving container");
+  t.same(proxy.lifecycle, hook, "and a sidecar: neither gets SIGTERM while requests still come in");
+  t.equal(queue.lifecycle, undefined, "the queue-proxy has none: SIGTERM joins the drain at once");
+  t.equal(
+    app.lifecycle?.preStop?.httpGet?.port,
+    Number(env(queue).QUEUE_ADMIN_PORT),
+    "the port is the queue-proxy's admin port",
+  );
+  t.ok(
+    queue.ports?.some((p) => p.containerPort === app.lifecycle?.preStop?.httpGet?.port),
+    "which the queue-proxy container declares",
+  );
+});
+
+t.test("the grace period follows the queue-proxy's drain timeout", async (t) => {
+  const revision = revisionOf(minimal("        - image: nginx"));
+  const grace = (env?: { name: string; value: string }[]) => {
+    const result = revisionDeployment({
+      revision,
+      revisionUid: "uid-rev-1",
+      replicas: 1,
+      queueProxy: { ...queueProxy, env },
+    });
+    if ("problems" in result) throw new Error(JSON.stringify(result.problems));
+    return result.deployment.spec?.template.spec?.terminationGracePeriodSeconds;
+  };
+  t.equal(grace(), 340, "default: 300 + 30 s of drain + 10 s to stop");
+  t.equal(grace([{ name: "QUEUE_DRAIN_TIMEOUT_SECONDS", value: "60.5" }]), 71, "set by the installation");
+  t.equal(grace([{ name: "QUEUE_DRAIN_TIMEOUT_SECONDS", value: "soon" }]), 340, "not a number: the default");
+  t.equal(terminationGraceSeconds(drainTimeoutSeconds(10)), 50);
 });
