@@ -3,6 +3,8 @@
 // is sent, with the same file:line:column.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
+import { isMap, isScalar, parseAllDocuments } from "yaml";
+import { containerProblems } from "../platform/kubernetes/container-rules.ts";
 import type { ServiceDraft } from "../serving/draft.ts";
 import {
   formatProblem,
@@ -81,6 +83,66 @@ export function describeTraffic(traffic: readonly TrafficEntry[] | undefined): s
     .join(", ");
 }
 
+/**
+ * Checking for a Kubernetes cluster (sluice apply/validate --kubeconfig…) rather than the local
+ * platform: `apiVersion: serving.sluice.dev/v1` is read as Knative's, a document without a
+ * namespace goes to `namespace`, Knative's container rules for Kubernetes (the controller's) apply,
+ * and what only the local platform cares about (a container with an image only) is no note.
+ */
+export interface ClusterCheck {
+  namespace: string;
+  /** -n was given: a document in another namespace is a problem, as with kubectl. */
+  namespaceGiven: boolean;
+}
+
+const SLUICE_API_VERSION = "serving.sluice.dev/v1";
+
+/**
+ * The text with every document's `apiVersion: serving.sluice.dev/v1` written as Knative's, and a
+ * function that maps a position in the new text back to the original (each rewrite is one
+ * character longer, which moves what follows on its line).
+ */
+function asKnativeText(text: string): { text: string; back: (line: number, column: number) => number } {
+  const edits: number[] = [];
+  const docs = parseAllDocuments(text);
+  for (const doc of Array.isArray(docs) ? docs : []) {
+    if (!isMap(doc.contents)) continue;
+    const node: unknown = doc.contents.get("apiVersion", true);
+    if (!isScalar(node) || node.value !== SLUICE_API_VERSION || !node.range) continue;
+    const at = text.indexOf("serving.sluice.dev", node.range[0]);
+    if (at !== -1 && at < node.range[1]) edits.push(at);
+  }
+  if (edits.length === 0) return { text, back: (_line, column) => column };
+  let out = "";
+  let from = 0;
+  for (const at of edits) {
+    out += `${text.slice(from, at)}serving.knative.dev`;
+    from = at + "serving.sluice.dev".length;
+  }
+  out += text.slice(from);
+  // Where each edit is in the new text, as line and column (1-based, as the loader counts).
+  const moved: { line: number; column: number }[] = edits.map((at, index) => {
+    const before = out.slice(0, at + index);
+    const line = before.split("\n").length;
+    return { line, column: at + index - before.lastIndexOf("\n") };
+  });
+  return {
+    text: out,
+    back: (line, column) =>
+      column -
+      moved.filter((edit) => edit.line === line && column >= edit.column + "serving.knative.dev".length)
+        .length,
+  };
+}
+
+/** "spec.template.spec.containers[0].ports[1].name" as a path: ["spec", …, "containers", 0, …]. */
+function pathOf(text: string): (string | number)[] {
+  return text
+    .split(/\.|\[(\d+)\]/)
+    .filter((part) => part !== undefined && part !== "")
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
 export interface CheckedServices {
   services: LoadedService[];
   /** Everything wrong, as file:line:column: path: message. */
@@ -102,14 +164,30 @@ export function checkServices(
   files: readonly ServiceFile[],
   knownRevisions?: (namespace: string, service: string) => readonly string[],
   running: readonly ServiceDraft[] = [],
+  cluster?: ClusterCheck,
 ): CheckedServices {
   const documents: LoadedDocument[] = [];
   const problems: Problem[] = [];
   for (const { file, text } of files) {
-    const loaded = loadManifests(text, file);
-    documents.push(...loaded.documents);
-    problems.push(...loaded.problems);
+    if (!cluster) {
+      const loaded = loadManifests(text, file);
+      documents.push(...loaded.documents);
+      problems.push(...loaded.problems);
+      continue;
+    }
+    const knative = asKnativeText(text);
+    const loaded = loadManifests(knative.text, file);
+    const back = <T extends { line?: number; column?: number }>(position: T): T =>
+      position.line === undefined || position.column === undefined
+        ? position
+        : { ...position, column: knative.back(position.line, position.column) };
+    for (const document of loaded.documents) {
+      const locate = document.locate;
+      documents.push({ ...document, locate: (path, key) => back(locate(path, key)) });
+    }
+    problems.push(...loaded.problems.map(back));
   }
+  if (cluster) problems.push(...placeInNamespace(documents, cluster));
   const services = documents.filter((document): document is LoadedService => document.manifest !== undefined);
   const notes: string[] = [];
   const outside = new Map<string, Set<string>>();
@@ -136,7 +214,18 @@ export function checkServices(
     }
   }
   problems.push(...validateServices(documents, known, running));
-  for (const { draft, file, line, rejected } of documents) {
+  for (const { draft, file, line, rejected, manifest, locate } of documents) {
+    if (cluster) {
+      // The controller's rules for running it as a Deployment (validation.ts does the same).
+      for (const problem of manifest ? containerProblems(manifest.spec.template) : [])
+        problems.push({
+          file,
+          path: problem.path,
+          ...locate(pathOf(problem.path)),
+          message: problem.message,
+        });
+      continue;
+    }
     const reason = rejected(["spec", "template", "spec", "containers", 0]) ? undefined : localRunnable(draft);
     if (reason) notes.push(`${file}:${line}: ${serviceId(draft)}: cannot run locally: ${reason}`);
   }
@@ -181,6 +270,31 @@ export function checkServices(
       (a.column ?? 0) - (b.column ?? 0),
   );
   return { services, problems: problems.map(formatProblem), notes, summaries };
+}
+
+/**
+ * Cluster mode: a document without a namespace goes to the target's; with -n given, a document in
+ * another namespace is a problem (kubectl refuses it too).
+ */
+function placeInNamespace(documents: readonly LoadedDocument[], cluster: ClusterCheck): Problem[] {
+  const problems: Problem[] = [];
+  for (const document of documents) {
+    const metadata = document.draft.metadata;
+    if (metadata === undefined || document.rejected(["metadata", "namespace"])) continue;
+    if (metadata.namespace === undefined) {
+      metadata.namespace = cluster.namespace;
+      if (document.manifest) document.manifest.metadata.namespace = cluster.namespace;
+    } else if (cluster.namespaceGiven && metadata.namespace !== cluster.namespace) {
+      const path = ["metadata", "namespace"];
+      problems.push({
+        file: document.file,
+        path: "metadata.namespace",
+        ...document.locate(path),
+        message: `namespace ${metadata.namespace} does not match -n ${cluster.namespace}; give -n ${metadata.namespace} or leave the namespace out of the file`,
+      });
+    }
+  }
+  return problems;
 }
 
 /** Reads `paths` and checks them as one input (offline): the files, the checks, every problem as a line. */

@@ -3,12 +3,22 @@ import { request } from "undici";
 import type { ServiceManifest } from "../../serving/manifest.ts";
 import { canonicalJson } from "../../serving/revisions.ts";
 import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER, unreachable } from "../autoscaler-url.ts";
+import { applyToCluster } from "../cluster/apply-services.ts";
+import {
+  CLUSTER_OPTIONS,
+  type ClusterTarget,
+  clusterHelp,
+  clusterTarget,
+  conflictingOptions,
+  TargetError,
+} from "../cluster/target.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServices, describeTraffic, readServiceFiles, serviceId } from "../service-files.ts";
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
 const HELP = `usage: sluice apply -f FILE [-f FILE…] [--autoscaler URL]
+       sluice apply -f FILE [-f FILE…] (--kubeconfig PATH | --context NAME | --cluster) [-n NS] [--group G]
 
 Sends Service files to a running sluice (the autoscaler's PUT /v1/services) and prints what
 changed: new revisions and traffic splits.
@@ -19,14 +29,25 @@ sent. Then each file goes in its own request, in the order given (a directory's 
 order); each file is all or nothing. Should the autoscaler still refuse one, the files before it
 stay applied and the rest are not sent; the output says which.
 
+With a cluster (--kubeconfig, --context, --cluster or --group), the files are checked the same
+way, plus Knative's container rules for Kubernetes and against the cluster's revisions and
+services; then every Service goes through a server-side dry run (the CRD's schema and CEL rules);
+only when all of them pass are they written, each with server-side apply (field manager sluice,
+forced) into its namespace, apiVersion set to the chosen group. apiVersion serving.sluice.dev/v1
+is accepted in the files then. One line per document: created, configured or unchanged.
+
 options:
   -f, --filename FILE  a Service file (YAML or JSON, --- between documents) or a directory
                        (its *.yaml, *.yml and *.json files); repeatable
   --autoscaler URL     the autoscaler (default ${DEFAULT_AUTOSCALER})
   -h, --help           show this help
 
-exit codes: 0 applied, 1 the autoscaler cannot be reached or failed, 2 invalid input (every
-problem is printed as file:line:column: path: message) or bad usage`;
+${clusterHelp(false)}
+
+exit codes: 0 applied, 1 the autoscaler or the cluster cannot be reached or failed (with a
+cluster: the API server refused a Service, e.g. a CEL rule, or the CRD is missing, or the call is
+forbidden), 2 invalid input (every problem is printed as file:line:column: path: message) or
+bad usage`;
 
 interface ServiceListing {
   services: { manifest: ServiceManifest; revisions: string[] }[];
@@ -45,8 +66,9 @@ function parse(args: string[]) {
     args,
     options: {
       filename: { type: "string", short: "f", multiple: true, default: [] },
-      autoscaler: { type: "string", default: DEFAULT_AUTOSCALER },
+      autoscaler: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
+      ...CLUSTER_OPTIONS,
     },
     strict: true,
     allowPositionals: true,
@@ -112,14 +134,29 @@ export const apply: Command = async (args) => {
     console.log(HELP);
     return EXIT_OK;
   }
-  const base = autoscalerBase(values.autoscaler);
-  if (base === undefined) {
-    console.error(`sluice apply: --autoscaler ${values.autoscaler} is not an http(s) URL`);
+  let target: ClusterTarget | undefined;
+  try {
+    target = clusterTarget(values);
+  } catch (error) {
+    if (!(error instanceof TargetError)) throw error;
+    console.error(`sluice apply: ${error.message}`);
+    return EXIT_USAGE;
+  }
+  const conflict = conflictingOptions(target, values, false);
+  if (conflict) {
+    console.error(`sluice apply: ${conflict}`);
     return EXIT_USAGE;
   }
   const paths = [...values.filename, ...positionals];
   if (paths.length === 0) {
     console.error(`sluice apply: no files: give -f FILE or -f DIRECTORY\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (target) return applyToCluster(target, paths, { write: true, command: "sluice apply" });
+  const autoscaler = values.autoscaler ?? DEFAULT_AUTOSCALER;
+  const base = autoscalerBase(autoscaler);
+  if (base === undefined) {
+    console.error(`sluice apply: --autoscaler ${autoscaler} is not an http(s) URL`);
     return EXIT_USAGE;
   }
   const { files, problems: unreadable } = readServiceFiles(paths);

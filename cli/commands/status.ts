@@ -2,16 +2,34 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { ComponentStatus, RevisionStatus, ServiceStatus, StatusSnapshot } from "../../common/status.ts";
 import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER } from "../autoscaler-url.ts";
+import { clusterStatusJson, formatClusterStatus } from "../cluster/format-status.ts";
+import { ReadFailed, readServices } from "../cluster/read-status.ts";
+import {
+  ALL_NAMESPACES_OPTION,
+  CLUSTER_OPTIONS,
+  type ClusterTarget,
+  clusterHelp,
+  clusterTarget,
+  conflictingOptions,
+  TargetError,
+} from "../cluster/target.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
 
 const REQUEST_TIMEOUT_MS = 5000;
 const WATCH_INTERVAL_MS = 1000;
 
 const HELP = `usage: sluice status [--autoscaler URL] [--json] [--watch]
+       sluice status (--kubeconfig PATH | --context NAME | --cluster) [-n NS | -A] [--group G] [--json] [--watch]
 
 Shows every service, its revisions, traffic split, pods and load, from a running autoscaler's
 GET /v1/status. CONCURRENCY is the stable-window average the autoscaler scales on; RPS is
 requests per second over the last autoscaler tick.
+
+With a cluster (--kubeconfig, --context, --cluster or --group), it reads the Service and Revision
+objects and the status the sluice controller wrote on them: per service its URL, Ready, latest
+created and ready revisions; per revision its share of traffic, tags, Ready and replicas
+(desired, actual); then the reason and message of whatever is not ready. --json prints the
+services with their statuses and their revisions' as the API server has them.
 
 options:
   --autoscaler URL  the autoscaler to ask (default ${DEFAULT_AUTOSCALER})
@@ -19,7 +37,10 @@ options:
   --watch, -w       redraw every second until Ctrl-C
   --help, -h        show this help
 
-exit codes: 0 ok, 1 the autoscaler cannot be reached or answered an error, 2 bad usage`;
+${clusterHelp(true)}
+
+exit codes: 0 ok, 1 the autoscaler or the cluster cannot be reached or answered an error (a
+missing CRD, a forbidden list), 2 bad usage or an unreadable kubeconfig`;
 
 class Unreachable extends Error {}
 
@@ -138,10 +159,12 @@ function parse(args: string[]) {
   return parseArgs({
     args,
     options: {
-      autoscaler: { type: "string", default: DEFAULT_AUTOSCALER },
+      autoscaler: { type: "string" },
       json: { type: "boolean", default: false },
       watch: { type: "boolean", short: "w", default: false },
       help: { type: "boolean", short: "h", default: false },
+      ...CLUSTER_OPTIONS,
+      ...ALL_NAMESPACES_OPTION,
     },
     strict: true,
     allowPositionals: false,
@@ -160,47 +183,74 @@ export const status: Command = async (args) => {
     console.log(HELP);
     return EXIT_OK;
   }
-  const base = autoscalerBase(options.autoscaler);
-  if (base === undefined) {
-    console.error(`sluice status: --autoscaler ${options.autoscaler} is not an http(s) URL`);
+  let target: ClusterTarget | undefined;
+  try {
+    target = clusterTarget(options);
+  } catch (error) {
+    if (!(error instanceof TargetError)) throw error;
+    console.error(`sluice status: ${error.message}`);
     return EXIT_USAGE;
   }
-  const show = (snapshot: StatusSnapshot) =>
-    options.json ? `${JSON.stringify(snapshot, null, options.watch ? 0 : 2)}\n` : formatStatus(snapshot);
+  const conflict = conflictingOptions(target, options, false);
+  if (conflict) {
+    console.error(`sluice status: ${conflict}`);
+    return EXIT_USAGE;
+  }
+  const autoscaler = options.autoscaler ?? DEFAULT_AUTOSCALER;
+  const base = target ? undefined : autoscalerBase(autoscaler);
+  if (!target && base === undefined) {
+    console.error(`sluice status: --autoscaler ${autoscaler} is not an http(s) URL`);
+    return EXIT_USAGE;
+  }
+  const compact = options.watch ? 0 : 2;
+  // What to show, read afresh: from the cluster, or from the autoscaler.
+  const where = target ? (target.allNamespaces ? "any namespace" : `namespace ${target.namespace}`) : "";
+  const read = async (): Promise<string> => {
+    if (target) {
+      const services = await readServices(target);
+      return options.json
+        ? `${JSON.stringify(clusterStatusJson(services), null, compact)}\n`
+        : formatClusterStatus(services, where, target.allNamespaces);
+    }
+    const snapshot = await fetchStatus(base as string);
+    return options.json ? `${JSON.stringify(snapshot, null, compact)}\n` : formatStatus(snapshot);
+  };
+  const failed = (error: unknown) => error instanceof Unreachable || error instanceof ReadFailed;
+  const heading = target ? `${target.server} (${where})` : (base as string);
 
-  let first: StatusSnapshot;
+  let text: string;
   try {
-    first = await fetchStatus(base);
+    text = await read();
   } catch (error) {
-    if (!(error instanceof Unreachable)) throw error;
-    console.error(`sluice status: ${error.message}`);
+    if (!failed(error)) throw error;
+    console.error(`sluice status: ${(error as Error).message}`);
     return EXIT_FAILED;
   }
   if (!options.watch) {
-    process.stdout.write(show(first));
+    process.stdout.write(text);
     return EXIT_OK;
   }
 
-  // --watch: redraw every second until Ctrl-C; a lost autoscaler is shown and retried.
+  // --watch: redraw every second until Ctrl-C; a lost autoscaler or API server is shown and retried.
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const redraw = !options.json && process.stdout.isTTY;
   try {
-    let text = show(first);
     while (!stop.signal.aborted) {
-      const heading = `${base} · ${new Date().toLocaleTimeString()} (Ctrl-C to stop)\n\n`;
-      if (redraw) process.stdout.write(`\x1b[H\x1b[2J${heading}${text}`);
-      else process.stdout.write(options.json ? text : `${heading}${text}\n`);
+      const top = `${heading} · ${new Date().toLocaleTimeString()} (Ctrl-C to stop)\n\n`;
+      if (redraw) process.stdout.write(`\x1b[H\x1b[2J${top}${text}`);
+      else process.stdout.write(options.json ? text : `${top}${text}\n`);
       await sleep(WATCH_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
       if (stop.signal.aborted) break;
       try {
-        text = show(await fetchStatus(base));
+        text = await read();
       } catch (error) {
-        if (!(error instanceof Unreachable)) throw error;
-        if (options.json) console.error(`sluice status: ${error.message}; retrying every second`);
-        text = options.json ? "" : `${error.message}; retrying every second\n`;
+        if (!failed(error)) throw error;
+        const message = (error as Error).message;
+        if (options.json) console.error(`sluice status: ${message}; retrying every second`);
+        text = options.json ? "" : `${message}; retrying every second\n`;
       }
     }
   } finally {

@@ -1,8 +1,18 @@
 import { parseArgs } from "node:util";
+import { applyToCluster } from "../cluster/apply-services.ts";
+import {
+  CLUSTER_OPTIONS,
+  type ClusterTarget,
+  clusterHelp,
+  clusterTarget,
+  conflictingOptions,
+  TargetError,
+} from "../cluster/target.ts";
 import { type Command, EXIT_OK, EXIT_USAGE } from "../command.ts";
 import { checkServiceFiles } from "../service-files.ts";
 
 const HELP = `usage: sluice validate -f FILE [-f FILE…]
+       sluice validate -f FILE [-f FILE…] (--kubeconfig PATH | --context NAME | --cluster) [-n NS] [--group G]
 
 Checks Service files offline, with the same loader and checks the autoscaler runs; nothing needs
 to be running. Every problem of every stage (schema, annotations, traffic, revision names, host
@@ -15,12 +25,22 @@ another service's name) is a problem naming both.
 A traffic reference to a revision the files do not declare, and a container sluice cannot run
 locally (image only, no command), are printed as notes: they may be fine where the files go.
 
+With a cluster (--kubeconfig, --context, --cluster or --group), the same checks for Kubernetes
+(Knative's container rules; apiVersion serving.sluice.dev/v1 accepted; traffic and hosts checked
+against the cluster's revisions and services), then a server-side dry run of every Service
+(dryRun=All: the CRD's schema and CEL rules, admission), so what apply would meet shows here;
+nothing is written.
+
 options:
   -f, --filename FILE  a Service file (YAML or JSON, --- between documents) or a directory
                        (its *.yaml, *.yml and *.json files); repeatable
   -h, --help           show this help
 
-exit codes: 0 valid (one summary line per service), 2 invalid, unreadable or bad usage`;
+${clusterHelp(false)}
+
+exit codes: 0 valid (one summary line per service), 2 invalid (here or refused by the API
+server's dry run), unreadable or bad usage, 1 the cluster cannot be reached, the CRD is missing
+or a call is forbidden`;
 
 function parse(args: string[]) {
   return parseArgs({
@@ -28,6 +48,7 @@ function parse(args: string[]) {
     options: {
       filename: { type: "string", short: "f", multiple: true, default: [] },
       help: { type: "boolean", short: "h", default: false },
+      ...CLUSTER_OPTIONS,
     },
     strict: true,
     allowPositionals: true,
@@ -46,11 +67,25 @@ export const validate: Command = async (args) => {
     console.log(HELP);
     return EXIT_OK;
   }
+  let target: ClusterTarget | undefined;
+  try {
+    target = clusterTarget(parsed.values);
+  } catch (error) {
+    if (!(error instanceof TargetError)) throw error;
+    console.error(`sluice validate: ${error.message}`);
+    return EXIT_USAGE;
+  }
+  const conflict = conflictingOptions(target, parsed.values, false);
+  if (conflict) {
+    console.error(`sluice validate: ${conflict}`);
+    return EXIT_USAGE;
+  }
   const paths = [...parsed.values.filename, ...parsed.positionals];
   if (paths.length === 0) {
     console.error(`sluice validate: no files: give -f FILE or -f DIRECTORY\n\n${HELP}`);
     return EXIT_USAGE;
   }
+  if (target) return applyToCluster(target, paths, { write: false, command: "sluice validate" });
   const { files, checked, problems } = checkServiceFiles(paths);
   for (const note of checked.notes) console.log(`note: ${note}`);
   if (problems.length > 0) {
