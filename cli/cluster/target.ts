@@ -106,6 +106,10 @@ export function clusterTarget(
   if (values.namespace !== undefined && values["all-namespaces"])
     throw new TargetError("give -n NAMESPACE or -A (--all-namespaces), not both");
   const paths = values.kubeconfig !== undefined ? [values.kubeconfig] : defaultKubeconfigPaths(env);
+  if (values.kubeconfig === undefined && !env.KUBECONFIG && !existsSync(paths[0]))
+    throw new TargetError(
+      `no kubeconfig: KUBECONFIG is not set and ${paths[0]} does not exist; give --kubeconfig PATH`,
+    );
   const source = paths.join(delimiter);
   const kubeConfig = load(paths);
   if (values.context !== undefined) {

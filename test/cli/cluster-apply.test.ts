@@ -112,6 +112,33 @@ current-context: here
   t.equal(fromEnv.code, 1);
   t.match(fromEnv.stderr, `https://127.0.0.1:${port}`);
 
+  const home = join(dir, "home");
+  const noConfig = await sluice(["status", "--cluster"], { env: { HOME: home, KUBECONFIG: "" } });
+  t.equal(noConfig.code, 2);
+  t.match(
+    noConfig.stderr,
+    `no kubeconfig: KUBECONFIG is not set and ${join(home, ".kube", "config")} does not exist`,
+  );
+
+  // A file in sluice's own group, as JSON on one line: positions after the apiVersion are the file's.
+  const json = join(dir, "one-line.json");
+  writeFileSync(
+    json,
+    JSON.stringify({
+      apiVersion: "serving.sluice.dev/v1",
+      kind: "Service",
+      metadata: { name: "one-line" },
+      spec: { template: { spec: { containers: [{ image: "x", colour: "red" }] } } },
+    }),
+  );
+  const column = readFileSync(json, "utf8").indexOf('"colour"') + 1;
+  const oneLine = await sluice(["validate", "-f", json, "--kubeconfig", closed]);
+  t.equal(oneLine.code, 2);
+  t.match(oneLine.stderr, `${json}:1:${column}: spec.template.spec.containers[0].colour: unknown field`);
+  t.notMatch(oneLine.stderr, "apiVersion", "serving.sluice.dev/v1 is accepted in cluster mode");
+  const local = await sluice(["validate", "-f", json]);
+  t.match(local.stderr, 'apiVersion: must be "serving.knative.dev/v1"', "but not locally");
+
   for (const command of ["apply", "validate"]) {
     const help = await sluice([command, "--help"]);
     t.equal(help.code, 0);
