@@ -1,7 +1,9 @@
+import { hostname } from "node:os";
 import { TOKEN_ENV } from "../common/api-token.ts";
 import { EnvReader } from "../common/env.ts";
-import { MIN_HOP_SECRET_LENGTH } from "../common/hop-auth.ts";
+import { MIN_HOP_SECRET_LENGTH, parseHopSecret } from "../common/hop-auth.ts";
 import { DEFAULT_LIMITS, type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
+import { KNATIVE_GROUP, type ServingGroup, SLUICE_GROUP } from "../platform/kubernetes/names.ts";
 import { hostnameOf, isLoopbackName } from "./allowed-host.ts";
 
 /** Shortest SLUICE_TOKEN accepted: the hop secret's minimum. */
@@ -42,6 +44,64 @@ export interface AutoscalerConfig {
   maxLogFollowers: number;
   /** The API port's header timeout, keep-alive, connection cap and header size (AUTOSCALER_*). */
   limits: ListenerLimits;
+  /** SLUICE_PLATFORM: local processes (default), or a Kubernetes cluster's Deployments. */
+  platform: "local" | "kubernetes";
+  /** Kubernetes mode's settings (SLUICE_PLATFORM=kubernetes only). */
+  kubernetes?: KubernetesConfig;
+}
+
+/** How the autoscaler runs as the cluster's controller; the chart sets every one of these. */
+export interface KubernetesConfig {
+  /** SLUICE_SERVING_GROUP: serving.sluice.dev, or serving.knative.dev (Knative manifests unchanged). */
+  group: ServingGroup;
+  /** SLUICE_LEASE_NAME / SLUICE_LEASE_NAMESPACE (default POD_NAMESPACE): the leader election Lease. */
+  lease: { name: string; namespace: string };
+  /** POD_NAME (default the host name): this replica in the Lease. */
+  identity: string;
+  /** SLUICE_LEASE_DURATION_SECONDS: how long a leader that stopped renewing keeps others off. */
+  leaseDurationMs: number;
+  /** SLUICE_QUEUE_PROXY_IMAGE: the sluice image, whose `queue-proxy` command runs the sidecar. */
+  queueProxyImage: string;
+  /** SLUICE_HOP_SECRET, copied into each namespace with revisions for their queue-proxies. */
+  hopSecret?: string;
+  /** SLUICE_KUBECONFIG: a kubeconfig file instead of the pod's service account (running outside). */
+  kubeconfig?: string;
+}
+
+function kubernetesConfig(env: EnvReader): KubernetesConfig {
+  const group = env.string("SLUICE_SERVING_GROUP", SLUICE_GROUP);
+  if (group !== SLUICE_GROUP && group !== KNATIVE_GROUP)
+    env.problem(
+      `SLUICE_SERVING_GROUP=${JSON.stringify(group)}: expected ${SLUICE_GROUP} or ${KNATIVE_GROUP}`,
+    );
+  const hop = parseHopSecret(env.optionalString("SLUICE_HOP_SECRET"));
+  if (hop.problem) env.problem(hop.problem);
+  const leaseNamespace = env.optionalString("SLUICE_LEASE_NAMESPACE") ?? env.optionalString("POD_NAMESPACE");
+  if (leaseNamespace === undefined)
+    env.problem(
+      "SLUICE_LEASE_NAMESPACE (or POD_NAMESPACE): the namespace of the leader election Lease is not set",
+    );
+  const image = env.optionalString("SLUICE_QUEUE_PROXY_IMAGE");
+  if (image === undefined)
+    env.problem(
+      "SLUICE_QUEUE_PROXY_IMAGE: the sluice image revision pods run the queue-proxy from is not set",
+    );
+  return {
+    group: group as ServingGroup,
+    lease: { name: env.string("SLUICE_LEASE_NAME", "sluice-autoscaler"), namespace: leaseNamespace ?? "" },
+    identity: env.optionalString("POD_NAME") ?? hostname(),
+    leaseDurationMs: env.number("SLUICE_LEASE_DURATION_SECONDS", 15, { min: 2, max: 600 }) * 1000,
+    queueProxyImage: image ?? "",
+    hopSecret: hop.secret,
+    kubeconfig: env.optionalString("SLUICE_KUBECONFIG"),
+  };
+}
+
+function platformKind(env: EnvReader): AutoscalerConfig["platform"] {
+  const value = env.string("SLUICE_PLATFORM", "local");
+  if (value === "local" || value === "kubernetes") return value;
+  env.problem(`SLUICE_PLATFORM=${JSON.stringify(value)}: expected local or kubernetes`);
+  return "local";
 }
 
 /** AUTOSCALER_ALLOWED_HOSTS: comma-separated host names (no port), or "*". */
@@ -92,7 +152,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxLogFollowers: env.int("AUTOSCALER_MAX_LOG_FOLLOWERS", 32, { min: 1, max: 10_000 }),
     // Watches, stats pushes and the CLI: far fewer clients than a data-plane port.
     limits: readListenerLimits(env, "AUTOSCALER", { ...DEFAULT_LIMITS, maxConnections: 1024 }),
+    platform: platformKind(env),
   };
+  if (config.platform === "kubernetes") config.kubernetes = kubernetesConfig(env);
   // As long as the hop secret must be: a guessable token would be no guard at all.
   if (config.token !== undefined && config.token.length < MIN_TOKEN_LENGTH)
     env.problem(

@@ -1,9 +1,10 @@
 import type { ActivatorStats } from "../common/activator-stats.ts";
 import type { Logger } from "../common/log.ts";
-import { type RevisionMode, type ServiceState, serviceKey } from "../common/state.ts";
+import { type RevisionMode, revisionKey, type ServiceState, serviceKey } from "../common/state.ts";
 import type { LogFilter, LogLine, Platform } from "../platform/platform.ts";
 import type { ServiceManifest } from "../serving/manifest.ts";
 import type { RevisionStore } from "../serving/revision-store.ts";
+import type { Revision } from "../serving/revisions.ts";
 import { type ApplyResult, appliedResult, planApply } from "./apply.ts";
 import type { AutoscalerConfig } from "./config.ts";
 import { collectGarbage } from "./garbage-collector.ts";
@@ -18,10 +19,18 @@ import { referencedRevisions, serviceStates } from "./service-states.ts";
 import type { StatePublisher } from "./state-publisher.ts";
 import { takeActivatorStats } from "./stats-intake.ts";
 
+/** POST /v1/services in Kubernetes mode: the cluster's Service objects are the source of truth. */
+const CLUSTER_APPLY =
+  "this autoscaler runs in Kubernetes mode: apply Services to the cluster (kubectl apply -f, or sluice apply --kubeconfig)";
+
 export interface ControllerDeps {
   config: AutoscalerConfig;
   platform: Platform;
-  store: RevisionStore;
+  /**
+   * Where services and revision history persist (local mode). Absent in Kubernetes mode: the
+   * cluster holds them, and syncService hands the controller each service as it is there.
+   */
+  store?: RevisionStore;
   publisher: StatePublisher;
   metrics: AutoscalerMetrics;
   log: Logger;
@@ -58,6 +67,7 @@ export class Controller {
    */
   async restore(): Promise<void> {
     const { store, config } = this.#deps;
+    if (!store) throw new Error("restore() needs a store: in Kubernetes mode services come from syncService");
     if (config.restore === "none") store.deactivateAll();
     for (const { manifest, active } of store.services()) {
       const namespace = namespaceOf(manifest);
@@ -104,10 +114,12 @@ export class Controller {
 
   /** Applies manifests all or nothing: any problem anywhere and nothing changes. */
   apply(text: string, file: string, now = Date.now()): ApplyResult {
+    const { store } = this.#deps;
+    if (!store) return { ok: false, problems: [CLUSTER_APPLY], applied: [] };
     const plan = planApply(text, file, this.#services, now);
     if ("problems" in plan) return { ok: false, problems: plan.problems, applied: [] };
     const { planned } = plan;
-    this.#deps.store.apply(
+    store.apply(
       planned.map((p) => p.loaded.manifest),
       planned.filter((p) => p.created).map((p) => p.revision),
       now,
@@ -125,7 +137,7 @@ export class Controller {
       if (created) {
         const runtime = createRuntime(revision, this.#deps.config);
         if (runtime.readyAt !== undefined)
-          this.#deps.store.markReady(revision.namespace, revision.name, runtime.readyAt);
+          store.markReady(revision.namespace, revision.name, runtime.readyAt);
         entry.revisions.push(runtime);
         this.#track(runtime);
       }
@@ -142,6 +154,52 @@ export class Controller {
     }
     void this.tick();
     return appliedResult(planned);
+  }
+
+  /**
+   * Kubernetes mode: one service as the cluster now has it (its Service object validated, its
+   * Revision objects oldest first, `readyAt` on those whose status was ever Ready), or undefined
+   * once it is deleted. Revisions keep their runtime (load windows, scale) across calls; ones no
+   * longer listed are forgotten (the platform's delete of an object already gone changes nothing).
+   */
+  syncService(
+    namespace: string,
+    name: string,
+    found: { manifest: ServiceManifest; revisions: (Revision & { readyAt?: number })[] } | undefined,
+  ): void {
+    const key = serviceKey(namespace, name);
+    const entry = this.#services.get(key);
+    const kept = new Set(found?.revisions.map((revision) => revisionKey(namespace, revision.name)));
+    for (const runtime of entry?.revisions ?? [])
+      if (!kept.has(runtime.key)) this.#forget(runtime, "revision gone from the cluster");
+    if (!found) {
+      this.#services.delete(key);
+    } else {
+      const known = new Map(entry?.revisions.map((runtime) => [runtime.key, runtime]));
+      const revisions = found.revisions.map((revision) => {
+        const runtime = known.get(revisionKey(namespace, revision.name));
+        if (runtime) {
+          runtime.readyAt ??= revision.readyAt;
+          return runtime;
+        }
+        const created = createRuntime(revision, this.#deps.config);
+        this.#track(created);
+        // A revision already running (an autoscaler restarted) starts from its pods' scale.
+        created.desired = this.#pods(created.key)?.desired ?? 0;
+        return created;
+      });
+      this.#services.set(key, { manifest: found.manifest, revisions, active: true });
+    }
+    if (this.#restored) this.publish();
+  }
+
+  /**
+   * Kubernetes mode's start: services arrive by syncService, no pod is adopted (they run without
+   * the autoscaler), so publishing may start once the first sync is done.
+   */
+  startPublishing(): void {
+    this.#restored = true;
+    this.publish();
   }
 
   /** The activator's push; a poke for a revision at zero scales it up now, not at the next tick. */
@@ -187,7 +245,7 @@ export class Controller {
         decidedAt,
         config.revisionRetentionMs,
       ))
-        this.#forget(runtime);
+        this.#forget(runtime, "garbage-collecting unreferenced revision");
       this.publish(decidedAt, services);
     } catch (error) {
       // One failed round must not stop autoscaling: log it; the next tick starts afresh.
@@ -225,13 +283,13 @@ export class Controller {
     this.#deps.platform.ensureRevision(runtime.template);
   }
 
-  /** A garbage-collected revision: gone from the running set, metrics, store and platform. */
-  #forget(runtime: RevisionRuntime): void {
+  /** A revision that goes (collected, or gone from the cluster): out of the running set, metrics, store and platform. */
+  #forget(runtime: RevisionRuntime, why: string): void {
     const { namespace, name } = runtime.revision;
-    this.#deps.log.info({ namespace, revision: name }, "garbage-collecting unreferenced revision");
+    this.#deps.log.info({ namespace, revision: name }, why);
     this.#running.delete(runtime.key);
     this.#deps.metrics.forget(runtime);
-    this.#deps.store.deleteRevision(namespace, name);
+    this.#deps.store?.deleteRevision(namespace, name);
     void this.#deps.platform.deleteRevision(runtime.key);
   }
 
@@ -241,7 +299,7 @@ export class Controller {
       if (runtime.readyAt !== undefined) continue;
       if (this.#pods(runtime.key)?.pods.some((pod) => pod.phase === "ready")) {
         runtime.readyAt = now;
-        this.#deps.store.markReady(runtime.revision.namespace, runtime.revision.name, now);
+        this.#deps.store?.markReady(runtime.revision.namespace, runtime.revision.name, now);
       }
     }
     if (this.#restored) this.publish(now);

@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { TOKEN_ENV } from "../common/api-token.ts";
 import { loadConfigOrExit } from "../common/env.ts";
 import { limitServer } from "../common/http/limit-server.ts";
@@ -6,14 +5,12 @@ import { listen } from "../common/http/listen.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import { onShutdown, onUnhandled } from "../common/shutdown.ts";
-import { LocalPlatform } from "../platform/local/local-platform.ts";
-import { RevisionStore } from "../serving/revision-store.ts";
 import { createApiServer } from "./api.ts";
 import { loadConfig } from "./config.ts";
 import { Controller } from "./controller.ts";
+import { kubernetesBackend } from "./kubernetes-backend.ts";
+import { localBackend } from "./local-backend.ts";
 import { AutoscalerMetrics } from "./metrics.ts";
-import { lockStateDir } from "./state-lock.ts";
-import { lockRefusal } from "./state-lock-verdict.ts";
 import { StatePublisher } from "./state-publisher.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
@@ -22,38 +19,16 @@ const config = loadConfigOrExit(() => loadConfig());
 delete process.env[TOKEN_ENV];
 const log = createLogger("autoscaler");
 const registry = createRegistry("autoscaler");
-const stateDir = resolve(config.stateDir);
-// Before anything in the state directory is read or renewed: a second autoscaler there would
-// adopt (or, restoring nothing, kill) the first one's pods and renew the same lease.
-const lock = await lockStateDir(stateDir);
-if (!lock.held) {
-  log.error(lockRefusal(lock.pid, stateDir));
-  process.exit(1);
-}
-process.on("exit", () => lock.release());
-const store = (() => {
-  try {
-    return new RevisionStore(stateDir);
-  } catch (error) {
-    // A store a newer sluice wrote, or one that cannot be migrated: say why, and change nothing.
-    log.error((error as Error).message);
-    process.exit(1);
-  }
-})();
-const platform = new LocalPlatform({
-  log: log.child({ platform: "local" }),
-  stateDir,
-  startTimeoutMs: config.podStartTimeoutMs,
-  orphanGraceSeconds: config.podOrphanGraceMs / 1000,
-});
+const backend =
+  config.platform === "kubernetes" ? kubernetesBackend(config, log) : await localBackend(config, log);
 const publisher = new StatePublisher(config.domain, {
   maxWatchers: config.maxStateWatchers,
   log: log.child({ api: "state" }),
 });
 const controller = new Controller({
   config,
-  platform,
-  store,
+  platform: backend.platform,
+  store: backend.store,
   publisher,
   metrics: new AutoscalerMetrics(registry),
   log,
@@ -63,14 +38,16 @@ const server = createApiServer({
   controller,
   publisher,
   registry,
-  isReady: () => ready,
+  isReady: () => ready && backend.acting(),
   guard: { token: config.token, allowedHosts: config.allowedHosts },
   maxLogFollowers: config.maxLogFollowers,
 });
 limitServer(server, config.limits, log, "autoscaler");
 
-await controller.restore();
-const ticker = setInterval(() => void controller.tick(), config.tickMs);
+await backend.start(controller);
+const ticker = setInterval(() => {
+  if (backend.acting()) void controller.tick();
+}, config.tickMs);
 
 let stopping = false;
 async function shutDown(signal: string, exitCode = 0): Promise<void> {
@@ -82,8 +59,7 @@ async function shutDown(signal: string, exitCode = 0): Promise<void> {
   publisher.close();
   server.close();
   server.closeAllConnections();
-  await platform.close();
-  store.close();
+  await backend.close();
   log.info("stopped");
   process.exit(exitCode);
 }
@@ -94,12 +70,12 @@ try {
   const port = await listen(server, config.port, config.bindAddress, "autoscaler");
   ready = true;
   log.info(
-    { port, stateDir: config.stateDir, domain: config.domain, token: config.token !== undefined },
+    { port, platform: config.platform, domain: config.domain, token: config.token !== undefined },
     "autoscaler listening",
   );
   process.send?.({ type: "listening", port });
 } catch (error) {
   log.error((error as Error).message);
-  await platform.close();
+  await backend.close();
   process.exit(1);
 }

@@ -23,7 +23,7 @@ export type RevisionCR = RevisionObject & { status?: Record<string, unknown> };
 
 /** One write the client made: what the idempotence tests count. */
 export interface Write {
-  verb: "create" | "update" | "update-status" | "scale";
+  verb: "create" | "update" | "update-status" | "scale" | "delete";
   kind: string;
   namespace: string;
   name: string;
@@ -172,6 +172,20 @@ export class KubeClient {
     );
   }
 
+  /** Deletes a Revision (its Deployment, Service and HPA go with it: they are owned); gone already is fine. */
+  async deleteRevision(namespace: string, name: string): Promise<void> {
+    try {
+      await this.#custom.deleteNamespacedCustomObject({
+        ...this.#cr("revisions", namespace),
+        name,
+        propagationPolicy: "Background",
+      });
+      this.writes.push({ verb: "delete", kind: "Revision", namespace, name });
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+    }
+  }
+
   // Deployments.
 
   getDeployment(namespace: string, name: string): Promise<k8s.V1Deployment | undefined> {
@@ -260,6 +274,32 @@ export class KubeClient {
       { verb: "update", kind: "HorizontalPodAutoscaler", namespace, name },
       () => this.getHpa(namespace, name),
       (body) => this.#autoscaling.replaceNamespacedHorizontalPodAutoscaler({ namespace, name, body }),
+      mutate,
+    );
+  }
+
+  // Secrets (the hop secret's copy in each namespace sluice runs revisions in).
+
+  getSecret(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
+    return orUndefined(this.#core.readNamespacedSecret({ namespace, name }));
+  }
+
+  async createSecret(body: k8s.V1Secret): Promise<k8s.V1Secret> {
+    const namespace = body.metadata?.namespace ?? "default";
+    const created = await this.#core.createNamespacedSecret({ namespace, body });
+    this.writes.push({ verb: "create", kind: "Secret", namespace, name: body.metadata?.name ?? "" });
+    return created;
+  }
+
+  updateSecret(
+    namespace: string,
+    name: string,
+    mutate: Mutate<k8s.V1Secret>,
+  ): Promise<k8s.V1Secret | undefined> {
+    return this.#update(
+      { verb: "update", kind: "Secret", namespace, name },
+      () => this.getSecret(namespace, name),
+      (body) => this.#core.replaceNamespacedSecret({ namespace, name, body }),
       mutate,
     );
   }

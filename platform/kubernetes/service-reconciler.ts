@@ -1,4 +1,5 @@
 import type { ServiceDraft } from "../../serving/draft.ts";
+import type { ServiceManifest } from "../../serving/manifest.ts";
 import { canonicalJson, type Revision, revisionFor } from "../../serving/revisions.ts";
 import { isStatus } from "./api-status.ts";
 import type { Condition } from "./conditions.ts";
@@ -17,7 +18,24 @@ export interface ServiceReconcileOptions {
 export type ServiceReconcileResult =
   | { outcome: "gone" }
   | { outcome: "invalid"; problems: string[] }
-  | { outcome: "reconciled"; revision: string; created: boolean };
+  | {
+      outcome: "reconciled";
+      revision: string;
+      created: boolean;
+      /** The Service as a validated Knative manifest: what the autoscaler routes and scales. */
+      manifest: ServiceManifest;
+      /** Its revisions, oldest first; `readyAt` where the Revision's status says Ready. */
+      revisions: (Revision & { readyAt?: number })[];
+    };
+
+/** When the Revision object's Ready condition turned True (ms), if it is True. */
+function readySince(object: RevisionCR): number | undefined {
+  const conditions = (object.status?.conditions ?? []) as Condition[];
+  const ready = conditions.find((condition) => condition.type === "Ready" && condition.status === "True");
+  if (!ready) return undefined;
+  const at = Date.parse(ready.lastTransitionTime ?? "");
+  return Number.isNaN(at) ? Date.now() : at;
+}
 
 /** What a Revision object's status says of its health (revision-status.ts wrote it). */
 export function healthOf(object: RevisionCR): RevisionHealth {
@@ -133,7 +151,14 @@ export async function reconcileService(
     now,
   );
   await writeStatus(client, namespace, name, status);
-  return { outcome: "reconciled", revision: revision.name, created };
+  const readyAt = new Map(objects.map((o) => [o.metadata.name, readySince(o)]));
+  return {
+    outcome: "reconciled",
+    revision: revision.name,
+    created,
+    manifest: check.manifest,
+    revisions: revisions.map((r) => ({ ...r, readyAt: readyAt.get(r.name) })),
+  };
 }
 
 /** Writes the status through the status subresource when it differs from the object's (409: re-read). */

@@ -250,7 +250,7 @@ t.test("against a real kube-apiserver", { skip, timeout: 120_000 }, async (t) =>
         [{ verb: "create", group: "serving.sluice.dev", resource: "revisions", namespace: "default" }, true],
         [
           {
-            verb: "update",
+            verb: "patch",
             group: "apps",
             resource: "deployments",
             subresource: "scale",
@@ -260,8 +260,10 @@ t.test("against a real kube-apiserver", { skip, timeout: 120_000 }, async (t) =>
         ],
         [{ verb: "delete", group: "apps", resource: "deployments", namespace: "default" }, false],
         [{ verb: "list", group: "discovery.k8s.io", resource: "endpointslices", namespace: "default" }, true],
-        [{ verb: "create", group: "", resource: "events", namespace: "default" }, true],
+        [{ verb: "create", group: "", resource: "secrets", namespace: "default" }, true],
+        [{ verb: "get", group: "", resource: "secrets", name: "sluice-hop-secret", namespace: "default" }, true],
         [{ verb: "get", group: "", resource: "secrets", namespace: "default" }, false],
+        [{ verb: "get", group: "", resource: "secrets", name: "sluice", namespace }, false],
         [
           { verb: "update", group: "coordination.k8s.io", resource: "leases", name: autoscaler, namespace },
           true,

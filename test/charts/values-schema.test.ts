@@ -25,7 +25,7 @@ t.test("bad values are refused, each with its path and the rule", { skip }, asyn
     ["router.service.type=NodePort", /at '\/router\/service\/type': value must be one of/],
     ["router.ports.admin=70000", /at '\/router\/ports\/admin': maximum: got 70,000, want 65,535/],
     ["activator.queueDepth=-5", /at '\/activator\/queueDepth': minimum/],
-    ["autoscaler.replicas=2", /at '\/autoscaler\/replicas': maximum: got 2, want 1/],
+    ["autoscaler.replicas=6", /at '\/autoscaler\/replicas': maximum: got 6, want 5/],
     ["auth.hopSecret=short", /at '\/auth\/hopSecret': '.*' does not match pattern/],
     ["otel.samplerArg=2", /at '\/otel\/samplerArg'/],
     ["otel.protocol=grpc", /at '\/otel\/protocol': value must be one of 'http\/protobuf', 'http\/json'/],

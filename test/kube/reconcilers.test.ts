@@ -1,9 +1,3 @@
-// The Service and Revision reconcilers against a real control plane, with the test node running
-// the revision's pods (the app and the queue-proxy of this checkout): a Knative-shaped Service
-// becomes a Revision, a Deployment, a private Service, a ready pod answering through the
-// queue-proxy, and a Ready status; each reconcile called again writes nothing.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
 import { fetch } from "undici";
@@ -12,8 +6,9 @@ import { podServiceName } from "../../platform/kubernetes/names.ts";
 import { reconcileRevision } from "../../platform/kubernetes/revision-reconciler.ts";
 import { reconcileService } from "../../platform/kubernetes/service-reconciler.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import { installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
 import { skipUnlessPodNetwork, startTestNode } from "../helpers/kube/test-node.ts";
-import { ROOT, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 
 const skip = (await skipUnlessControlPlane(t)) || skipUnlessPodNetwork();
 
@@ -57,29 +52,8 @@ const app = (version: string) => ({
 t.test("the Service and Revision reconcilers run a Knative-shaped Service", { skip }, async (t) => {
   const cp = await startControlPlane(t);
   // The CRDs first: the garbage collector picks up new resources on its discovery resync.
-  const extensions = cp.kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
-  for (const file of ["services.yaml", "revisions.yaml"]) {
-    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(
-      readFileSync(join(ROOT, "charts/sluice/crds", file), "utf8"),
-    );
-    await extensions.createCustomResourceDefinition({ body: crd });
-    await waitFor(
-      `${crd.metadata?.name} established`,
-      async () =>
-        (
-          await extensions.readCustomResourceDefinition({ name: crd.metadata?.name ?? "" })
-        ).status?.conditions?.some((c) => c.type === "Established" && c.status === "True"),
-      { timeoutMs: 20_000, everyMs: 100 },
-    );
-  }
-  // Right after Established, a new resource's storage may still answer 429 for a moment.
+  await installSluiceCrds(cp, namespace);
   const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-  for (const plural of ["services", "revisions"])
-    await waitFor(
-      `${plural} to be served`,
-      () => custom.listNamespacedCustomObject({ group: GROUP, version: "v1", namespace, plural }),
-      { timeoutMs: 20_000, everyMs: 100 },
-    );
   const node = await startTestNode(t, cp);
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const apps = cp.kubeConfig.makeApiClient(k8s.AppsV1Api);
@@ -125,7 +99,12 @@ t.test("the Service and Revision reconcilers run a Knative-shaped Service", { sk
   await t.test("a Service becomes a Revision owned by it", async (t) => {
     await createService(knativeService("hello", [app("v1")]));
     const result = await reconcileService(client, namespace, "hello");
-    t.same(result, { outcome: "reconciled", revision: "hello-00001", created: true });
+    t.match(result, { outcome: "reconciled", revision: "hello-00001", created: true });
+    t.same(
+      result.outcome === "reconciled" && result.revisions.map((r) => r.name),
+      ["hello-00001"],
+      "with the history the autoscaler is handed",
+    );
     const revision = await client.getRevision(namespace, "hello-00001");
     const service = await client.getService(namespace, "hello");
     t.equal(revision?.metadata.ownerReferences?.[0]?.uid, service?.metadata.uid, "owned by the Service");

@@ -1,0 +1,208 @@
+import type { KubeConfig, V1Deployment, V1EndpointSlice, V1Pod } from "@kubernetes/client-node";
+import type { Logger } from "../../common/log.ts";
+import { revisionKey } from "../../common/state.ts";
+import type { ServiceManifest } from "../../serving/manifest.ts";
+import type { Revision } from "../../serving/revisions.ts";
+import type { QueueProxyOptions } from "./deployment.ts";
+import { ensureHopSecret, HOP_SECRET } from "./hop-secret.ts";
+import { Informer, type InformerEvent, type InformerOptions, type KubeObject } from "./informer.ts";
+import type { KubeClient, RevisionCR, ServiceObject } from "./kube-client.ts";
+import { KubernetesPlatform } from "./kubernetes-platform.ts";
+import { deploymentName, LABEL } from "./names.ts";
+import { reconcileRevision } from "./revision-reconciler.ts";
+import { reconcileService } from "./service-reconciler.ts";
+import { WorkQueue } from "./work-queue.ts";
+
+/** Where the services the cluster holds go: the autoscaler's controller (syncService). */
+export interface ServiceSink {
+  syncService(
+    namespace: string,
+    name: string,
+    found: { manifest: ServiceManifest; revisions: (Revision & { readyAt?: number })[] } | undefined,
+  ): void;
+}
+
+export interface ClusterControllerOptions {
+  kubeConfig: KubeConfig;
+  client: KubeClient;
+  /** Hosts are {service}.{namespace}.{domain}. */
+  domain: string;
+  /** How revision pods run their queue-proxy; its hopSecret is set here when `hopSecret` is. */
+  queueProxy: QueueProxyOptions;
+  /** SLUICE_HOP_SECRET: copied into every namespace with revisions, for their queue-proxies. */
+  hopSecret?: string;
+  sink: ServiceSink;
+  log: Logger;
+  informer?: InformerOptions;
+}
+
+/** How long a revision whose service the autoscaler does not run (yet) waits before another look. */
+const UNKNOWN_REVISION_RETRY_MS = 5_000;
+
+const SLICE_SERVICE_LABEL = "kubernetes.io/service-name";
+
+/**
+ * The Kubernetes side of the autoscaler: informers on Services, Revisions, Deployments, Pods and
+ * EndpointSlices feed two work queues, one reconciling Services (validation, the Revision a
+ * template calls for, status) and one reconciling Revisions (Deployment, `-private` Service, HPA,
+ * status). Reconciled Services go to the sink, which scales them through `platform`.
+ *
+ * The informers run from `start()` on, so a standby replica's caches are warm; the queues work
+ * only from `lead()` on (leader election), so two replicas never both write.
+ */
+export class ClusterController {
+  readonly platform: KubernetesPlatform;
+  readonly #options: ClusterControllerOptions;
+  readonly #services: Informer<ServiceObject & KubeObject>;
+  readonly #revisions: Informer<RevisionCR & KubeObject>;
+  readonly #deployments: Informer<V1Deployment & KubeObject>;
+  readonly #pods: Informer<V1Pod & KubeObject>;
+  readonly #slices: Informer<V1EndpointSlice & KubeObject>;
+  readonly #serviceQueue: WorkQueue;
+  readonly #revisionQueue: WorkQueue;
+  /** Namespaces whose hop secret copy is known to be current. */
+  readonly #hopSecretDone = new Set<string>();
+  #leading = false;
+
+  constructor(options: ClusterControllerOptions) {
+    this.#options = options;
+    const { kubeConfig, client, log } = options;
+    const informerOptions: InformerOptions = {
+      ...options.informer,
+      onError: (error) => log.warn({ err: error }, "watch failed; retrying"),
+    };
+    const watch = <T extends KubeObject>(
+      group: string,
+      version: string,
+      plural: string,
+      labelSelector?: string,
+    ) => new Informer<T>(kubeConfig, { group, version, plural, labelSelector }, informerOptions);
+    this.#services = watch(client.group, "v1", "services");
+    this.#revisions = watch(client.group, "v1", "revisions");
+    this.#deployments = watch("apps", "v1", "deployments", LABEL.revision);
+    this.#pods = watch("", "v1", "pods", LABEL.revision);
+    this.#slices = watch("discovery.k8s.io", "v1", "endpointslices", LABEL.revision);
+    this.platform = new KubernetesPlatform(
+      client,
+      {
+        revision: (namespace, name) => this.#revisions.get(`${namespace}/${name}`),
+        slices: (namespace, service) =>
+          this.#slices
+            .list()
+            .filter(
+              (slice) =>
+                slice.metadata?.namespace === namespace &&
+                slice.metadata?.labels?.[SLICE_SERVICE_LABEL] === service,
+            ),
+        replicas: (namespace, name) =>
+          this.#deployments.get(`${namespace}/${deploymentName(name)}`)?.spec?.replicas,
+      },
+      (key) => this.#revisionQueue.add(key),
+    );
+    this.#serviceQueue = new WorkQueue((key) => this.#reconcileService(key));
+    this.#revisionQueue = new WorkQueue((key) => this.#reconcileRevision(key));
+
+    this.#services.on((event) => this.#whenLeading(() => this.#serviceQueue.add(event.key)));
+    this.#revisions.on((event) => {
+      this.platform.changed(event.key);
+      this.#whenLeading(() => {
+        this.#revisionQueue.add(event.key);
+        const service = event.object.metadata?.labels?.[LABEL.service];
+        if (service) this.#serviceQueue.add(`${event.object.metadata?.namespace}/${service}`);
+      });
+    });
+    const byRevisionLabel = (
+      event: InformerEvent<KubeObject & { metadata?: { labels?: Record<string, string> } }>,
+    ) => {
+      const revision = event.object.metadata?.labels?.[LABEL.revision];
+      if (!revision) return;
+      const key = revisionKey(event.object.metadata?.namespace ?? "default", revision);
+      this.platform.changed(key);
+      this.#whenLeading(() => this.#revisionQueue.add(key));
+    };
+    this.#deployments.on(byRevisionLabel);
+    this.#pods.on(byRevisionLabel);
+    this.#slices.on(byRevisionLabel);
+  }
+
+  /** Lists and watches everything; resolves once every cache is filled. */
+  async start(): Promise<void> {
+    await Promise.all(this.#informers().map((informer) => informer.start()));
+  }
+
+  /** This replica leads: reconcile everything once, then whatever changes. */
+  lead(): void {
+    this.#leading = true;
+    for (const key of this.#services.keys()) this.#serviceQueue.add(key);
+    for (const key of this.#revisions.keys()) this.#revisionQueue.add(key);
+  }
+
+  /** Resolves once no reconcile is queued or running (tests). */
+  async idle(): Promise<void> {
+    await Promise.all([this.#serviceQueue.idle(), this.#revisionQueue.idle()]);
+  }
+
+  async stop(): Promise<void> {
+    this.#leading = false;
+    await Promise.all([
+      this.#serviceQueue.shutDown(),
+      this.#revisionQueue.shutDown(),
+      ...this.#informers().map((informer) => informer.stop()),
+    ]);
+  }
+
+  #informers(): Informer<KubeObject>[] {
+    return [
+      this.#services,
+      this.#revisions,
+      this.#deployments,
+      this.#pods,
+      this.#slices,
+    ] as Informer<KubeObject>[];
+  }
+
+  #whenLeading(enqueue: () => void): void {
+    if (this.#leading) enqueue();
+  }
+
+  async #reconcileService(key: string): Promise<void> {
+    const [namespace, name] = splitKey(key);
+    const { client, domain, sink, log } = this.#options;
+    const result = await reconcileService(client, namespace, name, { domain });
+    if (result.outcome === "gone") {
+      sink.syncService(namespace, name, undefined);
+    } else if (result.outcome === "invalid") {
+      // The last accepted form keeps running; the problems are in the Service's status.
+      log.info({ namespace, service: name, problems: result.problems }, "service refused");
+    } else {
+      if (result.created)
+        log.info({ namespace, service: name, revision: result.revision }, "revision created");
+      sink.syncService(namespace, name, { manifest: result.manifest, revisions: result.revisions });
+    }
+  }
+
+  async #reconcileRevision(key: string): Promise<void> {
+    const desired = this.platform.desired(key);
+    if (desired === undefined) {
+      // Its service is not (yet) one the autoscaler runs: its scale is not known, so nothing is changed.
+      this.#revisionQueue.addAfter(key, UNKNOWN_REVISION_RETRY_MS);
+      return;
+    }
+    const [namespace, name] = splitKey(key);
+    const { client, hopSecret } = this.#options;
+    const queueProxy = { ...this.#options.queueProxy };
+    if (hopSecret !== undefined) {
+      if (!this.#hopSecretDone.has(namespace)) {
+        await ensureHopSecret(client, namespace, hopSecret);
+        this.#hopSecretDone.add(namespace);
+      }
+      queueProxy.hopSecret = { ...HOP_SECRET };
+    }
+    await reconcileRevision(client, namespace, name, desired, { queueProxy });
+  }
+}
+
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf("/");
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
