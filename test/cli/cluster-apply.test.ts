@@ -9,11 +9,10 @@ import * as k8s from "@kubernetes/client-node";
 import t from "tap";
 import { freePort } from "../../common/free-port.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
-import { ROOT, waitFor } from "../helpers/processes.ts";
+import { SLUICE_GROUP as GROUP, installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 
 const skip = await skipUnlessControlPlane(t);
-const GROUP = "serving.sluice.dev";
 
 function tempDir(t: { teardown(fn: () => unknown): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "sluice-cluster-apply-"));
@@ -38,24 +37,6 @@ spec:
             - name: GREETING
               value: hi${extra}
 `;
-
-/** Creates the chart's CRDs and waits until both resources are served. */
-async function installCrds(kubeConfig: k8s.KubeConfig): Promise<void> {
-  const extensions = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
-  const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-  for (const file of ["services.yaml", "revisions.yaml"]) {
-    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(
-      readFileSync(join(ROOT, "charts/sluice/crds", file), "utf8"),
-    );
-    await extensions.createCustomResourceDefinition({ body: crd });
-  }
-  for (const plural of ["services", "revisions"])
-    await waitFor(
-      `${plural} to be served`,
-      () => custom.listNamespacedCustomObject({ group: GROUP, version: "v1", namespace: "default", plural }),
-      { timeoutMs: 20_000, everyMs: 100 },
-    );
-}
 
 t.test("without a usable kubeconfig: exit 2 with the path, or exit 1 with the URL", async (t) => {
   const dir = tempDir(t);
@@ -186,7 +167,7 @@ t.test("apply and validate against a real API server", { skip }, async (t) => {
     t.match(knative.stderr, "--set servingGroup=serving.knative.dev");
   });
 
-  await installCrds(cp.kubeConfig);
+  await installSluiceCrds(cp);
 
   await t.test("created, unchanged, configured; server-side apply by sluice", async (t) => {
     const first = await sluice(["apply", "-f", hello, "--kubeconfig", kubeconfig]);

@@ -3,7 +3,7 @@
 // the Revision statuses are written through the status subresource as the revision reconciler
 // would), shown as a table, as JSON, for one namespace or all, and redrawn with --watch.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
@@ -12,11 +12,11 @@ import { KubeClient } from "../../platform/kubernetes/kube-client.ts";
 import { type RevisionHealth, revisionStatus } from "../../platform/kubernetes/revision-status.ts";
 import { reconcileService } from "../../platform/kubernetes/service-reconciler.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import { installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 
 const skip = await skipUnlessControlPlane(t);
-const GROUP = "serving.sluice.dev";
 
 const service = (name: string, namespace = "default") => `apiVersion: serving.knative.dev/v1
 kind: Service
@@ -30,26 +30,9 @@ spec:
         - image: ghcr.io/example/${name}:1
 `;
 
-async function installCrds(kubeConfig: k8s.KubeConfig): Promise<void> {
-  const extensions = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
-  const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-  for (const file of ["services.yaml", "revisions.yaml"])
-    await extensions.createCustomResourceDefinition({
-      body: k8s.loadYaml<k8s.V1CustomResourceDefinition>(
-        readFileSync(join(ROOT, "charts/sluice/crds", file), "utf8"),
-      ),
-    });
-  for (const plural of ["services", "revisions"])
-    await waitFor(
-      `${plural} to be served`,
-      () => custom.listNamespacedCustomObject({ group: GROUP, version: "v1", namespace: "default", plural }),
-      { timeoutMs: 20_000, everyMs: 100 },
-    );
-}
-
 t.test("sluice status reads the statuses the controller writes", { skip }, async (t) => {
   const cp = await startControlPlane(t, { controllerManager: false });
-  await installCrds(cp.kubeConfig);
+  await installSluiceCrds(cp);
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: "staging" } } });
   const dir = mkdtempSync(join(tmpdir(), "sluice-cluster-status-"));
