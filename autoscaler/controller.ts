@@ -12,7 +12,7 @@ import type { AutoscalerMetrics } from "./metrics.ts";
 import { type RevisionDetail, revisionDetails } from "./revision-details.ts";
 import { createRuntime, type RevisionRuntime } from "./revision-runtime.ts";
 import { revisionStates } from "./revision-states.ts";
-import { decideScale } from "./scale-decision.ts";
+import { decideScale, followHpa } from "./scale-decision.ts";
 import { scrapeAll, scrapeTargets, statsByRevision } from "./scraper.ts";
 import { namespaceOf, type ServiceEntry } from "./service-entry.ts";
 import { referencedRevisions, serviceStates } from "./service-states.ts";
@@ -229,13 +229,10 @@ export class Controller {
         const pods = this.#pods(runtime.key)?.pods ?? [];
         const readyPods = pods.filter((pod) => pod.phase === "ready").length;
         const stats = podStats.get(runtime.key) ?? [];
-        const { scale, mode } = decideScale(
-          runtime,
-          stats,
-          readyPods,
-          referenced.has(runtime.key),
-          decidedAt,
-        );
+        // In a cluster an hpa-class revision's count is its HorizontalPodAutoscaler's.
+        const decide =
+          config.platform === "kubernetes" && runtime.autoscaling.class === "hpa" ? followHpa : decideScale;
+        const { scale, mode } = decide(runtime, stats, readyPods, referenced.has(runtime.key), decidedAt);
         this.#scale(runtime, scale, mode);
         metrics.record(runtime, readyPods, pods.length);
       }

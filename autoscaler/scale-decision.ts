@@ -41,3 +41,22 @@ export function decideScale(
     scheduledMin: scheduledMinScale(runtime.schedule, new Date(now)),
   });
 }
+
+/**
+ * A revision an HPA scales (class hpa.autoscaling.knative.dev, in a cluster): its load is still
+ * recorded (for status), but the count is the HPA's, so the answer only follows the pods there
+ * are; with pods ready the router goes straight to them (an HPA never scales to zero).
+ */
+export function followHpa(
+  runtime: RevisionRuntime,
+  pods: readonly PodStats[],
+  readyPods: number,
+  referenced: boolean,
+  now: number,
+): { scale: number; mode: RevisionMode } {
+  runtime.load = revisionLoad(pods, [...runtime.activatorStats.values()]);
+  runtime.activatorStats.clear();
+  if (referenced) runtime.unreferencedSince = undefined;
+  else runtime.unreferencedSince ??= now;
+  return { scale: readyPods, mode: readyPods > 0 ? "serve" : "proxy" };
+}

@@ -60,3 +60,43 @@ t.test("AUTOSCALER_RESTORE: active (default) or none", async (t) => {
   t.equal(loadConfig({ AUTOSCALER_RESTORE: "none" }).restore, "none");
   t.same(problems({ AUTOSCALER_RESTORE: "all" }), ['AUTOSCALER_RESTORE="all": expected active or none']);
 });
+
+t.test(
+  "SLUICE_PLATFORM=kubernetes: the controller's settings, each one named when missing or wrong",
+  async (t) => {
+    t.equal(loadConfig({}).platform, "local", "local by default");
+    t.equal(loadConfig({}).kubernetes, undefined);
+    const config = loadConfig({
+      SLUICE_PLATFORM: "kubernetes",
+      POD_NAMESPACE: "sluice-system",
+      POD_NAME: "sluice-autoscaler-7d9c",
+      SLUICE_QUEUE_PROXY_IMAGE: "ghcr.io/example/sluice:1.0",
+      SLUICE_HOP_SECRET: "a-hop-secret-long-enough",
+    });
+    t.same(config.kubernetes, {
+      group: "serving.sluice.dev",
+      lease: { name: "sluice-autoscaler", namespace: "sluice-system" },
+      identity: "sluice-autoscaler-7d9c",
+      leaseDurationMs: 15_000,
+      queueProxyImage: "ghcr.io/example/sluice:1.0",
+      hopSecret: "a-hop-secret-long-enough",
+      kubeconfig: undefined,
+    });
+    t.match(
+      problems({
+        SLUICE_PLATFORM: "kubernetes",
+        SLUICE_SERVING_GROUP: "serving.example.dev",
+        SLUICE_HOP_SECRET: "short",
+      }),
+      [
+        /SLUICE_SERVING_GROUP="serving.example.dev": expected serving.sluice.dev or serving.knative.dev/,
+        /SLUICE_HOP_SECRET: at least 16 characters/,
+        /SLUICE_LEASE_NAMESPACE \(or POD_NAMESPACE\)/,
+        /SLUICE_QUEUE_PROXY_IMAGE/,
+      ],
+    );
+    t.match(problems({ SLUICE_PLATFORM: "nomad" }), [
+      /SLUICE_PLATFORM="nomad": expected local or kubernetes/,
+    ]);
+  },
+);

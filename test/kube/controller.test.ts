@@ -200,6 +200,46 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
     );
   });
 
+  await t.test("an hpa-class Service gets an HPA; its Deployment's scale is left to it", async (t) => {
+    const body = service("cpu-bound", [app("v1")]);
+    body.spec.template.metadata.annotations = {
+      "autoscaling.knative.dev/class": "hpa.autoscaling.knative.dev",
+      "autoscaling.knative.dev/metric": "cpu",
+      "autoscaling.knative.dev/target": "60",
+    } as unknown as typeof body.spec.template.metadata.annotations;
+    await custom.createNamespacedCustomObject({ ...cr, plural: "services", body });
+    const autoscaling = cp.kubeConfig.makeApiClient(k8s.AutoscalingV2Api);
+    const hpa = await waitFor(
+      "the HPA",
+      () => autoscaling.readNamespacedHorizontalPodAutoscaler({ name: "cpu-bound-00001", namespace }),
+      { timeoutMs: 30_000, everyMs: 250 },
+    );
+    t.equal(hpa.spec?.scaleTargetRef.name, "cpu-bound-00001-deployment");
+    t.equal(hpa.spec?.metrics?.[0]?.resource?.name, "cpu");
+    // What an HPA decides, played by hand (no metrics API here): the controller must not undo it.
+    await apps.patchNamespacedDeploymentScale(
+      { name: "cpu-bound-00001-deployment", namespace, body: { spec: { replicas: 2 } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    await waitFor(
+      "cpu-bound answered by 2 ready pods",
+      async () =>
+        node.pods().filter((pod) => pod.name.startsWith("cpu-bound-")).length === 2 &&
+        (await get("cpu-bound.default.example.com")).status === 200,
+      { timeoutMs: 60_000, everyMs: 250 },
+    );
+    // The controller has seen both pods (its published state lists them: ticks ran since).
+    await waitFor(
+      "both pods in the routing state",
+      async () =>
+        (await (await leaderOf(autoscalers))?.state())?.revisions["default/cpu-bound-00001"]?.endpoints
+          .length === 2,
+      { timeoutMs: 20_000, everyMs: 250 },
+    );
+    const deployment = await apps.readNamespacedDeployment({ name: "cpu-bound-00001-deployment", namespace });
+    t.equal(deployment.spec?.replicas, 2, "the autoscaler left the HPA's scale alone");
+  });
+
   await t.test("an unstartable container's reason is in the status and the 503", async (t) => {
     await custom.createNamespacedCustomObject({
       ...cr,
@@ -243,6 +283,28 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
       Object.keys(state.revisions).some((key) => key === "default/hello-00002"),
       "the new leader publishes the cluster's services",
     );
+  });
+
+  await t.test("the watch survives an API server restart", async (t) => {
+    await cp.restartApiServer();
+    // A leader that could not renew for its renew deadline while the API server was away exits
+    // (to start again as a candidate): start one as its Deployment would.
+    if (!(await leaderOf(autoscalers)))
+      autoscalers.push(await startAutoscaler(t, controllerEnv("autoscaler-c")));
+    await custom.createNamespacedCustomObject({
+      ...cr,
+      plural: "services",
+      body: service("after-restart", [app("v1")]),
+    });
+    const answer = await waitFor(
+      "after-restart answered",
+      async () => {
+        const res = await get("after-restart.default.example.com");
+        return res.status === 200 ? res : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 250 },
+    );
+    t.match(answer.body, /after-restart-00001/, "a Service made after the restart is seen and served");
   });
 
   await t.test("deleting a Service removes everything it made", async (t) => {
