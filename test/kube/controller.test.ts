@@ -192,7 +192,15 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
         everyMs: 250,
       },
     );
-    const status = await getService("hello");
+    // The status follows the Revision's (written once its pod is ready), maybe a moment after.
+    const status = await waitFor(
+      "hello's status to name hello-00002",
+      async () => {
+        const object = await getService("hello");
+        return object.status?.latestReadyRevisionName === "hello-00002" ? object : undefined;
+      },
+      { timeoutMs: 20_000, everyMs: 100 },
+    );
     t.equal(status.status?.latestReadyRevisionName, "hello-00002");
     t.same(
       status.status?.traffic?.map((entry) => [entry.revisionName, entry.percent]),
