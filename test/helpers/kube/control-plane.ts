@@ -359,6 +359,9 @@ export async function startControlPlane(
     "--authorization-mode=RBAC",
     `--token-auth-file=${join(dir, "tokens.csv")}`,
     "--allow-privileged=true",
+    // pods/log and exec go to the kubelet at a Node address; the default order tries Hostname
+    // first, which nothing resolves here. The test node's InternalIP is on this machine.
+    "--kubelet-preferred-address-types=InternalIP,Hostname",
   ];
   const readyz = async () => {
     const res = await fetch(`${server}/readyz`, {

@@ -17,17 +17,28 @@
 // and keeps every packet on this machine. A container that listens on 127.0.0.1 only (as
 // test/fixtures/app.ts does) is made reachable at the pod IP by a small forwarder started inside
 // the pod's namespace (loopback-forwarder.ts), since there is no netfilter here for a DNAT rule.
+//
+// What else a node gives pods lives beside this file: Services at their ClusterIPs and by name
+// (cluster-services.ts, service-proxy.ts, pod-hosts.ts), the kubelet's log API the apiserver calls
+// for pods/log (kubelet-server.ts, container-logs.ts), and preStop hooks (lifecycle-hooks.ts).
 import { execFileSync } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { connect, createServer, type Server } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ROOT } from "../processes.ts";
 import { skipUnlessTool } from "../required-tool.ts";
+import { haveOpenssl, testCertificate } from "../test-certificate.ts";
+import { type ClusterServices, startClusterServices } from "./cluster-services.ts";
+import { ContainerLog } from "./container-logs.ts";
 import { type ControlPlane, spawnTied, stopProcess } from "./control-plane.ts";
+import { type KubeletServer, startKubeletServer } from "./kubelet-server.ts";
+import { containerPort as portNumber, runPreStop } from "./lifecycle-hooks.ts";
+import { hostsFile, resolvConf, rewrite } from "./pod-hosts.ts";
+import { keepWatching } from "./rewatch.ts";
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -106,7 +117,12 @@ interface ContainerRun {
   spec: Container;
   proc?: ReturnType<typeof spawnTied>;
   pid?: number;
+  /** All output, every instance, as a file (TestNode.logs). */
   log: string;
+  /** Output by instance and line, for the kubelet's log API. */
+  output: ContainerLog;
+  /** The environment it was started with, for exec hooks. */
+  env?: Record<string, string>;
   restartCount: number;
   startedAt?: Date;
   ready: boolean;
@@ -134,6 +150,10 @@ interface PodRun {
   conditionSince: Map<string, { status: string; time: Date }>;
   /** The pod's service-account volume (token, ca.crt, namespace), when it mounts one. */
   serviceAccountDir?: string;
+  /** Its /etc/hosts and /etc/resolv.conf (pod-hosts.ts), and the hosts text last written. */
+  hostsPath: string;
+  resolvPath: string;
+  hosts?: string;
 }
 
 export interface TestPod {
@@ -149,6 +169,10 @@ export interface TestNode {
   name: string;
   /** The node's address on the pod bridge (its InternalIP); pods reach this machine there. */
   hostIP: string;
+  /** The port of its kubelet API (containerLogs) on hostIP, over HTTPS; 0 without openssl. */
+  kubeletPort: number;
+  /** What the node's service proxy forwards "clusterIP:port" to now (undefined: not served). */
+  serviceBackends(key: string): { ip: string; port: number }[] | undefined;
   /** The pods this node runs now. */
   pods(): TestPod[];
   /** A container's output so far ("" when unknown). */
@@ -187,17 +211,17 @@ export async function startTestNode(
   let stopped = false;
 
   // Set by the end of start-up; stop() undoes whatever of it was done, also after a failed start.
-  let informer: ReturnType<typeof k8s.makeInformer<k8s.V1Pod>> | undefined;
+  let podWatch: { stop(): Promise<void> } | undefined;
   let tick: NodeJS.Timeout | undefined;
-  let relist: NodeJS.Timeout | undefined;
-  let apiForwarder: Server | undefined;
+  let services: ClusterServices | undefined;
+  let kubelet: KubeletServer | undefined;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     clearInterval(tick);
-    clearTimeout(relist);
-    apiForwarder?.close();
-    await informer?.stop().catch(() => {});
+    await podWatch?.stop();
+    await services?.stop();
+    kubelet?.close();
     // (No pod runs before killPod is defined below.)
     await Promise.all([...runs.values()].map((run) => killPod(run, 2)));
     try {
@@ -213,25 +237,37 @@ export async function startTestNode(
   ip(["link", "set", bridge, "up"]);
 
   // Pods reach the API server as in a cluster: at the "kubernetes" Service's ClusterIP, port 443
-  // (KUBERNETES_SERVICE_HOST/PORT), which this node holds on its bridge and forwards to the
-  // apiserver's loopback port. The apiserver's certificate names that address, so in-cluster
-  // clients verify it with the ca.crt of their service-account volume.
+  // (KUBERNETES_SERVICE_HOST/PORT), which the service proxy forwards to the apiserver's loopback
+  // port: that Service has no endpoints (--endpoint-reconciler-type=none), so its entry is fixed.
+  // The apiserver's certificate names that address, so in-cluster clients verify it with the
+  // ca.crt of their service-account volume. Every other Service is served from its EndpointSlices.
   const apiIP = cp.kubernetesServiceIP;
-  try {
-    ip(["addr", "add", `${apiIP}/32`, "dev", bridge]);
-    apiForwarder = createServer((inbound) => {
-      const outbound = connect(cp.apiPort, "127.0.0.1");
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
-      inbound.on("error", () => outbound.destroy());
-      outbound.on("error", () => inbound.destroy());
+  services = await startClusterServices({
+    kubeConfig: kc,
+    bridge,
+    fixed: new Map([[`${apiIP}:443`, [{ ip: "127.0.0.1", port: cp.apiPort }]]]),
+    onNames: (names) => {
+      for (const run of runs.values()) writeNames(run, names);
+    },
+    debug,
+  });
+
+  // The kubelet API the apiserver calls for pods/log, on the InternalIP it publishes below.
+  if (haveOpenssl()) {
+    kubelet = await startKubeletServer({
+      host: hostIP,
+      tls: testCertificate(t, name),
+      find: (namespace, pod, container) => {
+        const run =
+          [...runs.values()].find((r) => r.namespace === namespace && r.name === pod) ??
+          finished.get(`${namespace}/${pod}`);
+        if (!run) return `pod "${namespace}/${pod}" not found on node "${name}"`;
+        const cr = run.containers.find((c) => c.spec.name === container);
+        return cr?.output ?? `container "${container}" not found in pod "${namespace}/${pod}"`;
+      },
     });
-    await new Promise<void>((resolve, reject) => {
-      apiForwarder?.once("error", reject);
-      apiForwarder?.listen(443, apiIP, () => resolve());
-    });
-  } catch (error) {
-    debug(`no API address for pods at ${apiIP}:443: ${(error as Error).message}`);
+  } else {
+    debug("no openssl: the kubelet API (pods/log) is not served");
   }
 
   const freeIps: number[] = [];
@@ -267,6 +303,8 @@ export async function startTestNode(
           ],
           capacity: { cpu: "8", memory: "32Gi", pods: "250" },
           allocatable: { cpu: "8", memory: "32Gi", pods: "250" },
+          // As JSON spells it ("Port"): the patch body is sent as given.
+          ...(kubelet ? { daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } } : {}),
         },
       },
     },
@@ -362,6 +400,39 @@ export async function startTestNode(
     return undefined;
   };
 
+  /**
+   * Starts `argv` as a process of the pod: in its network namespace, with its /etc/hosts,
+   * /etc/resolv.conf and service-account volume bind-mounted in the mount namespace that
+   * `ip netns exec` makes for the process (private to it: nothing changes on the host but the
+   * empty service-account mount point).
+   */
+  const spawnInPod = (run: PodRun, command: string[], env: Record<string, string>, log: string) => {
+    const argv = [...command];
+    if (argv[0] === "node") argv[0] = process.execPath;
+    // (A bind mount needs its mount point: a host without /etc/resolv.conf keeps its resolver.)
+    const mounts = (
+      [
+        [run.hostsPath, "/etc/hosts"],
+        [run.resolvPath, "/etc/resolv.conf"],
+      ] as [string, string][]
+    ).filter(([, target]) => existsSync(target));
+    if (run.serviceAccountDir) mounts.push([run.serviceAccountDir, SERVICE_ACCOUNT_PATH]);
+    const script = `${mounts.map((_, i) => `mount --bind "$${2 * i + 1}" "$${2 * i + 2}" && `).join("")}shift ${2 * mounts.length} && exec "$@"`;
+    return spawnTied(
+      "ip",
+      ["netns", "exec", run.netns, "sh", "-c", script, "pod-start", ...mounts.flat(), ...argv],
+      { env, cwd: ROOT, log },
+    );
+  };
+
+  /** Writes the pod's hosts file when the Service names it lists changed. */
+  const writeNames = (run: PodRun, names = services?.names() ?? new Map<string, string>()) => {
+    const text = hostsFile(run, names);
+    if (text === run.hosts) return;
+    rewrite(run.hostsPath, text);
+    run.hosts = text;
+  };
+
   const startContainer = async (run: PodRun, cr: ContainerRun) => {
     const c = cr.spec;
     let env: Record<string, string>;
@@ -390,19 +461,9 @@ export async function startTestNode(
       };
       return;
     }
-    if (argv[0] === "node") argv[0] = process.execPath;
-    if (run.serviceAccountDir) {
-      // The service-account volume at its usual path, bind-mounted in the mount namespace that
-      // `ip netns exec` makes for the process (private to it: nothing changes on the host but the
-      // empty mount point).
-      argv.unshift(
-        "sh",
-        "-c",
-        `mount --bind "$0" ${SERVICE_ACCOUNT_PATH} && exec "$@"`,
-        run.serviceAccountDir,
-      );
-    }
-    const proc = spawnTied("ip", ["netns", "exec", run.netns, ...argv], { env, cwd: ROOT, log: cr.log });
+    cr.env = env;
+    const proc = spawnInPod(run, argv, env, cr.log);
+    cr.output.attach(proc.child.stdout, proc.child.stderr);
     cr.proc = proc;
     cr.pid = proc.child.pid;
     cr.startedAt = new Date();
@@ -442,13 +503,6 @@ export async function startTestNode(
         if (!run.terminating && !stopped) void startContainer(run, cr);
       }, backoffMs);
     });
-  };
-
-  const portNumber = (c: Container, port: number | string | undefined): number | undefined => {
-    if (typeof port === "number") return port;
-    if (port === undefined) return undefined;
-    const named = c.ports?.find((p) => p.name === port)?.containerPort;
-    return named ?? (/^\d+$/.test(port) ? Number(port) : undefined);
   };
 
   const probe = (run: PodRun, cr: ContainerRun): Promise<boolean> => {
@@ -526,9 +580,14 @@ export async function startTestNode(
     const wanted = new Set<number>();
     for (const cr of run.containers) {
       for (const p of cr.spec.ports ?? []) wanted.add(p.containerPort);
-      const probe = cr.spec.readinessProbe?.httpGet ?? cr.spec.readinessProbe?.tcpSocket;
-      const port = portNumber(cr.spec, probe?.port as number | string | undefined);
-      if (port !== undefined) wanted.add(port);
+      // Probed ports, and a preStop hook's: the node calls both at the pod IP.
+      for (const action of [
+        cr.spec.readinessProbe?.httpGet ?? cr.spec.readinessProbe?.tcpSocket,
+        cr.spec.lifecycle?.preStop?.httpGet,
+      ]) {
+        const port = portNumber(cr.spec, action?.port as number | string | undefined);
+        if (port !== undefined) wanted.add(port);
+      }
     }
     for (const port of wanted) {
       const addrs = listening.get(port);
@@ -655,6 +714,7 @@ export async function startTestNode(
       containers: (pod.spec?.containers ?? []).map((spec) => ({
         spec,
         log: join(dir, `${pod.metadata?.namespace}_${pod.metadata?.name}_${spec.name}.log`),
+        output: new ContainerLog(),
         restartCount: 0,
         ready: false,
         probeFailures: 0,
@@ -663,7 +723,11 @@ export async function startTestNode(
       startTime: new Date(),
       probing: false,
       conditionSince: new Map(),
+      hostsPath: join(dir, `${netns}.hosts`),
+      resolvPath: join(dir, `${netns}.resolv.conf`),
     };
+    writeNames(run);
+    writeFileSync(run.resolvPath, resolvConf(run.namespace));
     runs.set(uid, run);
     if (pod.spec?.automountServiceAccountToken !== false) {
       try {
@@ -706,17 +770,45 @@ export async function startTestNode(
     try {
       ip(["netns", "del", run.netns]);
     } catch {}
+    rmSync(run.hostsPath, { force: true });
+    rmSync(run.resolvPath, { force: true });
     freeIps.push(Number(run.ip.split(".")[3]));
   };
 
-  /** SIGTERM every container, SIGKILL after `graceSeconds`, then free the pod's network. */
-  const killPod = async (run: PodRun, graceSeconds: number) => {
+  /**
+   * Stops a running container as the kubelet does: its preStop hook first (with `hooks`), then
+   * SIGTERM, then SIGKILL once the grace period is over. The hook's time comes out of the period,
+   * but after a hook the container still gets at least the kubelet's minimum of 2 seconds.
+   */
+  const stopContainer = async (run: PodRun, cr: ContainerRun, graceSeconds: number, hooks: boolean) => {
+    const proc = cr.proc;
+    if (!proc) return;
+    let graceMs = graceSeconds * 1000;
+    if (hooks && graceMs > 0 && cr.spec.lifecycle?.preStop) {
+      const started = Date.now();
+      const failed = await runPreStop(
+        {
+          podIP: run.ip,
+          container: cr.spec,
+          // Its output is not the container's (the kubelet keeps it only in a failure event).
+          exec: (command) =>
+            spawnInPod(run, command, cr.env ?? {}, join(dir, `${run.netns}-${cr.spec.name}-prestop.log`)),
+        },
+        graceMs,
+      );
+      debug(`preStop of ${run.namespace}/${run.name}/${cr.spec.name}: ${failed ?? "done"}`);
+      graceMs = Math.max(graceMs - (Date.now() - started), 2000);
+    }
+    await stopProcess(proc, { graceMs });
+  };
+
+  /**
+   * Stops every container (running preStop hooks first with `hooks`; SIGKILL after `graceSeconds`),
+   * then frees the pod's network.
+   */
+  const killPod = async (run: PodRun, graceSeconds: number, hooks = false) => {
     for (const cr of run.containers) clearTimeout(cr.restartTimer);
-    await Promise.all(
-      run.containers.map((cr) =>
-        cr.proc ? stopProcess(cr.proc, { graceMs: graceSeconds * 1000 }) : undefined,
-      ),
-    );
+    await Promise.all(run.containers.map((cr) => stopContainer(run, cr, graceSeconds, hooks)));
     await Promise.all([...run.forwarders.values()].map((f) => stopProcess(f, { graceMs: 1000 })));
     removeNetwork(run);
     runs.delete(run.uid);
@@ -728,7 +820,7 @@ export async function startTestNode(
       const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
       debug(`terminating ${run.namespace}/${run.name} (grace ${grace}s)`);
       await syncStatus(run);
-      await killPod(run, grace);
+      await killPod(run, grace, true);
       debug(`stopped ${run.namespace}/${run.name}`);
       try {
         // The kubelet's final delete: the pod object goes once its containers are gone.
@@ -804,24 +896,14 @@ export async function startTestNode(
   };
 
   const pods = k8s.makeInformer(kc, "/api/v1/pods", () => core.listPodForAllNamespaces());
-  informer = pods;
   pods.on("add", enqueue);
   pods.on("update", enqueue);
   pods.on("delete", (pod) => {
     const run = runs.get(pod.metadata?.uid ?? "");
     if (run) terminatePod(run, { ...pod, metadata: { ...pod.metadata, deletionGracePeriodSeconds: 0 } });
   });
-  // The API server went away (a restart test): list and watch again. start() reports a failed
-  // list through "error" again, so this retries until the API server answers.
-  pods.on("error", (error) => {
-    debug(`pod watch ended: ${error}`);
-    if (stopped || relist) return;
-    relist = setTimeout(() => {
-      relist = undefined;
-      if (!stopped) void pods.start();
-    }, 250);
-  });
-  await pods.start();
+  // The API server went away (a restart test): list and watch again.
+  podWatch = await keepWatching(pods, (error) => debug(`pod watch ended: ${error}`));
 
   // Readiness probes and forwarders, then status, for every running pod — level-triggered.
   tick = setInterval(() => {
@@ -851,6 +933,8 @@ export async function startTestNode(
   return {
     name,
     hostIP,
+    kubeletPort: kubelet?.port ?? 0,
+    serviceBackends: (key) => services?.backends(key),
     pods: () =>
       [...runs.values()].map((run) => ({
         namespace: run.namespace,
