@@ -50,7 +50,7 @@ export function kubernetesBackend(config: AutoscalerConfig, log: Logger): Backen
       log.info({ identity: settings.identity }, "leading: reconciling and scaling");
       cluster.lead();
       // The first snapshot has every service: router and activator never see a partial one.
-      void cluster.idle().then(() => {
+      void cluster.servicesIdle().then(() => {
         controller?.startPublishing();
         leading = true;
       });

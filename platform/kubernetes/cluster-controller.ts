@@ -60,6 +60,8 @@ export class ClusterController {
   readonly #slices: Informer<V1EndpointSlice & KubeObject>;
   readonly #serviceQueue: WorkQueue;
   readonly #revisionQueue: WorkQueue;
+  /** EndpointSlice keys by their Service ("namespace/name"): a revision's pods without a scan. */
+  readonly #slicesByService = new Map<string, Set<string>>();
   /** Namespaces whose hop secret copy is known to be current. */
   readonly #hopSecretDone = new Set<string>();
   #leading = false;
@@ -87,20 +89,20 @@ export class ClusterController {
       {
         revision: (namespace, name) => this.#revisions.get(`${namespace}/${name}`),
         slices: (namespace, service) =>
-          this.#slices
-            .list()
-            .filter(
-              (slice) =>
-                slice.metadata?.namespace === namespace &&
-                slice.metadata?.labels?.[SLICE_SERVICE_LABEL] === service,
-            ),
+          [...(this.#slicesByService.get(`${namespace}/${service}`) ?? [])].flatMap(
+            (key) => this.#slices.get(key) ?? [],
+          ),
         replicas: (namespace, name) =>
           this.#deployments.get(`${namespace}/${deploymentName(name)}`)?.spec?.replicas,
       },
-      (key) => this.#revisionQueue.add(key),
+      (key) => this.#whenLeading(() => this.#revisionQueue.add(key)),
     );
-    this.#serviceQueue = new WorkQueue((key) => this.#reconcileService(key));
-    this.#revisionQueue = new WorkQueue((key) => this.#reconcileRevision(key));
+    this.#serviceQueue = new WorkQueue((key) =>
+      this.#logged("Service", key, () => this.#reconcileService(key)),
+    );
+    this.#revisionQueue = new WorkQueue((key) =>
+      this.#logged("Revision", key, () => this.#reconcileRevision(key)),
+    );
 
     this.#services.on((event) => this.#whenLeading(() => this.#serviceQueue.add(event.key)));
     this.#revisions.on((event) => {
@@ -122,7 +124,10 @@ export class ClusterController {
     };
     this.#deployments.on(byRevisionLabel);
     this.#pods.on(byRevisionLabel);
-    this.#slices.on(byRevisionLabel);
+    this.#slices.on((event) => {
+      this.#indexSlice(event);
+      byRevisionLabel(event);
+    });
   }
 
   /** Lists and watches everything; resolves once every cache is filled. */
@@ -137,9 +142,9 @@ export class ClusterController {
     for (const key of this.#revisions.keys()) this.#revisionQueue.add(key);
   }
 
-  /** Resolves once no reconcile is queued or running (tests). */
-  async idle(): Promise<void> {
-    await Promise.all([this.#serviceQueue.idle(), this.#revisionQueue.idle()]);
+  /** Resolves once no Service reconcile is queued or running (failed ones wait their back-off). */
+  servicesIdle(): Promise<void> {
+    return this.#serviceQueue.idle();
   }
 
   async stop(): Promise<void> {
@@ -159,6 +164,28 @@ export class ClusterController {
       this.#pods,
       this.#slices,
     ] as Informer<KubeObject>[];
+  }
+
+  #indexSlice(event: InformerEvent<V1EndpointSlice & KubeObject>): void {
+    const service = `${event.object.metadata?.namespace}/${event.object.metadata?.labels?.[SLICE_SERVICE_LABEL]}`;
+    const keys = this.#slicesByService.get(service) ?? new Set<string>();
+    if (event.type === "delete") keys.delete(event.key);
+    else keys.add(event.key);
+    if (keys.size === 0) this.#slicesByService.delete(service);
+    else this.#slicesByService.set(service, keys);
+  }
+
+  /** A failed reconcile is retried by the queue with back-off; it is said here, once per failure. */
+  async #logged(kind: string, key: string, reconcile: () => Promise<void>): Promise<void> {
+    try {
+      await reconcile();
+    } catch (error) {
+      this.#options.log.warn(
+        { err: error, [kind.toLowerCase()]: key },
+        `${kind} reconcile failed; retrying with back-off`,
+      );
+      throw error;
+    }
   }
 
   #whenLeading(enqueue: () => void): void {
