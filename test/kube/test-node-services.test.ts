@@ -21,7 +21,7 @@ const client = `
   for (let i = 0; ; i++) {
     const host = names[i % names.length];
     const line = await new Promise((resolve) => {
-      get({ host, port: 80, path: "/", agent: false, timeout: 2000 }, (res) => {
+      get({ host, port: 80, path: "/", agent: false, timeout: 5000 }, (res) => {
         let body = "";
         res.on("data", (chunk) => (body += chunk));
         res.on("end", () => resolve(host + " -> " + body));
@@ -130,12 +130,12 @@ t.test(
     await core.deleteNamespacedPod({ name: "echo-a", namespace, gracePeriodSeconds: 0 });
     await waitFor("one backend left", () => node.serviceBackends(key)?.length === 1, { timeoutMs: 20_000 });
     mark = output().length;
-    // (The first line may be a request already under way, to echo-a, when the table changed.)
-    await waitFor("nine answers", () => linesAfter(mark).length >= 9, { timeoutMs: 20_000 });
+    // Answers only: a request may fail while the pod goes (the one under way to echo-a), but none
+    // is answered by echo-a once the node's table has changed.
+    const answers = () => linesAfter(mark).filter((l) => l.includes(" -> "));
+    await waitFor("eight answers", () => answers().length >= 8, { timeoutMs: 20_000 });
     t.same(
-      linesAfter(mark)
-        .slice(1, 9)
-        .filter((l) => !l.endsWith("-> echo-b")),
+      answers().filter((l) => !l.endsWith("-> echo-b")),
       [],
       "every request after the endpoint change goes to echo-b",
     );

@@ -22,7 +22,7 @@
 // (cluster-services.ts, service-proxy.ts, pod-hosts.ts), the kubelet's log API the apiserver calls
 // for pods/log (kubelet-server.ts, container-logs.ts), and preStop hooks (lifecycle-hooks.ts).
 import { execFileSync } from "node:child_process";
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
@@ -233,6 +233,17 @@ export async function startTestNode(
   t.teardown(stop);
 
   ip(["link", "add", bridge, "type", "bridge"]);
+  // A MAC of its own, set explicitly: a bridge otherwise takes the lowest MAC of its ports and
+  // changes it when that pod's veth goes, and every other pod's ARP entry for the gateway (this
+  // address, through which they reach Services and the apiserver) then points nowhere until it
+  // expires, some 20-30 s of timeouts after any pod deletion.
+  ip([
+    "link",
+    "set",
+    bridge,
+    "address",
+    `02:${[...randomBytes(5)].map((b) => b.toString(16).padStart(2, "0")).join(":")}`,
+  ]);
   ip(["addr", "add", `${hostIP}/24`, "dev", bridge]);
   ip(["link", "set", bridge, "up"]);
 
