@@ -8,6 +8,7 @@ set -uo pipefail
 declare -A TOOLS=(
   [chromium]=chromium       # test/autoscaler-service/status-page.test.ts (headless browser)
   [nginx]=nginx             # bench: the reference proxy (/usr/sbin/nginx)
+  [wrk]=wrk                 # bench: the load generator (test/bench/main.test.ts)
   [openssl]=openssl         # test/router/lifecycle.test.ts: a test certificate for TLS
   [setpriv]=util-linux      # cli/up: components die with sluice up, even on SIGKILL
   [getconf]=libc-bin        # bench/lib/proc.ts: clock ticks for CPU figures

@@ -10,11 +10,10 @@ import { runLoad } from "./lib/load.ts";
 import type { BenchOptions } from "./lib/options.ts";
 import { cpuMicros, memoryMb } from "./lib/proc.ts";
 import { saveResults } from "./lib/results.ts";
+import { percentile } from "./lib/stats.ts";
 import { fixed } from "./lib/table.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const percentile = (values: number[], q: number) =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
 const COLD_STARTS = 10;
 
 /** How long the app alone takes from spawn to its first answer. */

@@ -1,4 +1,5 @@
-// k6 load test for a running sluice endpoint; not run by CI (k6 is not a dependency).
+// k6 load test for a running sluice endpoint; not run by CI (k6 is not a dependency; CI type-checks
+// it against @types/k6: npm run typecheck).
 //
 //   k6 run -e BASE_URL=http://127.0.0.1:8012 bench/k6/queue-proxy.js                 # one queue-proxy
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e HOST=hello.default.example.com \
@@ -9,13 +10,12 @@
 // a 10 s ramp. Fails (exit 99) if over 1% of requests fail or p99 exceeds P99_MS (default 500).
 import { check } from "k6";
 import http from "k6/http";
+import { envNumber, target } from "./lib/target.js";
 
-const base = __ENV.BASE_URL;
-if (!base) throw new Error("set BASE_URL, e.g. -e BASE_URL=http://127.0.0.1:8012");
-const url = `${base.replace(/\/$/, "")}${__ENV.URL_PATH || "/"}`;
-const vus = Number(__ENV.VUS || 8);
-const params = __ENV.HOST ? { headers: { Host: __ENV.HOST } } : {};
+const { url, params } = target();
+const vus = envNumber("VUS", 8);
 
+/** @type {import("k6/options").Options} */
 export const options = {
   scenarios: {
     steady: {
@@ -30,7 +30,7 @@ export const options = {
   },
   thresholds: {
     http_req_failed: ["rate<0.01"],
-    http_req_duration: [`p(99)<${Number(__ENV.P99_MS || 500)}`],
+    http_req_duration: [`p(99)<${envNumber("P99_MS", 500)}`],
   },
   summaryTrendStats: ["avg", "med", "p(90)", "p(99)", "max"],
 };

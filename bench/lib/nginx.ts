@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { freePort } from "../../common/free-port.ts";
 import { atExit, type Child, startAndWait } from "./children.ts";
-import type { Target } from "./compare.ts";
 import { answers200 } from "./ready.ts";
 
 /** The nginx binary: /usr/sbin/nginx (Debian's, often not on a user's PATH) or the first on PATH. */
@@ -75,24 +74,5 @@ export async function startNginx(upstreamPort: number): Promise<Child & { port: 
     removeDir();
     forget();
     throw error;
-  }
-}
-
-/** nginx in front of the app as a benchmark target, or why it is not in the run. */
-export async function nginxTarget(
-  appPort: number,
-): Promise<{ child: Child; target: Target } | { reason: string }> {
-  if (!NGINX)
-    return {
-      reason: "not installed (looked for /usr/sbin/nginx and on PATH), skipped; apt-get install nginx-light",
-    };
-  try {
-    const nginx = await startNginx(appPort);
-    return {
-      child: nginx,
-      target: { name: "nginx", url: `http://127.0.0.1:${nginx.port}/`, pid: nginx.pid, tree: true },
-    };
-  } catch (error) {
-    return { reason: `not available (did not start: ${String((error as Error).message).split("\n")[0]})` };
   }
 }

@@ -1,5 +1,6 @@
 // The command line shared by every benchmark: parsed and checked once, in one place.
 import { parseArgs } from "node:util";
+import { DATA_PATHS, type DataPath, isDataPath } from "./data-path.ts";
 import { type LoadTool, pickLoadTool } from "./load.ts";
 
 export interface BenchOptions {
@@ -10,15 +11,25 @@ export interface BenchOptions {
   warmupSeconds: number;
   connections: number[];
   load: LoadTool;
+  /** The data paths sluice's processes run, each its own set of processes (SLUICE_DATA_PATH). */
+  paths: DataPath[];
+  /** Also measure latency below saturation (8 clients, 1,000 req/s in all). */
+  paced: boolean;
 }
 
+/** The defaults, and the shorter ones of the "quick" preset (any option given still wins). */
+export const DEFAULTS = { duration: "15", rounds: "5", warmup: "2", connections: "8,64" };
+export const QUICK_DEFAULTS = { duration: "2", rounds: "2", warmup: "1", connections: "8,64" };
+
 export const OPTIONS_USAGE = `options:
-  --duration S      measured seconds per target and client count (default 10)
-  --rounds N        split the duration into N interleaved rounds, report the median (default 3)
+  --duration S      measured seconds per target and client count (default 15)
+  --rounds N        split the duration into N interleaved rounds, report the median (default 5)
   --warmup S        seconds of warm-up per target and client count (default 2)
   --connections L   comma-separated client counts (default 8,64)
   --load TOOL       wrk or autocannon (default: wrk when installed, it measures µs and costs
                     little CPU; autocannon runs in this process and rounds latency to whole ms)
+  --paths L         data paths of sluice's processes, SLUICE_DATA_PATH (default node,raw)
+  --paced           also measure latency below saturation (8 clients, 1,000 req/s in all)
   -h, --help        this text`;
 
 export class UsageError extends Error {}
@@ -31,18 +42,24 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
       args,
       allowPositionals: true,
       options: {
-        duration: { type: "string", default: "10" },
-        rounds: { type: "string", default: "3" },
-        warmup: { type: "string", default: "2" },
-        connections: { type: "string", default: "8,64" },
+        duration: { type: "string" },
+        rounds: { type: "string" },
+        warmup: { type: "string" },
+        connections: { type: "string" },
         load: { type: "string" },
+        paths: { type: "string", default: DATA_PATHS.join(",") },
+        paced: { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
       },
     });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+  const { positionals } = parsed;
+  const values: Record<string, string | boolean | undefined> = {
+    ...(positionals.includes("quick") ? QUICK_DEFAULTS : DEFAULTS),
+    ...(parsed.values as Record<string, string | boolean | undefined>),
+  };
   const seconds = Number(values.duration);
   const rounds = Number(values.rounds);
   const warmupSeconds = Number(values.warmup);
@@ -55,6 +72,10 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
     throw new UsageError(`--warmup ${values.warmup}: expected 0 to 60 seconds`);
   if (connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1000))
     throw new UsageError(`--connections ${values.connections}: expected numbers from 1 to 1000`);
+  const paths = String(values.paths).split(",");
+  const badPath = paths.find((path) => !isDataPath(path));
+  if (badPath !== undefined || paths.length === 0 || new Set(paths).size !== paths.length)
+    throw new UsageError(`--paths ${values.paths}: expected some of ${DATA_PATHS.join(",")}, each once`);
   let load: LoadTool;
   try {
     load = pickLoadTool(values.load as string | undefined);
@@ -64,7 +85,15 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
   return {
     names: positionals,
     help: values.help === true,
-    options: { seconds, rounds, warmupSeconds, connections, load },
+    options: {
+      seconds,
+      rounds,
+      warmupSeconds,
+      connections,
+      load,
+      paths: paths as DataPath[],
+      paced: values.paced === true,
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { statCpuTicks, ticksToMicros } from "./cpu.ts";
 
 const TICKS_PER_SECOND = (() => {
   try {
@@ -11,11 +12,7 @@ const TICKS_PER_SECOND = (() => {
 
 /** CPU time (user + system) a process has used so far, in microseconds. */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may contain spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-  return (ticks * 1_000_000) / TICKS_PER_SECOND;
+  return ticksToMicros(statCpuTicks(readFileSync(`/proc/${pid}/stat`, "utf8")), TICKS_PER_SECOND);
 }
 
 /** Resident memory (VmRSS) and private memory (what this process alone costs), in MB. */

@@ -1,0 +1,169 @@
+// Issue 13's goals, each with the figures of this run that decide it, per data path. Pure: the
+// figures come in, rows of text go out (tested in test/bench/).
+import type { DataPath } from "./data-path.ts";
+import type { Row } from "./report.ts";
+import { fixed } from "./table.ts";
+
+/** The queue-proxy's start, measured by startup.ts (medians over its samples). */
+export interface StartupFigures {
+  path: DataPath;
+  listenMs: number;
+  cpuMs: number;
+  idleRssMb: number;
+}
+
+/** What the cold burst gave: its p99 when it reported one, or why there is none. */
+export type BurstFigures = { p99Ms: number } | { missing: string };
+
+interface Goal {
+  figure: string;
+  /** The figure before the work (issue 13), for the reader. */
+  before: string;
+  goal: string;
+  /** Met when every value is at most this. */
+  max?: number;
+  digits: number;
+  /** The values for one path (one per client count, or one). */
+  values(path: DataPath): number[];
+}
+
+export interface GoalRow {
+  figure: string;
+  /** Per path: the values, "a / b" for several client counts. */
+  byPath: Record<string, string>;
+  goal: string;
+  /** Per path: "yes", "no" or "-" (no figure, or no goal). */
+  met: Record<string, string>;
+  before: string;
+}
+
+export function goalRows(
+  rows: Row[],
+  paths: readonly DataPath[],
+  startup: StartupFigures[],
+  burst: BurstFigures | undefined,
+): GoalRow[] {
+  const counts = [...new Set(rows.map((r) => r.connections))].sort((a, b) => a - b);
+  const at = (family: string, path: DataPath, connections: number) =>
+    rows.find((r) => r.family === family && r.path === path && r.connections === connections);
+  const perCount = (pick: (c: number) => number | undefined) => counts.map((c) => pick(c) ?? Number.NaN);
+  const startOf = (path: DataPath) => startup.find((s) => s.path === path);
+  const at64 = counts.includes(64) ? [64] : counts.slice(-1);
+  const goals: Goal[] = [
+    {
+      figure: `router alone (router→app), CPU/req ×nginx @${counts.join("/")}`,
+      before: "4.4–4.7×",
+      goal: "≤ 1.5×",
+      max: 1.5,
+      digits: 2,
+      values: (p) => perCount((c) => at("router", p, c)?.ownXNginx),
+    },
+    {
+      figure: `router's own CPU on router→qp, ×nginx @${counts.join("/")}`,
+      before: "4.4–4.7×",
+      goal: "(as above)",
+      digits: 2,
+      values: (p) => perCount((c) => at("serve", p, c)?.ownXNginx),
+    },
+    {
+      figure: `router→qp, all sluice processes, CPU/req ×nginx @${counts.join("/")}`,
+      before: "8.4×",
+      goal: "≤ 3×",
+      max: 3,
+      digits: 2,
+      values: (p) => perCount((c) => at("serve", p, c)?.pathXNginx),
+    },
+    {
+      figure: `router→act→qp, all sluice processes, ×nginx @${counts.join("/")}`,
+      before: "-",
+      goal: "-",
+      digits: 2,
+      values: (p) => perCount((c) => at("proxy", p, c)?.pathXNginx),
+    },
+    {
+      figure: `queue-proxy alone, CPU/req ×nginx @${counts.join("/")}`,
+      before: "-",
+      goal: "-",
+      digits: 2,
+      values: (p) => perCount((c) => at("queue-proxy", p, c)?.ownXNginx),
+    },
+    {
+      figure: "router→qp p99 added over the app's own, 8 conns, closed loop (ms)",
+      before: "+16.5 ms",
+      goal: "≤ 1.5 ms",
+      max: 1.5,
+      digits: 3,
+      values: (p) => [at("serve", p, 8)?.addedP99Ms ?? Number.NaN],
+    },
+    {
+      figure: "queue-proxy listening after spawn (ms)",
+      before: "~900 ms",
+      goal: "≤ 100 ms",
+      max: 100,
+      digits: 0,
+      values: (p) => [startOf(p)?.listenMs ?? Number.NaN],
+    },
+    {
+      figure: "queue-proxy CPU until listening (ms)",
+      before: "~660 ms",
+      goal: "≤ 100 ms",
+      max: 100,
+      digits: 0,
+      values: (p) => [startOf(p)?.cpuMs ?? Number.NaN],
+    },
+    {
+      figure: "queue-proxy idle RSS (MB)",
+      before: "105 MB",
+      goal: "≤ 50 MB",
+      max: 50,
+      digits: 0,
+      values: (p) => [startOf(p)?.idleRssMb ?? Number.NaN],
+    },
+    {
+      figure: `queue-proxy RSS after load @${at64[0]} (MB)`,
+      before: "-",
+      goal: "≤ 70 MB",
+      max: 70,
+      digits: 0,
+      values: (p) => at64.map((c) => at("queue-proxy", p, c)?.rssMb["queue-proxy"] ?? Number.NaN),
+    },
+    {
+      figure: `router RSS after load @${at64[0]} (MB)`,
+      before: "-",
+      goal: "≤ 80 MB",
+      max: 80,
+      digits: 0,
+      values: (p) => at64.map((c) => at("serve", p, c)?.rssMb.router ?? Number.NaN),
+    },
+    {
+      figure: "cold burst of 300 at zero, p99 (ms; one run, default path)",
+      before: "6,500 ms",
+      goal: "≤ 1,500 ms",
+      max: 1500,
+      digits: 0,
+      values: () => [burst && "p99Ms" in burst ? burst.p99Ms : Number.NaN],
+    },
+  ];
+  // A goal none of whose figures this run measured (a family or part not chosen) is left out;
+  // the burst stays when it was chosen, to say why it has no figure.
+  const measured = (goal: Goal) =>
+    paths.some((path) => goal.values(path).some(Number.isFinite)) ||
+    (goal.figure.startsWith("cold burst") && burst !== undefined);
+  return goals.filter(measured).map((goal) => {
+    const byPath: Record<string, string> = {};
+    const met: Record<string, string> = {};
+    for (const path of paths) {
+      const values = goal.values(path);
+      byPath[path] = values.map((v) => fixed(v, goal.digits)).join(" / ");
+      met[path] =
+        goal.max === undefined || values.some((v) => !Number.isFinite(v))
+          ? "-"
+          : values.every((v) => v <= (goal.max as number))
+            ? "yes"
+            : "no";
+    }
+    if (goal.figure.startsWith("cold burst") && burst && "missing" in burst)
+      for (const path of paths) byPath[path] = "not measured";
+    return { figure: goal.figure, byPath, goal: goal.goal, met, before: goal.before };
+  });
+}

@@ -1,0 +1,193 @@
+// The processes a benchmark run measures, each started the first time a scenario asks for it and
+// shared by every scenario after that: the app, nginx and the bare forwarder in front of it, and per
+// data path a queue-proxy, an activator and a router following a stand-in for the autoscaler's
+// state watch (so the run measures routing, not scaling).
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../common/free-port.ts";
+import type { DataPlaneState, RevisionState, ServiceState } from "../../common/state.ts";
+import {
+  type FakeAutoscaler,
+  revisionState,
+  serviceState,
+  startFakeAutoscaler,
+  stateOf,
+} from "../../test/helpers/fake-autoscaler.ts";
+import { type Child, startAndWait } from "./children.ts";
+import { type DataPath, dataPathEnv } from "./data-path.ts";
+import { startNginx } from "./nginx.ts";
+import { answers200, portAnswers } from "./ready.ts";
+
+const here = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+export const loopbackUrl = (port: number) => `http://127.0.0.1:${port}/`;
+const origin = (port: number) => `http://127.0.0.1:${port}`;
+
+export const QUEUE_PROXY_MAIN = here("../queue-proxy/main.ts");
+
+/** Host headers of the services every router serves ("Host": wrk replaces its own only capitalised). */
+export const HOSTS = {
+  /** Serve mode straight to the app: the router alone, one hop like nginx. */
+  alone: { Host: "alone.default.example.com" },
+  /** Serve mode to the queue-proxy. */
+  serve: { Host: "serve.default.example.com" },
+  /** Proxy mode: through the activator to the queue-proxy. */
+  proxy: { Host: "proxy.default.example.com" },
+};
+
+/** A running process the benchmark measures. */
+export interface Running {
+  pid: number;
+  port: number;
+}
+
+/** The state a path's router and activator follow; `extra` more services for a large table. */
+export function benchState(appOrigin: string, queueProxyOrigin: string, extra = 0): DataPlaneState {
+  const services: ServiceState[] = [
+    serviceState("alone", [{ revision: "alone-00001", percent: 100 }]),
+    serviceState("serve", [{ revision: "serve-00001", percent: 100 }]),
+    serviceState("proxy", [{ revision: "proxy-00001", percent: 100 }]),
+  ];
+  const revisions: RevisionState[] = [
+    revisionState("alone-00001", "alone", { endpoints: [{ pod: "app", url: appOrigin }] }),
+    revisionState("serve-00001", "serve", { endpoints: [{ pod: "qp", url: queueProxyOrigin }] }),
+    revisionState("proxy-00001", "proxy", {
+      mode: "proxy",
+      endpoints: [{ pod: "qp", url: queueProxyOrigin }],
+    }),
+  ];
+  for (let i = 0; i < extra; i++) {
+    services.push(serviceState(`svc-${i}`, [{ revision: `svc-${i}-00001`, percent: 100 }]));
+    revisions.push(revisionState(`svc-${i}-00001`, `svc-${i}`, { mode: "proxy" }));
+  }
+  return stateOf(services, revisions);
+}
+
+/** Environment of a queue-proxy in front of the app on `appPort`, unlimited (containerConcurrency 0). */
+export function queueProxyEnv(
+  appPort: number,
+  servingPort: number,
+  adminPort: number,
+): Record<string, string> {
+  return {
+    USER_PORT: String(appPort),
+    QUEUE_SERVING_PORT: String(servingPort),
+    QUEUE_ADMIN_PORT: String(adminPort),
+    QUEUE_METRICS_PORT: "-1",
+    CONTAINER_CONCURRENCY: "0",
+    SERVING_SERVICE: "serve",
+    SERVING_REVISION: "serve-00001",
+  };
+}
+
+export class BenchProcesses {
+  readonly #children: Child[] = [];
+  readonly #cleanups: (() => unknown)[] = [];
+  readonly #started = new Map<string, Promise<unknown>>();
+
+  /** Starts `key` once; every later call gets the same promise. */
+  #once<T>(key: string, start: () => Promise<T>): Promise<T> {
+    if (!this.#started.has(key)) this.#started.set(key, start());
+    return this.#started.get(key) as Promise<T>;
+  }
+
+  #keep(child: Child, port: number): Running {
+    this.#children.push(child);
+    return { pid: child.pid, port };
+  }
+
+  /** The upstream app (apps/hello.ts): every target reaches this one process. */
+  app(): Promise<Running> {
+    return this.#once("app", async () => {
+      const port = await freePort();
+      const child = await startAndWait(here("apps/hello.ts"), [], {
+        env: { PORT: String(port) },
+        ready: portAnswers(port),
+      });
+      return this.#keep(child, port);
+    });
+  }
+
+  /** nginx one hop in front of the app (rejects when not installed or not starting). */
+  nginx(): Promise<Running> {
+    return this.#once("nginx", async () => {
+      const nginx = await startNginx((await this.app()).port);
+      return this.#keep(nginx, nginx.port);
+    });
+  }
+
+  /** The bare node:http + undici forwarder in front of the app: the floor for a Node proxy. */
+  bareForwarder(): Promise<Running> {
+    return this.#once("bare", async () => {
+      const port = await freePort();
+      const child = await startAndWait(here("apps/bare-forwarder.ts"), [], {
+        env: { PORT: String(port), UPSTREAM_PORT: String((await this.app()).port) },
+        ready: answers200(loopbackUrl(port)),
+      });
+      return this.#keep(child, port);
+    });
+  }
+
+  queueProxy(path: DataPath): Promise<Running> {
+    return this.#once(`queue-proxy:${path}`, async () => {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const child = await startAndWait(QUEUE_PROXY_MAIN, [], {
+        env: { ...queueProxyEnv((await this.app()).port, port, adminPort), ...dataPathEnv(path) },
+        ready: answers200(`${origin(adminPort)}/readyz`),
+      });
+      return this.#keep(child, port);
+    });
+  }
+
+  /** The state watch a path's router and activator follow, `extra` services beyond the three. */
+  #autoscaler(path: DataPath, extra: number): Promise<FakeAutoscaler> {
+    return this.#once(`autoscaler:${path}:${extra}`, async () => {
+      const state = benchState(
+        origin((await this.app()).port),
+        origin((await this.queueProxy(path)).port),
+        extra,
+      );
+      return startFakeAutoscaler({ teardown: (fn) => void this.#cleanups.push(fn) }, state);
+    });
+  }
+
+  activator(path: DataPath): Promise<Running> {
+    return this.#once(`activator:${path}`, async () => {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const child = await startAndWait(here("../activator/main.ts"), [], {
+        env: {
+          ACTIVATOR_PORT: String(port),
+          ACTIVATOR_ADMIN_PORT: String(adminPort),
+          AUTOSCALER_URL: (await this.#autoscaler(path, 0)).url,
+          ...dataPathEnv(path),
+        },
+        ready: answers200(`${origin(adminPort)}/readyz`),
+      });
+      return this.#keep(child, port);
+    });
+  }
+
+  /** A router of `path`; with `extra` > 0 one whose table holds that many more services. */
+  router(path: DataPath, extra = 0): Promise<Running> {
+    return this.#once(`router:${path}:${extra}`, async () => {
+      if (extra > 0) process.stderr.write(`starting a router with ${extra.toLocaleString("en")} services…\n`);
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const child = await startAndWait(here("../router/main.ts"), [], {
+        env: {
+          ROUTER_PORT: String(port),
+          ROUTER_ADMIN_PORT: String(adminPort),
+          AUTOSCALER_URL: (await this.#autoscaler(path, extra)).url,
+          ACTIVATOR_URL: origin((await this.activator(path)).port),
+          ...dataPathEnv(path),
+        },
+        ready: answers200(`${origin(adminPort)}/readyz`),
+        timeoutMs: 60_000,
+      });
+      return this.#keep(child, port);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.#started.values()); // a start still under way leaves a child too
+    await Promise.all(this.#children.map((child) => child.stop()));
+    for (const cleanup of this.#cleanups) await cleanup();
+  }
+}

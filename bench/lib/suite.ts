@@ -1,0 +1,113 @@
+// One run of the data-path comparison: the chosen scenario families' targets, the references
+// (the app direct, nginx one hop) always with them, measured in the same interleaved rounds; the
+// queue-proxy's start and the cold burst when chosen; then the tables, issue 13's goals and the
+// JSON under bench/results/.
+import { benchBurst } from "../burst.ts";
+import { references } from "../references.ts";
+import { benchStartup } from "../startup.ts";
+import { measureAll, rssOf, type Target } from "./compare.ts";
+import { DATA_PATH_ENV, dataPathIsRead } from "./data-path.ts";
+import { type BurstFigures, goalRows, type StartupFigures } from "./goals.ts";
+import type { BenchOptions } from "./options.ts";
+import { roundSeconds } from "./options.ts";
+import { type Paced, pacedReport } from "./paced-latency.ts";
+import { BenchProcesses } from "./processes.ts";
+import { printDetails, printSummary, withRatios } from "./report.ts";
+import { saveResults } from "./results.ts";
+import type { Scenario } from "./scenario.ts";
+import { printTable } from "./table.ts";
+
+export interface SuiteChoice {
+  families: Scenario[];
+  startup: boolean;
+  burst: boolean;
+}
+
+const firstLine = (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0];
+
+export async function runSuite(choice: SuiteChoice, options: BenchOptions, name: string): Promise<void> {
+  const processes = new BenchProcesses();
+  const skipped: { target: string; reason: string }[] = [];
+  let startup: { figures: StartupFigures[]; samples: unknown[] } | undefined;
+  let burst: { figures: BurstFigures; result?: unknown } | undefined;
+  let rows: ReturnType<typeof withRatios> = [];
+  let paced: Paced | undefined;
+  const idle: Record<string, Record<string, number>> = {};
+  const rawIsRead = dataPathIsRead();
+  try {
+    console.log(
+      `data paths: ${options.paths.join(", ")} (${DATA_PATH_ENV} of each sluice process; rows say which)` +
+        (options.paths.includes("raw") && !rawIsRead
+          ? `\n  NOTE: no component reads ${DATA_PATH_ENV} yet, so [raw] rows run the node:http path too:` +
+            "\n  they are a second sample of it, not the raw path"
+          : ""),
+    );
+    // Start-up first, on a machine not yet busy with the comparison's processes (only the app).
+    if (choice.startup) startup = await benchStartup(processes, options.paths);
+
+    if (choice.families.length > 0) {
+      const targets: Target[] = [];
+      for (const family of [references, ...choice.families])
+        for (const planned of family.plan(processes, options.paths)) {
+          try {
+            targets.push(await planned.start());
+          } catch (error) {
+            skipped.push({ target: planned.name, reason: firstLine(error) });
+          }
+        }
+      for (const { target, reason } of skipped) console.log(`${target}: skipped, ${reason}`);
+      for (const target of targets) idle[target.name] = rssOf(target);
+      console.log(
+        `\nload: ${options.load} on 127.0.0.1, ${targets.length} targets; per target and client count ` +
+          `${options.warmupSeconds} s warm-up, then ${options.rounds} interleaved rounds of ` +
+          `${roundSeconds(options)} s (figures: median round)`,
+      );
+      rows = withRatios(await measureAll(targets, options));
+      printDetails(rows);
+      if (options.paced) paced = await pacedReport(targets, options);
+    }
+  } finally {
+    await processes.stop();
+  }
+  // Last, with the comparison's processes gone: it starts a whole sluice up and forks pods.
+  if (choice.burst) burst = await benchBurst();
+
+  if (rows.length > 0) {
+    console.log("\n== summary: CPU µs/req of every sluice process on the path, ratio to nginx's one hop ==");
+    printSummary(rows);
+  }
+  if (rows.length > 0 || startup || burst) {
+    console.log("\n== issue 13 goals (this run) ==");
+    const goals = goalRows(rows, options.paths, startup?.figures ?? [], burst?.figures);
+    printTable(
+      [
+        "figure",
+        ...options.paths.map((p) => `[${p}]`),
+        "goal",
+        ...options.paths.map((p) => `met [${p}]`),
+        "before",
+      ],
+      goals.map((g) => [
+        g.figure,
+        ...options.paths.map((p) => g.byPath[p]),
+        g.goal,
+        ...options.paths.map((p) => g.met[p]),
+        g.before,
+      ]),
+    );
+    if (burst && "missing" in burst.figures) console.log(`cold burst: ${burst.figures.missing}`);
+    if (options.paths.includes("raw") && !rawIsRead)
+      console.log(`[raw] = node:http path until the components read ${DATA_PATH_ENV}.`);
+  }
+  const file = saveResults(name, {
+    options,
+    rawPathRead: rawIsRead,
+    skipped,
+    idleRssMb: idle,
+    results: rows,
+    paced,
+    startup,
+    burst,
+  });
+  console.log(`\nresults: ${file}`);
+}

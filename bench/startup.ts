@@ -1,0 +1,91 @@
+// The queue-proxy's start, per data path: milliseconds from spawn until its serving port accepts a
+// connection, the CPU it used to get there, and its RSS once ready and idle. Samples of the paths
+// alternate (node, raw, node, raw…) so a busy moment does not land on one path only.
+import { spawn } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { freePort } from "../common/free-port.ts";
+import { adopt } from "./lib/children.ts";
+import { type DataPath, dataPathEnv } from "./lib/data-path.ts";
+import type { StartupFigures } from "./lib/goals.ts";
+import { cpuMicros, memoryMb } from "./lib/proc.ts";
+import { type BenchProcesses, QUEUE_PROXY_MAIN, queueProxyEnv } from "./lib/processes.ts";
+import { answers200, portAnswers } from "./lib/ready.ts";
+import { median } from "./lib/stats.ts";
+import { fixed } from "./lib/table.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const START_TIMEOUT_MS = 15_000;
+
+export interface StartupSample {
+  path: DataPath;
+  listenMs: number;
+  cpuMs: number;
+  idleRssMb: number;
+}
+
+async function until(check: () => Promise<boolean>, intervalMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + START_TIMEOUT_MS;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`${what} within ${START_TIMEOUT_MS / 1000} s`);
+    await sleep(intervalMs);
+  }
+}
+
+async function sample(appPort: number, path: DataPath): Promise<StartupSample> {
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const started = performance.now();
+  const child = spawn(process.execPath, [QUEUE_PROXY_MAIN], {
+    env: {
+      ...process.env,
+      LOG_LEVEL: "warn",
+      ...queueProxyEnv(appPort, port, adminPort),
+      ...dataPathEnv(path),
+    },
+    stdio: "ignore",
+  });
+  adopt(child);
+  try {
+    const pid = child.pid as number;
+    await until(portAnswers(port), 2, "the queue-proxy did not listen");
+    const listenMs = performance.now() - started;
+    const cpuMs = cpuMicros(pid) / 1000;
+    await until(answers200(`http://127.0.0.1:${adminPort}/readyz`), 20, "the queue-proxy was not ready");
+    await sleep(1000);
+    return { path, listenMs, cpuMs, idleRssMb: memoryMb(pid).rss };
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+/** `count` starts per path, alternating paths; the medians per path, printed and returned. */
+export async function benchStartup(
+  processes: BenchProcesses,
+  paths: readonly DataPath[],
+  count = 5,
+): Promise<{ figures: StartupFigures[]; samples: StartupSample[] }> {
+  const app = await processes.app();
+  const samples: StartupSample[] = [];
+  process.stderr.write("queue-proxy starts");
+  for (let i = 0; i < count; i++)
+    for (const path of paths) {
+      samples.push(await sample(app.port, path));
+      process.stderr.write(".");
+    }
+  process.stderr.write("\n");
+  const figures = paths.map((path) => {
+    const mine = samples.filter((s) => s.path === path);
+    return {
+      path,
+      listenMs: median(mine.map((s) => s.listenMs)),
+      cpuMs: median(mine.map((s) => s.cpuMs)),
+      idleRssMb: median(mine.map((s) => s.idleRssMb)),
+    };
+  });
+  console.log(`\nqueue-proxy start (median of ${count} per path; spawn → serving port accepts):`);
+  for (const f of figures)
+    console.log(
+      `  [${f.path}] listening after ${fixed(f.listenMs, 0)} ms, ${fixed(f.cpuMs, 0)} ms CPU to get there, ` +
+        `${fixed(f.idleRssMb, 0)} MB RSS once ready and idle 1 s`,
+    );
+  return { figures, samples };
+}

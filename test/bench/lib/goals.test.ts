@@ -1,0 +1,56 @@
+import t from "tap";
+import { goalRows } from "../../../bench/lib/goals.ts";
+import { withRatios } from "../../../bench/lib/report.ts";
+import { measurement } from "../measurement.ts";
+
+const rows = withRatios(
+  [8, 64].flatMap((connections) => [
+    measurement({ target: "direct", connections, pathCpu: 10, p99Ms: 1 }),
+    measurement({ target: "nginx", connections, ownCpu: 20, pathCpu: 20, p99Ms: 2 }),
+    measurement({
+      target: "router [node]",
+      family: "router",
+      path: "node",
+      connections,
+      ownCpu: 25,
+      pathCpu: 25,
+    }),
+    measurement({
+      target: "router→qp [node]",
+      family: "serve",
+      path: "node",
+      connections,
+      ownCpu: 30,
+      pathCpu: connections === 8 ? 50 : 70,
+      p99Ms: connections === 8 ? 2 : 40,
+      rssMb: { router: 75, "queue-proxy": 60 },
+    }),
+  ]),
+);
+
+t.test("goals: each figure per path, met only when every client count meets it", async (t) => {
+  const goals = goalRows(rows, ["node"], [{ path: "node", listenMs: 80, cpuMs: 120, idleRssMb: 45 }], {
+    p99Ms: 1200,
+  });
+  const goal = (start: string) => goals.find((g) => g.figure.startsWith(start));
+  t.same(goal("router alone")?.byPath, { node: "1.25 / 1.25" });
+  t.equal(goal("router alone")?.met.node, "yes");
+  t.same(goal("router→qp, all")?.byPath, { node: "2.50 / 3.50" });
+  t.equal(goal("router→qp, all")?.met.node, "no", "64 connections misses ≤ 3×");
+  t.same(goal("router→qp p99 added")?.byPath, { node: "1.000" }, "8 connections only");
+  t.equal(goal("router→qp p99 added")?.met.node, "yes");
+  t.equal(goal("queue-proxy listening")?.met.node, "yes");
+  t.equal(goal("queue-proxy CPU until")?.met.node, "no");
+  t.equal(goal("router RSS")?.byPath.node, "75");
+  t.equal(goal("cold burst")?.byPath.node, "1200");
+  t.equal(goal("cold burst")?.met.node, "yes");
+  t.notOk(goal("router→act→qp"), "a family not in the run is left out");
+  t.notOk(goal("queue-proxy alone"));
+});
+
+t.test("goals: a burst that did not run says so; one not chosen is left out", async (t) => {
+  const missing = goalRows(rows, ["node"], [], { missing: "TODO" });
+  t.equal(missing.find((g) => g.figure.startsWith("cold burst"))?.byPath.node, "not measured");
+  t.notOk(goalRows(rows, ["node"], [], undefined).some((g) => g.figure.startsWith("cold burst")));
+  t.notOk(goalRows(rows, ["node"], [], undefined).some((g) => g.figure.startsWith("queue-proxy listening")));
+});
