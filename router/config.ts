@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
 import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
+import { type DataPathName, readDataPath } from "../common/http/raw/data-path.ts";
 import { parseTrustedProxies, type TrustedProxies } from "./trusted-proxies.ts";
 
 /** The router's settings, from its environment, parsed once at start-up. */
@@ -27,6 +28,8 @@ export interface RouterConfig {
   timeoutSlackMs: number;
   drainTimeoutMs: number;
   accessLog: boolean;
+  /** SLUICE_DATA_PATH: HTTP/1.1 on raw sockets framed by llhttp (default), or node:http + undici. */
+  dataPath: DataPathName;
 }
 
 function baseUrl(env: EnvReader, name: string, fallback: string): string {
@@ -68,6 +71,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     timeoutSlackMs: env.number("ROUTER_TIMEOUT_SLACK_SECONDS", 1, { min: 0, max: 600 }) * 1000,
     drainTimeoutMs: env.number("ROUTER_DRAIN_TIMEOUT_SECONDS", 330, { min: 0.1, max: 7200 }) * 1000,
     accessLog: env.bool("ROUTER_ACCESS_LOG", false),
+    dataPath: readDataPath(env),
   };
   env.finish();
   return config;

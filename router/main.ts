@@ -2,6 +2,8 @@ import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { HopAuth } from "../common/hop-auth.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
+import { chooseDataPath } from "../common/http/raw/data-path.ts";
+import { createRawUpstream } from "../common/http/raw/upstream-pool.ts";
 import type { Tunnel } from "../common/http/tunnel.ts";
 import { createAgent, createH2cClient } from "../common/http/undici-dispatchers.ts";
 import { createLogger } from "../common/log.ts";
@@ -22,9 +24,17 @@ const log = createLogger("router");
 const registry = createRegistry("router");
 const tracer = await createTracer("router").catch(exitOnConfigError);
 
+const dataPath = chooseDataPath(config.dataPath);
+if (dataPath.name === "node" && dataPath.fallback)
+  log.warn({ reason: dataPath.fallback }, "raw HTTP/1.1 path unavailable here; using node:http");
+log.info({ dataPath: dataPath.name }, "data path");
+
 // Timeouts are the revision's (the deadline sweep) and the inner hops'; none of undici's own.
 const upstreamOptions = { pipelining: 1, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 };
-const http1 = createAgent(upstreamOptions);
+const http1 =
+  dataPath.name === "raw"
+    ? createRawUpstream(dataPath.parser, { keepAliveTimeoutMs: upstreamOptions.keepAliveTimeout })
+    : createAgent(upstreamOptions);
 const h2c = createAgent({
   ...upstreamOptions,
   factory: (origin, options) => createH2cClient(String(origin), options),
@@ -65,7 +75,7 @@ const deps = (proto: "http" | "https"): HandlerDeps => ({
   proto,
   trustedProxies: config.trustedProxies,
 });
-const servers = createRouterServers(config, log, {
+const servers = createRouterServers(config, log, dataPath.name === "raw" ? dataPath.parser : undefined, {
   forPlain: createRouterHandler(deps("http")),
   forTls: createRouterHandler(deps("https")),
   upgradePlain: createUpgradeHandler(deps("http"), tunnels, config.limits.maxHeaderBytes),
@@ -114,7 +124,7 @@ try {
     { port, tlsPort, adminPort, autoscaler: config.autoscalerUrl, activator: config.activatorUrl },
     "router listening",
   );
-  process.send?.({ type: "listening", port, tlsPort, adminPort });
+  process.send?.({ type: "listening", port, tlsPort, adminPort, dataPath: dataPath.name });
 } catch (error) {
   log.error((error as Error).message);
   process.exit(1);

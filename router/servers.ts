@@ -10,6 +10,7 @@ import { closeIdleSessions } from "../common/http/h2-session-idle.ts";
 import { refusingUnsoundRequests, refusingUnsoundUpgrades } from "../common/http/http1-framing.ts";
 import { limitServer } from "../common/http/limit-server.ts";
 import { http2Options } from "../common/http/listener-limits.ts";
+import type { NodeParserBinding } from "../common/http/raw/node-parser.ts";
 import { isWebSocketUpgrade } from "../common/http/websocket-upgrade.ts";
 import type { Logger } from "../common/log.ts";
 import type { RouterConfig } from "./config.ts";
@@ -33,6 +34,8 @@ export interface RouterServers {
 export function createRouterServers(
   config: RouterConfig,
   log: Logger,
+  /** Node's llhttp binding when the raw HTTP/1.1 path runs. */
+  raw: NodeParserBinding | undefined,
   handlers: {
     forPlain: RequestHandler;
     forTls: RequestHandler;
@@ -41,17 +44,15 @@ export function createRouterServers(
   },
 ): RouterServers {
   const { limits } = config;
-  const {
-    listener: plain,
-    http1,
-    http2,
-  } = createDataListener({
+  const data = createDataListener({
     component: "router",
     limits,
     log,
     onRequest: handlers.forPlain,
     onUpgrade: handlers.upgradePlain,
+    raw,
   });
+  const { listener: plain, http2 } = data;
   let tls: Http2SecureServer | undefined;
   if (config.tls) {
     tls = createSecureServer(
@@ -78,11 +79,11 @@ export function createRouterServers(
     stopAccepting() {
       plain.close();
       tls?.close();
-      http1.closeIdleConnections();
+      data.closeIdleConnections();
       http2.close();
     },
     closeAll() {
-      http1.closeAllConnections();
+      data.closeAllConnections();
     },
   };
 }

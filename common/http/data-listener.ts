@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttp2Server, type Http2Server } from "node:http2";
-import type { Server as NetServer } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log.ts";
 import { handleClientError } from "./client-error.ts";
@@ -14,6 +14,8 @@ import { closeIdleSessions } from "./h2-session-idle.ts";
 import { createH2cListener } from "./h2c-listener.ts";
 import { refusingUnsoundRequests, refusingUnsoundUpgrades } from "./http1-framing.ts";
 import { http1Options, http2Options, type ListenerLimits } from "./listener-limits.ts";
+import type { NodeParserBinding } from "./raw/node-parser.ts";
+import { RawServer } from "./raw/raw-server.ts";
 import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -27,6 +29,8 @@ export interface DataListenerOptions {
   onRequest: RequestHandler;
   /** WebSocket upgrades; every other upgrade request reaches onRequest as an ordinary request. */
   onUpgrade?: UpgradeHandler;
+  /** Frame HTTP/1.1 with this parser on raw sockets (the raw path); h2c and upgrades stay on node. */
+  raw?: NodeParserBinding;
 }
 
 /** A data-plane port: HTTP/1.1 and h2c on one listener, each server under the same limits. */
@@ -34,6 +38,12 @@ export interface DataListener {
   listener: NetServer;
   http1: HttpServer;
   http2: Http2Server;
+  /** The raw path's HTTP/1.1 connections, when it runs. */
+  raw: RawServer | undefined;
+  /** Closes HTTP/1.1 connections with no request in progress, on either path. */
+  closeIdleConnections(): void;
+  /** Cuts every HTTP/1.1 connection, on either path. */
+  closeAllConnections(): void;
 }
 
 export function createDataListener(options: DataListenerOptions): DataListener {
@@ -49,7 +59,40 @@ export function createDataListener(options: DataListenerOptions): DataListener {
     refusingUnsoundRequests(component, options.onRequest) as never,
   );
   closeIdleSessions(http2, limits);
-  const listener = createH2cListener(http1, http2, { sniffTimeoutMs: limits.headersTimeoutMs });
+  const handOver = (socket: Socket, bytes: Buffer) => {
+    socket.pause();
+    if (bytes.length > 0) socket.unshift(bytes);
+    http1.emit("connection", socket);
+    socket.resume();
+  };
+  const raw = options.raw
+    ? new RawServer({
+        component,
+        binding: options.raw,
+        limits,
+        // The same checks as node:http's side; the raw request and response have the shapes they read.
+        onRequest: refusingUnsoundRequests(component, options.onRequest) as never,
+        handOver,
+      })
+    : undefined;
+  const listener = createH2cListener(http1, http2, {
+    sniffTimeoutMs: limits.headersTimeoutMs,
+    onHttp1: raw ? (socket, seen) => raw.accept(socket, seen) : undefined,
+  });
   capConnections(listener, limits.maxConnections, log, component);
-  return { listener, http1, http2 };
+  return {
+    listener,
+    http1,
+    http2,
+    raw,
+    closeIdleConnections() {
+      http1.closeIdleConnections();
+      raw?.closeIdleConnections();
+    },
+    closeAllConnections() {
+      http1.closeAllConnections();
+      raw?.closeAllConnections();
+      raw?.close();
+    },
+  };
 }

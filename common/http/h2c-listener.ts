@@ -19,7 +19,14 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export function createH2cListener(
   http1: HttpServer,
   http2: Http2Server,
-  { sniffTimeoutMs }: { sniffTimeoutMs: number },
+  {
+    sniffTimeoutMs,
+    onHttp1,
+  }: {
+    sniffTimeoutMs: number;
+    /** Takes HTTP/1 connections instead of `http1` (the raw path), with the bytes read so far. */
+    onHttp1?: (socket: Socket, seen: Buffer) => void;
+  },
 ): NetServer {
   // node's HTTP server arms its header/request timeout checks on 'listening'; it never listens
   // itself here, so tell it.
@@ -35,6 +42,12 @@ export function createH2cListener(
       if (isHttp2 && seen.length < PREFACE.length) return; // wait for the rest of the preface
       socket.off("data", onData);
       clearTimeout(sniffTimer);
+      if (!isHttp2 && onHttp1) {
+        socket.removeAllListeners("error");
+        socket.removeAllListeners("close");
+        onHttp1(socket, seen);
+        return;
+      }
       socket.pause();
       socket.unshift(seen);
       if (isHttp2) {

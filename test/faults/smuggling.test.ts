@@ -273,17 +273,25 @@ function smugState(appUrl: string, mode: "serve" | "proxy") {
   );
 }
 
-t.test("router", async (t) => {
-  const app = await startRecordingApp(t);
-  const fake = await startFakeAutoscaler(t, smugState(app.url, "serve"));
-  const start = async () => {
-    const router = await startRouter(t, fake.url, {
-      ROUTER_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS,
-    });
-    return { port: router.port, adminUrl: router.adminUrl, proc: router };
-  };
-  await runCorpus(t, "router", start, app, HOST, "");
-});
+// Each hop runs on both HTTP/1.1 data paths (SLUICE_DATA_PATH): raw sockets framed by llhttp, and
+// node:http. SMUGGLING_PATHS=raw (or node) runs one.
+const PATHS = (process.env.SMUGGLING_PATHS ?? "raw,node").split(",");
+
+for (const path of PATHS) {
+  t.test(`router (${path} path)`, async (t) => {
+    const app = await startRecordingApp(t);
+    const fake = await startFakeAutoscaler(t, smugState(app.url, "serve"));
+    const start = async () => {
+      const router = await startRouter(t, fake.url, {
+        ROUTER_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS,
+        SLUICE_DATA_PATH: path,
+      });
+      t.equal(router.message.dataPath, path, `the router runs the ${path} path`);
+      return { port: router.port, adminUrl: router.adminUrl, proc: router };
+    };
+    await runCorpus(t, `router/${path}`, start, app, HOST, "");
+  });
+}
 
 t.test("activator", async (t) => {
   const app = await startRecordingApp(t);

@@ -1,0 +1,39 @@
+// Chunked transfer coding (RFC 9112 §7.1) for bodies the raw path re-frames: a body whose length
+// is not known is sent as chunks, one per piece as it arrives.
+
+const CRLF = Buffer.from("\r\n");
+
+/** A chunk's size line. */
+export function chunkHeader(length: number): string {
+  return `${length.toString(16)}\r\n`;
+}
+
+/** The last chunk, with any trailer fields (names and values already validated by llhttp). */
+export function lastChunk(trailers?: Record<string, string | string[]>): string {
+  if (trailers === undefined) return "0\r\n\r\n";
+  let out = "0\r\n";
+  for (const name in trailers) {
+    const value = trailers[name];
+    if (typeof value === "string") out += `${name}: ${value}\r\n`;
+    else for (const item of value) out += `${name}: ${item}\r\n`;
+  }
+  return `${out}\r\n`;
+}
+
+/** One chunk as a single buffer: size line, data, CRLF (one write, one syscall). */
+export function frameChunk(data: Buffer, prefix = ""): Buffer {
+  const header = prefix + chunkHeader(data.length);
+  const out = Buffer.allocUnsafe(header.length + data.length + 2);
+  out.write(header, 0, "latin1");
+  data.copy(out, header.length);
+  CRLF.copy(out, header.length + data.length);
+  return out;
+}
+
+/** A head (latin1) and a body piece as one buffer. */
+export function joinHead(head: string, data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(head.length + data.length);
+  out.write(head, 0, "latin1");
+  data.copy(out, head.length);
+  return out;
+}

@@ -1,0 +1,325 @@
+import type { Socket } from "node:net";
+import { describeClientError } from "../client-error.ts";
+import { rawResponse } from "../respond.ts";
+import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
+import { RawRequest } from "./raw-request.ts";
+import { RawResponse } from "./raw-response.ts";
+import { upgradeHead } from "./upgrade-handover.ts";
+
+export interface ClientConnectionOptions {
+  component: string;
+  binding: NodeParserBinding;
+  maxHeaderBytes: number;
+  keepAliveTimeoutMs: number;
+  /** A framed request; its response is written through `res`. */
+  onRequest(req: RawRequest, res: RawResponse): void;
+  /** Gives the connection to node:http (upgrades, CONNECT): the bytes from the request on. */
+  handOver(socket: Socket, bytes: Buffer): void;
+  /** Called once when the connection is closed. */
+  onClose(connection: ClientConnection): void;
+}
+
+const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+
+interface HandleLike {
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
+  _consumed?: boolean;
+}
+
+/**
+ * One client connection on the raw path: llhttp reads the socket in C++ and frames requests; each
+ * is answered in turn (a pipelined request waits, and the client is not read meanwhile, until the
+ * one before it is answered and its body read), so responses leave in request order. A request to
+ * upgrade (WebSocket) or CONNECT hands the connection to node:http at that point.
+ */
+export class ClientConnection implements ParserCallbacks {
+  readonly socket: Socket;
+  readonly #options: ClientConnectionOptions;
+  readonly #parser: NodeParser;
+  readonly #handle: HandleLike;
+  #headers: string[] = [];
+  #url = "";
+  /** The request whose body the parser is reading. */
+  #parsing: RawRequest | null = null;
+  /** The request being answered, and its response. */
+  #active: RawResponse | null = null;
+  #queue: RawRequest[] = [];
+  #upgrade: { req: RawRequest; method: string } | null = null;
+  #paused = false;
+  #closed = false;
+  /** When the connection last had nothing to do (for the idle and header timeouts); 0: busy. */
+  idleSince: number;
+  /** Bytes of a next request arrived while idle: the header timeout applies, not keep-alive's. */
+  headStarted = true;
+  readonly keepAliveSeconds: number;
+  /** Handed to node:http: no longer this path's. */
+  detached = false;
+
+  constructor(socket: Socket, handle: object, first: Buffer, options: ClientConnectionOptions) {
+    this.socket = socket;
+    this.#options = options;
+    this.#handle = handle as HandleLike;
+    this.keepAliveSeconds = Math.floor(options.keepAliveTimeoutMs / 1000);
+    this.idleSince = Date.now();
+    this.#parser = options.binding.create("request", this, options.maxHeaderBytes);
+    socket.on("close", () => this.#onSocketClose());
+    socket.on("error", () => socket.destroy());
+    socket.on("drain", () => this.#active?.drained());
+    if (first.length > 0) this.onExecute(this.#parser.execute(first));
+    if (this.#closed || this.#upgrade !== null) return;
+    this.#handle._consumed = true;
+    this.#parser.consume(handle);
+    if (!this.#paused) this.#readStart();
+  }
+
+  // parser callbacks ----------------------------------------------------------------------------
+
+  onHeaders(headers: string[], url: string): void {
+    // Early flushes of a long head, or trailers (dropped, as node:http's path drops them).
+    if (this.#parsing !== null) return;
+    for (const item of headers) this.#headers.push(item);
+    this.#url += url;
+  }
+
+  onHeadersComplete(
+    major: number,
+    minor: number,
+    headers: string[] | undefined,
+    method: number | undefined,
+    url: string | undefined,
+    _status: number,
+    _message: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
+    const rawHeaders = headers ?? this.#headers;
+    const target = url ?? this.#url;
+    this.#headers = [];
+    this.#url = "";
+    const name = this.#options.binding.methods[method ?? 0] ?? "GET";
+    const req = new RawRequest(this, this.socket, name, target, major, minor, rawHeaders, keepAlive);
+    if (upgrade) {
+      // llhttp stops after this head; onExecute hands over what follows.
+      this.#upgrade = { req, method: name };
+      return 0;
+    }
+    this.#parsing = req;
+    this.idleSince = 0;
+    // Started when this read is parsed (onExecute), not now: a framing error llhttp finds just
+    // after the head (an unknown Transfer-Encoding) must refuse the request before it goes anywhere.
+    this.#queue.push(req);
+    if (this.#active !== null) this.pauseReading();
+    return 0;
+  }
+
+  onBody(chunk: Buffer): void {
+    this.#parsing?.push(chunk);
+  }
+
+  onMessageComplete(): void {
+    const req = this.#parsing;
+    if (req === null) return;
+    this.#parsing = null;
+    req.end();
+    if (this.#active !== null && this.#active.req === req && this.#active.writableEnded) this.#next();
+  }
+
+  onExecute(result: number | ParseError): void {
+    if (typeof result !== "number") this.#parseError(result);
+    else if (this.#upgrade !== null) this.#handOverUpgrade(result);
+    else if (this.#active === null && this.#queue.length > 0) this.#next();
+    else if (this.#active === null && this.#parsing === null && this.idleSince !== 0) this.headStarted = true;
+  }
+
+  // for requests and responses ------------------------------------------------------------------
+
+  write(data: Buffer | string): boolean {
+    if (this.#closed) return false;
+    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+  }
+
+  responseDone(response: RawResponse, keepAlive: boolean): void {
+    if (this.#active !== response) return;
+    const { req } = response;
+    if (!keepAlive) {
+      this.#closed = true;
+      this.socket.end();
+      this.socket.destroySoon?.();
+      return;
+    }
+    // Answered before its body was all read (e.g. 404 on an upload): read the rest and drop it.
+    if (!req.complete) req.discard();
+    else this.#next();
+  }
+
+  pauseReading(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    if (this.#handle.reading) {
+      this.#handle.reading = false;
+      this.#handle.readStop();
+    }
+  }
+
+  resumeReading(): void {
+    if (!this.#paused || this.#queue.length > 0 || this.#closed) return;
+    this.#paused = false;
+    this.#readStart();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** The idle or header timeout passed (the listener's sweep decides). */
+  timedOut(): void {
+    if (this.#active === null && this.headStarted && this.idleSince !== 0 && this.#parsing === null) {
+      const { status, reason } = describeClientError("ERR_HTTP_HEADERS_TIMEOUT");
+      this.#closed = true;
+      this.socket.end(rawResponse(status, `${this.#options.component}: ${reason}`));
+      this.socket.destroySoon?.();
+      return;
+    }
+    this.socket.destroy();
+  }
+
+  get idle(): boolean {
+    return this.#active === null && this.#parsing === null && this.#queue.length === 0;
+  }
+
+  // internals -----------------------------------------------------------------------------------
+
+  #readStart(): void {
+    if (this.#handle.reading || this.socket.destroyed) return;
+    this.#handle.reading = true;
+    this.#handle.readStart();
+  }
+
+  #start(req: RawRequest): void {
+    const res = new RawResponse(this, req);
+    this.#active = res;
+    this.idleSince = 0;
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && !hasHost(req.rawHeaders)) {
+      // node:http's answer (RFC 9112 §3.2: an HTTP/1.1 request without Host is refused).
+      res.shouldKeepAlive = false;
+      res.writeHead(400, []);
+      res.end();
+      return;
+    }
+    const expect = expectation(req.rawHeaders);
+    if (expect !== undefined && req.httpVersionMinor === 1) {
+      if (!/^100-continue$/i.test(expect.trim())) {
+        // node:http's answer to an expectation it cannot meet.
+        res.writeHead(417, []);
+        res.end();
+        return;
+      }
+      this.write(CONTINUE);
+    }
+    this.#options.onRequest(req, res);
+  }
+
+  #next(): void {
+    this.#active = null;
+    const next = this.#queue.shift();
+    if (next !== undefined) {
+      this.#start(next);
+      if (this.#queue.length === 0 && this.#active === null) this.#becomeIdle();
+    } else this.#becomeIdle();
+    if (this.#queue.length === 0) this.resumeReading();
+  }
+
+  #becomeIdle(): void {
+    if (this.#parsing !== null || this.#active !== null) return;
+    this.idleSince = Date.now();
+    this.headStarted = false;
+  }
+
+  #parseError(error: ParseError): void {
+    if (this.#closed) return;
+    // After a request that closes the connection llhttp refuses more bytes: that request's
+    // answer still goes out, and then the connection closes.
+    if (error.code === "HPE_CLOSED_CONNECTION" && this.#active !== null) {
+      this.pauseReading();
+      return;
+    }
+    this.#closed = true;
+    const active = this.#active;
+    if (error.code === "ECONNRESET" || !this.socket.writable || active?.headersSent) {
+      this.socket.destroy();
+      return;
+    }
+    const { status, reason } = describeClientError(error.code);
+    this.socket.end(rawResponse(status, `${this.#options.component}: ${reason}`));
+    this.socket.destroySoon?.();
+    active?.closed();
+  }
+
+  #handOverUpgrade(parsed: number): void {
+    const upgrade = this.#upgrade;
+    if (upgrade === null) return;
+    if (this.#active !== null || this.#queue.length > 0) {
+      // An upgrade pipelined behind another request: node:http cannot take the connection over
+      // in the middle of an answer, and nothing else can serve it.
+      this.#closed = true;
+      this.socket.destroy();
+      return;
+    }
+    const rest = this.#parser.getCurrentBuffer().subarray(parsed);
+    this.#closed = true;
+    this.#detach();
+    this.#options.handOver(
+      this.socket,
+      Buffer.concat([Buffer.from(upgradeHead(upgrade.req), "latin1"), rest]),
+    );
+  }
+
+  #detach(): void {
+    this.detached = true;
+    try {
+      this.#parser.unconsume();
+    } catch {
+      // Not consumed yet (the upgrade came in the first bytes).
+    }
+    this.#handle._consumed = false;
+    this.socket.removeAllListeners("close");
+    this.socket.removeAllListeners("error");
+    this.socket.removeAllListeners("drain");
+    this.#options.onClose(this);
+  }
+
+  #onSocketClose(): void {
+    const wasClosed = this.#closed;
+    this.#closed = true;
+    this.#parsing?.discard();
+    for (const req of this.#queue) req.destroyed = true;
+    if (this.#active !== null && !this.#active.writableEnded) {
+      this.#active.req.destroyed = true;
+      this.#active.closed();
+    }
+    this.#queue = [];
+    if (!wasClosed || this.#active !== null) this.#active = null;
+    // As node:http frees its parsers: once the stack that may hold this one has unwound.
+    setImmediate(closeParser, this.#parser);
+    this.#options.onClose(this);
+  }
+}
+
+function closeParser(parser: NodeParser): void {
+  parser.close();
+}
+
+function hasHost(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === 4 && raw[i].toLowerCase() === "host") return true;
+  return false;
+}
+
+/** The Expect header's value, if any (one pass over the raw list). */
+function expectation(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === 6 && raw[i].toLowerCase() === "expect") return raw[i + 1];
+  return undefined;
+}

@@ -1,0 +1,324 @@
+import { connect, type Socket } from "node:net";
+import type { Readable } from "node:stream";
+import { frameChunk, joinHead } from "./chunked.ts";
+import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
+import { upstreamRequestHead } from "./request-head.ts";
+import type { RequestCarrier, UpstreamRequest } from "./upstream-request.ts";
+
+/** undici's error for a connection the other side closed mid-exchange (same 502 text). */
+export class SocketError extends Error {
+  readonly code = "UND_ERR_SOCKET";
+}
+
+export interface ConnectionOwner {
+  /** The response is complete and the connection can carry another request. */
+  release(connection: UpstreamConnection): void;
+  /** The connection is closed or unusable. */
+  remove(connection: UpstreamConnection): void;
+}
+
+interface HandleLike {
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
+  _consumed?: boolean;
+}
+
+const LAST_CHUNK = "0\r\n\r\n";
+
+/**
+ * One keep-alive connection to an upstream origin on a raw socket, its responses framed by llhttp
+ * reading the socket in C++. Carries one request at a time; goes back to its pool only after a
+ * complete response to a completely sent request on a connection both sides keep alive.
+ */
+export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
+  readonly socket: Socket;
+  readonly #owner: ConnectionOwner;
+  readonly #parser: NodeParser;
+  readonly #host: string;
+  #handle: HandleLike | null = null;
+  #connected = false;
+  #closed = false;
+  #current: UpstreamRequest | null = null;
+  #chunked = false;
+  #keepAlive = true;
+  #informational = false;
+  #headers: string[] | null = null;
+  #trailers: Record<string, string | string[]> | null = null;
+  /** When this connection went idle (for the pool's keep-alive timeout). */
+  idleSince = 0;
+
+  constructor(host: string, port: number, binding: NodeParserBinding, owner: ConnectionOwner) {
+    this.#owner = owner;
+    this.#host = `${host}:${port}`;
+    this.#parser = binding.create("response", this, 0);
+    this.socket = connect({ host, port, noDelay: true });
+    this.socket.on("connect", () => this.#onConnect());
+    this.socket.on("error", (error) => this.#onError(error));
+    this.socket.on("end", () => this.#onEnd());
+    this.socket.on("close", () => this.#onClose());
+    this.socket.on("drain", () => this.#onDrain());
+  }
+
+  get busy(): boolean {
+    return this.#current !== null;
+  }
+
+  get current(): UpstreamRequest | null {
+    return this.#current;
+  }
+
+  /** Sends `request` (now, or once connected). */
+  send(request: UpstreamRequest): void {
+    this.#current = request;
+    this.#informational = false;
+    this.#trailers = null;
+    request.carrier = this;
+    if (this.#connected) this.#write(request);
+  }
+
+  // controller side ---------------------------------------------------------------------------
+
+  pause(): void {
+    const handle = this.#handle;
+    if (handle?.reading) {
+      handle.reading = false;
+      handle.readStop();
+    }
+  }
+
+  resume(): void {
+    const handle = this.#handle;
+    if (handle !== null && !handle.reading && !this.#closed) {
+      handle.reading = true;
+      handle.readStart();
+    }
+  }
+
+  abort(request: UpstreamRequest, reason: Error): void {
+    if (this.#current !== request) return;
+    this.#destroy();
+    request.fail(reason);
+  }
+
+  writeBody(_request: UpstreamRequest, chunk: Buffer): boolean {
+    if (this.#closed) return true;
+    return this.socket.write(this.#chunked ? frameChunk(chunk) : chunk);
+  }
+
+  endBody(request: UpstreamRequest): void {
+    if (this.#chunked && !this.#closed) this.socket.write(LAST_CHUNK, "latin1");
+    request.sent = true;
+  }
+
+  // parser callbacks ----------------------------------------------------------------------------
+
+  onHeaders(headers: string[]): void {
+    const request = this.#current;
+    if (request?.responding) {
+      // Trailers, after the body.
+      this.#trailers ??= {};
+      addHeaders(this.#trailers, headers);
+    } else {
+      this.#headers ??= [];
+      this.#headers.push(...headers);
+    }
+  }
+
+  onHeadersComplete(
+    _major: number,
+    _minor: number,
+    headers: string[] | undefined,
+    _method: number | undefined,
+    _url: string | undefined,
+    status: number,
+    message: string,
+    _upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
+    const request = this.#current;
+    const raw = headers ?? this.#headers ?? [];
+    this.#headers = null;
+    if (request === null || request.done) {
+      this.#destroy();
+      return 0;
+    }
+    if (status < 200) {
+      // 1xx (103 Early Hints, a stray 100): not the response; undici drops them too.
+      this.#informational = true;
+      return 0;
+    }
+    this.#keepAlive = keepAlive && !request.isHead;
+    request.responding = true;
+    request.lastDataAt = request.sentAt;
+    const object: Record<string, string | string[]> = {};
+    addHeaders(object, raw);
+    request.handler.onResponseStart?.(request, status, object, message);
+    return request.isHead ? 1 : 0;
+  }
+
+  onBody(chunk: Buffer): void {
+    const request = this.#current;
+    if (request === null || request.done) return;
+    request.lastDataAt = -1; // the pool's sweep reads the clock; -1: data came since it looked
+    request.handler.onResponseData?.(request, chunk);
+  }
+
+  onMessageComplete(): void {
+    if (this.#informational) {
+      this.#informational = false;
+      return;
+    }
+    const request = this.#current;
+    if (request === null || request.done) return;
+    request.done = true;
+    this.#current = null;
+    const trailers = this.#trailers ?? {};
+    this.#trailers = null;
+    if (this.#keepAlive && request.sent && !this.#closed) {
+      this.idleSince = Date.now();
+      this.resume();
+      this.#owner.release(this);
+    } else this.#destroy();
+    request.handler.onResponseEnd?.(request, trailers);
+  }
+
+  onExecute(result: number | ParseError): void {
+    if (typeof result === "number") return;
+    const request = this.#current;
+    this.#destroy();
+    request?.fail(result);
+  }
+
+  /** The pool's sweep: a response that did not start, or went quiet, in time. */
+  timedOut(error: Error): void {
+    const request = this.#current;
+    this.#destroy();
+    request?.fail(error);
+  }
+
+  close(): void {
+    this.#destroy();
+  }
+
+  // internals -----------------------------------------------------------------------------------
+
+  #onConnect(): void {
+    this.#connected = true;
+    const handle = (this.socket as unknown as { _handle: HandleLike })._handle;
+    this.#handle = handle;
+    handle._consumed = true;
+    this.#parser.consume(handle);
+    // Flowing, so 'end' is emitted; no data reaches JavaScript while the parser consumes.
+    this.socket.resume();
+    if (this.#current !== null) this.#write(this.#current);
+  }
+
+  #write(request: UpstreamRequest): void {
+    const { method, path, headers, body } = request.options;
+    request.sentAt = Date.now();
+    if (request.isHead) this.#keepAlive = false;
+    if (body === null || body === undefined) {
+      request.sent = true;
+      this.socket.write(upstreamRequestHead(method, path, headers ?? [], false, this.#host).head, "latin1");
+      return;
+    }
+    if (!("attach" in body)) {
+      const { head, chunked } = upstreamRequestHead(method, path, headers ?? [], true, this.#host);
+      this.#chunked = chunked;
+      this.socket.write(head, "latin1");
+      pipeStream(body, request);
+      return;
+    }
+    const chunks = body.attach(request);
+    const complete = body.complete;
+    // A body that has all arrived goes with its length, as undici sends a stream that has ended.
+    const known = complete ? totalLength(chunks) : undefined;
+    const { head, chunked } = upstreamRequestHead(method, path, headers ?? [], true, this.#host, known);
+    this.#chunked = chunked;
+    if (complete) request.sent = true;
+    if (chunks === null) {
+      this.socket.write(head, "latin1");
+      return;
+    }
+    // The head and what the body has so far: one write.
+    this.socket.write(joinHead(head, chunked ? frameAll(chunks) : concat(chunks)));
+  }
+
+  #onDrain(): void {
+    const body = this.#current?.options.body;
+    if (body === null || body === undefined) return;
+    if ("attach" in body) body.resume();
+    else body.resume();
+  }
+
+  #onEnd(): void {
+    // A response delimited by the close ends here (llhttp completes it on finish()).
+    if (this.#current?.responding) {
+      const result = this.#parser.finish();
+      if (result !== undefined && typeof result !== "number") this.onExecute(result);
+    }
+  }
+
+  #onError(error: Error): void {
+    const request = this.#current;
+    this.#destroy();
+    request?.fail(error);
+  }
+
+  #onClose(): void {
+    const request = this.#current;
+    this.#closed = true;
+    this.#current = null;
+    this.#owner.remove(this);
+    request?.fail(new SocketError("other side closed"));
+  }
+
+  #destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.socket.destroy();
+    this.#owner.remove(this);
+    setImmediate(closeParser, this.#parser);
+  }
+}
+
+function closeParser(parser: NodeParser): void {
+  parser.close();
+}
+
+/** Flat header list → undici's object: lower-case names, repeated names as arrays. */
+function addHeaders(out: Record<string, string | string[]>, raw: readonly string[]): void {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (typeof seen === "string") out[name] = [seen, value];
+    else seen.push(value);
+  }
+}
+
+function totalLength(chunks: Buffer[] | null): number {
+  let length = 0;
+  if (chunks !== null) for (const chunk of chunks) length += chunk.length;
+  return length;
+}
+
+function concat(chunks: Buffer[]): Buffer {
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+function frameAll(chunks: Buffer[]): Buffer {
+  if (chunks.length === 1) return frameChunk(chunks[0]);
+  return Buffer.concat(chunks.map((chunk) => frameChunk(chunk)));
+}
+
+/** A node:http request body (h2c or TLS clients on a raw upstream), with backpressure. */
+function pipeStream(body: Readable, request: UpstreamRequest): void {
+  body.on("data", (chunk: Buffer) => {
+    if (!request.write(chunk)) body.pause();
+  });
+  body.on("end", () => request.end());
+  body.on("error", () => request.abort(new SocketError("request body failed")));
+}

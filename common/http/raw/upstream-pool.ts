@@ -1,0 +1,132 @@
+import type { Dispatcher } from "undici";
+import type { NodeParserBinding } from "./node-parser.ts";
+import { type ConnectionOwner, UpstreamConnection } from "./upstream-connection.ts";
+import { type UpstreamDispatch, type UpstreamHandler, UpstreamRequest } from "./upstream-request.ts";
+
+export interface UpstreamPoolOptions {
+  /** An idle connection is closed after this (below the next hop's own keep-alive timeout). */
+  keepAliveTimeoutMs: number;
+  /** From the request written to the response head; 0: none (the revision's deadline only). */
+  headersTimeoutMs?: number;
+  /** Longest silence within a response body; 0: none. */
+  bodyTimeoutMs?: number;
+}
+
+/** undici's error codes for the two timeouts, so the Exchange maps them to the same 504s. */
+class TimeoutError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** One origin's connections: idle ones reused newest first, a new one when none is idle. */
+class OriginPool implements ConnectionOwner {
+  readonly host: string;
+  readonly port: number;
+  readonly idle: UpstreamConnection[] = [];
+  readonly all = new Set<UpstreamConnection>();
+
+  constructor(host: string, port: number) {
+    this.host = host;
+    this.port = port;
+  }
+
+  release(connection: UpstreamConnection): void {
+    if (this.all.has(connection)) this.idle.push(connection);
+  }
+
+  remove(connection: UpstreamConnection): void {
+    if (!this.all.delete(connection)) return;
+    const at = this.idle.indexOf(connection);
+    if (at !== -1) this.idle.splice(at, 1);
+  }
+}
+
+/**
+ * The raw path's upstream side: keep-alive connection pools per origin on raw sockets, with
+ * undici's dispatch interface (dispatch(options, handler), close()) so the Exchange drives either.
+ * Timeouts are swept, not armed per request.
+ */
+export class UpstreamPool {
+  readonly #binding: NodeParserBinding;
+  readonly #options: UpstreamPoolOptions;
+  readonly #origins = new Map<string, OriginPool>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(binding: NodeParserBinding, options: UpstreamPoolOptions) {
+    this.#binding = binding;
+    this.#options = options;
+    const timeouts = [options.keepAliveTimeoutMs, options.headersTimeoutMs ?? 0, options.bodyTimeoutMs ?? 0];
+    const shortest = Math.min(...timeouts.filter((ms) => ms > 0));
+    this.#sweep = setInterval(() => this.#expire(Date.now()), Math.max(10, Math.min(1000, shortest / 4)));
+    this.#sweep.unref();
+  }
+
+  dispatch(options: UpstreamDispatch, handler: UpstreamHandler): boolean {
+    const request = new UpstreamRequest(options, handler);
+    handler.onRequestStart?.(request, {});
+    if (request.done) return true;
+    const pool = this.#pool(String(options.origin));
+    let connection = pool.idle.pop();
+    if (connection === undefined) {
+      connection = new UpstreamConnection(pool.host, pool.port, this.#binding, pool);
+      pool.all.add(connection);
+    }
+    connection.send(request);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    for (const pool of this.#origins.values()) for (const connection of pool.all) connection.close();
+  }
+
+  /** Connections open to all origins (for tests and metrics). */
+  get connections(): number {
+    let count = 0;
+    for (const pool of this.#origins.values()) count += pool.all.size;
+    return count;
+  }
+
+  #pool(origin: string): OriginPool {
+    let pool = this.#origins.get(origin);
+    if (pool === undefined) {
+      const url = new URL(origin);
+      pool = new OriginPool(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 80));
+      this.#origins.set(origin, pool);
+    }
+    return pool;
+  }
+
+  #expire(now: number): void {
+    const { keepAliveTimeoutMs, headersTimeoutMs = 0, bodyTimeoutMs = 0 } = this.#options;
+    for (const pool of this.#origins.values()) {
+      for (const connection of pool.all) {
+        const request = connection.current;
+        if (request === null) {
+          if (connection.idleSince !== 0 && now - connection.idleSince > keepAliveTimeoutMs)
+            connection.close();
+          continue;
+        }
+        if (!request.responding) {
+          if (headersTimeoutMs > 0 && request.sentAt !== 0 && now - request.sentAt > headersTimeoutMs)
+            connection.timedOut(new TimeoutError("UND_ERR_HEADERS_TIMEOUT", "Headers Timeout Error"));
+        } else if (bodyTimeoutMs > 0 && !request.paused) {
+          if (request.lastDataAt === -1) request.lastDataAt = now;
+          else if (now - request.lastDataAt > bodyTimeoutMs)
+            connection.timedOut(new TimeoutError("UND_ERR_BODY_TIMEOUT", "Body Timeout Error"));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The raw pool as the Exchange sees an upstream: undici's dispatch interface, which it implements
+ * (the handler's controller is an UpstreamRequest: pause, resume, abort).
+ */
+export function createRawUpstream(binding: NodeParserBinding, options: UpstreamPoolOptions): Dispatcher {
+  return new UpstreamPool(binding, options) as unknown as Dispatcher;
+}
