@@ -1,9 +1,10 @@
-import { hostname } from "node:os";
+import { availableParallelism, freemem, hostname } from "node:os";
 import { TOKEN_ENV } from "../common/api-token.ts";
 import { EnvReader } from "../common/env.ts";
 import { MIN_HOP_SECRET_LENGTH, parseHopSecret } from "../common/hop-auth.ts";
 import { DEFAULT_LIMITS, type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 import { KNATIVE_GROUP, type ServingGroup, SLUICE_GROUP } from "../platform/kubernetes/names.ts";
+import { DEFAULT_POD_MEMORY_MB, type LocalCapacity, machineCapacity } from "../platform/local/capacity.ts";
 import { hostnameOf, isLoopbackName } from "./allowed-host.ts";
 
 /** Shortest SLUICE_TOKEN accepted: the hop secret's minimum. */
@@ -48,6 +49,44 @@ export interface AutoscalerConfig {
   platform: "local" | "kubernetes";
   /** Kubernetes mode's settings (SLUICE_PLATFORM=kubernetes only). */
   kubernetes?: KubernetesConfig;
+  /** How many pods the local platform runs and starts at once; pods past it wait as pending. */
+  localCapacity: LocalCapacityConfig;
+}
+
+/** The local platform's capacity, and where it came from (the start-up log says). */
+export interface LocalCapacityConfig extends LocalCapacity {
+  /** What the machine had at start-up, from which the defaults came. */
+  machine: Machine;
+  /** SLUICE_LOCAL_POD_MEMORY_MB: the memory one pod is taken to need, for the default maxPods. */
+  podMemoryMb: number;
+}
+
+/** What capacity is derived from: cores, and free memory at start-up. */
+export interface Machine {
+  cores: number;
+  availableMemoryMb: number;
+}
+
+function thisMachine(): Machine {
+  return { cores: availableParallelism(), availableMemoryMb: Math.floor(freemem() / 2 ** 20) };
+}
+
+/**
+ * SLUICE_LOCAL_MAX_PODS (default: 4 per core, bounded by free memory / SLUICE_LOCAL_POD_MEMORY_MB)
+ * and SLUICE_LOCAL_MAX_STARTING (default: one per core, at most SLUICE_LOCAL_MAX_PODS).
+ */
+function localCapacity(env: EnvReader, machine: Machine): LocalCapacityConfig {
+  const podMemoryMb = env.number("SLUICE_LOCAL_POD_MEMORY_MB", DEFAULT_POD_MEMORY_MB, {
+    min: 1,
+    max: 1_000_000,
+  });
+  const derived = machineCapacity(machine, podMemoryMb);
+  const maxPods = env.int("SLUICE_LOCAL_MAX_PODS", derived.maxPods, { min: 1, max: 100_000 });
+  const maxStarting = env.int("SLUICE_LOCAL_MAX_STARTING", Math.min(derived.maxStarting, maxPods), {
+    min: 1,
+    max: 100_000,
+  });
+  return { maxPods, maxStarting, machine, podMemoryMb };
 }
 
 /** How the autoscaler runs as the cluster's controller; the chart sets every one of these. */
@@ -129,7 +168,11 @@ function restoreMode(env: EnvReader): AutoscalerConfig["restore"] {
   return "active";
 }
 
-export function loadConfig(source: Record<string, string | undefined> = process.env): AutoscalerConfig {
+/** `machine` is this one's unless a test passes another. */
+export function loadConfig(
+  source: Record<string, string | undefined> = process.env,
+  machine: Machine = thisMachine(),
+): AutoscalerConfig {
   const env = new EnvReader("autoscaler", source);
   const config: AutoscalerConfig = {
     port: env.port("AUTOSCALER_PORT", 8090, { allowZero: true }),
@@ -153,6 +196,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     // Watches, stats pushes and the CLI: far fewer clients than a data-plane port.
     limits: readListenerLimits(env, "AUTOSCALER", { ...DEFAULT_LIMITS, maxConnections: 1024 }),
     platform: platformKind(env),
+    localCapacity: localCapacity(env, machine),
   };
   if (config.platform === "kubernetes") config.kubernetes = kubernetesConfig(env);
   // As long as the hop secret must be: a guessable token would be no guard at all.

@@ -234,7 +234,7 @@ export class Controller {
           config.platform === "kubernetes" && runtime.autoscaling.class === "hpa" ? followHpa : decideScale;
         const { scale, mode } = decide(runtime, stats, readyPods, referenced.has(runtime.key), decidedAt);
         this.#scale(runtime, scale, mode);
-        metrics.record(runtime, readyPods, pods.length);
+        metrics.record(runtime, pods);
       }
       for (const runtime of collectGarbage(
         this.#services.values(),

@@ -32,7 +32,13 @@ export async function localBackend(config: AutoscalerConfig, log: Logger): Promi
     stateDir,
     startTimeoutMs: config.podStartTimeoutMs,
     orphanGraceSeconds: config.podOrphanGraceMs / 1000,
+    capacity: config.localCapacity,
   });
+  const { maxPods, maxStarting, machine, podMemoryMb } = config.localCapacity;
+  log.info(
+    { maxPods, maxStarting, cores: machine.cores, freeMemoryMb: machine.availableMemoryMb, podMemoryMb },
+    `local platform: up to ${maxPods} pods, ${maxStarting} starting at once; more wait as pending`,
+  );
   return {
     platform,
     store,

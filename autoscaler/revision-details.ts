@@ -8,8 +8,10 @@ export interface RevisionDetail {
   desired: number;
   mode: RevisionState["mode"];
   readyPods: number;
-  /** Pods the platform has, ready or not. */
+  /** Pods the platform runs, ready or not (pending ones not included). */
   pods: number;
+  /** Pods waiting for room on the machine (the local platform's capacity). */
+  pendingPods: number;
   metric: AutoscalingSpec["metric"];
   /** Per-pod target of `metric`, before utilization. */
   target: number;
@@ -34,7 +36,8 @@ export function revisionDetails(
       desired: runtime.desired,
       mode: runtime.mode,
       readyPods: current.filter((pod) => pod.phase === "ready").length,
-      pods: current.length,
+      pods: current.filter((pod) => pod.phase !== "pending").length,
+      pendingPods: current.filter((pod) => pod.phase === "pending").length,
       metric: runtime.autoscaling.metric,
       target: runtime.autoscaling.target,
       observedStable: runtime.lastDecision?.observedStable ?? 0,

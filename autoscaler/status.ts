@@ -82,6 +82,7 @@ function revisionStatus(revision: RevisionState, detail: RevisionDetail | undefi
     desiredPods: revision.desiredPods,
     readyPods: detail?.readyPods ?? revision.endpoints.length,
     pods: detail?.pods ?? revision.endpoints.length,
+    pendingPods: detail?.pendingPods ?? 0,
     mode: revision.mode,
     containerConcurrency: revision.containerConcurrency,
     autoscaling: { metric, target: detail?.target ?? 0, panicking: detail?.panicking ?? false },

@@ -65,8 +65,14 @@ export interface RevisionStatus {
   desiredPods: number;
   /** Pods ready to serve. */
   readyPods: number;
-  /** Pods that exist, ready or not (starting, terminating, crashed included). */
+  /** Pods that exist, ready or not (starting, terminating, crashed included; pending ones not). */
   pods: number;
+  /**
+   * Pods wanted but waiting for room on the machine, as Kubernetes pods wait for a node: the local
+   * platform runs at most its capacity (SLUICE_LOCAL_MAX_PODS, SLUICE_LOCAL_MAX_STARTING) and
+   * starts these, fairly across revisions, as pods exit or finish starting. 0 in a cluster.
+   */
+  pendingPods: number;
   /** serve: the router goes straight to the pods; proxy: through the activator. */
   mode: RevisionMode;
   /** 0 = unlimited. */

@@ -24,7 +24,11 @@ export interface PodTemplate {
   readinessProbe?: unknown;
 }
 
-export type PodPhase = "starting" | "ready" | "not-ready" | "terminating" | "crashed";
+/**
+ * pending: the pod waits for room on the machine (the local platform's capacity) and runs no
+ * process yet — as a Kubernetes pod waits for a node; it has a name, no URL and no pids.
+ */
+export type PodPhase = "pending" | "starting" | "ready" | "not-ready" | "terminating" | "crashed";
 
 export interface PodStatus {
   name: string;
@@ -34,6 +38,7 @@ export interface PodStatus {
   /** The queue-proxy's admin URL: /stats, /readyz. */
   adminUrl?: string;
   restarts: number;
+  /** When the pod started; for a pending pod, when it began to wait. */
   startedAt: number;
   /** Process ids, for debugging (local platform only). */
   pids?: { app?: number; queueProxy?: number };

@@ -64,6 +64,8 @@ const CHARTS = [
     series: [
       { label: "ready", key: "ready", stroke: "#1b873f", paths: stepped },
       { label: "desired", key: "desired", stroke: "#6b7280", dash: [6, 4], paths: stepped },
+      // Wanted but waiting for room on the machine (the local platform's capacity).
+      { label: "pending", key: "pending", stroke: "#b26b00", dash: [2, 3], paths: stepped },
     ],
   },
   {
@@ -158,8 +160,10 @@ function updateRevisionView(view, revision, time) {
   view.mode.className = `badge ${revision.mode}`;
   view.panic.hidden = !revision.autoscaling.panicking;
   const limit = revision.containerConcurrency === 0 ? "unlimited" : revision.containerConcurrency;
+  const pending = revision.pendingPods ?? 0;
   view.numbers.textContent =
     `pods ${revision.readyPods}/${revision.desiredPods} ready` +
+    (pending > 0 ? ` · ${pending} pending` : "") +
     ` · concurrency ${round(revision.concurrency.stable ?? revision.concurrency.current)}` +
     ` · ${round(revision.rps.current)} req/s` +
     ` · containerConcurrency ${limit}` +
@@ -176,6 +180,7 @@ function updateRevisionView(view, revision, time) {
     time,
     desired: revision.desiredPods,
     ready: revision.readyPods,
+    pending: revision.pendingPods ?? 0,
     concurrency: revision.concurrency.current,
     stableConcurrency: revision.concurrency.stable ?? null,
     panicConcurrency: revision.concurrency.panic ?? null,

@@ -98,8 +98,8 @@ function revisionRow(service: ServiceStatus, revision: RevisionStatus): string[]
 }
 
 /**
- * The table, then one line per failed revision with its reason, then the inactive services, then
- * the components line when `sluice up` reported them.
+ * The table, then one line per failed revision with its reason and per revision with pending
+ * pods, then the inactive services, then the components line when `sluice up` reported them.
  */
 export function formatStatus(snapshot: StatusSnapshot): string {
   const components = snapshot.components ? `${formatComponents(snapshot.components)}\n` : "";
@@ -149,6 +149,11 @@ function formatServices(snapshot: StatusSnapshot): string {
   for (const service of running) {
     for (const revision of service.revisions) {
       if (revision.failure) lines.push(`${revision.name}: failed: ${revision.failure.reason}`);
+      // Wanted but not started: the local platform is at its capacity (docs/autoscaler.md).
+      if (revision.pendingPods > 0)
+        lines.push(
+          `${revision.name}: ${revision.pendingPods} ${revision.pendingPods === 1 ? "pod" : "pods"} pending, waiting for room on the machine`,
+        );
     }
   }
   if (inactive.length > 0) lines.push(inactiveLine);

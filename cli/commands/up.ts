@@ -109,6 +109,7 @@ class LocalDataPlane {
         AUTOSCALER_PORT: String(options.autoscalerPort),
         ...(options.domain ? { SLUICE_DOMAIN: options.domain } : {}),
         ...(options.stateDir ? { SLUICE_STATE_DIR: options.stateDir } : {}),
+        ...(options.maxPods !== undefined ? { SLUICE_LOCAL_MAX_PODS: String(options.maxPods) } : {}),
       },
       { port: "AUTOSCALER_PORT" },
       { AUTOSCALER_RESTORE: "none" },

@@ -7,6 +7,8 @@ export interface UpOptions {
   autoscalerPort: number;
   domain: string | undefined;
   stateDir: string | undefined;
+  /** --max-pods: the local platform's capacity (SLUICE_LOCAL_MAX_PODS); undefined: the machine's. */
+  maxPods: number | undefined;
   verbose: boolean;
   help: boolean;
 }
@@ -25,6 +27,8 @@ options:
   --autoscaler-port N      the autoscaler's port, also the status page (default 8090; 0 = free)
   --domain D               the domain of service hosts (default example.com)
   --state-dir DIR          where revision history is kept (default .sluice)
+  --max-pods N             pods that run at once, all services together; more wait as pending
+                           (default: 4 per core, bounded by free memory; SLUICE_LOCAL_MAX_PODS)
   -v, --verbose            show every component's log lines and pid, not just warnings and scaling
   -h, --help               this text
 
@@ -41,6 +45,14 @@ function port(flag: string, value: string | undefined, fallback: number): number
   return parsed;
 }
 
+function maxPods(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 100_000)
+    throw new UsageError(`--max-pods ${value}: expected a whole number of pods from 1 to 100000`);
+  return parsed;
+}
+
 export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
   let values: Record<string, string | string[] | boolean | undefined>;
   let positionals: string[];
@@ -54,6 +66,7 @@ export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
         "autoscaler-port": { type: "string" },
         domain: { type: "string" },
         "state-dir": { type: "string" },
+        "max-pods": { type: "string" },
         verbose: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -76,6 +89,7 @@ export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
     autoscalerPort: port("--autoscaler-port", values["autoscaler-port"] as string | undefined, 8090),
     domain,
     stateDir: values["state-dir"] as string | undefined,
+    maxPods: maxPods(values["max-pods"] as string | undefined),
     verbose: values.verbose === true,
     help,
   };

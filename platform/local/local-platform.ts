@@ -12,6 +12,7 @@ import type {
 } from "../platform.ts";
 import { adoptionVerdict } from "./adoption.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "./backoff.ts";
+import { type LocalCapacity, planAdmissions, type RevisionSlots } from "./capacity.ts";
 import { renewEveryMs, renewLease } from "./lease.ts";
 import { LocalPod, type PodOptions } from "./pod.ts";
 import { type PodLogLimits, PodLogs } from "./pod-logs.ts";
@@ -32,6 +33,23 @@ export interface LocalPlatformOptions {
   logLimits?: Partial<PodLogLimits>;
   /** Pods stop themselves once no platform has renewed their lease for this long (orphans). */
   orphanGraceSeconds?: number;
+  /**
+   * How many pods run and start at once; pods past it wait as pending (capacity.ts). Default:
+   * unbounded (the autoscaler passes the machine's, see autoscaler/config.ts).
+   */
+  capacity?: LocalCapacity;
+  /**
+   * A pod starting for longer than this no longer holds a start slot: it is waiting on its app,
+   * not using the CPU its start needed, and must not hold up the pods behind it.
+   */
+  startSlotMs?: number;
+}
+
+/** A pod waiting for room on the machine: named already (as a Kubernetes pod is), no process yet. */
+interface PendingPod {
+  name: string;
+  /** When it began to wait (ms since the epoch). */
+  since: number;
 }
 
 /** One revision's pods as the local platform keeps them. */
@@ -41,6 +59,8 @@ interface LocalRevision {
   template: PodTemplate;
   desired: number;
   pods: Set<LocalPod>;
+  /** Pods wanted but waiting for capacity, oldest first. */
+  pending: PendingPod[];
   restarts: number;
   /** Pods in a row that ended without ever becoming ready (crashed or timed out): decides failure. */
   failedStarts: number;
@@ -63,6 +83,10 @@ export class LocalPlatform implements Platform {
   readonly #logs: PodLogs;
   readonly #registry: PodRegistry;
   readonly #leaseTimer: NodeJS.Timeout;
+  readonly #capacity: LocalCapacity;
+  readonly #startSlotMs: number;
+  /** Set while a start slot is held by a pod that will stop holding it by time alone. */
+  #admitTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: LocalPlatformOptions) {
@@ -71,6 +95,8 @@ export class LocalPlatform implements Platform {
     this.#startTimeoutMs = options.startTimeoutMs ?? 120_000;
     this.#drainQuietSeconds = options.drainQuietSeconds ?? 0.5;
     this.#orphanGraceSeconds = options.orphanGraceSeconds ?? 60;
+    this.#capacity = options.capacity ?? { maxPods: Infinity, maxStarting: Infinity };
+    this.#startSlotMs = options.startSlotMs ?? 10_000;
     this.#logs = new PodLogs(options.logLimits);
     this.#registry = new PodRegistry(join(options.stateDir, "pods"));
     // Renewed from the start: pods a previous platform left keep running while we decide on them.
@@ -94,6 +120,7 @@ export class LocalPlatform implements Platform {
       template,
       desired: 0,
       pods: new Set(),
+      pending: [],
       restarts: 0,
       failedStarts: 0,
       crashesInARow: 0,
@@ -180,7 +207,15 @@ export class LocalPlatform implements Platform {
     return {
       key,
       desired: state.desired,
-      pods: [...state.pods].map((pod) => pod.status(state.restarts)),
+      pods: [
+        ...[...state.pods].map((pod) => pod.status(state.restarts)),
+        ...state.pending.map(({ name, since }) => ({
+          name,
+          phase: "pending" as const,
+          restarts: state.restarts,
+          startedAt: since,
+        })),
+      ],
       failure: state.failure,
     };
   }
@@ -201,6 +236,7 @@ export class LocalPlatform implements Platform {
     const state = this.#revisions.get(key);
     if (!state) return;
     state.desired = 0;
+    state.pending = [];
     clearTimeout(state.restartTimer);
     await Promise.all([...state.pods].map((pod) => this.#stopPod(state, pod)));
     this.#revisions.delete(key);
@@ -210,6 +246,7 @@ export class LocalPlatform implements Platform {
   /** A clean stop: every pod drains and exits (adopted ones too), and the lease goes. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#admitTimer);
     await Promise.all([...this.#revisions.keys()].map((key) => this.deleteRevision(key)));
     clearInterval(this.#leaseTimer);
     rmSync(this.#registry.leasePath, { force: true });
@@ -223,29 +260,98 @@ export class LocalPlatform implements Platform {
     return [...state.pods].filter((pod) => pod.phase !== "terminating" && pod.phase !== "crashed");
   }
 
+  /**
+   * Closes the gap between the revision's live pods and its desired scale: missing pods join the
+   * pending queue (after the crash back-off, unless the revision failed), extra ones leave it
+   * first (the newest), and only then do running pods stop. Which pending pods start is #admit's.
+   */
   #reconcile(state: LocalRevision): void {
     if (this.#closed) return;
     const live = this.#live(state);
-    if (live.length < state.desired) {
-      if (state.restartTimer !== undefined) return; // a restart is already scheduled
-      if (state.failedStarts >= this.#backoff.failAfterCrashes) return; // failed: stop trying
-      const delay = restartDelay(this.#backoff, state.crashesInARow);
-      const startMissing = () => {
+    const missing = state.desired - live.length;
+    if (state.pending.length > Math.max(0, missing)) {
+      state.pending.splice(Math.max(0, missing));
+      this.#emit(state.key);
+    }
+    // Not while a restart waits out its back-off, nor once the revision failed (stop trying).
+    const restarting = state.restartTimer !== undefined;
+    const failed = state.failedStarts >= this.#backoff.failAfterCrashes;
+    if (missing > state.pending.length && !restarting && !failed) {
+      const queueMissing = () => {
         state.restartTimer = undefined;
         if (this.#closed) return;
-        const missing = state.desired - this.#live(state).length;
-        for (let i = 0; i < missing; i++) this.#startPod(state);
+        const now = Date.now();
+        const more = state.desired - this.#live(state).length - state.pending.length;
+        for (let i = 0; i < more; i++) state.pending.push({ name: this.#nextName(state), since: now });
+        if (more > 0) this.#emit(state.key);
+        this.#admit();
       };
-      if (delay === 0) startMissing();
-      else state.restartTimer = setTimeout(startMissing, delay);
-      return;
+      const delay = restartDelay(this.#backoff, state.crashesInARow);
+      if (delay === 0) queueMissing();
+      else state.restartTimer = setTimeout(queueMissing, delay);
+    } else if (missing < 0) {
+      for (const pod of scaleDownOrder(live).slice(0, -missing)) void this.#stopPod(state, pod);
     }
-    // Scale down: not-ready pods first, then the newest (the oldest have warm caches).
-    const rank = (phase: string) => (phase === "ready" ? 1 : 0);
-    const victims = live
-      .sort((a, b) => rank(a.phase) - rank(b.phase) || b.startedAt - a.startedAt)
-      .slice(0, live.length - state.desired);
-    for (const pod of victims) void this.#stopPod(state, pod);
+    this.#admit(); // a crashed or stopped pod may have freed a slot for another revision
+  }
+
+  /**
+   * Starts the pending pods capacity has room for, fairly across revisions (planAdmissions), and
+   * preempts a pod of the revision with the most when one with far fewer waits on a full machine.
+   */
+  #admit(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#admitTimer);
+    this.#admitTimer = undefined;
+    const now = Date.now();
+    let slotFreesAt = Infinity;
+    const slots: RevisionSlots[] = [];
+    for (const state of this.#revisions.values()) {
+      const live = this.#live(state);
+      let starting = 0;
+      for (const pod of live) {
+        if (pod.phase !== "starting") continue;
+        const frees = pod.startedAt + this.#startSlotMs;
+        if (frees > now) {
+          starting++;
+          slotFreesAt = Math.min(slotFreesAt, frees);
+        }
+      }
+      slots.push({
+        key: state.key,
+        pods: state.pods.size,
+        live: live.length,
+        starting,
+        pending: state.pending.length,
+        waitingSince: state.pending[0]?.since ?? Infinity,
+      });
+    }
+    const { start, preempt } = planAdmissions(this.#capacity, slots);
+    for (const key of start) {
+      const state = this.#revisions.get(key) as LocalRevision;
+      const pending = state.pending.shift() as PendingPod;
+      this.#startPod(state, pending.name);
+    }
+    if (preempt) {
+      const state = this.#revisions.get(preempt) as LocalRevision;
+      const [victim] = scaleDownOrder(this.#live(state));
+      this.#log.info(
+        { namespace: state.template.namespace, revision: state.template.revision, pod: victim.name },
+        "preempting a pod: a revision with far fewer pods waits for room",
+      );
+      void this.#stopPod(state, victim);
+      this.#reconcile(state); // it still wants the pod: it waits in line like the others
+    }
+    const waiting = slots.some((slot) => slot.pending > start.filter((key) => key === slot.key).length);
+    if (waiting && slotFreesAt < Infinity) {
+      // A start slot frees by time alone (a pod slow to become ready): look again then.
+      this.#admitTimer = setTimeout(() => this.#admit(), slotFreesAt - now);
+      this.#admitTimer.unref();
+    }
+  }
+
+  #nextName(state: LocalRevision): string {
+    return `${state.template.revision}-${String(state.nextIndex++).padStart(3, "0")}`;
   }
 
   #podOptions(state: LocalRevision, name: string): PodOptions {
@@ -265,8 +371,7 @@ export class LocalPlatform implements Platform {
     };
   }
 
-  #startPod(state: LocalRevision): void {
-    const name = `${state.template.revision}-${String(state.nextIndex++).padStart(3, "0")}`;
+  #startPod(state: LocalRevision, name: string): void {
     const pod = new LocalPod(state.template, name, this.#podOptions(state, name));
     state.pods.add(pod);
     this.#watchStart(state, pod);
@@ -322,6 +427,7 @@ export class LocalPlatform implements Platform {
       state.failedStarts = 0;
       state.crashesInARow = 0;
       state.failure = undefined;
+      this.#admit(); // its start slot is free
     } else if (pod.phase === "crashed") {
       state.pods.delete(pod);
       state.restarts++;
@@ -336,6 +442,7 @@ export class LocalPlatform implements Platform {
     await pod.stop();
     state.pods.delete(pod);
     this.#emit(state.key);
+    this.#admit(); // its slot is free
   }
 
   /** Kills what still runs of a pod that cannot be adopted (never a reused pid), and forgets it. */
@@ -344,6 +451,12 @@ export class LocalPlatform implements Platform {
     signalProcess(record.app, "SIGKILL", true);
     this.#registry.remove(record);
   }
+}
+
+/** Which pods a scale-down stops first: not-ready ones, then the newest (the oldest have warm caches). */
+function scaleDownOrder(live: LocalPod[]): LocalPod[] {
+  const rank = (phase: string) => (phase === "ready" ? 1 : 0);
+  return [...live].sort((a, b) => rank(a.phase) - rank(b.phase) || b.startedAt - a.startedAt);
 }
 
 /** The number at the end of a pod's name ({revision}-{nnn}). */

@@ -100,3 +100,37 @@ t.test(
     ]);
   },
 );
+
+t.test("local capacity: derived from the machine, or set", async (t) => {
+  const machine = { cores: 2, availableMemoryMb: 16_000 };
+  const capacity = (env: Record<string, string>) => {
+    const { maxPods, maxStarting, podMemoryMb } = loadConfig(env, machine).localCapacity;
+    return { maxPods, maxStarting, podMemoryMb };
+  };
+  t.same(capacity({}), { maxPods: 8, maxStarting: 2, podMemoryMb: 150 }, "4 pods and 1 start per core");
+  t.same(loadConfig({}, machine).localCapacity.machine, machine, "kept for the start-up log");
+  t.same(capacity({ SLUICE_LOCAL_POD_MEMORY_MB: "4000" }), { maxPods: 3, maxStarting: 2, podMemoryMb: 4000 });
+  t.same(capacity({ SLUICE_LOCAL_MAX_PODS: "30" }), { maxPods: 30, maxStarting: 2, podMemoryMb: 150 });
+  t.same(
+    capacity({ SLUICE_LOCAL_MAX_PODS: "1" }),
+    { maxPods: 1, maxStarting: 1, podMemoryMb: 150 },
+    "no more starting than may run",
+  );
+  t.same(capacity({ SLUICE_LOCAL_MAX_STARTING: "6" }), { maxPods: 8, maxStarting: 6, podMemoryMb: 150 });
+  t.ok(loadConfig({}).localCapacity.maxPods >= 1, "this machine's, at least one pod");
+});
+
+t.test("local capacity: bad values are named", async (t) => {
+  t.match(problems({ SLUICE_LOCAL_MAX_PODS: "0" }), [
+    'SLUICE_LOCAL_MAX_PODS="0": expected an integer from 1 to 100000',
+  ]);
+  t.match(problems({ SLUICE_LOCAL_MAX_PODS: "lots" }), [
+    /^SLUICE_LOCAL_MAX_PODS="lots": expected an integer/,
+  ]);
+  t.match(problems({ SLUICE_LOCAL_MAX_STARTING: "1.5" }), [
+    /^SLUICE_LOCAL_MAX_STARTING="1.5": expected an integer from 1/,
+  ]);
+  t.match(problems({ SLUICE_LOCAL_POD_MEMORY_MB: "-5" }), [
+    /^SLUICE_LOCAL_POD_MEMORY_MB="-5": expected a number from 1/,
+  ]);
+});

@@ -24,6 +24,7 @@ function detail(extra: Partial<RevisionDetail> = {}): RevisionDetail {
     mode: "proxy",
     readyPods: 0,
     pods: 0,
+    pendingPods: 0,
     metric: "concurrency",
     target: 100,
     observedStable: 0,
@@ -80,6 +81,7 @@ t.test("joins the published state with the controller's load, sorted and newest 
       "default/alpha-00001": detail({
         readyPods: 2,
         pods: 3,
+        pendingPods: 4,
         target: 5,
         observedStable: 4.5,
         observedPanic: 6,
@@ -120,6 +122,7 @@ t.test("joins the published state with the controller's load, sorted and newest 
     desiredPods: 2,
     readyPods: 2,
     pods: 3,
+    pendingPods: 4,
     mode: "serve",
     containerConcurrency: 5,
     autoscaling: { metric: "concurrency", target: 5, panicking: true },

@@ -23,6 +23,7 @@ const running: ServiceStatus = {
       desiredPods: 1,
       readyPods: 1,
       pods: 1,
+      pendingPods: 0,
       mode: "serve",
       containerConcurrency: 0,
       autoscaling: { metric: "concurrency", target: 100, panicking: false },
@@ -52,4 +53,17 @@ t.test("only inactive services: says nothing runs, and names them", async (t) =>
     formatStatus(snapshot([inactive("b")])),
     "no services running — sluice apply -f service.yaml\ninactive (from an earlier run): b\n",
   );
+});
+
+t.test("pending pods are one line per revision after the table", async (t) => {
+  const [revision] = running.revisions;
+  const waiting = { ...running, revisions: [{ ...revision, desiredPods: 9, pendingPods: 6 }] };
+  const lines = formatStatus(snapshot([waiting]))
+    .trimEnd()
+    .split("\n");
+  t.equal(lines.length, 3, "header, a's row, the pending line");
+  t.match(lines[1], /^a\s+a-00002\s+100%\s+-\s+9\s+1\s+serve/);
+  t.equal(lines[2], "a-00002: 6 pods pending, waiting for room on the machine");
+  const one = { ...running, revisions: [{ ...revision, desiredPods: 2, pendingPods: 1 }] };
+  t.match(formatStatus(snapshot([one])), /^a-00002: 1 pod pending, waiting for room on the machine$/m);
 });

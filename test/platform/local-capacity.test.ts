@@ -1,0 +1,116 @@
+// The local platform's capacity with real processes: pods past it wait as pending, start in turn
+// as room frees (a pod exiting, a scale-down, a start finishing), fairly across revisions.
+import t from "tap";
+import { createLogger } from "../../common/log.ts";
+import type { LocalCapacity } from "../../platform/local/capacity.ts";
+import { LocalPlatform } from "../../platform/local/local-platform.ts";
+import type { PodPhase, RevisionPods } from "../../platform/platform.ts";
+import { appTemplate, tempStateDir } from "../helpers/platform.ts";
+import { waitFor } from "../helpers/processes.ts";
+
+function newPlatform(t: { teardown(fn: () => unknown): void }, capacity: LocalCapacity) {
+  const platform = new LocalPlatform({
+    log: createLogger("test", "silent"),
+    stateDir: tempStateDir(t),
+    capacity,
+  });
+  t.teardown(() => platform.close());
+  return platform;
+}
+
+const inPhase = (pods: RevisionPods | undefined, phase: PodPhase) =>
+  pods?.pods.filter((pod) => pod.phase === phase) ?? [];
+
+t.test("pods past the capacity are pending, and start when a pod exits", async (t) => {
+  const platform = newPlatform(t, { maxPods: 2, maxStarting: 2 });
+  platform.ensureRevision(appTemplate("a-00001"));
+  platform.scale("default/a-00001", 3);
+  const now = platform.revision("default/a-00001");
+  t.equal(inPhase(now, "starting").length, 2, "two start");
+  const [pending] = inPhase(now, "pending");
+  t.match(pending, { name: "a-00001-003", restarts: 0 }, "the third waits, named already");
+  t.equal(pending.url, undefined, "no URL: nothing runs");
+  t.equal(pending.pids, undefined, "no processes");
+
+  await waitFor("two ready", () => inPhase(platform.revision("default/a-00001"), "ready").length === 2);
+  t.same(
+    inPhase(platform.revision("default/a-00001"), "pending").map((pod) => pod.name),
+    ["a-00001-003"],
+    "still waiting: the machine is full",
+  );
+  const [first] = inPhase(platform.revision("default/a-00001"), "ready");
+  process.kill(first.pids?.app as number, "SIGKILL");
+  await waitFor("the pending pod ready", () =>
+    inPhase(platform.revision("default/a-00001"), "ready").some((pod) => pod.name === "a-00001-003"),
+  );
+});
+
+t.test("a scale-down of one revision lets another's pending pod start", async (t) => {
+  const platform = newPlatform(t, { maxPods: 2, maxStarting: 2 });
+  platform.ensureRevision(appTemplate("a-00001"));
+  platform.ensureRevision(appTemplate("b-00001"));
+  platform.scale("default/a-00001", 1);
+  platform.scale("default/b-00001", 2);
+  t.equal(inPhase(platform.revision("default/b-00001"), "pending").length, 1, "b's second waits");
+  await waitFor("a and b at one ready pod each", () =>
+    ["a", "b"].every((name) => inPhase(platform.revision(`default/${name}-00001`), "ready").length === 1),
+  );
+  t.equal(inPhase(platform.revision("default/b-00001"), "pending").length, 1, "even shares: no preemption");
+
+  platform.scale("default/b-00001", 1);
+  t.same(
+    inPhase(platform.revision("default/b-00001"), "pending"),
+    [],
+    "fewer wanted: the pending pod goes first",
+  );
+  t.equal(inPhase(platform.revision("default/b-00001"), "ready").length, 1, "and no running pod stops");
+
+  platform.scale("default/b-00001", 2);
+  platform.scale("default/a-00001", 0);
+  await waitFor("b's second pod ready once a's pod is gone", () => {
+    const a = platform.revision("default/a-00001");
+    const b = platform.revision("default/b-00001");
+    return a?.pods.length === 0 && inPhase(b, "ready").length === 2;
+  });
+});
+
+t.test("a revision at zero gets a pod before a full revision's next, by preemption", async (t) => {
+  const platform = newPlatform(t, { maxPods: 2, maxStarting: 2 });
+  platform.ensureRevision(appTemplate("busy-00001"));
+  platform.ensureRevision(appTemplate("cold-00001"));
+  platform.scale("default/busy-00001", 5);
+  await waitFor(
+    "busy at two ready",
+    () => inPhase(platform.revision("default/busy-00001"), "ready").length === 2,
+  );
+  t.equal(inPhase(platform.revision("default/busy-00001"), "pending").length, 3);
+
+  platform.scale("default/cold-00001", 1);
+  t.equal(
+    inPhase(platform.revision("default/busy-00001"), "terminating").length,
+    1,
+    "one of busy's pods makes room",
+  );
+  await waitFor(
+    "cold's pod ready",
+    () => inPhase(platform.revision("default/cold-00001"), "ready").length === 1,
+  );
+  const busy = platform.revision("default/busy-00001");
+  t.equal(inPhase(busy, "ready").length, 1, "busy keeps one pod");
+  t.equal(inPhase(busy, "pending").length, 4, "and waits for the rest");
+  t.equal(busy?.desired, 5, "its desired scale is unchanged");
+});
+
+t.test("no more pods start at once than maxStarting", async (t) => {
+  const platform = newPlatform(t, { maxPods: 3, maxStarting: 1 });
+  platform.ensureRevision(appTemplate("s-00001"));
+  let mostStarting = 0;
+  platform.onChange(() => {
+    const starting = inPhase(platform.revision("default/s-00001"), "starting").length;
+    mostStarting = Math.max(mostStarting, starting);
+  });
+  platform.scale("default/s-00001", 3);
+  t.equal(inPhase(platform.revision("default/s-00001"), "pending").length, 2, "two wait for the start slot");
+  await waitFor("three ready", () => inPhase(platform.revision("default/s-00001"), "ready").length === 3);
+  t.equal(mostStarting, 1, "one at a time");
+});
