@@ -10,9 +10,15 @@ import t from "tap";
 import { freePort } from "../../common/free-port.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
 import { SLUICE_GROUP as GROUP, installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
-import { sluice } from "../helpers/sluice-cli.ts";
+import { sluice as runSluice } from "../helpers/sluice-cli.ts";
 
 const skip = await skipUnlessControlPlane(t);
+// A control plane and about 20 runs of the CLI: more than tap's 120 s per file on a busy 2-core machine.
+t.setTimeout(360_000);
+
+/** The CLI as a user runs it; a minute each, since other tests may be loading the machine. */
+const sluice = (args: string[], options: { env?: Record<string, string> } = {}) =>
+  runSluice(args, { timeoutMs: 60_000, ...options });
 
 function tempDir(t: { teardown(fn: () => unknown): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "sluice-cluster-apply-"));

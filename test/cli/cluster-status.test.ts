@@ -14,9 +14,15 @@ import { reconcileService } from "../../platform/kubernetes/service-reconciler.t
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
 import { installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
-import { sluice } from "../helpers/sluice-cli.ts";
+import { sluice as runSluice } from "../helpers/sluice-cli.ts";
 
 const skip = await skipUnlessControlPlane(t);
+// A control plane and about 15 runs of the CLI: more than tap's 120 s per file on a busy 2-core machine.
+t.setTimeout(360_000);
+
+/** The CLI as a user runs it; a minute each, since other tests may be loading the machine. */
+const sluice = (args: string[], options: { env?: Record<string, string> } = {}) =>
+  runSluice(args, { timeoutMs: 60_000, ...options });
 
 const service = (name: string, namespace = "default") => `apiVersion: serving.knative.dev/v1
 kind: Service
@@ -164,12 +170,12 @@ t.test("sluice status reads the statuses the controller writes", { skip }, async
     });
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     t.teardown(() => child.kill("SIGKILL"));
-    await waitFor("the first frame", () => /broken-00001 +100% +- +False/.test(out), { timeoutMs: 15_000 });
+    await waitFor("the first frame", () => /broken-00001 +100% +- +False/.test(out), { timeoutMs: 60_000 });
     t.match(out, `${cp.server} (namespace default)`);
     await setRevision("broken-00001", { state: "ready" }, { desired: 1, actual: 1 });
     await reconcileService(client, "default", "broken", { now });
     await waitFor("a frame with broken ready", () => /^broken +http\S+ +True/m.test(out), {
-      timeoutMs: 15_000,
+      timeoutMs: 60_000,
     });
     child.kill("SIGINT");
     t.equal(await exited, 0, "Ctrl-C ends it with 0");
