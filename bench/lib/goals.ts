@@ -22,6 +22,11 @@ interface Goal {
   goal: string;
   /** Met when every value is at most this. */
   max?: number;
+  /**
+   * A value below this cannot be a real measurement of the figure (a hop that adds negative
+   * latency): the machine's noise decided it, so it is marked "noisy", never "yes".
+   */
+  noisyBelow?: number;
   digits: number;
   /** The values for one path (one per client count, or one). */
   values(path: DataPath): number[];
@@ -32,7 +37,7 @@ export interface GoalRow {
   /** Per path: the values, "a / b" for several client counts. */
   byPath: Record<string, string>;
   goal: string;
-  /** Per path: "yes", "no" or "-" (no figure, or no goal). */
+  /** Per path: "yes", "no", "noisy" (an impossible value: rerun on a quieter machine) or "-". */
   met: Record<string, string>;
   before: string;
 }
@@ -92,6 +97,7 @@ export function goalRows(
       before: "+16.5 ms",
       goal: "≤ 1.5 ms",
       max: 1.5,
+      noisyBelow: 0,
       digits: 3,
       values: (p) => [at("serve", p, 8)?.addedP99Ms ?? Number.NaN],
     },
@@ -158,9 +164,11 @@ export function goalRows(
       met[path] =
         goal.max === undefined || values.some((v) => !Number.isFinite(v))
           ? "-"
-          : values.every((v) => v <= (goal.max as number))
-            ? "yes"
-            : "no";
+          : values.some((v) => v < (goal.noisyBelow ?? Number.NEGATIVE_INFINITY))
+            ? "noisy"
+            : values.every((v) => v <= (goal.max as number))
+              ? "yes"
+              : "no";
     }
     if (goal.figure.startsWith("cold burst") && burst && "missing" in burst)
       for (const path of paths) byPath[path] = "not measured";

@@ -111,3 +111,41 @@ export function printSummary(rows: Row[]): void {
     }),
   );
 }
+
+/** raw ÷ node for one family at one client count: below 1, the raw path is cheaper or faster. */
+export interface PathComparison {
+  family: string;
+  connections: number;
+  cpu: number;
+  requestsPerSecond: number;
+  p99: number;
+}
+
+/** Every family measured on both data paths, compared at each client count. */
+export function rawVsNode(rows: Row[]): PathComparison[] {
+  const comparisons: PathComparison[] = [];
+  for (const raw of rows.filter((r) => r.path === "raw")) {
+    const node = rows.find(
+      (r) => r.path === "node" && r.family === raw.family && r.connections === raw.connections,
+    );
+    if (!node) continue;
+    comparisons.push({
+      family: raw.family,
+      connections: raw.connections,
+      cpu: ratio(raw.pathCpu, node.pathCpu),
+      requestsPerSecond: ratio(raw.requestsPerSecond, node.requestsPerSecond),
+      p99: ratio(raw.p99Ms, node.p99Ms),
+    });
+  }
+  return comparisons;
+}
+
+export function printRawVsNode(rows: Row[]): void {
+  const comparisons = rawVsNode(rows);
+  if (comparisons.length === 0) return;
+  console.log("\n== raw ÷ node, same family and client count (below 1: raw cheaper / faster) ==");
+  printTable(
+    ["family", "conns", "path CPU/req", "req/s", "p99"],
+    comparisons.map((c) => [c.family, c.connections, fixed(c.cpu), fixed(c.requestsPerSecond), fixed(c.p99)]),
+  );
+}

@@ -12,7 +12,7 @@ import type { BenchOptions } from "./options.ts";
 import { roundSeconds } from "./options.ts";
 import { type Paced, pacedReport } from "./paced-latency.ts";
 import { BenchProcesses } from "./processes.ts";
-import { printDetails, printSummary, withRatios } from "./report.ts";
+import { printDetails, printRawVsNode, printSummary, withRatios } from "./report.ts";
 import { saveResults } from "./results.ts";
 import type { Scenario } from "./scenario.ts";
 import { printTable } from "./table.ts";
@@ -75,6 +75,7 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
   if (rows.length > 0) {
     console.log("\n== summary: CPU µs/req of every sluice process on the path, ratio to nginx's one hop ==");
     printSummary(rows);
+    printRawVsNode(rows);
   }
   if (rows.length > 0 || startup || burst) {
     console.log("\n== issue 13 goals (this run) ==");

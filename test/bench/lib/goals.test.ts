@@ -54,3 +54,13 @@ t.test("goals: a burst that did not run says so; one not chosen is left out", as
   t.notOk(goalRows(rows, ["node"], [], undefined).some((g) => g.figure.startsWith("cold burst")));
   t.notOk(goalRows(rows, ["node"], [], undefined).some((g) => g.figure.startsWith("queue-proxy listening")));
 });
+
+t.test("goals: a hop that seems to take latency away is noise, not a goal met", async (t) => {
+  const faster = withRatios([
+    measurement({ target: "direct", p99Ms: 30 }),
+    measurement({ target: "router→qp [raw]", family: "serve", path: "raw", p99Ms: 21 }),
+  ]);
+  const added = goalRows(faster, ["raw"], [], undefined).find((g) => g.figure.includes("p99 added"));
+  t.equal(added?.byPath.raw, "-9.000");
+  t.equal(added?.met.raw, "noisy");
+});

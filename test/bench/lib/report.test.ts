@@ -1,5 +1,5 @@
 import t from "tap";
-import { rssText, withRatios } from "../../../bench/lib/report.ts";
+import { rawVsNode, rssText, withRatios } from "../../../bench/lib/report.ts";
 import { measurement } from "../measurement.ts";
 
 t.test("withRatios: CPU to nginx's at the same client count, p99 over the app's own", async (t) => {
@@ -36,5 +36,20 @@ t.test("rssText: every process on the path", async (t) => {
   t.equal(
     rssText({ router: 71.4, activator: 80, "queue-proxy": 62.6 }),
     "router 71 + activator 80 + queue-proxy 63",
+  );
+});
+
+t.test("rawVsNode: each family on both paths, raw over node at the same client count", async (t) => {
+  const rows = withRatios([
+    measurement({ target: "nginx", pathCpu: 10 }),
+    measurement({ target: "router→qp [node]", family: "serve", path: "node", pathCpu: 80, p99Ms: 4 }),
+    measurement({ target: "router→qp [raw]", family: "serve", path: "raw", pathCpu: 40, p99Ms: 2 }),
+    measurement({ target: "router [node]", family: "router", path: "node", connections: 64, pathCpu: 30 }),
+    measurement({ target: "router [raw]", family: "router", path: "raw", connections: 8, pathCpu: 15 }),
+  ]);
+  t.same(
+    rawVsNode(rows),
+    [{ family: "serve", connections: 8, cpu: 0.5, requestsPerSecond: 1, p99: 0.5 }],
+    "the router's rows are at different client counts: no comparison",
   );
 });
