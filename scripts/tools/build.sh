@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the real control-plane tools the Kubernetes tests use (etcd, helm,
-# kube-apiserver, kube-controller-manager) from the Go module proxy, and caches them
-# outside the repo. Idempotent: a binary already cached for its version is skipped.
+# Builds the real tools the tests use and caches them outside the repo: the Kubernetes
+# control plane (etcd, helm, kube-apiserver, kube-controller-manager) and nats-server from
+# the Go module proxy, and Apache Kafka (KRaft) from Maven Central. Idempotent: a tool
+# already cached for its version is skipped.
 #
-#   scripts/tools/build.sh [--verify] [etcd|helm|kube-apiserver|kube-controller-manager ...]
+#   scripts/tools/build.sh [--verify] [etcd|helm|kube-apiserver|kube-controller-manager|nats-server|kafka ...]
 #
 # No tool named = all of them. Prints one line per tool with the binary's path; exits
 # non-zero naming the tool that failed (its log is under $SLUICE_TOOLS_CACHE/logs/).
@@ -11,7 +12,7 @@
 #
 # Environment (all optional):
 #   SLUICE_TOOLS_CACHE  cache root (default ~/.cache/sluice)
-#   ETCD_VERSION HELM_VERSION KUBE_VERSION  module versions (defaults below)
+#   ETCD_VERSION HELM_VERSION KUBE_VERSION NATS_VERSION KAFKA_VERSION  versions (defaults below)
 #   SLUICE_TOOLS_JOBS   go build -p (default 1: the machine is shared, builds are niced)
 set -euo pipefail
 
@@ -20,6 +21,8 @@ HELM_VERSION=${HELM_VERSION:-v3.22.0}
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 # The staging modules are released as v0.<minor>.<patch> alongside v1.<minor>.<patch>.
 STAGING_VERSION=v0.${KUBE_VERSION#v1.}
+NATS_VERSION=${NATS_VERSION:-v2.12.15}
+KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
 
 CACHE=${SLUICE_TOOLS_CACHE:-$HOME/.cache/sluice}
 BIN=$CACHE/bin
@@ -38,14 +41,17 @@ tools=()
 for a in "$@"; do
   case $a in
     --verify) verify=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    etcd|helm|kube-apiserver|kube-controller-manager) tools+=("$a") ;;
-    *) echo "build.sh: unknown tool '$a' (etcd, helm, kube-apiserver, kube-controller-manager)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    etcd|helm|kube-apiserver|kube-controller-manager|nats-server|kafka) tools+=("$a") ;;
+    *) echo "build.sh: unknown tool '$a' (etcd, helm, kube-apiserver, kube-controller-manager, nats-server, kafka)" >&2; exit 2 ;;
   esac
 done
-[ ${#tools[@]} -gt 0 ] || tools=(etcd helm kube-apiserver kube-controller-manager)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd helm kube-apiserver kube-controller-manager nats-server kafka)
 
-command -v go >/dev/null || { echo "build.sh: go not found" >&2; exit 1; }
+# Kafka alone needs Maven and Java, not Go.
+if [[ " ${tools[*]} " != " kafka " ]]; then
+  command -v go >/dev/null || { echo "build.sh: go not found" >&2; exit 1; }
+fi
 
 # timed LOG CMD...: runs CMD niced, output to LOG, with /usr/bin/time -v when present
 # (wall time and peak RSS end up at the end of the log).
@@ -188,12 +194,66 @@ build_kube() {
   echo "$tool $KUBE_VERSION: built $out ($(summary "$log"))"
 }
 
+# --- nats-server (Eventing's Broker store: JetStream) ----------------------------------
+# Debian bookworm has 2.9.10; the module build gives a current 2.12 (consumer BackOff and
+# the JetStream fixes since 2.9) and is a plain `go build` of the module's root package.
+build_nats() {
+  local out=$BIN/nats-server-$NATS_VERSION log=$LOGS/nats-server-$NATS_VERSION.log
+  if [ -x "$out" ]; then echo "nats-server $NATS_VERSION: cached $out"; return; fi
+  echo "building nats-server $NATS_VERSION (first time: ~1 min)… log: $log"
+  : >"$log"
+  local dir; dir=$(scratch "nats-server-$NATS_VERSION")
+  (cd "$dir" \
+    && timed "$log" go get "github.com/nats-io/nats-server/v2@$NATS_VERSION" \
+    && timed "$log" go build -trimpath -ldflags='-s -w' -o "$out.tmp" github.com/nats-io/nats-server/v2 \
+    && mv "$out.tmp" "$out") || fail nats-server "$log"
+  echo "nats-server $NATS_VERSION: built $out ($(summary "$log"))"
+}
+
+# --- Kafka (KRaft, for KafkaSource) -----------------------------------------------------
+# Maven Central publishes the broker as org.apache.kafka:kafka_2.13 with its runtime
+# dependencies in the POM; `mvn dependency:copy-dependencies` on a one-dependency POM puts
+# every jar in one directory, which is the broker's whole classpath. No tarball and none
+# of Kafka's shell scripts: scripts/tools/kafka-start.sh runs the two main classes.
+fetch_kafka() {
+  local dir=$CACHE/kafka/$KAFKA_VERSION log=$LOGS/kafka-$KAFKA_VERSION.log
+  if [ -f "$dir/.ready" ]; then echo "kafka $KAFKA_VERSION: cached $dir/libs"; return; fi
+  command -v mvn >/dev/null || { echo "build.sh: mvn not found (apt-get install maven)" >&2; exit 1; }
+  command -v java >/dev/null || { echo "build.sh: java not found (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+  echo "fetching kafka $KAFKA_VERSION from Maven Central (first time: ~1 min)… log: $log"
+  : >"$log"
+  rm -rf "$dir"; mkdir -p "$dir"
+  # The POM brings log4j's API but no SLF4J binding or log4j-core, and Maven's nearest-wins
+  # picks slf4j-api 1.7 from a transitive dependency, which the 2.x binding cannot serve:
+  # without these three the broker logs nothing (Kafka's tarball ships the same set).
+  cat >"$dir/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>sluice.local</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.17</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
+  </dependencies>
+</project>
+EOF
+  (cd "$dir" \
+    && timed "$log" mvn -B -q -Dmaven.repo.local="$CACHE/m2" -DincludeScope=runtime \
+         -DoutputDirectory="$dir/libs" dependency:copy-dependencies \
+    && touch "$dir/.ready") || fail kafka "$log"
+  echo "kafka $KAFKA_VERSION: fetched $dir/libs ($(ls "$dir/libs" | wc -l) jars, $(summary "$log"))"
+}
+
 # Each binary is <tool>-<version>; bin/<tool> is a stable symlink to it for tests.
 for t in "${tools[@]}"; do
   case $t in
     etcd) build_etcd; v=$ETCD_VERSION ;;
     helm) build_helm; v=$HELM_VERSION ;;
     kube-apiserver|kube-controller-manager) build_kube "$t"; v=$KUBE_VERSION ;;
+    nats-server) build_nats; v=$NATS_VERSION ;;
+    # Not a binary: kafka/<version>/libs, and kafka/current -> <version> for tests.
+    kafka) fetch_kafka; ln -sfn "$KAFKA_VERSION" "$CACHE/kafka/current"; continue ;;
   esac
   ln -sfn "$t-$v" "$BIN/$t"
 done

@@ -1,0 +1,60 @@
+import { EnvReader } from "../common/env.ts";
+
+/** The eventing process's settings (Broker ingress and Trigger dispatcher), parsed once at start-up. */
+export interface EventingConfig {
+  /** The Broker ingress: POST /{namespace}/{broker}. */
+  port: number;
+  /** /healthz, /readyz, /metrics, /v1/eventing. */
+  adminPort: number;
+  bindAddress: string;
+  /** The NATS server with JetStream that stores Broker events. */
+  natsUrl: string;
+  /**
+   * Files and directories (*.yaml, *.yml, *.json) holding Broker and Trigger manifests. Until
+   * `sluice apply` knows these kinds, this is where they come from.
+   */
+  files: string[];
+  /** Where Triggers whose subscriber is a ref to a sluice Service send: the router. */
+  routerUrl: string;
+  /** Services' host domain: {service}.{namespace}.{domain}, as the autoscaler's SLUICE_DOMAIN. */
+  domain: string;
+  /** The largest event data the ingress accepts (bytes); must fit the NATS server's max_payload. */
+  maxEventBytes: number;
+  /** Per attempt, for Triggers whose delivery spec has no timeout. */
+  deliveryTimeoutMs: number;
+  /** Deliveries in flight per Trigger. */
+  maxInFlight: number;
+  /** JetStream's ack wait; deliveries in progress heartbeat within it. */
+  ackWaitMs: number;
+  /** The longest an event waits in a Broker's stream for its Triggers. */
+  retentionMs: number;
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): EventingConfig {
+  const env = new EnvReader("eventing", source);
+  const natsUrl = env.string("NATS_URL", "nats://127.0.0.1:4222");
+  if (!/^(nats|tls):\/\/[^/]+$/.test(natsUrl))
+    env.problem(`NATS_URL=${JSON.stringify(natsUrl)}: expected nats://host:port`);
+  const routerUrl = env.string("SLUICE_ROUTER_URL", "http://127.0.0.1:8080").replace(/\/$/, "");
+  if (!/^https?:\/\/[^/]+$/.test(routerUrl))
+    env.problem(`SLUICE_ROUTER_URL=${JSON.stringify(routerUrl)}: expected http://host:port`);
+  const config: EventingConfig = {
+    port: env.port("EVENTING_PORT", 8070, { allowZero: true }),
+    adminPort: env.port("EVENTING_ADMIN_PORT", 9070, { allowZero: true }),
+    bindAddress: env.string("EVENTING_BIND_ADDRESS", "127.0.0.1"),
+    natsUrl,
+    files: (env.optionalString("EVENTING_FILES") ?? "")
+      .split(",")
+      .map((file) => file.trim())
+      .filter((file) => file !== ""),
+    routerUrl,
+    domain: env.string("SLUICE_DOMAIN", "example.com"),
+    maxEventBytes: env.int("EVENTING_MAX_EVENT_BYTES", 256 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+    deliveryTimeoutMs: env.number("EVENTING_DELIVERY_TIMEOUT_SECONDS", 300, { min: 0.01, max: 3600 }) * 1000,
+    maxInFlight: env.int("EVENTING_MAX_IN_FLIGHT", 100, { min: 1, max: 10_000 }),
+    ackWaitMs: env.number("EVENTING_ACK_WAIT_SECONDS", 30, { min: 1, max: 3600 }) * 1000,
+    retentionMs: env.number("EVENTING_RETENTION_SECONDS", 7 * 86_400, { min: 60, max: 365 * 86_400 }) * 1000,
+  };
+  env.finish();
+  return config;
+}

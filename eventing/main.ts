@@ -1,0 +1,142 @@
+import { createServer } from "node:http";
+import { connect } from "@nats-io/transport-node";
+import { Agent } from "undici";
+import { loadConfigOrExit } from "../common/env.ts";
+import { createAdminServer } from "../common/http/admin-server.ts";
+import { listen } from "../common/http/listen.ts";
+import { sendJson } from "../common/http/respond.ts";
+import { createLogger } from "../common/log.ts";
+import { createRegistry } from "../common/metrics.ts";
+import { onShutdown, onUnhandled } from "../common/shutdown.ts";
+import { createIngressHandler } from "./broker-ingress/handler.ts";
+import { loadConfig } from "./config.ts";
+import { TriggerDispatcher } from "./dispatcher/dispatcher.ts";
+import { EventingMetrics } from "./metrics.ts";
+import { readEventingFiles } from "./resources/read-files.ts";
+import { eventingStatus } from "./status.ts";
+import { BrokerStore, HEADER_ROOM_BYTES } from "./store/broker-store.ts";
+
+// Eventing's process: the Broker ingress and the Trigger dispatcher over NATS JetStream. Wiring
+// only; see docs/eventing.md for the model and eventing/*/ for each part.
+
+const config = loadConfigOrExit(() => loadConfig());
+const log = createLogger("eventing");
+const registry = createRegistry("eventing");
+const metrics = new EventingMetrics(registry);
+
+const resources = readEventingFiles(config.files, { routerUrl: config.routerUrl, domain: config.domain });
+if ("problems" in resources) {
+  process.stderr.write(
+    `eventing: invalid resources:\n${resources.problems.map((p) => `  ${p}`).join("\n")}\n`,
+  );
+  process.exit(2);
+}
+const { set } = resources;
+
+const nc = await connect({
+  servers: config.natsUrl,
+  name: "sluice-eventing",
+  maxReconnectAttempts: -1,
+}).catch((error: Error) => {
+  log.error(`cannot connect to NATS at ${config.natsUrl}: ${error.message}`);
+  process.exit(1);
+});
+if (config.maxEventBytes + HEADER_ROOM_BYTES > nc.info!.max_payload) {
+  log.error(
+    `EVENTING_MAX_EVENT_BYTES=${config.maxEventBytes} does not fit the NATS server's max_payload (${nc.info!.max_payload} bytes, ${HEADER_ROOM_BYTES} of them kept for attributes)`,
+  );
+  process.exit(2);
+}
+const store = await BrokerStore.open(nc, {
+  maxAgeMs: config.retentionMs,
+  maxEventBytes: config.maxEventBytes,
+  ackWaitMs: config.ackWaitMs,
+  maxInFlight: config.maxInFlight,
+});
+// Streams and consumers before the ingress listens: with interest retention, an event stored
+// before its Trigger's consumer exists would not be kept for it.
+for (const broker of set.brokers.values()) {
+  await store.ensureBroker(broker.namespace, broker.name);
+  const keep = new Set(
+    set.triggers
+      .filter((t) => t.namespace === broker.namespace && t.broker === broker.name)
+      .map((t) => t.name),
+  );
+  for (const trigger of keep) await store.ensureTrigger(broker.namespace, broker.name, trigger);
+  const removed = await store.pruneTriggers(broker.namespace, broker.name, keep);
+  if (removed.length > 0)
+    log.info(
+      { broker: `${broker.namespace}/${broker.name}`, removed },
+      "consumers of removed Triggers deleted",
+    );
+}
+
+const agent = new Agent({ keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
+const dispatcher = new TriggerDispatcher({
+  store,
+  agent,
+  defaultTimeoutMs: config.deliveryTimeoutMs,
+  ackWaitMs: config.ackWaitMs,
+  maxInFlight: config.maxInFlight,
+  maxEventBytes: config.maxEventBytes,
+  metrics,
+  log,
+});
+
+let draining = false;
+const ingress = createServer(
+  createIngressHandler({
+    brokers: () => set.brokers,
+    store: (namespace, broker, event) => store.publish(namespace, broker, event),
+    maxEventBytes: config.maxEventBytes,
+    metrics,
+    log,
+  }),
+);
+let ingressUrl = "";
+const admin = createAdminServer({
+  registry,
+  isReady: () => !draining && !nc.isClosed(),
+  log,
+  name: "eventing admin port",
+  routes: { "/v1/eventing": (_req, res) => sendJson(res, 200, eventingStatus(set, metrics, ingressUrl)) },
+});
+
+async function shutDown(reason: string, exitCode = 0): Promise<void> {
+  if (draining) return;
+  draining = true;
+  log.info({ reason }, "stopping");
+  ingress.close();
+  ingress.closeIdleConnections();
+  await dispatcher.stop();
+  await nc.drain().catch(() => {}); // flushes the acks of the last deliveries
+  await agent.close();
+  admin.close();
+  log.info("stopped");
+  process.exit(exitCode);
+}
+onShutdown((reason) => void shutDown(reason));
+onUnhandled(log, (reason, exitCode) => void shutDown(reason, exitCode));
+
+try {
+  await dispatcher.apply(set);
+  const port = await listen(ingress, config.port, config.bindAddress, "eventing broker ingress");
+  const adminPort = await listen(admin, config.adminPort, config.bindAddress, "eventing admin port");
+  ingressUrl = `http://${config.bindAddress}:${port}`;
+  for (const broker of set.brokers.values())
+    log.info(
+      {
+        broker: `${broker.namespace}/${broker.name}`,
+        url: `${ingressUrl}/${broker.namespace}/${broker.name}`,
+      },
+      "broker ready",
+    );
+  log.info(
+    { port, adminPort, nats: config.natsUrl, brokers: set.brokers.size, triggers: set.triggers.length },
+    "eventing listening",
+  );
+  process.send?.({ type: "listening", port, adminPort });
+} catch (error) {
+  log.error((error as Error).message);
+  process.exit(1);
+}

@@ -1,0 +1,144 @@
+import { LineCounter, parseAllDocuments } from "yaml";
+import type { z } from "zod";
+import { isPlainObject, withoutNulls } from "../../serving/absent.ts";
+import { byPosition, formatPath, type Position, type Problem } from "../../serving/load.ts";
+import { type BrokerManifest, brokerSchema, type TriggerManifest, triggerSchema } from "./manifest.ts";
+import { positionOf } from "./yaml-position.ts";
+
+export type { Problem } from "../../serving/load.ts";
+
+// Loading Broker and Trigger manifests, the way serving/load.ts loads Services: every YAML and
+// schema problem with file:line:col, nothing thrown on any text. A file may hold other kinds too
+// (a Service beside the Trigger that targets it, as Knative examples do): those are handed back
+// in `others` for whoever owns them; only a document that claims eventing.knative.dev/v1 with a
+// kind sluice does not know is a problem here.
+
+export const EVENTING_API = "eventing.knative.dev/v1";
+
+export interface Located<T> {
+  file: string;
+  line: number;
+  manifest: T;
+  /** Where a path of this document is, for the problems validate.ts finds. */
+  locate(path: readonly PropertyKey[], key?: string): Position;
+}
+
+export interface LoadedEventing {
+  brokers: Located<BrokerManifest>[];
+  triggers: Located<TriggerManifest>[];
+  /** Documents of other API groups or kinds, untouched, with where they start. */
+  others: { file: string; line: number; apiVersion?: unknown; kind?: unknown; value: unknown }[];
+  problems: Problem[];
+}
+
+const SCHEMAS = { Broker: brokerSchema, Trigger: triggerSchema } as const;
+
+export function loadEventingManifests(text: string, file: string): LoadedEventing {
+  const out: LoadedEventing = { brokers: [], triggers: [], others: [], problems: [] };
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true });
+  if (!Array.isArray(docs)) {
+    out.problems.push({ file, path: "", line: 1, column: 1, message: "no documents found" });
+    return out;
+  }
+  for (const doc of docs) {
+    const start = positionOf(doc, lines, []);
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
+        const { line, col } = lines.linePos(error.pos[0]);
+        out.problems.push({
+          file,
+          path: "",
+          line,
+          column: col,
+          message: `YAML: ${error.message.split("\n")[0]}`,
+        });
+      }
+      continue;
+    }
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      out.problems.push({
+        file,
+        path: "",
+        ...start,
+        message: `YAML: ${(error as Error).message.split("\n")[0]}`,
+      });
+      continue;
+    }
+    if (raw === null || raw === undefined) continue; // an empty document between ---
+    const value = withoutNulls(raw);
+    if (!isPlainObject(value)) {
+      out.problems.push({
+        file,
+        path: "",
+        ...start,
+        message: "expected a mapping with apiVersion, kind, metadata and spec",
+      });
+      continue;
+    }
+    const at = (path: readonly PropertyKey[], key?: string) => positionOf(doc, lines, path, key);
+    const kind = value.kind;
+    if (value.apiVersion !== EVENTING_API) {
+      out.others.push({ file, line: start.line, apiVersion: value.apiVersion, kind, value });
+      continue;
+    }
+    if (kind !== "Broker" && kind !== "Trigger") {
+      out.problems.push({
+        file,
+        path: "kind",
+        ...at(["kind"]),
+        message: `${JSON.stringify(kind)} is not a kind sluice serves in ${EVENTING_API} (Broker, Trigger)`,
+      });
+      continue;
+    }
+    const parsed = SCHEMAS[kind].safeParse(value);
+    if (!parsed.success) {
+      out.problems.push(...schemaProblems(parsed.error.issues, value, at, file));
+      continue;
+    }
+    const located = { file, line: start.line, locate: at };
+    if (kind === "Broker") out.brokers.push({ ...located, manifest: parsed.data as BrokerManifest });
+    else out.triggers.push({ ...located, manifest: parsed.data as TriggerManifest });
+  }
+  out.problems.sort(byPosition);
+  return out;
+}
+
+function schemaProblems(
+  issues: readonly z.core.$ZodIssue[],
+  value: unknown,
+  at: (path: readonly PropertyKey[], key?: string) => Position,
+  file: string,
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys)
+        problems.push({
+          file,
+          path: formatPath([...issue.path, key]),
+          ...at(issue.path, key),
+          message: "unknown field",
+        });
+      continue;
+    }
+    let message = issue.message;
+    if (issue.code === "invalid_type" && valueAt(value, issue.path) === undefined)
+      message = "required field is missing";
+    problems.push({ file, path: formatPath(issue.path), ...at(issue.path), message });
+  }
+  return problems;
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let here = value;
+  for (const key of path) {
+    if (Array.isArray(here) && typeof key === "number") here = here[key];
+    else if (isPlainObject(here) && typeof key === "string" && Object.hasOwn(here, key)) here = here[key];
+    else return undefined;
+  }
+  return here;
+}

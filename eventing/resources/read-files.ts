@@ -1,0 +1,59 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { byPosition, formatProblem, type Problem } from "../../serving/load.ts";
+import { compileEventing, type EventingSet, type ResolveOptions } from "./compile.ts";
+import { type LoadedEventing, loadEventingManifests } from "./load.ts";
+import { validateEventing } from "./validate.ts";
+
+// Brokers and Triggers from files and directories: loaded, validated and compiled as one set,
+// or every problem of every file. The I/O edge of resources/ (the rest of it is pure).
+
+const MANIFEST = /\.(ya?ml|json)$/;
+
+export function readEventingFiles(
+  paths: readonly string[],
+  options: ResolveOptions,
+): { set: EventingSet } | { problems: string[] } {
+  const all: LoadedEventing = { brokers: [], triggers: [], others: [], problems: [] };
+  const problems: Problem[] = [];
+  for (const file of paths.flatMap(expand)) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      problems.push({ file, path: "", message: `cannot read: ${(error as Error).message}` });
+      continue;
+    }
+    const loaded = loadEventingManifests(text, file);
+    all.brokers.push(...loaded.brokers);
+    all.triggers.push(...loaded.triggers);
+    all.others.push(...loaded.others);
+    problems.push(...loaded.problems);
+  }
+  problems.push(...validateEventing(all));
+  if (problems.length > 0) {
+    // In the order the files were given, then by position in each.
+    const files = paths.flatMap(expand);
+    problems.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || byPosition(a, b));
+    return { problems: problems.map(formatProblem) };
+  }
+  return {
+    set: compileEventing(
+      all.brokers.map((b) => b.manifest),
+      all.triggers.map((t) => t.manifest),
+      options,
+    ),
+  };
+}
+
+function expand(path: string): string[] {
+  try {
+    if (!statSync(path).isDirectory()) return [path];
+  } catch {
+    return [path]; // reported when read
+  }
+  return readdirSync(path)
+    .filter((name) => MANIFEST.test(name))
+    .sort()
+    .map((name) => join(path, name));
+}

@@ -1,0 +1,48 @@
+import type { EventingMetrics } from "./metrics.ts";
+import type { EventingSet } from "./resources/compile.ts";
+
+// GET /v1/eventing on the admin port: each Broker's address (Knative's status.address.url) and
+// each Trigger's counts. What `sluice status` and the autoscaler's GET /v1/status will show.
+
+export interface EventingStatus {
+  brokers: { namespace: string; name: string; address: { url: string } }[];
+  triggers: {
+    namespace: string;
+    name: string;
+    broker: string;
+    subscriber: string;
+    counts: Record<string, number>;
+  }[];
+}
+
+export function eventingStatus(
+  set: EventingSet,
+  metrics: EventingMetrics,
+  ingressUrl: string,
+): EventingStatus {
+  const count = (key: string) => metrics.counts.get(key) ?? 0;
+  return {
+    brokers: [...set.brokers.values()].map(({ namespace, name }) => ({
+      namespace,
+      name,
+      address: { url: `${ingressUrl}/${namespace}/${name}` },
+    })),
+    triggers: set.triggers.map((t) => {
+      const key = `${t.namespace}/${t.name}`;
+      return {
+        namespace: t.namespace,
+        name: t.name,
+        broker: t.broker,
+        subscriber: t.subscriber.describe,
+        counts: {
+          delivered: count(`trigger ${key} delivered`),
+          retried: count(`trigger ${key} retried`),
+          deadLettered: count(`trigger ${key} dead_lettered`),
+          dropped: count(`trigger ${key} dropped`),
+          filtered: count(`trigger ${key} filtered`),
+          replies: count(`reply ${key} published`),
+        },
+      };
+    }),
+  };
+}

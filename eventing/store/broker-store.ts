@@ -1,0 +1,173 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+import { type NatsConnection, nanos, headers as natsHeaders } from "@nats-io/transport-node";
+import type { StoredEvent } from "../cloudevent/event.ts";
+import { decodeHeaderValue, encodeHeaderValue } from "../cloudevent/header-value.ts";
+import { consumerName, messageId, streamName, subjectOf, triggerOfConsumer } from "./names.ts";
+
+// The Broker store on NATS JetStream: one stream per Broker, one durable consumer per Trigger.
+// Events are stored in binary mode: attributes as `ce-` headers (percent-encoded as in HTTP),
+// datacontenttype as Content-Type, data as the payload, so a stored event reads the same with
+// the nats CLI as on the wire.
+//
+// Streams use interest retention: an event is kept until every Trigger's consumer acked it,
+// and no longer (bounded by maxAgeMs). Consumers must therefore exist before the ingress takes
+// events for their Broker; main.ts creates them first.
+
+export interface StoreOptions {
+  /** The longest an unacknowledged event is kept. */
+  maxAgeMs: number;
+  /** The largest event (data) the ingress accepts; the stream refuses bigger messages. */
+  maxEventBytes: number;
+  /** How long a delivery may go without a heartbeat before JetStream redelivers it. */
+  ackWaitMs: number;
+  /** Deliveries of one Trigger in flight at once (max_ack_pending). */
+  maxInFlight: number;
+}
+
+/** JetStream's own de-duplication window for Nats-Msg-Id (see names.ts). */
+const DUPLICATE_WINDOW_MS = 120_000;
+/** Room for the `ce-` headers on top of the data. */
+export const HEADER_ROOM_BYTES = 64 * 1024;
+
+export class BrokerStore {
+  readonly #jsm: JetStreamManager;
+  readonly #js: JetStreamClient;
+  readonly #options: StoreOptions;
+
+  private constructor(jsm: JetStreamManager, js: JetStreamClient, options: StoreOptions) {
+    this.#jsm = jsm;
+    this.#js = js;
+    this.#options = options;
+  }
+
+  static async open(nc: NatsConnection, options: StoreOptions): Promise<BrokerStore> {
+    const jsm = await jetstreamManager(nc);
+    return new BrokerStore(jsm, jetstream(nc), options);
+  }
+
+  /** Creates the Broker's stream, or brings an existing one to the current settings. */
+  async ensureBroker(namespace: string, broker: string): Promise<void> {
+    const config = {
+      name: streamName(namespace, broker),
+      subjects: [subjectOf(namespace, broker)],
+      retention: RetentionPolicy.Interest,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      max_age: nanos(this.#options.maxAgeMs),
+      max_msg_size: this.#options.maxEventBytes + HEADER_ROOM_BYTES,
+    };
+    try {
+      await this.#jsm.streams.info(config.name);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.#jsm.streams.add(config);
+      return;
+    }
+    await this.#jsm.streams.update(config.name, config);
+  }
+
+  /**
+   * Creates the Trigger's durable consumer (it sees events stored from now on), or updates the
+   * settings of the one there: its position, and so every event not yet delivered, is kept.
+   */
+  async ensureTrigger(namespace: string, broker: string, trigger: string): Promise<void> {
+    const stream = streamName(namespace, broker);
+    const durable = consumerName(trigger);
+    const settings = {
+      ack_wait: nanos(this.#options.ackWaitMs),
+      max_ack_pending: this.#options.maxInFlight,
+      max_deliver: -1, // the dispatcher counts attempts against the Trigger's retry policy
+    };
+    try {
+      await this.#jsm.consumers.info(stream, durable);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.#jsm.consumers.add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        ...settings,
+      });
+      return;
+    }
+    await this.#jsm.consumers.update(stream, durable, settings);
+  }
+
+  /**
+   * Deletes the consumers of Triggers that are gone, so interest retention stops keeping events
+   * for them. Returns the names of the Triggers removed.
+   */
+  async pruneTriggers(namespace: string, broker: string, keep: ReadonlySet<string>): Promise<string[]> {
+    const stream = streamName(namespace, broker);
+    const removed: string[] = [];
+    for await (const info of this.#jsm.consumers.list(stream)) {
+      const trigger = triggerOfConsumer(info.name);
+      if (trigger === undefined || keep.has(trigger)) continue;
+      await this.#jsm.consumers.delete(stream, info.name);
+      removed.push(trigger);
+    }
+    return removed;
+  }
+
+  /** Stores an event; resolves once JetStream has it (the PubAck), rejects otherwise. */
+  async publish(namespace: string, broker: string, event: StoredEvent): Promise<{ duplicate: boolean }> {
+    const h = natsHeaders();
+    for (const [name, value] of Object.entries(event.attributes)) {
+      if (name === "datacontenttype") h.set("content-type", encodeHeaderValue(value));
+      else h.set(`ce-${name}`, encodeHeaderValue(value));
+    }
+    const ack = await this.#js.publish(subjectOf(namespace, broker), event.data, {
+      headers: h,
+      msgID: messageId(event.attributes.source ?? "", event.attributes.id ?? ""),
+      expect: { streamName: streamName(namespace, broker) },
+    });
+    return { duplicate: ack.duplicate };
+  }
+
+  /** The Trigger's consumer, to pull from. */
+  async consumer(namespace: string, broker: string, trigger: string) {
+    return this.#js.consumers.get(streamName(namespace, broker), consumerName(trigger));
+  }
+
+  /** Messages stored in a Broker's stream and not yet acknowledged by every Trigger (for tests and status). */
+  async storedCount(namespace: string, broker: string): Promise<number> {
+    const info = await this.#jsm.streams.info(streamName(namespace, broker));
+    return info.state.messages;
+  }
+}
+
+/** A stored message back as an event. */
+export function eventOfMessage(msg: JsMsg): StoredEvent {
+  const attributes: Record<string, string> = {};
+  if (msg.headers) {
+    for (const key of msg.headers.keys()) {
+      const name = key.toLowerCase();
+      const value = decodeHeaderValue(msg.headers.get(key));
+      if (name === "content-type") attributes.datacontenttype = value;
+      else if (name.startsWith("ce-")) attributes[name.slice(3)] = value;
+    }
+  }
+  return { attributes, data: msg.data.length > 0 ? msg.data : undefined };
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; code?: number; api_error?: { code?: number }; message?: string };
+  return (
+    e?.name === "StreamNotFoundError" ||
+    e?.name === "ConsumerNotFoundError" ||
+    e?.api_error?.code === 404 ||
+    /not found/i.test(e?.message ?? "")
+  );
+}
