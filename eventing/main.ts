@@ -13,6 +13,7 @@ import { loadConfig } from "./config.ts";
 import { TriggerDispatcher } from "./dispatcher/dispatcher.ts";
 import { EventingMetrics } from "./metrics.ts";
 import { readEventingFiles } from "./resources/read-files.ts";
+import { EventingRuntime } from "./runtime.ts";
 import { eventingStatus } from "./status.ts";
 import { BrokerStore, HEADER_ROOM_BYTES } from "./store/broker-store.ts";
 
@@ -53,24 +54,6 @@ const store = await BrokerStore.open(nc, {
   ackWaitMs: config.ackWaitMs,
   maxInFlight: config.maxInFlight,
 });
-// Streams and consumers before the ingress listens: with interest retention, an event stored
-// before its Trigger's consumer exists would not be kept for it.
-for (const broker of set.brokers.values()) {
-  await store.ensureBroker(broker.namespace, broker.name);
-  const keep = new Set(
-    set.triggers
-      .filter((t) => t.namespace === broker.namespace && t.broker === broker.name)
-      .map((t) => t.name),
-  );
-  for (const trigger of keep) await store.ensureTrigger(broker.namespace, broker.name, trigger);
-  const removed = await store.pruneTriggers(broker.namespace, broker.name, keep);
-  if (removed.length > 0)
-    log.info(
-      { broker: `${broker.namespace}/${broker.name}`, removed },
-      "consumers of removed Triggers deleted",
-    );
-}
-
 const agent = new Agent({ keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
 const dispatcher = new TriggerDispatcher({
   store,
@@ -83,10 +66,12 @@ const dispatcher = new TriggerDispatcher({
   log,
 });
 
+const runtime = new EventingRuntime(store, dispatcher, log);
+
 let draining = false;
 const ingress = createServer(
   createIngressHandler({
-    brokers: () => set.brokers,
+    brokers: () => runtime.set.brokers,
     store: (namespace, broker, event) => store.publish(namespace, broker, event),
     maxEventBytes: config.maxEventBytes,
     metrics,
@@ -99,7 +84,9 @@ const admin = createAdminServer({
   isReady: () => !draining && !nc.isClosed(),
   log,
   name: "eventing admin port",
-  routes: { "/v1/eventing": (_req, res) => sendJson(res, 200, eventingStatus(set, metrics, ingressUrl)) },
+  routes: {
+    "/v1/eventing": (_req, res) => sendJson(res, 200, eventingStatus(runtime.set, metrics, ingressUrl)),
+  },
 });
 
 async function shutDown(reason: string, exitCode = 0): Promise<void> {
@@ -119,11 +106,12 @@ onShutdown((reason) => void shutDown(reason));
 onUnhandled(log, (reason, exitCode) => void shutDown(reason, exitCode));
 
 try {
-  await dispatcher.apply(set);
+  // Streams and consumers exist before the ingress listens (see runtime.ts).
+  await runtime.apply(set);
   const port = await listen(ingress, config.port, config.bindAddress, "eventing broker ingress");
   const adminPort = await listen(admin, config.adminPort, config.bindAddress, "eventing admin port");
   ingressUrl = `http://${config.bindAddress}:${port}`;
-  for (const broker of set.brokers.values())
+  for (const broker of runtime.set.brokers.values())
     log.info(
       {
         broker: `${broker.namespace}/${broker.name}`,

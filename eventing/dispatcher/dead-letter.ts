@@ -18,7 +18,7 @@ export interface DeliveryFailure {
 }
 
 export function deadLetterEvent(event: StoredEvent, failure: DeliveryFailure): StoredEvent {
-  const attributes = { ...event.attributes, knativeerrordest: failure.destination };
+  const attributes: Record<string, string> = { ...event.attributes, knativeerrordest: failure.destination };
   if (failure.status !== undefined) attributes.knativeerrorcode = String(failure.status);
   const data =
     failure.body && failure.body.length > 0

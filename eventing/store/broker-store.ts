@@ -64,7 +64,8 @@ export class BrokerStore {
       retention: RetentionPolicy.Interest,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
-      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      // JetStream refuses a window longer than the stream's max age.
+      duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, this.#options.maxAgeMs)),
       max_age: nanos(this.#options.maxAgeMs),
       max_msg_size: this.#options.maxEventBytes + HEADER_ROOM_BYTES,
     };
