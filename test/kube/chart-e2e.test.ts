@@ -10,6 +10,13 @@ import t from "tap";
 import { request } from "undici";
 import { CHART, helm, helmSkip } from "../charts/chart.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import {
+  appContainer,
+  crashingContainer,
+  readyCondition,
+  type ServiceObject,
+  serviceObject,
+} from "../helpers/kube/knative-service.ts";
 import { SLUICE_GROUP } from "../helpers/kube/sluice-crds.ts";
 import { skipUnlessPodNetwork, startTestNode } from "../helpers/kube/test-node.ts";
 import { waitFor } from "../helpers/processes.ts";
@@ -18,39 +25,6 @@ const skip = helmSkip() || (await skipUnlessControlPlane(t)) || skipUnlessPodNet
 const release = "sluice";
 const system = "sluice-system";
 const namespace = "default";
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-
-interface ServiceCR {
-  metadata: Record<string, unknown>;
-  status?: { conditions?: Condition[]; latestReadyRevisionName?: string; url?: string };
-}
-
-const app = (version: string) => ({
-  image: "node:24",
-  command: ["node", "test/fixtures/app.ts"],
-  env: [{ name: "VERSION", value: version }],
-});
-
-function service(name: string, containers: object[], traffic?: object[]) {
-  return {
-    apiVersion: `${SLUICE_GROUP}/v1`,
-    kind: "Service",
-    metadata: { name, namespace },
-    spec: {
-      template: {
-        metadata: { annotations: { "autoscaling.knative.dev/window": "6s" } },
-        spec: { containers },
-      },
-      ...(traffic ? { traffic } : {}),
-    },
-  };
-}
 
 t.test("helm install, then a Service through the chart's own pods", { skip, timeout: 300_000 }, async (t) => {
   const cp = await startControlPlane(t);
@@ -93,13 +67,13 @@ t.test("helm install, then a Service through the chart's own pods", { skip, time
     "router, activator and autoscaler pods ready",
     async () => {
       const pods = (await core.listNamespacedPod({ namespace: system })).items;
-      const ready = (component: string) =>
+      const readyPod = (component: string) =>
         pods.find(
           (pod) =>
             pod.metadata?.labels?.["app.kubernetes.io/component"] === component &&
             pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
         );
-      return ready("autoscaler") && ready("activator") ? ready("router") : undefined;
+      return readyPod("autoscaler") && readyPod("activator") ? readyPod("router") : undefined;
     },
     { timeoutMs: 90_000, everyMs: 500 },
   ).catch((error) => {
@@ -113,13 +87,13 @@ t.test("helm install, then a Service through the chart's own pods", { skip, time
   };
   const cr = { group: SLUICE_GROUP, version: "v1", namespace };
   const getService = async (name: string) =>
-    (await custom.getNamespacedCustomObject({ ...cr, plural: "services", name })) as ServiceCR;
+    (await custom.getNamespacedCustomObject({ ...cr, plural: "services", name })) as ServiceObject;
 
   await t.test("a Service applied is answered through the router", async (t) => {
     await custom.createNamespacedCustomObject({
       ...cr,
       plural: "services",
-      body: service("hello", [app("v1")]),
+      body: serviceObject(namespace, "hello", [appContainer("v1")]),
     });
     const answer = await waitFor(
       "hello answered through the router pod",
@@ -165,7 +139,7 @@ t.test("helm install, then a Service through the chart's own pods", { skip, time
       plural: "services",
       name: "hello",
       body: {
-        ...service("hello", [app("v2")], [{ latestRevision: true, percent: 100 }]),
+        ...serviceObject(namespace, "hello", [appContainer("v2")], [{ latestRevision: true, percent: 100 }]),
         metadata: current.metadata,
       },
     });
@@ -184,17 +158,12 @@ t.test("helm install, then a Service through the chart's own pods", { skip, time
     await custom.createNamespacedCustomObject({
       ...cr,
       plural: "services",
-      body: service("broken", [
-        {
-          image: "node:24",
-          command: ["node", "-e", "console.error('missing DATABASE_URL'); process.exit(3)"],
-        },
-      ]),
+      body: serviceObject(namespace, "broken", [crashingContainer("missing DATABASE_URL")]),
     });
     const ready = await waitFor(
       "broken Ready=False",
       async () => {
-        const c = (await getService("broken")).status?.conditions?.find((c) => c.type === "Ready");
+        const c = readyCondition(await getService("broken"));
         return c?.status === "False" ? c : undefined;
       },
       { timeoutMs: 90_000, everyMs: 500 },

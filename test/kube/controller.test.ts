@@ -11,6 +11,13 @@ import { request } from "undici";
 import { type AutoscalerHandle, startAutoscaler } from "../helpers/autoscaler.ts";
 import { startActivator } from "../helpers/data-plane.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import {
+  appContainer,
+  crashingContainer,
+  readyCondition,
+  type ServiceObject,
+  serviceObject,
+} from "../helpers/kube/knative-service.ts";
 import { installSluiceCrds, SLUICE_GROUP } from "../helpers/kube/sluice-crds.ts";
 import { skipUnlessPodNetwork, startTestNode } from "../helpers/kube/test-node.ts";
 import { waitFor } from "../helpers/processes.ts";
@@ -18,22 +25,6 @@ import { startRouter } from "../helpers/router.ts";
 
 const skip = (await skipUnlessControlPlane(t)) || skipUnlessPodNetwork();
 const namespace = "default";
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-
-interface ServiceCR {
-  metadata: { name: string };
-  status?: {
-    conditions?: Condition[];
-    latestReadyRevisionName?: string;
-    traffic?: { revisionName?: string; percent?: number }[];
-  };
-}
 
 /** The autoscaler that answers ready: the one holding the Lease. */
 async function leaderOf(handles: AutoscalerHandle[]): Promise<AutoscalerHandle | undefined> {
@@ -45,33 +36,6 @@ async function leaderOf(handles: AutoscalerHandle[]): Promise<AutoscalerHandle |
   return undefined;
 }
 
-function ready(object: ServiceCR | undefined): Condition | undefined {
-  return object?.status?.conditions?.find((c) => c.type === "Ready");
-}
-
-const app = (version: string) => ({
-  image: "node:24",
-  command: ["node", "test/fixtures/app.ts"],
-  env: [{ name: "VERSION", value: version }],
-});
-
-function service(name: string, containers: object[], traffic?: object[]) {
-  return {
-    apiVersion: `${SLUICE_GROUP}/v1`,
-    kind: "Service",
-    metadata: { name, namespace },
-    spec: {
-      template: {
-        metadata: {
-          annotations: { "autoscaling.knative.dev/window": "6s" },
-        },
-        spec: { containers },
-      },
-      ...(traffic ? { traffic } : {}),
-    },
-  };
-}
-
 t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 }, async (t) => {
   const cp = await startControlPlane(t);
   await installSluiceCrds(cp, namespace);
@@ -81,7 +45,7 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const cr = { group: SLUICE_GROUP, version: "v1", namespace };
   const getService = async (name: string) =>
-    (await custom.getNamespacedCustomObject({ ...cr, plural: "services", name })) as ServiceCR;
+    (await custom.getNamespacedCustomObject({ ...cr, plural: "services", name })) as ServiceObject;
   const dumpPods = () => {
     for (const pod of node.pods())
       for (const container of ["user-container", "queue-proxy"])
@@ -135,13 +99,13 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
     await custom.createNamespacedCustomObject({
       ...cr,
       plural: "services",
-      body: service("hello", [app("v1")]),
+      body: serviceObject(namespace, "hello", [appContainer("v1")]),
     });
     const status = await waitFor(
       "hello Ready",
       async () => {
         const object = await getService("hello");
-        return ready(object)?.status === "True" ? object.status : undefined;
+        return readyCondition(object)?.status === "True" ? object.status : undefined;
       },
       { timeoutMs: 60_000, everyMs: 200 },
     ).catch((error) => {
@@ -180,7 +144,7 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
       plural: "services",
       name: "hello",
       body: {
-        ...service("hello", [app("v2")], [{ latestRevision: true, percent: 100 }]),
+        ...serviceObject(namespace, "hello", [appContainer("v2")], [{ latestRevision: true, percent: 100 }]),
         metadata: current.metadata,
       },
     });
@@ -209,7 +173,7 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
   });
 
   await t.test("an hpa-class Service gets an HPA; its Deployment's scale is left to it", async (t) => {
-    const body = service("cpu-bound", [app("v1")]);
+    const body = serviceObject(namespace, "cpu-bound", [appContainer("v1")]);
     body.spec.template.metadata.annotations = {
       "autoscaling.knative.dev/class": "hpa.autoscaling.knative.dev",
       "autoscaling.knative.dev/metric": "cpu",
@@ -252,14 +216,12 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
     await custom.createNamespacedCustomObject({
       ...cr,
       plural: "services",
-      body: service("broken", [
-        { image: "node:24", command: ["node", "-e", "console.error('no config'); process.exit(3)"] },
-      ]),
+      body: serviceObject(namespace, "broken", [crashingContainer("no config")]),
     });
     const condition = await waitFor(
       "broken failed",
       async () => {
-        const c = ready(await getService("broken"));
+        const c = readyCondition(await getService("broken"));
         return c?.status === "False" ? c : undefined;
       },
       { timeoutMs: 60_000, everyMs: 250 },
@@ -284,7 +246,11 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
   await t.test("the leader is killed: the standby takes over, the router keeps routing", async (t) => {
     first.proc.child.kill("SIGKILL");
     await leaderReady(second);
-    const res = await get("hello.default.example.com");
+    const res = await get("hello.default.example.com").catch((error) => {
+      t.comment(`new leader:\n${second.proc.output().slice(-4000)}`);
+      t.comment(`activator:\n${activator.proc.output().slice(-4000)}`);
+      throw error;
+    });
     t.equal(res.status, 200, "still answered");
     const state = await second.state();
     t.ok(
@@ -302,7 +268,7 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
     await custom.createNamespacedCustomObject({
       ...cr,
       plural: "services",
-      body: service("after-restart", [app("v1")]),
+      body: serviceObject(namespace, "after-restart", [appContainer("v1")]),
     });
     const answer = await waitFor(
       "after-restart answered",
