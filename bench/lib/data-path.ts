@@ -20,27 +20,29 @@ export function dataPathEnv(path: DataPath): Record<string, string> {
 }
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const COMPONENT_DIRS = ["common", "router", "activator", "queue-proxy"];
-/** The name as a string literal in code: a comment that mentions it does not count. */
-const QUOTED = new RegExp(`["'\`]${DATA_PATH_ENV}["'\`]`);
+export const COMPONENTS = ["router", "activator", "queue-proxy"] as const;
+/** Reading the variable in a component's own files: its name, or the shared reader's. */
+const READS = /SLUICE_DATA_PATH|readDataPath\(/;
+
+function mentions(dir: string): boolean {
+  return readdirSync(dir, { withFileTypes: true }).some((entry) =>
+    entry.isDirectory()
+      ? mentions(join(dir, entry.name))
+      : entry.name.endsWith(".ts") && READS.test(readFileSync(join(dir, entry.name), "utf8")),
+  );
+}
 
 /**
- * Whether any component's source reads SLUICE_DATA_PATH (names it in a string literal). Until the raw path lands the variable is
- * ignored and "raw" rows measure the node:http path: the report says so instead of implying a
+ * The components whose source does not read SLUICE_DATA_PATH: for them the variable is ignored and
+ * their "[raw]" rows measure the node:http path. The report says so instead of implying a
  * comparison that did not happen.
  */
-export function dataPathIsRead(): boolean {
-  const reads = (dir: string): boolean =>
-    readdirSync(dir, { withFileTypes: true }).some((entry) =>
-      entry.isDirectory()
-        ? reads(join(dir, entry.name))
-        : entry.name.endsWith(".ts") && QUOTED.test(readFileSync(join(dir, entry.name), "utf8")),
-    );
-  return COMPONENT_DIRS.some((dir) => {
+export function componentsIgnoringDataPath(): string[] {
+  return COMPONENTS.filter((component) => {
     try {
-      return reads(join(root, dir));
+      return !mentions(join(root, component));
     } catch {
-      return false;
+      return true;
     }
   });
 }

@@ -6,7 +6,7 @@ import { benchBurst } from "../burst.ts";
 import { references } from "../references.ts";
 import { benchStartup } from "../startup.ts";
 import { measureAll, rssOf, type Target } from "./compare.ts";
-import { DATA_PATH_ENV, dataPathIsRead } from "./data-path.ts";
+import { componentsIgnoringDataPath, DATA_PATH_ENV } from "./data-path.ts";
 import { type BurstFigures, goalRows, type StartupFigures } from "./goals.ts";
 import type { BenchOptions } from "./options.ts";
 import { roundSeconds } from "./options.ts";
@@ -33,13 +33,13 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
   let rows: ReturnType<typeof withRatios> = [];
   let paced: Paced | undefined;
   const idle: Record<string, Record<string, number>> = {};
-  const rawIsRead = dataPathIsRead();
+  const ignoring = options.paths.includes("raw") ? componentsIgnoringDataPath() : [];
   try {
     console.log(
       `data paths: ${options.paths.join(", ")} (${DATA_PATH_ENV} of each sluice process; rows say which)` +
-        (options.paths.includes("raw") && !rawIsRead
-          ? `\n  NOTE: no component reads ${DATA_PATH_ENV} yet, so [raw] rows run the node:http path too:` +
-            "\n  they are a second sample of it, not the raw path"
+        (ignoring.length > 0
+          ? `\n  NOTE: ${ignoring.join(", ")} ${ignoring.length === 1 ? "does" : "do"} not read ${DATA_PATH_ENV} yet: ` +
+            "in [raw] rows, that hop runs node:http"
           : ""),
     );
     // Start-up first, on a machine not yet busy with the comparison's processes (only the app).
@@ -97,12 +97,12 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
       ]),
     );
     if (burst && "missing" in burst.figures) console.log(`cold burst: ${burst.figures.missing}`);
-    if (options.paths.includes("raw") && !rawIsRead)
-      console.log(`[raw] = node:http path until the components read ${DATA_PATH_ENV}.`);
+    if (ignoring.length > 0)
+      console.log(`[raw] rows: ${ignoring.join(", ")} still on node:http (${DATA_PATH_ENV} not read).`);
   }
   const file = saveResults(name, {
     options,
-    rawPathRead: rawIsRead,
+    componentsIgnoringDataPath: ignoring,
     skipped,
     idleRssMb: idle,
     results: rows,
