@@ -2,8 +2,9 @@
 # One image for every sluice component; the command picks it:
 #   docker run IMAGE router | activator | autoscaler | queue-proxy
 # (Kubernetes: `command: ["router"]`, as the chart and the controller's queue-proxy sidecar do.)
-# Components run from their TypeScript sources (Node 24 strips the types); only the production
-# dependencies are installed. Built and checked how: docs/kubernetes.md ("The image").
+# Components run from their prebuilt bundles (dist/<component>.cjs, made by scripts/build.ts in
+# the build stage: docs/prebuilt.md), with the production dependencies beside them for what the
+# bundles leave out. Built and checked how: docs/kubernetes.md ("The image").
 
 ARG NODE_IMAGE=node:24-slim
 
@@ -13,6 +14,21 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
   && npm cache clean --force
+
+# --- the prebuilt bundles (esbuild is a devDependency: all dependencies, no install scripts) ---
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY common ./common
+COPY serving ./serving
+COPY platform ./platform
+COPY router ./router
+COPY activator ./activator
+COPY autoscaler ./autoscaler
+COPY queue-proxy ./queue-proxy
+COPY scripts/build.ts ./scripts/build.ts
+RUN node scripts/build.ts
 
 # --- the runtime image ---
 FROM ${NODE_IMAGE}
@@ -28,6 +44,7 @@ COPY router ./router
 COPY activator ./activator
 COPY autoscaler ./autoscaler
 COPY queue-proxy ./queue-proxy
+COPY --from=build /app/dist ./dist
 # The command's own name picks the component: router, activator, autoscaler and queue-proxy are
 # links to this script.
 COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/sluice-component
@@ -35,7 +52,7 @@ COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/sluice-component
 component=$(basename "$0")
 case "$component" in
   router|activator|autoscaler|queue-proxy)
-    exec node "${SLUICE_HOME:-/app}/$component/main.ts" "$@" ;;
+    exec node "${SLUICE_HOME:-/app}/dist/$component.cjs" "$@" ;;
   *)
     echo "sluice image: run one of router, activator, autoscaler, queue-proxy (not $component)" >&2
     exit 64 ;;

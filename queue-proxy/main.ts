@@ -1,9 +1,9 @@
+import { createDeferredRegistry } from "../common/deferred-registry.ts";
 import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
 import { sendJson } from "../common/http/respond.ts";
 import { createLogger } from "../common/log.ts";
-import { createRegistry } from "../common/metrics.ts";
 import type { PodStats } from "../common/pod-stats.ts";
 import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { createTracer } from "../common/tracing.ts";
@@ -15,7 +15,7 @@ import { createServingSide } from "./server.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("queue-proxy").child({ revision: config.revision, pod: config.pod });
-const registry = createRegistry("queue-proxy");
+const registry = createDeferredRegistry("queue-proxy", { now: config.metricsPort >= 0 });
 const tracer = await createTracer("queue-proxy").catch(exitOnConfigError);
 const startedAt = Date.now();
 

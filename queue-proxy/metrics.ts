@@ -1,6 +1,11 @@
-import { Gauge, type Registry } from "prom-client";
-import { FixedLabelCounter, FixedLabelHistogram, StatusCodeCounter } from "../common/fixed-label-metrics.ts";
-import { metricName } from "../common/metrics.ts";
+import type { Registry } from "prom-client";
+import {
+  FixedLabelCounter,
+  FixedLabelHistogram,
+  SeriesMetric,
+  StatusCodeCounter,
+} from "../common/fixed-label-metrics.ts";
+import { metricName } from "../common/metric-name.ts";
 
 const COMPONENT = "queue-proxy";
 
@@ -55,25 +60,22 @@ export class QueueProxyMetrics {
       "Requests that hit a timeout (504, or a reset once the response had started).",
       fixed,
     );
-    const labelNames = ["service", "namespace", "revision"] as const;
-    new Gauge({
-      name: metricName(COMPONENT, "in_flight_requests"),
-      help: "Requests being served by the app now.",
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.set(labels, current().inFlight);
-      },
-    });
-    new Gauge({
-      name: metricName(COMPONENT, "queued_requests"),
-      help: "Requests waiting for a free slot now.",
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.set(labels, current().queued);
-      },
-    });
+    // Read at scrape time; plain series rather than prom-client Gauges, so that prom-client is
+    // loaded only when the registry is first scraped (common/deferred-registry.ts).
+    new SeriesMetric(
+      registry,
+      metricName(COMPONENT, "in_flight_requests"),
+      "Requests being served by the app now.",
+      "gauge",
+      (out) => out.push({ labels: fixed, value: current().inFlight }),
+    );
+    new SeriesMetric(
+      registry,
+      metricName(COMPONENT, "queued_requests"),
+      "Requests waiting for a free slot now.",
+      "gauge",
+      (out) => out.push({ labels: fixed, value: current().queued }),
+    );
   }
 
   observe(code: number, seconds: number): void {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { preferPrebuilt } from "../../common/prebuilt.ts";
 
 export interface PodProcessOptions {
   env: NodeJS.ProcessEnv;
@@ -13,13 +14,15 @@ export interface PodProcessOptions {
  * Starts one process of a pod so that it outlives the platform: in its own session and process
  * group (no terminal signal and no parent-death signal reaches it; the platform stops it itself),
  * with its output appended to files rather than piped (a pipe would break when the platform dies).
- * Unlike spawn-child.ts, which ties sluice's own components to their parent.
+ * Unlike spawn-child.ts, which ties sluice's own components to their parent. sluice's own entry
+ * points among the arguments (the queue-proxy, the pod guard) run from their prebuilt bundles when
+ * those are fresh (common/prebuilt.ts).
  */
 export function spawnPodProcess(command: string, args: string[], options: PodProcessOptions): ChildProcess {
   const stdout = openSync(options.stdout, "a");
   const stderr = options.stderr === options.stdout ? stdout : openSync(options.stderr, "a");
   try {
-    return spawn(command, args, {
+    return spawn(command, preferPrebuilt(args), {
       cwd: options.cwd,
       env: options.env,
       detached: true,

@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import t, { type Test } from "tap";
 import { freePort } from "../../common/free-port.ts";
+import { build } from "../../scripts/build.ts";
 import { containerEnv, deployment, helmSkip, render } from "../charts/chart.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 
@@ -58,6 +59,7 @@ function stages(): Stage[] {
 const STAGES = stages();
 const RUNTIME = STAGES.at(-1) as Stage;
 const DEPS = STAGES.find((stage) => stage.lines.some((line) => /npm ci/.test(line))) as Stage;
+const BUILD = STAGES.find((stage) => / AS build$/.test(stage.from)) as Stage;
 
 /** The command script the image runs components with (the COPY heredoc). */
 function componentScript(): { path: string; body: string } {
@@ -117,8 +119,11 @@ function productionModules(): string {
   return join(cached, "node_modules");
 }
 
-/** /app as the runtime stage builds it, and a bin/ holding the command script and its links. */
-function buildTree(t: Test): { app: string; bin: string } {
+/**
+ * /app as the runtime stage builds it (the build stage's bundles in dist/, made by the same
+ * scripts/build.ts from the tree's own sources), and a bin/ holding the command script and its links.
+ */
+async function buildTree(t: Test): Promise<{ app: string; bin: string }> {
   const root = mkdtempSync(join(tmpdir(), "sluice-image-"));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const app = join(root, "app");
@@ -133,6 +138,7 @@ function buildTree(t: Test): { app: string; bin: string } {
     }
   }
   symlinkSync(productionModules(), join(app, "node_modules"));
+  await build({ root: app, dist: join(app, "dist") });
   const bin = join(root, "bin");
   mkdirSync(bin);
   const script = componentScript();
@@ -185,6 +191,12 @@ async function startComponent(
       reject(new Error(`${command} exited with ${code}:\n${output()}`));
     });
   });
+  // The script execs node on the component's bundle: the same process.
+  t.same(
+    readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0").slice(1, 2),
+    [join(tree.app, "dist", `${command}.cjs`)],
+    `${command} runs from its prebuilt bundle`,
+  );
   return { child, message, output };
 }
 
@@ -196,6 +208,15 @@ t.test("the Dockerfile: multi-stage, Node 24 slim, production dependencies only,
   t.match(DOCKERFILE, /^ARG NODE_IMAGE=node:24-slim$/m, "Node 24 slim");
   for (const stage of STAGES) t.match(stage.from, /^FROM \$\{NODE_IMAGE\}/);
   t.match(DEPS.lines.join("\n"), /npm ci --omit=dev --ignore-scripts/);
+  t.ok(BUILD, "a build stage");
+  t.ok(
+    BUILD.lines.some((line) => /^RUN node scripts\/build\.ts$/.test(line)),
+    "that builds the bundles with scripts/build.ts",
+  );
+  t.ok(
+    RUNTIME.lines.includes("COPY --from=build /app/dist ./dist"),
+    "the runtime image takes only its dist/",
+  );
   const user = RUNTIME.lines.filter((line) => line.startsWith("USER ")).at(-1);
   t.match(user, /^USER [1-9]\d*:[1-9]\d*$/, "a numeric non-root user (runAsNonRoot can check it)");
   const values = readFileSync(join(ROOT, "charts/sluice/values.yaml"), "utf8");
@@ -221,7 +242,7 @@ t.test("the Dockerfile: multi-stage, Node 24 slim, production dependencies only,
     for (const source of sources) t.notOk(ignored.includes(source), `${source} is in the build context`);
 });
 
-let shared: { app: string; bin: string } | undefined;
+let shared: Promise<{ app: string; bin: string }> | undefined;
 /** One tree for the file: built once, removed at the end. */
 const treeFor = () => {
   shared ??= buildTree(t);
@@ -229,7 +250,7 @@ const treeFor = () => {
 };
 
 t.test("the image tree: production dependencies only, the command script", async (t) => {
-  const tree = treeFor();
+  const tree = await treeFor();
   const modules = join(tree.app, "node_modules");
   for (const dev of [
     "tap",
@@ -343,7 +364,7 @@ t.test("each component starts from the production-only tree by the image's comma
     autoscaler: { AUTOSCALER_ALLOWED_HOSTS: "sluice-autoscaler.sluice-system.svc" },
     activator: { ACTIVATOR_NAME: "activator-pod-1" },
   };
-  await startDataPlane(t, treeFor(), (component) => plain[component] ?? {});
+  await startDataPlane(t, await treeFor(), (component) => plain[component] ?? {});
 });
 
 t.test(
@@ -351,7 +372,7 @@ t.test(
   { skip: helmSkip() },
   async (t) => {
     const docs = render({ logLevel: "warn" });
-    await startDataPlane(t, treeFor(), (component) => {
+    await startDataPlane(t, await treeFor(), (component) => {
       const containers = deployment(docs, component).spec.template.spec.containers;
       return containerEnv(docs, containers[0], {
         "metadata.name": `${component}-pod-1`,

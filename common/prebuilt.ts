@@ -1,0 +1,150 @@
+// The prebuilt bundles (scripts/build.ts, run by `npm install`): each component as one CommonJS
+// file under dist/, so that a process starts without stripping types or walking ~40 modules.
+// A bundle runs only while it is fresh: the manifest written with it lists every source file that
+// went into it (and the installed dependency tree, node_modules/.package-lock.json) with its size,
+// mtime and SHA-256; one changed, added-to or missing file and every component runs from its
+// TypeScript sources again until the next build. Nothing here loads esbuild.
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository's root (this file is common/prebuilt.ts). */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Entry points that are bundled, by their source path under the root, and their bundle's name. */
+export const BUNDLED_ENTRIES: Readonly<Record<string, string>> = {
+  "router/main.ts": "router.cjs",
+  "activator/main.ts": "activator.cjs",
+  "autoscaler/main.ts": "autoscaler.cjs",
+  "queue-proxy/main.ts": "queue-proxy.cjs",
+  "platform/local/pod-guard.ts": "pod-guard.cjs",
+};
+
+export const MANIFEST = "manifest.json";
+export const MANIFEST_VERSION = 1;
+
+export interface InputRecord {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  version: number;
+  builtAt: string;
+  /** Source path (relative to the root) → bundle file name (relative to the dist directory). */
+  entries: Record<string, string>;
+  /** Every file the bundles were made from, relative to the root. */
+  inputs: Record<string, InputRecord>;
+}
+
+export interface PrebuiltOptions {
+  root?: string;
+  /** Where the bundles are; SLUICE_DIST, else `<root>/dist`. */
+  dist?: string;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function sha256File(path: string): string {
+  return sha256(readFileSync(path));
+}
+
+/** What the manifest records of one input file. */
+export function inputRecord(path: string): InputRecord {
+  const stat = statSync(path);
+  return { size: stat.size, mtimeMs: stat.mtimeMs, sha256: sha256File(path) };
+}
+
+// Inputs whose content was found unchanged although their mtime moved (a checkout, a touch): the
+// hash is not computed again for the same size and mtime.
+const verified = new Map<string, string>();
+
+function distOf(options: PrebuiltOptions): string {
+  return options.dist ?? process.env.SLUICE_DIST ?? join(options.root ?? ROOT, "dist");
+}
+
+function readManifest(dist: string): Manifest | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dist, MANIFEST), "utf8")) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why the bundles cannot run (a message naming the first changed file), or undefined if fresh. */
+export function staleness(options: PrebuiltOptions = {}): string | undefined {
+  const dist = distOf(options);
+  const manifest = readManifest(dist);
+  if (manifest === undefined) return `no build in ${dist}`;
+  return manifestStaleness(manifest, options.root ?? ROOT, dist);
+}
+
+function manifestStaleness(manifest: Manifest, root: string, dist: string): string | undefined {
+  if (manifest.version !== MANIFEST_VERSION) return `the build in ${dist} is of another format`;
+  for (const [path, recorded] of Object.entries(manifest.inputs)) {
+    const full = join(root, path);
+    let size: number;
+    let mtimeMs: number;
+    try {
+      ({ size, mtimeMs } = statSync(full));
+    } catch {
+      return `${path} is gone`;
+    }
+    if (size !== recorded.size) return `${path} changed`;
+    if (mtimeMs === recorded.mtimeMs) continue;
+    const key = `${size}\0${mtimeMs}\0${recorded.sha256}`;
+    if (verified.get(full) === key) continue;
+    if (sha256File(full) !== recorded.sha256) return `${path} changed`;
+    verified.set(full, key);
+  }
+  for (const bundle of Object.values(manifest.entries)) {
+    try {
+      statSync(join(dist, bundle));
+    } catch {
+      return `${bundle} is missing from ${dist}`;
+    }
+  }
+  return undefined;
+}
+
+function asPath(arg: string): string | undefined {
+  try {
+    return arg.startsWith("file:") ? fileURLToPath(arg) : resolve(arg);
+  } catch {
+    return undefined; // not a file URL after all
+  }
+}
+
+/**
+ * Node's arguments with each bundled entry point (a path or a file: URL of its source) replaced by
+ * its bundle, when the build is fresh; unchanged otherwise (the TypeScript sources run). A bundle
+ * is CommonJS, so `--import <entry>` becomes `--require <bundle>`. Other arguments are left alone.
+ * SLUICE_DIST names another build directory than `<root>/dist`.
+ */
+export function preferPrebuilt(args: readonly string[], options: PrebuiltOptions = {}): string[] {
+  const root = options.root ?? ROOT;
+  const dist = distOf(options);
+  const manifest = readManifest(dist);
+  if (manifest === undefined) return [...args];
+  const bySource = new Map(
+    Object.entries(manifest.entries).map(([source, bundle]) => [join(root, source), bundle]),
+  );
+  const bundles = args.map((arg) => (arg.startsWith("-") ? undefined : bySource.get(asPath(arg) ?? "")));
+  if (bundles.every((bundle) => bundle === undefined)) return [...args];
+  if (manifestStaleness(manifest, root, dist) !== undefined) return [...args];
+  return args.map((arg, i) => {
+    if (arg === "--import" && bundles[i + 1] !== undefined) return "--require";
+    const bundle = bundles[i];
+    return bundle === undefined ? arg : join(dist, bundle);
+  });
+}
+
+/** The bundle to run for an entry point's source (absolute path), when there is a fresh one. */
+export function prebuiltEntry(source: string, options: PrebuiltOptions = {}): string | undefined {
+  const [entry] = preferPrebuilt([source], options);
+  return entry === source ? undefined : entry;
+}

@@ -1,0 +1,147 @@
+// Each component from its prebuilt bundle, and the spawn paths of `sluice up` and the local
+// platform choosing the bundles. On a copy of the tree (sources, scripts/build.ts, the same
+// node_modules), built into its dist/ as `npm install` builds the repository's: edits to the
+// working tree while this runs cannot make the bundles stale under it.
+import type { ChildProcess } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import t, { type Test } from "tap";
+import type * as SpawnChild from "../../platform/local/spawn-child.ts";
+import type * as SpawnPodProcess from "../../platform/local/spawn-pod-process.ts";
+import type * as Build from "../../scripts/build.ts";
+import { ROOT, TEST_HOP_SECRET, waitFor, watchChild } from "../helpers/processes.ts";
+
+// The build alone takes 10–40 s on a loaded 2-core machine.
+t.setTimeout(300_000);
+const work = mkdtempSync(join(tmpdir(), "sluice-bundles-"));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+const tree = join(work, "tree");
+for (const path of [
+  "package.json",
+  "common",
+  "serving",
+  "platform",
+  "router",
+  "activator",
+  "autoscaler",
+  "queue-proxy",
+  "scripts/build.ts",
+])
+  cpSync(join(ROOT, path), join(tree, path), { recursive: true });
+symlinkSync(join(ROOT, "node_modules"), join(tree, "node_modules"));
+const dist = join(tree, "dist");
+const load = async <T>(path: string) => (await import(pathToFileURL(join(tree, path)).href)) as T;
+const { spawnChild } = await load<typeof SpawnChild>("platform/local/spawn-child.ts");
+const { spawnPodProcess } = await load<typeof SpawnPodProcess>("platform/local/spawn-pod-process.ts");
+const built = (await load<typeof Build>("scripts/build.ts")).build();
+
+const app = createServer((_req, res) => res.end("hello from the app")).listen(0, "127.0.0.1");
+t.teardown(() => app.close());
+
+const cmdline = (child: ChildProcess) =>
+  readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+
+async function listening(t: Test, child: ChildProcess): Promise<Record<string, number>> {
+  const { output } = watchChild(t, child);
+  return new Promise((resolve, reject) => {
+    child.on("message", (message: { type?: string } & Record<string, number>) => {
+      if (message?.type === "listening") resolve(message);
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code} before listening:\n${output()}`)));
+  });
+}
+
+function environment(component: string): Record<string, string> {
+  const nowhere = "http://127.0.0.1:1";
+  const common = { LOG_LEVEL: "warn", SLUICE_HOP_SECRET: TEST_HOP_SECRET };
+  switch (component) {
+    case "queue-proxy":
+      return {
+        ...common,
+        USER_PORT: String((app.address() as AddressInfo).port),
+        QUEUE_SERVING_PORT: "0",
+        QUEUE_ADMIN_PORT: "0",
+        QUEUE_METRICS_PORT: "-1",
+        SERVING_SERVICE: "hello",
+        SERVING_REVISION: "hello-00001",
+      };
+    case "router":
+      return {
+        ...common,
+        ROUTER_PORT: "0",
+        ROUTER_ADMIN_PORT: "0",
+        AUTOSCALER_URL: nowhere,
+        ACTIVATOR_URL: nowhere,
+      };
+    case "activator":
+      return { ...common, ACTIVATOR_PORT: "0", ACTIVATOR_ADMIN_PORT: "0", AUTOSCALER_URL: nowhere };
+    default:
+      return { ...common, AUTOSCALER_PORT: "0", SLUICE_STATE_DIR: join(work, "state") };
+  }
+}
+
+t.test("the build: one CommonJS script per component and the pod guard", async (t) => {
+  const { bundles } = await built;
+  t.same(bundles.map((b) => b.source).sort(), [
+    "activator/main.ts",
+    "autoscaler/main.ts",
+    "platform/local/pod-guard.ts",
+    "queue-proxy/main.ts",
+    "router/main.ts",
+  ]);
+  for (const { file } of bundles)
+    t.match(readFileSync(file, "utf8"), /^"use strict";\n/, `${file} is a script`);
+});
+
+for (const component of ["autoscaler", "activator", "router", "queue-proxy"]) {
+  t.test(`${component} starts from its bundle and answers`, async (t) => {
+    await built;
+    // spawnChild is how `sluice up` starts components (cli/up/component.ts).
+    const child = spawnChild(process.execPath, [join(tree, component, "main.ts")], {
+      env: { ...process.env, ...environment(component) },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    const ports = await listening(t, child);
+    t.ok(cmdline(child).includes(join(dist, `${component}.cjs`)), "the bundle runs");
+    const admin = `http://127.0.0.1:${ports.adminPort ?? ports.port}`;
+    t.equal((await fetch(`${admin}/healthz`)).status, 200, "/healthz");
+    if (component === "queue-proxy") {
+      await waitFor("the app ready", async () => (await fetch(`${admin}/readyz`)).status === 200);
+      const answer = await fetch(`http://127.0.0.1:${ports.servingPort}/`);
+      t.equal(await answer.text(), "hello from the app", "a request reaches the app");
+      const metrics = await (await fetch(`${admin}/metrics`)).text();
+      t.match(metrics, /^sluice_queue_proxy_requests_total\{.*code="200"\} 1$/m, "counted in /metrics");
+      t.match(metrics, /^sluice_queue_proxy_process_cpu_seconds_total /m, "prom-client loaded for it");
+    }
+  });
+}
+
+t.test("the local platform starts a pod's queue-proxy and guard from their bundles", async (t) => {
+  await built;
+  const log = join(work, "queue-proxy.log");
+  const guard = pathToFileURL(join(tree, "platform/local/pod-guard.ts")).href;
+  const child = spawnPodProcess(process.execPath, ["--import", guard, join(tree, "queue-proxy/main.ts")], {
+    env: { ...process.env, ...environment("queue-proxy"), LOG_LEVEL: "info" },
+    stdout: log,
+    stderr: log,
+  });
+  t.teardown(() => child.kill("SIGKILL"));
+  t.same(cmdline(child).slice(1), ["--require", join(dist, "pod-guard.cjs"), join(dist, "queue-proxy.cjs")]);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  // No IPC here (as for a real pod): it is up once its log says so.
+  await waitFor(
+    "the queue-proxy listening",
+    () => readFileSync(log, "utf8").includes("queue-proxy listening"),
+    {
+      timeoutMs: 15_000,
+    },
+  ).catch(async (error) => {
+    throw new Error(`${error.message}:\n${readFileSync(log, "utf8")}`);
+  });
+  child.kill("SIGTERM");
+  t.equal(await exited, 0, "drained and exited");
+});
