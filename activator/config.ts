@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
 import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
+import { type DataPathName, readDataPath } from "../common/http/raw/data-path.ts";
 
 /** The activator's settings, from its environment, parsed once at start-up. */
 export interface ActivatorConfig {
@@ -23,6 +24,8 @@ export interface ActivatorConfig {
    * anyone and pods are not probed (queue-proxies would not believe the probe).
    */
   hopSecret: string | undefined;
+  /** SLUICE_DATA_PATH: HTTP/1.1 on raw sockets framed by llhttp (default), or node:http + undici. */
+  dataPath: DataPathName;
 }
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): ActivatorConfig {
@@ -43,6 +46,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     limits: readListenerLimits(env, "ACTIVATOR"),
     drainTimeoutMs: env.number("ACTIVATOR_DRAIN_TIMEOUT_SECONDS", 330, { min: 0.1, max: 7200 }) * 1000,
     hopSecret: hop.secret,
+    dataPath: readDataPath(env),
   };
   env.finish();
   return config;

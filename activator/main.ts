@@ -3,6 +3,8 @@ import { HopAuth } from "../common/hop-auth.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { createDataListener } from "../common/http/data-listener.ts";
 import { listen } from "../common/http/listen.ts";
+import { chooseDataPath } from "../common/http/raw/data-path.ts";
+import { createRawUpstream } from "../common/http/raw/upstream-pool.ts";
 import type { Tunnel } from "../common/http/tunnel.ts";
 import { createAgent } from "../common/http/undici-dispatchers.ts";
 import { createLogger } from "../common/log.ts";
@@ -40,8 +42,14 @@ const metrics = new ActivatorMetrics(registry, () => ({
   })),
   revisions: { tracked: table.sizes().revisions, retired: table.sizes().retired },
 }));
-// Timeouts are the revision's (the deadline sweep) and the queue-proxy's; none of undici's own.
-const upstream = createAgent({ pipelining: 1, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
+const dataPath = chooseDataPath(config.dataPath);
+if (dataPath.name === "node" && dataPath.fallback)
+  log.warn({ reason: dataPath.fallback }, "raw HTTP/1.1 path unavailable here; using node:http");
+// Timeouts are the revision's (the deadline sweep) and the queue-proxy's; none of the pool's own.
+const upstream =
+  dataPath.name === "raw"
+    ? createRawUpstream(dataPath.parser, { keepAliveTimeoutMs: 4000 })
+    : createAgent({ pipelining: 1, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
 const table = new RevisionTable({ upstream, budget, reporter, metrics, log, hopAuth, tracer });
 const watcher = new StateWatcher({
   autoscalerUrl: config.autoscalerUrl,
@@ -53,13 +61,15 @@ let draining = false;
 const isReady = () => table.hasState && !draining;
 const handler = createActivatorHandler(table, reporter, hopAuth);
 const tunnels = new Set<Tunnel>();
-const { listener, http1, http2 } = createDataListener({
+const data = createDataListener({
   component: "activator",
   limits: config.limits,
   log,
   onRequest: handler,
   onUpgrade: createUpgradeHandler(table, reporter, hopAuth, tunnels, config.limits.maxHeaderBytes),
+  raw: dataPath.name === "raw" ? dataPath.parser : undefined,
 });
+const { listener, http1, http2 } = data;
 const admin = createAdminServer({
   registry,
   isReady,
@@ -84,7 +94,7 @@ async function shutDown(signal: string, exitCode = 0): Promise<void> {
   table.close();
   listener.close();
   http1.close();
-  http1.closeAllConnections();
+  data.closeAllConnections();
   http2.close();
   admin.close();
   await upstream.close();
@@ -101,7 +111,7 @@ try {
   watcher.start();
   reporter.start(config.statsIntervalMs);
   log.info({ port, adminPort, autoscaler: config.autoscalerUrl }, "activator listening");
-  process.send?.({ type: "listening", port, adminPort });
+  process.send?.({ type: "listening", port, adminPort, dataPath: dataPath.name });
 } catch (error) {
   log.error((error as Error).message);
   process.exit(1);

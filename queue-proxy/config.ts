@@ -1,6 +1,7 @@
 import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
 import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
+import { type DataPathName, readDataPath } from "../common/http/raw/data-path.ts";
 
 /** Everything the queue-proxy reads from its environment, parsed once at start-up. */
 export interface QueueProxyConfig {
@@ -43,6 +44,8 @@ export interface QueueProxyConfig {
    * believed only from a request that carries it; unset, they are never believed.
    */
   hopSecret: string | undefined;
+  /** SLUICE_DATA_PATH: HTTP/1.1 on raw sockets framed by llhttp (default), or node:http + undici. */
+  dataPath: DataPathName;
 }
 
 export type ReadinessProbe =
@@ -144,6 +147,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     pod: env.string("SERVING_POD", `pod-${process.pid}`),
     accessLog: env.bool("QUEUE_ACCESS_LOG", false),
     hopSecret: hop.secret,
+    dataPath: readDataPath(env),
   };
   env.finish();
   return config;

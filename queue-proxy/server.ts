@@ -8,6 +8,8 @@ import { HopAuth } from "../common/hop-auth.ts";
 import { createDataListener } from "../common/http/data-listener.ts";
 import { DeadlineList } from "../common/http/deadline-list.ts";
 import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
+import { chooseDataPath, type DataPath } from "../common/http/raw/data-path.ts";
+import { createRawUpstream } from "../common/http/raw/upstream-pool.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { createH2cClient, createPool, type Dispatcher } from "../common/http/undici-dispatchers.ts";
 import type { Logger } from "../common/log.ts";
@@ -28,16 +30,25 @@ export interface ServingSide {
   listener: NetServer;
   http1: Server;
   http2: Http2Server;
+  /** The HTTP/1.1 path this side runs (SLUICE_DATA_PATH, or node:http where raw cannot run). */
+  dataPath: DataPath["name"];
   /** Open WebSocket tunnels, told to go away on drain. */
   upgrades: Set<DrainableTunnel>;
   close(): Promise<void>;
 }
 
-function createUpstream(config: QueueProxyConfig): Dispatcher {
+function createUpstream(config: QueueProxyConfig, dataPath: DataPath): Dispatcher {
   const origin = `http://${config.userHost}:${config.userPort}`;
-  // Total timeout is ours (the deadline sweep); undici's own timers cover response start and idle.
+  // Total timeout is ours (the deadline sweep); the pool's own timers cover response start and idle.
   const timeouts = { headersTimeout: config.responseStartTimeoutMs, bodyTimeout: config.idleTimeoutMs };
   if (config.userProtocol === "h2c") return createH2cClient(origin, timeouts);
+  if (dataPath.name === "raw")
+    return createRawUpstream(dataPath.parser, {
+      origin,
+      keepAliveTimeoutMs: 4000,
+      headersTimeoutMs: config.responseStartTimeoutMs,
+      bodyTimeoutMs: config.idleTimeoutMs,
+    });
   return createPool(origin, { ...timeouts, pipelining: 1, keepAliveTimeout: 4000 });
 }
 
@@ -48,11 +59,14 @@ export function createServingSide(
   isReady: () => boolean,
   tracer?: Tracer,
 ): ServingSide {
+  const dataPath = chooseDataPath(config.dataPath);
+  if (dataPath.name === "node" && dataPath.fallback)
+    log.warn({ reason: dataPath.fallback }, "raw HTTP/1.1 path unavailable here; using node:http");
   const breaker = new Breaker(config.containerConcurrency, config.queueDepth);
   const labels = { service: config.service, namespace: config.namespace, revision: config.revision };
   const ctx: ExchangeContext = {
     component: "queue-proxy",
-    upstream: createUpstream(config),
+    upstream: createUpstream(config, dataPath),
     upstreamH2: config.userProtocol === "h2c",
     gate: breaker,
     stats: new ConcurrencyStats(Date.now()),
@@ -85,13 +99,15 @@ export function createServingSide(
     };
     new DrainableTunnel(options, req, socket, head).start();
   };
-  const { listener, http1, http2 } = createDataListener({
+  const data = createDataListener({
     component: "queue-proxy",
     limits: config.limits,
     log,
     onRequest: handler,
     onUpgrade,
+    raw: dataPath.name === "raw" ? dataPath.parser : undefined,
   });
+  const { listener, http1, http2 } = data;
 
   const sweep = setInterval(
     () => ctx.deadlines.expireStartedBefore(Date.now() - config.timeoutMs),
@@ -105,12 +121,13 @@ export function createServingSide(
     listener,
     http1,
     http2,
+    dataPath: dataPath.name,
     upgrades,
     async close() {
       clearInterval(sweep);
       listener.close();
       http1.close();
-      http1.closeAllConnections();
+      data.closeAllConnections();
       http2.close();
       for (const connection of upgrades) connection.close();
       await ctx.upstream.close();

@@ -293,32 +293,41 @@ for (const path of PATHS) {
   });
 }
 
-t.test("activator", async (t) => {
-  const app = await startRecordingApp(t);
-  const fake = await startFakeAutoscaler(t, smugState(app.url, "proxy"));
-  // The activator takes requests from the router only: the revision header and the hop secret.
-  const secret = "fault-suite-hop-secret-0123456789";
-  const start = async () => {
-    const activator = await startProcess(t, "activator/main.ts", {
-      ACTIVATOR_PORT: "0",
-      ACTIVATOR_ADMIN_PORT: "0",
-      AUTOSCALER_URL: fake.url,
-      ACTIVATOR_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS,
-      SLUICE_HOP_SECRET: secret,
-    });
-    const adminUrl = `http://127.0.0.1:${activator.message.adminPort}`;
-    await waitFor("activator ready", async () => (await request(`${adminUrl}/readyz`)).statusCode === 200);
-    return { port: activator.message.port as number, adminUrl, proc: activator };
-  };
-  const headers = `Sluice-Revision: default/${REVISION}\r\nSluice-Hop-Auth: ${secret}\r\n`;
-  await runCorpus(t, "activator", start, app, HOST, headers);
-});
+for (const path of PATHS) {
+  t.test(`activator (${path} path)`, async (t) => {
+    const app = await startRecordingApp(t);
+    const fake = await startFakeAutoscaler(t, smugState(app.url, "proxy"));
+    // The activator takes requests from the router only: the revision header and the hop secret.
+    const secret = "fault-suite-hop-secret-0123456789";
+    const start = async () => {
+      const activator = await startProcess(t, "activator/main.ts", {
+        ACTIVATOR_PORT: "0",
+        ACTIVATOR_ADMIN_PORT: "0",
+        AUTOSCALER_URL: fake.url,
+        ACTIVATOR_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS,
+        SLUICE_HOP_SECRET: secret,
+        SLUICE_DATA_PATH: path,
+      });
+      t.equal(activator.message.dataPath, path, `the activator runs the ${path} path`);
+      const adminUrl = `http://127.0.0.1:${activator.message.adminPort}`;
+      await waitFor("activator ready", async () => (await request(`${adminUrl}/readyz`)).statusCode === 200);
+      return { port: activator.message.port as number, adminUrl, proc: activator };
+    };
+    const headers = `Sluice-Revision: default/${REVISION}\r\nSluice-Hop-Auth: ${secret}\r\n`;
+    await runCorpus(t, `activator/${path}`, start, app, HOST, headers);
+  });
+}
 
-t.test("queue-proxy", async (t) => {
-  const app = await startRecordingApp(t);
-  const start = async () => {
-    const qp = await startQueueProxy(t, app.port, { QUEUE_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS });
-    return { port: Number(new URL(qp.url).port), adminUrl: qp.adminUrl, proc: qp };
-  };
-  await runCorpus(t, "queue-proxy", start, app, HOST, "");
-});
+for (const path of PATHS) {
+  t.test(`queue-proxy (${path} path)`, async (t) => {
+    const app = await startRecordingApp(t);
+    const start = async () => {
+      const qp = await startQueueProxy(t, app.port, {
+        QUEUE_HEADERS_TIMEOUT_SECONDS: HEADERS_TIMEOUT_SECONDS,
+        SLUICE_DATA_PATH: path,
+      });
+      return { port: Number(new URL(qp.url).port), adminUrl: qp.adminUrl, proc: qp };
+    };
+    await runCorpus(t, `queue-proxy/${path}`, start, app, HOST, "");
+  });
+}

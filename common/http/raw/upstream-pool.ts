@@ -4,6 +4,8 @@ import { type ConnectionOwner, UpstreamConnection } from "./upstream-connection.
 import { type UpstreamDispatch, type UpstreamHandler, UpstreamRequest } from "./upstream-request.ts";
 
 export interface UpstreamPoolOptions {
+  /** Where a request that names no origin goes (the queue-proxy's one app), as undici's Pool. */
+  origin?: string;
   /** An idle connection is closed after this (below the next hop's own keep-alive timeout). */
   keepAliveTimeoutMs: number;
   /** From the request written to the response head; 0: none (the revision's deadline only). */
@@ -68,7 +70,7 @@ export class UpstreamPool {
     const request = new UpstreamRequest(options, handler);
     handler.onRequestStart?.(request, {});
     if (request.done) return true;
-    const pool = this.#pool(String(options.origin));
+    const pool = this.#pool(String(options.origin ?? this.#options.origin));
     let connection = pool.idle.pop();
     if (connection === undefined) {
       connection = new UpstreamConnection(pool.host, pool.port, this.#binding, pool);
