@@ -257,14 +257,14 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
       Object.keys(state.revisions).some((key) => key === "default/hello-00002"),
       "the new leader publishes the cluster's services",
     );
+    // What the autoscaler's Deployment does next: a replacement for the killed pod, standing by.
+    autoscalers.push(await startAutoscaler(t, controllerEnv("autoscaler-c")));
   });
 
   await t.test("the watch survives an API server restart", async (t) => {
     await cp.restartApiServer();
-    // A leader that could not renew for its renew deadline while the API server was away exits
-    // (to start again as a candidate): start one as its Deployment would.
-    if (!(await leaderOf(autoscalers)))
-      autoscalers.push(await startAutoscaler(t, controllerEnv("autoscaler-c")));
+    // A leader that cannot renew within its deadline while the API server is away exits (to come
+    // back as a candidate, restarted by its Deployment): the standby started above takes over.
     await custom.createNamespacedCustomObject({
       ...cr,
       plural: "services",
@@ -277,7 +277,10 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
         return res.status === 200 ? res : undefined;
       },
       { timeoutMs: 60_000, everyMs: 250 },
-    );
+    ).catch(async (error) => {
+      for (const handle of autoscalers) t.comment(`autoscaler:\n${handle.proc.output().slice(-3000)}`);
+      throw error;
+    });
     t.match(answer.body, /after-restart-00001/, "a Service made after the restart is seen and served");
   });
 
