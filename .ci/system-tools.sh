@@ -14,6 +14,9 @@ declare -A TOOLS=(
   [getconf]=libc-bin        # bench/lib/proc.ts: clock ticks for CPU figures
   [ip]=iproute2             # test/helpers/kube/test-node.ts: a network namespace per pod
   [flock]=util-linux        # test/helpers/kube/control-plane.ts: one tools build at a time
+  [prometheus]=prometheus   # test/observability: scrapes sluice up; promtool checks the rules
+  [java]=openjdk-17-jre-headless  # Kafka (scripts/tools/kafka-start.sh) for the eventing tests
+  [mvn]=maven               # scripts/tools/build.sh kafka: fetches Kafka from Maven Central
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
