@@ -374,11 +374,14 @@ t.test(
     const docs = render({ logLevel: "warn" });
     await startDataPlane(t, await treeFor(), (component) => {
       const containers = deployment(docs, component).spec.template.spec.containers;
-      return containerEnv(docs, containers[0], {
+      const env = containerEnv(docs, containers[0], {
         "metadata.name": `${component}-pod-1`,
         "metadata.namespace": "sluice-system",
         "status.podIP": "127.0.0.1",
       });
+      // No cluster here: the chart's autoscaler (SLUICE_PLATFORM=kubernetes) runs against a real
+      // API server in test/kube/chart-e2e.test.ts; this checks the rest of its env on its own.
+      return component === "autoscaler" ? { ...env, SLUICE_PLATFORM: "local" } : env;
     });
   },
 );
