@@ -37,6 +37,7 @@ async function leaderOf(handles: AutoscalerHandle[]): Promise<AutoscalerHandle |
 }
 
 t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 }, async (t) => {
+  const whole = t;
   const cp = await startControlPlane(t);
   await installSluiceCrds(cp, namespace);
   const node = await startTestNode(t, cp);
@@ -258,7 +259,8 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
       "the new leader publishes the cluster's services",
     );
     // What the autoscaler's Deployment does next: a replacement for the killed pod, standing by.
-    autoscalers.push(await startAutoscaler(t, controllerEnv("autoscaler-c")));
+    // (Started on the whole test's lifetime, not this step's: it must outlive the step.)
+    autoscalers.push(await startAutoscaler(whole, controllerEnv("autoscaler-c")));
   });
 
   await t.test("the watch survives an API server restart", async (t) => {
