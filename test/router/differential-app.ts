@@ -68,6 +68,11 @@ const answers: Record<
 export function startDifferentialApp(): Promise<{ port: number; seen: Seen[]; close(): void }> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
+    // The activator's readiness probe, answered as a queue-proxy would; not part of the corpus.
+    if (req.headers["k-network-probe"] !== undefined) {
+      res.end("queue");
+      return;
+    }
     const entry: Seen = {
       method: req.method ?? "",
       url: req.url ?? "",

@@ -1,13 +1,15 @@
-// The differential test of the two HTTP/1.1 data paths: one corpus of requests (sizes, lengths and
-// chunks both ways, pipelining, HEAD, 204/304, 100-continue, trailers, HTTP/1.0, early closes)
-// sent byte for byte through a router on the raw path and one on the node:http path, in front of
-// the same app. The client must get the same bytes from both (the Date values aside), and the app
-// must see the same requests: method, target, version, raw headers, body, trailers, completeness.
+// The differential test of the two HTTP/1.1 data paths, for each hop that runs them (router,
+// queue-proxy, activator): one corpus of requests (sizes, lengths and chunks both ways,
+// pipelining, HEAD, 204/304, 100-continue, trailers, HTTP/1.0, early closes) sent byte for byte
+// through the hop on the raw path and through the same hop on the node:http path, in front of the
+// same app. The client must get the same bytes from both (the Date values aside), and the app must
+// see the same requests: method, target, version, raw headers, body, trailers, completeness.
 // (Chunk boundaries of a re-chunked body are the one thing left free: they are framing, not data.)
 import { connect } from "node:net";
 import t from "tap";
 import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../helpers/fake-autoscaler.ts";
-import { waitFor } from "../helpers/processes.ts";
+import { startProcess, TEST_HOP_SECRET, waitFor } from "../helpers/processes.ts";
+import { startQueueProxy } from "../helpers/queue-proxy.ts";
 import { startRouter } from "../helpers/router.ts";
 import { type Seen, startDifferentialApp } from "./differential-app.ts";
 
@@ -134,46 +136,79 @@ function exchange(port: number, c: Case): Promise<string> {
 }
 
 const normalize = (text: string) => text.replace(/\r\n(date): [^\r]*/gi, "\r\n$1: (now)");
-const marked = (c: Case, path: string, i: number) =>
-  c.parts.map((part) => part.replace(/ (\/d\/[^ ]*) HTTP/g, ` $1?case=${i}&path=${path} HTTP`));
+const marked = (c: Case, tag: string, i: number, extraHeaders: string) =>
+  c.parts.map((part) =>
+    part
+      .replace(/ (\/d\/[^ ]*) HTTP/g, ` $1?case=${i}&path=${tag} HTTP`)
+      .replaceAll(`Host: ${HOST}\r\n`, `Host: ${HOST}\r\n${extraHeaders}`),
+  );
 const unmark = (seen: Seen) => ({ ...seen, url: seen.url.replace(/\?case=.*$/, "") });
 
-t.test("the raw path and node:http give the client and the app the same bytes", async (t) => {
-  const app = await startDifferentialApp();
-  t.teardown(app.close);
-  const revision = "diff-00001";
-  const fake = await startFakeAutoscaler(
-    t,
-    stateOf(
-      [serviceState("diff", [{ revision, percent: 100 }])],
-      [revisionState(revision, "diff", { endpoints: [{ pod: "p", url: `http://127.0.0.1:${app.port}` }] })],
-    ),
-  );
-  const routers = {
-    raw: await startRouter(t, fake.url, { SLUICE_DATA_PATH: "raw" }),
-    node: await startRouter(t, fake.url, { SLUICE_DATA_PATH: "node" }),
-  };
-  t.equal(routers.raw.message.dataPath, "raw");
-  t.equal(routers.node.message.dataPath, "node");
+type Hop = "router" | "queue-proxy" | "activator";
+const HOPS: Hop[] = ["router", "queue-proxy", "activator"];
 
-  for (const [i, c] of cases.entries()) {
-    const got: Record<string, { client: string; app: Seen[] }> = {};
-    for (const path of ["raw", "node"] as const) {
-      const mine = (s: Seen) => s.url.includes(`?case=${i}&path=${path}`);
-      const client = await exchange(routers[path].port, { ...c, parts: marked(c, path, i) });
-      if (c.clientCloses) await waitFor(`${c.name}: the app saw the request`, () => app.seen.some(mine));
-      got[path] = { client: normalize(client), app: app.seen.filter(mine).map(unmark) };
+for (const hop of HOPS) {
+  t.test(`${hop}: the raw path and node:http give the client and the app the same bytes`, async (t) => {
+    const app = await startDifferentialApp();
+    t.teardown(app.close);
+    const revision = "diff-00001";
+    const endpoints = [{ pod: "p", url: `http://127.0.0.1:${app.port}` }];
+    const fake = await startFakeAutoscaler(
+      t,
+      stateOf(
+        [serviceState("diff", [{ revision, percent: 100 }])],
+        [revisionState(revision, "diff", { endpoints, mode: hop === "activator" ? "proxy" : "serve" })],
+      ),
+    );
+    // What a request to the activator carries from the router: the revision, and the hop secret.
+    const extra =
+      hop === "activator"
+        ? `Sluice-Revision: default/${revision}\r\nSluice-Hop-Auth: ${TEST_HOP_SECRET}\r\n`
+        : "";
+    const start = async (path: "raw" | "node"): Promise<number> => {
+      if (hop === "router") {
+        const router = await startRouter(t, fake.url, { SLUICE_DATA_PATH: path });
+        t.equal(router.message.dataPath, path);
+        return router.port;
+      }
+      if (hop === "queue-proxy") {
+        const qp = await startQueueProxy(t, app.port, { SLUICE_DATA_PATH: path });
+        return Number(new URL(qp.url).port);
+      }
+      const activator = await startProcess(t, "activator/main.ts", {
+        ACTIVATOR_PORT: "0",
+        ACTIVATOR_ADMIN_PORT: "0",
+        AUTOSCALER_URL: fake.url,
+        SLUICE_DATA_PATH: path,
+      });
+      t.equal(activator.message.dataPath, path);
+      return activator.message.port as number;
+    };
+    const ports = { raw: await start("raw"), node: await start("node") };
+
+    for (const [i, c] of cases.entries()) {
+      const got: Record<string, { client: string; app: Seen[] }> = {};
+      for (const path of ["raw", "node"] as const) {
+        const mine = (s: Seen) => s.url.includes(`?case=${i}&path=${path}`);
+        const client = await exchange(ports[path], { ...c, parts: marked(c, path, i, extra) });
+        if (c.clientCloses) await waitFor(`${c.name}: the app saw the request`, () => app.seen.some(mine));
+        got[path] = { client: normalize(client), app: app.seen.filter(mine).map(unmark) };
+      }
+      if (c.nodeFallsShort) {
+        t.match(
+          got.raw.client,
+          /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/,
+          `${c.name}: the raw path answers`,
+        );
+        t.comment(`${c.name}: node:http's path differs (${c.nodeFallsShort})`);
+        continue;
+      }
+      const order = (seen: Seen[]) =>
+        c.anyOrder
+          ? [...seen].sort((a, b) => `${a.method} ${a.url}`.localeCompare(`${b.method} ${b.url}`))
+          : seen;
+      t.equal(got.raw.client, got.node.client, `${c.name}: the client gets the same bytes`);
+      t.same(order(got.raw.app), order(got.node.app), `${c.name}: the app sees the same requests`);
     }
-    if (c.nodeFallsShort) {
-      t.match(got.raw.client, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/, `${c.name}: the raw path answers`);
-      t.comment(`${c.name}: node:http's path differs (${c.nodeFallsShort})`);
-      continue;
-    }
-    const order = (seen: Seen[]) =>
-      c.anyOrder
-        ? [...seen].sort((a, b) => `${a.method} ${a.url}`.localeCompare(`${b.method} ${b.url}`))
-        : seen;
-    t.equal(got.raw.client, got.node.client, `${c.name}: the client gets the same bytes`);
-    t.same(order(got.raw.app), order(got.node.app), `${c.name}: the app sees the same requests`);
-  }
-});
+  });
+}
