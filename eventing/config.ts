@@ -6,11 +6,15 @@ export interface EventingConfig {
   port: number;
   /** /healthz, /readyz, /metrics, /v1/eventing. */
   adminPort: number;
+  /** GitHubSources' webhook endpoints (POST /{namespace}/{name}); opened only when there are some. */
+  webhookPort: number;
+  /** Secrets read from files: {dir}/{secret name}/{key} (see sources/secrets.ts). */
+  secretsDir: string | undefined;
   bindAddress: string;
   /** The NATS server with JetStream that stores Broker events. */
   natsUrl: string;
   /**
-   * Files and directories (*.yaml, *.yml, *.json) holding Broker and Trigger manifests. Until
+   * Files and directories (*.yaml, *.yml, *.json) holding Broker, Trigger and source manifests. Until
    * `sluice apply` knows these kinds, this is where they come from.
    */
   files: string[];
@@ -22,7 +26,7 @@ export interface EventingConfig {
   maxEventBytes: number;
   /** Per attempt, for Triggers whose delivery spec has no timeout. */
   deliveryTimeoutMs: number;
-  /** Deliveries in flight per Trigger. */
+  /** Deliveries in flight per Trigger (and per NatsSource; records held per KafkaSource). */
   maxInFlight: number;
   /** JetStream's ack wait; deliveries in progress heartbeat within it. */
   ackWaitMs: number;
@@ -41,6 +45,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const config: EventingConfig = {
     port: env.port("EVENTING_PORT", 8070, { allowZero: true }),
     adminPort: env.port("EVENTING_ADMIN_PORT", 9070, { allowZero: true }),
+    webhookPort: env.port("EVENTING_WEBHOOK_PORT", 8071, { allowZero: true }),
+    secretsDir: env.optionalString("EVENTING_SECRETS_DIR"),
     bindAddress: env.string("EVENTING_BIND_ADDRESS", "127.0.0.1"),
     natsUrl,
     files: (env.optionalString("EVENTING_FILES") ?? "")

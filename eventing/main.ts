@@ -12,18 +12,25 @@ import { createIngressHandler } from "./broker-ingress/handler.ts";
 import { loadConfig } from "./config.ts";
 import { TriggerDispatcher } from "./dispatcher/dispatcher.ts";
 import { EventingMetrics } from "./metrics.ts";
+import { compileSources } from "./resources/compile-sources.ts";
 import { readEventingFiles } from "./resources/read-files.ts";
 import { EventingRuntime } from "./runtime.ts";
+import { createGitHubHandler } from "./sources/github.ts";
+import { gitHubEndpoints, SourceRunners, sourcesStatus } from "./sources/runner.ts";
+import type { SinkOptions } from "./sources/sink.ts";
+import { SourceMetrics } from "./sources/source-metrics.ts";
 import { eventingStatus } from "./status.ts";
 import { BrokerStore, HEADER_ROOM_BYTES } from "./store/broker-store.ts";
 
-// Eventing's process: the Broker ingress and the Trigger dispatcher over NATS JetStream. Wiring
-// only; see docs/eventing.md for the model and eventing/*/ for each part.
+// Eventing's process: the Broker ingress and the Trigger dispatcher over NATS JetStream, and the
+// sources (KafkaSource, PingSource, GitHubSource, NatsSource). Wiring only; see docs/eventing.md
+// for the model and eventing/*/ for each part.
 
 const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("eventing");
 const registry = createRegistry("eventing");
 const metrics = new EventingMetrics(registry);
+const sourceMetrics = new SourceMetrics(registry);
 
 const resources = readEventingFiles(config.files, { routerUrl: config.routerUrl, domain: config.domain });
 if ("problems" in resources) {
@@ -33,6 +40,20 @@ if ("problems" in resources) {
   process.exit(2);
 }
 const { set } = resources;
+const resolve = { routerUrl: config.routerUrl, domain: config.domain };
+// Secrets are checked before anything starts, so a missing one stops the process at once. The
+// real compile waits for the ingress's address (Broker sinks); this one only names the sources.
+const github = gitHubEndpoints(
+  compileSources(resources.sources, { ...resolve, brokerIngressUrl: "http://unused" }),
+  {
+    env: process.env,
+    secretsDir: config.secretsDir,
+  },
+);
+if ("problems" in github) {
+  process.stderr.write(`eventing: ${github.problems.join("\n  ")}\n`);
+  process.exit(2);
+}
 
 const nc = await connect({
   servers: config.natsUrl,
@@ -67,6 +88,9 @@ const dispatcher = new TriggerDispatcher({
 });
 
 const runtime = new EventingRuntime(store, dispatcher, log);
+const sinkOptions: SinkOptions = { agent, timeoutMs: config.deliveryTimeoutMs, metrics: sourceMetrics, log };
+let sources: SourceRunners | undefined;
+let sourceSet: ReturnType<typeof compileSources> = [];
 
 let draining = false;
 const ingress = createServer(
@@ -79,13 +103,18 @@ const ingress = createServer(
   }),
 );
 let ingressUrl = "";
+let webhook: ReturnType<typeof createServer> | undefined;
 const admin = createAdminServer({
   registry,
   isReady: () => !draining && !nc.isClosed(),
   log,
   name: "eventing admin port",
   routes: {
-    "/v1/eventing": (_req, res) => sendJson(res, 200, eventingStatus(runtime.set, metrics, ingressUrl)),
+    "/v1/eventing": (_req, res) =>
+      sendJson(res, 200, {
+        ...eventingStatus(runtime.set, metrics, ingressUrl),
+        sources: sourcesStatus(sourceSet, sourceMetrics),
+      }),
   },
 });
 
@@ -93,6 +122,9 @@ async function shutDown(reason: string, exitCode = 0): Promise<void> {
   if (draining) return;
   draining = true;
   log.info({ reason }, "stopping");
+  // Sources first: they stop taking events, and KafkaSources commit what was delivered.
+  await sources?.stop();
+  webhook?.close();
   ingress.close();
   ingress.closeIdleConnections();
   await dispatcher.stop();
@@ -111,6 +143,31 @@ try {
   const port = await listen(ingress, config.port, config.bindAddress, "eventing broker ingress");
   const adminPort = await listen(admin, config.adminPort, config.bindAddress, "eventing admin port");
   ingressUrl = `http://${config.bindAddress}:${port}`;
+  sourceSet = compileSources(resources.sources, { ...resolve, brokerIngressUrl: ingressUrl });
+  sources = new SourceRunners(sourceSet, {
+    sink: sinkOptions,
+    log,
+    nats: nc,
+    maxInFlight: config.maxInFlight,
+    resolve,
+    env: process.env,
+    secretsDir: config.secretsDir,
+  });
+  await sources.start();
+  let webhookPort: number | undefined;
+  // Again with the real sinks (the secrets were found above).
+  const endpoints = gitHubEndpoints(sourceSet, { env: process.env, secretsDir: config.secretsDir });
+  if ("endpoints" in endpoints && endpoints.endpoints.size > 0) {
+    webhook = createServer(
+      createGitHubHandler({
+        endpoints: endpoints.endpoints,
+        maxBodyBytes: config.maxEventBytes,
+        sink: sinkOptions,
+        log,
+      }),
+    );
+    webhookPort = await listen(webhook, config.webhookPort, config.bindAddress, "eventing webhook port");
+  }
   for (const broker of runtime.set.brokers.values())
     log.info(
       {
@@ -120,10 +177,18 @@ try {
       "broker ready",
     );
   log.info(
-    { port, adminPort, nats: config.natsUrl, brokers: set.brokers.size, triggers: set.triggers.length },
+    {
+      port,
+      adminPort,
+      webhookPort,
+      nats: config.natsUrl,
+      brokers: set.brokers.size,
+      triggers: set.triggers.length,
+      sources: sourceSet.length,
+    },
     "eventing listening",
   );
-  process.send?.({ type: "listening", port, adminPort });
+  process.send?.({ type: "listening", port, adminPort, webhookPort });
 } catch (error) {
   log.error((error as Error).message);
   process.exit(1);

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { isPlainObject, withoutNulls } from "../../serving/absent.ts";
 import { byPosition, formatPath, type Position, type Problem } from "../../serving/load.ts";
 import { type BrokerManifest, brokerSchema, type TriggerManifest, triggerSchema } from "./manifest.ts";
+import { type SinkBindingManifest, SOURCE_KINDS, type SourceManifest } from "./source-manifest.ts";
 import { positionOf } from "./yaml-position.ts";
 
 export type { Problem } from "../../serving/load.ts";
@@ -10,8 +11,8 @@ export type { Problem } from "../../serving/load.ts";
 // Loading Broker and Trigger manifests, the way serving/load.ts loads Services: every YAML and
 // schema problem with file:line:col, nothing thrown on any text. A file may hold other kinds too
 // (a Service beside the Trigger that targets it, as Knative examples do): those are handed back
-// in `others` for whoever owns them; only a document that claims eventing.knative.dev/v1 with a
-// kind sluice does not know is a problem here.
+// in `others` for whoever owns them; only a document that claims eventing.knative.dev/v1 or a
+// sources API version (source-manifest.ts) with a kind sluice does not know is a problem here.
 
 export const EVENTING_API = "eventing.knative.dev/v1";
 
@@ -26,6 +27,9 @@ export interface Located<T> {
 export interface LoadedEventing {
   brokers: Located<BrokerManifest>[];
   triggers: Located<TriggerManifest>[];
+  /** KafkaSource, PingSource, GitHubSource, NatsSource. */
+  sources: Located<SourceManifest>[];
+  sinkBindings: Located<SinkBindingManifest>[];
   /** Documents of other API groups or kinds, untouched, with where they start. */
   others: { file: string; line: number; apiVersion?: unknown; kind?: unknown; value: unknown }[];
   problems: Problem[];
@@ -34,7 +38,7 @@ export interface LoadedEventing {
 const SCHEMAS = { Broker: brokerSchema, Trigger: triggerSchema } as const;
 
 export function loadEventingManifests(text: string, file: string): LoadedEventing {
-  const out: LoadedEventing = { brokers: [], triggers: [], others: [], problems: [] };
+  const out: LoadedEventing = emptyLoaded();
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true });
   if (!Array.isArray(docs)) {
@@ -81,6 +85,30 @@ export function loadEventingManifests(text: string, file: string): LoadedEventin
     }
     const at = (path: readonly PropertyKey[], key?: string) => positionOf(doc, lines, path, key);
     const kind = value.kind;
+    const sourceKinds = SOURCE_KINDS[String(value.apiVersion)];
+    if (sourceKinds !== undefined) {
+      const schema = typeof kind === "string" ? sourceKinds[kind] : undefined;
+      if (schema === undefined) {
+        out.problems.push({
+          file,
+          path: "kind",
+          ...at(["kind"]),
+          message: `${JSON.stringify(kind)} is not a kind sluice serves in ${value.apiVersion} (${Object.keys(sourceKinds).join(", ")})`,
+        });
+        continue;
+      }
+      const parsed = schema.safeParse(value);
+      if (!parsed.success) out.problems.push(...schemaProblems(parsed.error.issues, value, at, file));
+      else if (kind === "SinkBinding")
+        out.sinkBindings.push({
+          file,
+          line: start.line,
+          locate: at,
+          manifest: parsed.data as SinkBindingManifest,
+        });
+      else out.sources.push({ file, line: start.line, locate: at, manifest: parsed.data as SourceManifest });
+      continue;
+    }
     if (value.apiVersion !== EVENTING_API) {
       out.others.push({ file, line: start.line, apiVersion: value.apiVersion, kind, value });
       continue;
@@ -105,6 +133,10 @@ export function loadEventingManifests(text: string, file: string): LoadedEventin
   }
   out.problems.sort(byPosition);
   return out;
+}
+
+export function emptyLoaded(): LoadedEventing {
+  return { brokers: [], triggers: [], sources: [], sinkBindings: [], others: [], problems: [] };
 }
 
 function schemaProblems(

@@ -5,16 +5,16 @@ import { z } from "zod";
 // on yet (TLS CA certs, audiences, the broker class and config) are accepted so that real
 // manifests load unchanged; validate.ts says which ones are refused and why.
 
-const dnsLabel = z
+export const dnsLabel = z
   .string()
   .regex(
     /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,
     "must be a DNS label: lower-case letters, digits and '-', starting with a letter, at most 63 characters",
   );
-const stringMap = z.record(z.string(), z.string());
+export const stringMap = z.record(z.string(), z.string());
 const anything = z.unknown();
 
-const objectMeta = z.strictObject({
+export const objectMeta = z.strictObject({
   name: dnsLabel,
   namespace: dnsLabel.optional(),
   labels: stringMap.optional(),
@@ -30,7 +30,7 @@ const objectMeta = z.strictObject({
 });
 
 /** duckv1.KReference: what a Destination's `ref` names. */
-const kReference = z.strictObject({
+export const kReference = z.strictObject({
   apiVersion: z.string().optional(),
   kind: z.string().min(1),
   name: dnsLabel,
@@ -40,7 +40,7 @@ const kReference = z.strictObject({
 });
 
 /** duckv1.Destination: a `ref`, a `uri`, or both (then `uri` is a path relative to the ref). */
-const destination = z.strictObject({
+export const destination = z.strictObject({
   ref: kReference.optional(),
   uri: z.string().min(1).optional(),
   CACerts: z.string().optional(),
@@ -48,7 +48,7 @@ const destination = z.strictObject({
 });
 
 /** eventingduckv1.DeliverySpec. */
-const delivery = z.strictObject({
+export const delivery = z.strictObject({
   deadLetterSink: destination.optional(),
   retry: z.number().int().min(0).optional(),
   backoffPolicy: z.enum(["exponential", "linear"]).optional(),

@@ -2,19 +2,25 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { byPosition, formatProblem, type Problem } from "../../serving/load.ts";
 import { compileEventing, type EventingSet, type ResolveOptions } from "./compile.ts";
-import { type LoadedEventing, loadEventingManifests } from "./load.ts";
+import { emptyLoaded, type LoadedEventing, loadEventingManifests } from "./load.ts";
+import type { SinkBindingManifest, SourceManifest } from "./source-manifest.ts";
 import { validateEventing } from "./validate.ts";
+import { validateSources } from "./validate-sources.ts";
 
-// Brokers and Triggers from files and directories: loaded, validated and compiled as one set,
-// or every problem of every file. The I/O edge of resources/ (the rest of it is pure).
+// Brokers, Triggers and sources from files and directories: loaded, validated and compiled as
+// one set, or every problem of every file. The I/O edge of resources/ (the rest of it is pure).
+// Sources come back as manifests: their Broker sinks need the ingress's address, known once it
+// listens (compileSources).
 
 const MANIFEST = /\.(ya?ml|json)$/;
 
 export function readEventingFiles(
   paths: readonly string[],
   options: ResolveOptions,
-): { set: EventingSet } | { problems: string[] } {
-  const all: LoadedEventing = { brokers: [], triggers: [], others: [], problems: [] };
+):
+  | { set: EventingSet; sources: SourceManifest[]; sinkBindings: SinkBindingManifest[] }
+  | { problems: string[] } {
+  const all: LoadedEventing = emptyLoaded();
   const problems: Problem[] = [];
   for (const file of paths.flatMap(expand)) {
     let text: string;
@@ -27,10 +33,12 @@ export function readEventingFiles(
     const loaded = loadEventingManifests(text, file);
     all.brokers.push(...loaded.brokers);
     all.triggers.push(...loaded.triggers);
+    all.sources.push(...loaded.sources);
+    all.sinkBindings.push(...loaded.sinkBindings);
     all.others.push(...loaded.others);
     problems.push(...loaded.problems);
   }
-  problems.push(...validateEventing(all));
+  problems.push(...validateEventing(all), ...validateSources(all));
   if (problems.length > 0) {
     // In the order the files were given, then by position in each.
     const files = paths.flatMap(expand);
@@ -43,6 +51,8 @@ export function readEventingFiles(
       all.triggers.map((t) => t.manifest),
       options,
     ),
+    sources: all.sources.map((s) => s.manifest),
+    sinkBindings: all.sinkBindings.map((b) => b.manifest),
   };
 }
 

@@ -12,7 +12,7 @@ const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
 const OPERATORS = ["exact", "prefix", "suffix", "all", "any", "not", "cesql"] as const;
 export const SERVICE_API = "serving.knative.dev/v1";
 
-type Path = (string | number)[];
+export type Path = (string | number)[];
 
 /**
  * Problems in `loaded`. `knownBrokers` lists brokers that exist already ("namespace/name"), so a
@@ -70,7 +70,7 @@ export function validateEventing(
   return problems.sort(byPosition);
 }
 
-function problem(
+export function problem(
   problems: Problem[],
   doc: Located<unknown>,
   path: Path,
@@ -165,7 +165,12 @@ function checkDestination(
   }
 }
 
-function checkDelivery(problems: Problem[], doc: Located<unknown>, path: Path, delivery: DeliverySpec): void {
+export function checkDelivery(
+  problems: Problem[],
+  doc: Located<unknown>,
+  path: Path,
+  delivery: DeliverySpec,
+): void {
   for (const field of ["backoffDelay", "timeout", "retryAfterMax"] as const) {
     const text = delivery[field];
     if (text === undefined) continue;
@@ -182,7 +187,7 @@ function checkDelivery(problems: Problem[], doc: Located<unknown>, path: Path, d
   }
 }
 
-function isHttpUrl(text: string): boolean {
+export function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
     return url.protocol === "http:" || url.protocol === "https:";
