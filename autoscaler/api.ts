@@ -4,10 +4,13 @@ import type { Registry } from "prom-client";
 import { parseActivatorStats } from "../common/activator-stats.ts";
 import { sendJson, sendPlain } from "../common/http/respond.ts";
 import type { ComponentStatus } from "../common/status.ts";
+import type { Platform } from "../platform/platform.ts";
 import { type GuardOptions, guardRequest } from "./api-guard.ts";
 import { parseComponentReport } from "./component-report.ts";
 import type { Controller } from "./controller.ts";
 import { serveLogs } from "./logs.ts";
+import { prometheusTargets } from "./prometheus-targets.ts";
+import { namespaceOf } from "./service-entry.ts";
 import type { StatePublisher } from "./state-publisher.ts";
 import { buildStatus } from "./status.ts";
 import { statusPageRoutes } from "./status-page/server.ts";
@@ -38,6 +41,8 @@ export interface ApiOptions {
   guard: GuardOptions;
   /** Concurrent GET /v1/logs?follow=1 streams. */
   maxLogFollowers: number;
+  /** The pods, for GET /v1/prometheus/targets (absent: only the components are listed). */
+  platform?: Pick<Platform, "revision">;
 }
 
 /**
@@ -51,6 +56,7 @@ export function createApiServer({
   isReady,
   guard,
   maxLogFollowers,
+  platform,
 }: ApiOptions): Server {
   const logFollowers = new StreamSlots(maxLogFollowers);
   // What `sluice up` last reported of its processes; shown, never acted on, and gone with this
@@ -79,6 +85,22 @@ export function createApiServer({
         ),
       ),
     ...statusPageRoutes(),
+    "GET /v1/prometheus/targets": (req, res) =>
+      sendJson(
+        res,
+        200,
+        prometheusTargets({
+          self: req.headers.host ?? `127.0.0.1:${req.socket.localPort}`,
+          components,
+          services: controller.services().map(({ manifest, revisions, active }) => ({
+            namespace: namespaceOf(manifest),
+            name: manifest.metadata.name,
+            revisions,
+            active,
+          })),
+          pods: (key) => platform?.revision(key),
+        }),
+      ),
     "GET /v1/logs": (req, res) => serveLogs(req, res, controller, logFollowers),
     "GET /v1/services": (_req, res) =>
       sendJson(res, 200, { services: controller.services(), revisions: controller.revisionDetails() }),

@@ -30,7 +30,7 @@ const controller = new Controller({
   platform: backend.platform,
   store: backend.store,
   publisher,
-  metrics: new AutoscalerMetrics(registry),
+  metrics: new AutoscalerMetrics(registry, () => Object.values(publisher.state.services)),
   log,
 });
 let ready = false;
@@ -41,6 +41,7 @@ const server = createApiServer({
   isReady: () => ready && backend.acting(),
   guard: { token: config.token, allowedHosts: config.allowedHosts },
   maxLogFollowers: config.maxLogFollowers,
+  platform: backend.platform,
 });
 limitServer(server, config.limits, log, "autoscaler");
 

@@ -4,7 +4,7 @@
 # the Go module proxy, and Apache Kafka (KRaft) from Maven Central. Idempotent: a tool
 # already cached for its version is skipped.
 #
-#   scripts/tools/build.sh [--verify] [etcd|helm|kube-apiserver|kube-controller-manager|nats-server|kafka ...]
+#   scripts/tools/build.sh [--verify] [etcd|helm|kube-apiserver|kube-controller-manager|nats-server|kafka|jaeger ...]
 #
 # No tool named = all of them. Prints one line per tool with the binary's path; exits
 # non-zero naming the tool that failed (its log is under $SLUICE_TOOLS_CACHE/logs/).
@@ -12,7 +12,7 @@
 #
 # Environment (all optional):
 #   SLUICE_TOOLS_CACHE  cache root (default ~/.cache/sluice)
-#   ETCD_VERSION HELM_VERSION KUBE_VERSION NATS_VERSION KAFKA_VERSION  versions (defaults below)
+#   ETCD_VERSION HELM_VERSION KUBE_VERSION NATS_VERSION KAFKA_VERSION JAEGER_VERSION  versions (defaults below)
 #   SLUICE_TOOLS_JOBS   go build -p (default 1: the machine is shared, builds are niced)
 set -euo pipefail
 
@@ -42,11 +42,11 @@ for a in "$@"; do
   case $a in
     --verify) verify=1 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    etcd|helm|kube-apiserver|kube-controller-manager|nats-server|kafka) tools+=("$a") ;;
-    *) echo "build.sh: unknown tool '$a' (etcd, helm, kube-apiserver, kube-controller-manager, nats-server, kafka)" >&2; exit 2 ;;
+    etcd|helm|kube-apiserver|kube-controller-manager|nats-server|kafka|jaeger) tools+=("$a") ;;
+    *) echo "build.sh: unknown tool '$a' (etcd, helm, kube-apiserver, kube-controller-manager, nats-server, kafka, jaeger)" >&2; exit 2 ;;
   esac
 done
-[ ${#tools[@]} -gt 0 ] || tools=(etcd helm kube-apiserver kube-controller-manager nats-server kafka)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd helm kube-apiserver kube-controller-manager nats-server kafka jaeger)
 
 # Kafka alone needs Maven and Java, not Go.
 if [[ " ${tools[*]} " != " kafka " ]]; then
@@ -245,6 +245,33 @@ EOF
   echo "kafka $KAFKA_VERSION: fetched $dir/libs ($(ls "$dir/libs" | wc -l) jars, $(summary "$log"))"
 }
 
+# --- Jaeger v2 (test/observability: traces read back through its query API) -------------
+# github.com/jaegertracing/jaeger v1.76.0 is Jaeger v2.13 (cmd/jaeger, an OTel collector
+# build). Its go.mod has replace lines, which `go install …@v` refuses: a scratch module
+# takes the command with `go get -tool` and copies the module's non-local replace lines.
+# A module build has no UI assets; the query API (/api/v3/traces) is all the tests read.
+JAEGER_VERSION=${JAEGER_VERSION:-v1.76.0}
+build_jaeger() {
+  local out=$BIN/jaeger-$JAEGER_VERSION log=$LOGS/jaeger-$JAEGER_VERSION.log
+  if [ -x "$out" ]; then echo "jaeger $JAEGER_VERSION: cached $out"; return; fi
+  echo "building jaeger $JAEGER_VERSION (first time: several minutes)… log: $log"
+  : >"$log"
+  local dir; dir=$(scratch "jaeger-$JAEGER_VERSION")
+  local gomod
+  gomod=$(cd "$dir" && go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" \
+          | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p') || fail jaeger "$log"
+  [ -f "$gomod" ] || { echo "no go.mod for jaeger@$JAEGER_VERSION" >>"$log"; fail jaeger "$log"; }
+  # One-line replace directives that point at another module version (not ./local paths).
+  sed -n 's/^replace \([^ ]*\) => \([^.][^ ]*\) \(v[^ ]*\)$/\1 \2 \3/p' "$gomod" | while read -r from to v; do
+    (cd "$dir" && go mod edit -replace="$from=$to@$v" && echo "replace $from => $to $v" >>"$log") || exit 1
+  done || fail jaeger "$log"
+  (cd "$dir" \
+    && timed "$log" go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" \
+    && timed "$log" go build -trimpath -ldflags='-s -w' -o "$out.tmp" github.com/jaegertracing/jaeger/cmd/jaeger \
+    && mv "$out.tmp" "$out") || fail jaeger "$log"
+  echo "jaeger $JAEGER_VERSION: built $out ($(summary "$log"))"
+}
+
 # Each binary is <tool>-<version>; bin/<tool> is a stable symlink to it for tests.
 for t in "${tools[@]}"; do
   case $t in
@@ -252,6 +279,7 @@ for t in "${tools[@]}"; do
     helm) build_helm; v=$HELM_VERSION ;;
     kube-apiserver|kube-controller-manager) build_kube "$t"; v=$KUBE_VERSION ;;
     nats-server) build_nats; v=$NATS_VERSION ;;
+    jaeger) build_jaeger; v=$JAEGER_VERSION ;;
     # Not a binary: kafka/<version>/libs, and kafka/current -> <version> for tests.
     kafka) fetch_kafka; ln -sfn "$KAFKA_VERSION" "$CACHE/kafka/current"; continue ;;
   esac

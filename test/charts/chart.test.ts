@@ -72,7 +72,10 @@ t.test("helm lint passes, with default values and with every variation", { skip 
   for (const set of [
     [],
     ["--set", "router.service.type=ClusterIP,router.autoscaling.enabled=true"],
-    ["--set", "servingGroup=serving.knative.dev,serviceMonitor.enabled=true,grafanaDashboard.enabled=true"],
+    [
+      "--set",
+      "servingGroup=serving.knative.dev,serviceMonitor.enabled=true,grafanaDashboard.enabled=true,prometheusRule.enabled=true",
+    ],
     ["--set", "router.tls.secretName=router-tls,auth.existingSecret=mine"],
   ]) {
     const result = helm(["lint", "--strict", CHART, ...set]);
@@ -503,15 +506,50 @@ t.test(
 );
 
 t.test(
-  "Grafana dashboard ConfigMap: the sidecar's label and a placeholder dashboard",
+  "Grafana dashboard ConfigMap: the sidecar's label and dashboards/sluice.json as it is",
   { skip },
   async (t) => {
     const docs = render({ "grafanaDashboard.enabled": true });
     const map = named(docs, "ConfigMap", `${FULLNAME}-dashboard`);
     t.equal(map.metadata.labels.grafana_dashboard, "1");
     const dashboard = JSON.parse(map.data["sluice.json"]);
-    t.equal(dashboard.title, "sluice");
-    t.same(dashboard.panels, [], "a placeholder until the observability work fills it");
+    t.same(dashboard, JSON.parse(readFileSync(join(CHART, "dashboards", "sluice.json"), "utf8")));
+    t.ok(dashboard.panels.length > 10, "the panels (test/observability/ evaluates every query)");
+    t.same(
+      dashboard.templating.list.map((v: { name: string }) => v.name),
+      ["datasource", "namespace", "service", "revision"],
+    );
+  },
+);
+
+t.test(
+  "PrometheusRule: every group of prometheus/*.yaml, extra alert labels, off by default",
+  { skip },
+  async (t) => {
+    t.same(ofKind(render(), "PrometheusRule"), []);
+    const docs = render({
+      "prometheusRule.enabled": true,
+      "prometheusRule.labels.release": "prom",
+      "prometheusRule.additionalAlertLabels.team": "platform",
+    });
+    const rule = named(docs, "PrometheusRule", FULLNAME);
+    t.equal(rule.metadata.namespace, NAMESPACE);
+    t.equal(rule.metadata.labels.release, "prom");
+    const groups = rule.spec.groups as { name: string; rules: Record<string, unknown>[] }[];
+    const names = groups.map((group) => group.name).sort();
+    t.same(names, ["sluice.activator", "sluice.alerts", "sluice.revision"]);
+    const rules = groups.flatMap((group) => group.rules);
+    const alerts = rules.filter((r) => "alert" in r);
+    t.ok(alerts.length > 0 && rules.some((r) => "record" in r), "alerts and recording rules");
+    for (const alert of alerts) {
+      t.match(alert.labels, { team: "platform", severity: /.+/ }, `${alert.alert}: labels`);
+      t.match(
+        alert.annotations,
+        { summary: /\{\{ \$labels\./ },
+        `${alert.alert}: templates left to Prometheus`,
+      );
+    }
+    for (const r of rules.filter((r) => "record" in r)) t.notOk(r.labels, `${r.record}: no alert labels`);
   },
 );
 
