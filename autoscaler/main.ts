@@ -8,8 +8,6 @@ import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { createApiServer } from "./api.ts";
 import { loadConfig } from "./config.ts";
 import { Controller } from "./controller.ts";
-import { kubernetesBackend } from "./kubernetes-backend.ts";
-import { localBackend } from "./local-backend.ts";
 import { AutoscalerMetrics } from "./metrics.ts";
 import { StatePublisher } from "./state-publisher.ts";
 
@@ -19,8 +17,11 @@ const config = loadConfigOrExit(() => loadConfig());
 delete process.env[TOKEN_ENV];
 const log = createLogger("autoscaler");
 const registry = createRegistry("autoscaler");
+// The Kubernetes client is large: a local autoscaler never loads it (nor a cluster one the store).
 const backend =
-  config.platform === "kubernetes" ? kubernetesBackend(config, log) : await localBackend(config, log);
+  config.platform === "kubernetes"
+    ? (await import("./kubernetes-backend.ts")).kubernetesBackend(config, log)
+    : await (await import("./local-backend.ts")).localBackend(config, log);
 const publisher = new StatePublisher(config.domain, {
   maxWatchers: config.maxStateWatchers,
   log: log.child({ api: "state" }),
