@@ -11,6 +11,7 @@ import { messageOf, reasonLines, StartError } from "../up/component.ts";
 import { ComponentReporter } from "../up/component-reporter.ts";
 import { hopSecretFor } from "../up/hop-secret.ts";
 import { formatLogLine } from "../up/log-lines.ts";
+import { ObservabilityTools } from "../up/observability-tools.ts";
 import { parseUpArgs, UP_USAGE, type UpOptions, UsageError } from "../up/options.ts";
 import { Supervisor } from "../up/supervisor.ts";
 
@@ -89,6 +90,8 @@ class LocalDataPlane {
   #reporter: ComponentReporter | undefined;
   #hopSecret = "";
   #stopping = false;
+  /** Prometheus and Jaeger beside the data plane (--prometheus, --jaeger). */
+  #tools: ObservabilityTools | undefined;
 
   constructor(options: UpOptions) {
     this.#options = options;
@@ -98,6 +101,11 @@ class LocalDataPlane {
     const options = this.#options;
     const files = checkFiles(options.files);
     this.#hopSecret = hopSecretFor(options.stateDir ?? ".sluice");
+    this.#tools = new ObservabilityTools(
+      { prometheus: options.prometheus, jaeger: options.jaeger, stateDir: options.stateDir ?? ".sluice" },
+      (line) => console.error(`sluice up: ${line}`),
+    );
+    await this.#tools.beforeComponents();
     // The first run restores nothing: the state directory may hold services of earlier runs, which
     // stay in the history, inactive, instead of getting pods nobody asked for today. A restarted
     // autoscaler (default AUTOSCALER_RESTORE=active) brings back what this run applied and adopts
@@ -123,6 +131,7 @@ class LocalDataPlane {
     if (this.#stopping) this.#reporter.close();
     this.#reporter.changed();
     await applyFiles(autoscalerUrl, files);
+    await this.#tools.afterAutoscaler(autoscalerUrl);
     const activator = await this.#start(
       "activator",
       "activator/main.ts",
@@ -153,6 +162,7 @@ class LocalDataPlane {
     const status = (await (
       await request(`${autoscalerUrl}/v1/status`, { headers: authHeaders() })
     ).body.json()) as StatusSnapshot;
+    for (const line of this.#tools.lines()) console.log(line);
     printBanner({
       files: files.map((f) => f.file),
       autoscalerUrl,
@@ -223,12 +233,14 @@ class LocalDataPlane {
     this.markStopping();
     const timer = setTimeout(() => this.kill(), STOP_TIMEOUT_MS);
     for (const component of [...this.#components].reverse()) await component.stop();
+    await this.#tools?.stop();
     clearTimeout(timer);
   }
 
   /** A forced stop: kills the components, and revokes the pods' lease so they stop too. */
   kill(): void {
     for (const component of this.#components) component.kill();
+    this.#tools?.kill();
     revokeLease(this.#options.stateDir ?? ".sluice");
   }
 }

@@ -10,6 +10,7 @@ import { request } from "undici";
 import { freePort } from "../../common/free-port.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
 /** The recording rules and alerts the chart ships, loaded by a local Prometheus too. */
 export const RULES_DIR = join(ROOT, "charts", "sluice", "prometheus");
 
@@ -218,7 +219,13 @@ function run(
   args: string[],
   url: string,
 ): RunningTool & { ready(check: () => Promise<boolean>): Promise<void> } {
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+  // As sluice up's components: the kernel stops the tool when its parent dies, even by SIGKILL.
+  const child =
+    SETPRIV && process.platform === "linux"
+      ? spawn(SETPRIV, ["--pdeathsig", "SIGTERM", "--", binary, ...args], {
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+      : spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
@@ -256,4 +263,91 @@ function run(
       throw new Error(`${name} was not ready within ${timeoutMs / 1000} s:\n${output}`);
     },
   };
+}
+
+/** `sluice up --prometheus --jaeger`: which tools to run beside the data plane. */
+export interface ToolChoice {
+  prometheus: boolean;
+  jaeger: boolean;
+  /** sluice up's state directory: configs and Prometheus's storage go in its observability/. */
+  stateDir: string;
+}
+
+/**
+ * The tools `sluice up` runs beside the data plane. Jaeger starts first and points the
+ * components at itself (OTEL_EXPORTER_OTLP_ENDPOINT, inherited by every process sluice up starts,
+ * pods included); Prometheus starts once the autoscaler, its discovery endpoint, answers. A tool
+ * that is not installed is reported with how to get it, and sluice runs without it.
+ */
+export class ObservabilityTools {
+  readonly #choice: ToolChoice;
+  readonly #say: (line: string) => void;
+  readonly #running: { name: string; tool: RunningTool; hint: string }[] = [];
+
+  constructor(choice: ToolChoice, say: (line: string) => void) {
+    this.#choice = choice;
+    this.#say = say;
+  }
+
+  /** Starts Jaeger (when asked) and sets OTEL_EXPORTER_OTLP_ENDPOINT for what starts next. */
+  async beforeComponents(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+    if (!this.#choice.jaeger) return;
+    const binary = jaegerPath(env);
+    if (!binary) {
+      this.#say(
+        "--jaeger: jaeger is not built; build it with scripts/tools/build.sh jaeger (running without)",
+      );
+      return;
+    }
+    const jaeger = await startJaeger(binary, join(this.#choice.stateDir, "observability", "jaeger"));
+    if (env.OTEL_EXPORTER_OTLP_ENDPOINT)
+      this.#say(
+        `--jaeger: OTEL_EXPORTER_OTLP_ENDPOINT was ${env.OTEL_EXPORTER_OTLP_ENDPOINT}; using Jaeger's`,
+      );
+    env.OTEL_EXPORTER_OTLP_ENDPOINT = jaeger.otlpUrl;
+    this.#running.push({
+      name: "jaeger",
+      tool: jaeger,
+      hint: "traces: /api/v3/traces?query.service_name=sluice-router (the UI, in a release build of Jaeger)",
+    });
+  }
+
+  /** Starts Prometheus (when asked), scraping what the autoscaler at `autoscalerUrl` lists. */
+  async afterAutoscaler(autoscalerUrl: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+    if (!this.#choice.prometheus) return;
+    const binary = prometheusPath(env);
+    if (!binary) {
+      this.#say(
+        "--prometheus: prometheus not found; install it with apt-get install prometheus (running without)",
+      );
+      return;
+    }
+    const prometheus = await startPrometheus(
+      binary,
+      join(this.#choice.stateDir, "observability", "prometheus"),
+      {
+        autoscalerUrl,
+        token: env.SLUICE_TOKEN || undefined,
+        scrapeIntervalSeconds: 5,
+      },
+    );
+    this.#running.push({
+      name: "prometheus",
+      tool: prometheus,
+      hint: "targets: /targets, rules and alerts: /rules, /alerts (charts/sluice/prometheus/)",
+    });
+  }
+
+  /** The banner's lines for the tools that run. */
+  lines(): string[] {
+    return this.#running.map(({ name, tool, hint }) => `  ${name.padEnd(13)} ${tool.url}   (${hint})`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#running.map(({ tool }) => tool.stop()));
+  }
+
+  kill(): void {
+    for (const { tool } of this.#running) tool.child.kill("SIGKILL");
+  }
 }

@@ -9,6 +9,9 @@ export interface UpOptions {
   stateDir: string | undefined;
   /** --max-pods: the local platform's capacity (SLUICE_LOCAL_MAX_PODS); undefined: the machine's. */
   maxPods: number | undefined;
+  /** --prometheus, --jaeger: run the tool beside sluice (cli/up/observability-tools.ts). */
+  prometheus: boolean;
+  jaeger: boolean;
   verbose: boolean;
   help: boolean;
 }
@@ -29,6 +32,10 @@ options:
   --state-dir DIR          where revision history is kept (default .sluice)
   --max-pods N             pods that run at once, all services together; more wait as pending
                            (default: 4 per core, bounded by free memory; SLUICE_LOCAL_MAX_PODS)
+  --prometheus             also run Prometheus (Debian's prometheus), scraping every component
+                           and pod through the autoscaler, with sluice's rules; prints its URL
+  --jaeger                 also run Jaeger (scripts/tools/build.sh jaeger) and send it every
+                           component's traces (OTEL_EXPORTER_OTLP_ENDPOINT); prints its URL
   -v, --verbose            show every component's log lines and pid, not just warnings and scaling
   -h, --help               this text
 
@@ -67,6 +74,8 @@ export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
         domain: { type: "string" },
         "state-dir": { type: "string" },
         "max-pods": { type: "string" },
+        prometheus: { type: "boolean", default: false },
+        jaeger: { type: "boolean", default: false },
         verbose: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -90,6 +99,8 @@ export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
     domain,
     stateDir: values["state-dir"] as string | undefined,
     maxPods: maxPods(values["max-pods"] as string | undefined),
+    prometheus: values.prometheus === true,
+    jaeger: values.jaeger === true,
     verbose: values.verbose === true,
     help,
   };

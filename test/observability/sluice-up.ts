@@ -13,14 +13,21 @@ interface Teardown {
 }
 
 export interface UpUrls {
+  /** The URL printed on the banner line that starts with `name` (router, prometheus, …). */
+  url(name: string): string | undefined;
   routerUrl: string;
   autoscalerUrl: string;
   activatorUrl: string;
   output: () => string;
 }
 
-/** Runs `sluice up -f <files>` on free ports with `env`; resolves with its URLs once the banner is out. */
-export async function sluiceUp(t: Teardown, files: string[], env: Record<string, string>): Promise<UpUrls> {
+/** Runs `sluice up -f <files> <flags>` on free ports with `env`; resolves with its URLs once the banner is out. */
+export async function sluiceUp(
+  t: Teardown,
+  files: string[],
+  env: Record<string, string>,
+  flags: string[] = [],
+): Promise<UpUrls> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-observability-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const args = [
@@ -38,6 +45,7 @@ export async function sluiceUp(t: Teardown, files: string[], env: Record<string,
     writeFileSync(file, text);
     args.push("-f", file);
   });
+  args.push(...flags);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
@@ -65,11 +73,12 @@ export async function sluiceUp(t: Teardown, files: string[], env: Record<string,
     { timeoutMs: 60_000, everyMs: 100 },
   );
   const url = (name: string) => {
-    const found = new RegExp(`${name}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(banner)?.[1];
+    const found = new RegExp(`^\\s*${name}\\s+(http://127\\.0\\.0\\.1:\\d+)`, "m").exec(banner)?.[1];
     if (!found) throw new Error(`no ${name} URL in the banner:\n${banner}`);
     return found;
   };
   return {
+    url: (name) => new RegExp(`^\\s*${name}\\s+(http://127\\.0\\.0\\.1:\\d+)`, "m").exec(banner)?.[1],
     routerUrl: url("router"),
     autoscalerUrl: url("autoscaler"),
     activatorUrl: url("activator"),
