@@ -34,6 +34,7 @@ t.test("GET /v1/status: services, traffic, pods and real load", async (t) => {
           desiredPods: 1,
           readyPods: 1,
           pods: 1,
+          pendingPods: 0,
           mode: status.services[0].revisions[0].mode,
           containerConcurrency: 10,
           autoscaling: { metric: "concurrency", target: 10, panicking: false },
