@@ -49,7 +49,10 @@ export class ClientConnection implements ParserCallbacks {
   #upgrade: { req: RawRequest; method: string } | null = null;
   #paused = false;
   #closed = false;
-  /** When the connection last had nothing to do (for the idle and header timeouts); 0: busy. */
+  /**
+   * When the connection last had nothing to do (for the idle and header timeouts); 0: busy; -1:
+   * idle since the sweep last looked (it stamps the time: no clock read per request).
+   */
   idleSince: number;
   /** Bytes of a next request arrived while idle: the header timeout applies, not keep-alive's. */
   headStarted = true;
@@ -233,7 +236,7 @@ export class ClientConnection implements ParserCallbacks {
 
   #becomeIdle(): void {
     if (this.#parsing !== null || this.#active !== null) return;
-    this.idleSince = Date.now();
+    this.idleSince = -1;
     this.headStarted = false;
   }
 

@@ -72,6 +72,10 @@ export class RawServer {
     for (const connection of this.#connections) {
       const since = connection.idleSince;
       if (since === 0) continue;
+      if (since === -1) {
+        connection.idleSince = now;
+        continue;
+      }
       if (now - since > (connection.headStarted ? headersTimeoutMs : keepAliveTimeoutMs))
         connection.timedOut();
     }

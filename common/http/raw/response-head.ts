@@ -83,13 +83,17 @@ export function flattenHeaders(headers: Record<string, string | number | readonl
 }
 
 let cachedDate = "";
-let cachedAt = 0;
 
-/** The IMF-fixdate for now, computed at most once per second (as node does). */
-export function httpDate(now = Date.now()): string {
-  if (now - cachedAt >= 1000 || now < cachedAt) {
-    cachedAt = now - (now % 1000);
-    cachedDate = new Date(now).toUTCString();
+function forgetDate(): void {
+  cachedDate = "";
+}
+
+/** The IMF-fixdate for now, made at most once per second (as node does): no clock read per response. */
+export function httpDate(): string {
+  if (cachedDate === "") {
+    const now = new Date();
+    cachedDate = now.toUTCString();
+    setTimeout(forgetDate, 1000 - now.getMilliseconds()).unref();
   }
   return cachedDate;
 }

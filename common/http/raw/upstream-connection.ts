@@ -45,7 +45,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   #informational = false;
   #headers: string[] | null = null;
   #trailers: Record<string, string | string[]> | null = null;
-  /** When this connection went idle (for the pool's keep-alive timeout). */
+  /** When this connection went idle (for the pool's keep-alive timeout); -1: not stamped yet. */
   idleSince = 0;
 
   constructor(host: string, port: number, binding: NodeParserBinding, owner: ConnectionOwner) {
@@ -150,7 +150,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     }
     this.#keepAlive = keepAlive && !request.isHead;
     request.responding = true;
-    request.lastDataAt = request.sentAt;
+    request.lastDataAt = -1;
     const object: Record<string, string | string[]> = {};
     addHeaders(object, raw);
     request.handler.onResponseStart?.(request, status, object, message);
@@ -176,7 +176,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     const trailers = this.#trailers ?? {};
     this.#trailers = null;
     if (this.#keepAlive && request.sent && !this.#closed) {
-      this.idleSince = Date.now();
+      this.idleSince = -1; // stamped by the pool's sweep
       this.resume();
       this.#owner.release(this);
     } else this.#destroy();
@@ -216,7 +216,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
 
   #write(request: UpstreamRequest): void {
     const { method, path, headers, body } = request.options;
-    request.sentAt = Date.now();
+    request.sentAt = -1; // stamped by the pool's sweep
     if (request.isHead) this.#keepAlive = false;
     if (body === null || body === undefined) {
       request.sent = true;

@@ -51,7 +51,10 @@ export class UpstreamRequest implements BodySink {
   /** Response head seen; done: complete or failed (the handler hears nothing more). */
   responding = false;
   done = false;
-  /** For the pool's timeouts: when the request went out, and the last response bytes came. */
+  /**
+   * For the pool's timeouts: when the request went out, and the last response bytes came; -1:
+   * since the sweep last looked (it stamps the time, so the request path reads no clock).
+   */
   sentAt = 0;
   lastDataAt = 0;
 
