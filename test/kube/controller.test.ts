@@ -59,7 +59,8 @@ t.test("the autoscaler as the cluster's controller", { skip, timeout: 240_000 },
     POD_NAMESPACE: namespace,
     POD_NAME: identity,
     SLUICE_QUEUE_PROXY_IMAGE: "ghcr.io/example/sluice:dev",
-    SLUICE_LEASE_DURATION_SECONDS: "3",
+    // Short for a quick takeover, yet with a renew deadline (2/3 of it) a loaded machine meets.
+    SLUICE_LEASE_DURATION_SECONDS: "8",
     AUTOSCALER_TICK_SECONDS: "0.25",
     SCALE_TO_ZERO_GRACE_SECONDS: "0.5",
   });
