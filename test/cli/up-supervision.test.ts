@@ -11,6 +11,7 @@ import { Agent, request } from "undici";
 import { processTree } from "../../bench/lib/proc.ts";
 import type { DataPlaneState } from "../../common/state.ts";
 import type { StatusSnapshot } from "../../common/status.ts";
+import { runsEntry } from "../helpers/proc.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 
 const run = promisify(execFile);
@@ -42,9 +43,7 @@ const alive = (pid: number) => {
 function componentPid(root: number, entry: string): number | undefined {
   return processTree(root).find((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8")
-        .split("\0")
-        .some((arg) => arg.endsWith(entry));
+      return runsEntry(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"), entry);
     } catch {
       return false;
     }

@@ -2,6 +2,7 @@
 // a process's listening TCP ports, and its resident memory.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { processTree } from "../../bench/lib/proc.ts";
+import { BUNDLED_ENTRIES } from "../../common/prebuilt.ts";
 
 export interface ProcessInfo {
   pid: number;
@@ -69,4 +70,13 @@ export function rssMb(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a command line runs the component `entry` (e.g. "router/main.ts"): from its source, or
+ * from its prebuilt bundle (dist/router.cjs), which sluice up and the local platform prefer when fresh.
+ */
+export function runsEntry(cmdline: readonly string[], entry: string): boolean {
+  const bundle = BUNDLED_ENTRIES[entry];
+  return cmdline.some((arg) => arg.endsWith(entry) || (bundle !== undefined && arg.endsWith(`/${bundle}`)));
 }

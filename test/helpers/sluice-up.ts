@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
 import type { DataPlaneState, RevisionState } from "../../common/state.ts";
-import { findProcesses, listeningPorts } from "./proc.ts";
+import { findProcesses, listeningPorts, runsEntry } from "./proc.ts";
 import { ROOT, waitFor, watchChild } from "./processes.ts";
 
 interface Teardown {
@@ -104,7 +104,7 @@ export async function startSluiceUp(
   const autoscalerUrl = url("autoscaler");
   const activatorUrl = url("activator");
   const pidOf = (entry: string) => {
-    const [pid] = findProcesses(child.pid as number, (p) => p.cmdline.some((arg) => arg.endsWith(entry)));
+    const [pid] = findProcesses(child.pid as number, (p) => runsEntry(p.cmdline, entry));
     if (pid === undefined) throw new Error(`no ${entry} under sluice up`);
     return pid.pid;
   };
