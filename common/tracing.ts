@@ -21,8 +21,10 @@ export interface RequestSpan {
 export interface Tracer {
   readonly enabled: boolean;
   /**
-   * Starts a SERVER span for a request, or returns undefined when tracing is off or the trace is
-   * not sampled (then the caller passes the incoming traceparent through untouched). `incoming` is
+   * Starts a SERVER span for a request, or returns undefined when tracing is off or an incoming
+   * trace is not sampled (then the caller passes the incoming traceparent through untouched). A
+   * new trace this hop does not sample gets a span that records nothing but whose traceparent
+   * (flags 00) carries the decision upstream. `incoming` is
    * the request's traceparent header (may be absent or malformed: then a new trace starts, if
    * sampled). `attributes` are added to the span as they are, e.g. `url.path` (without the query),
    * `server.address` (the Host without the port), `sluice.revision`; `http.request.method` is set
@@ -334,7 +336,12 @@ class SdkTracer implements Tracer {
       },
       context,
     );
-    if (!span.isRecording()) return undefined;
+    if (!span.isRecording()) {
+      // A trace this hop started and chose not to sample: the next hops must hear "not sampled"
+      // (flags 00), or each parent-based sampler behind would start a trace of its own.
+      if (parent === undefined) return unsampledDecision(span.spanContext());
+      return undefined;
+    }
     return new SdkRequestSpan(span, span.spanContext(), this.#error);
   }
 
@@ -348,6 +355,12 @@ class SdkTracer implements Tracer {
       });
     }
   }
+}
+
+/** A new trace not sampled here: nothing is recorded, only the decision travels on. */
+function unsampledDecision(context: SpanContext): RequestSpan {
+  const traceparent = formatTraceparent({ traceId: context.traceId, spanId: context.spanId, flags: 0 });
+  return { traceparent, end() {} };
 }
 
 class SdkRequestSpan implements RequestSpan {

@@ -260,16 +260,26 @@ t.test("samplers", async (t) => {
 
   const alwaysOff = await tracerWith("always_off");
   t.equal(alwaysOff.startRequestSpan(SAMPLED_PARENT, "GET", {}), undefined);
-  t.equal(alwaysOff.startRequestSpan(undefined, "GET", {}), undefined);
+  const dropped = alwaysOff.startRequestSpan(undefined, "GET", {});
+  t.equal(
+    parseTraceparent(dropped?.traceparent)?.flags,
+    0,
+    "a new trace not sampled says so upstream (flags 00)",
+  );
+  dropped?.end(200);
 
   const parentOff = await tracerWith("parentbased_always_off");
-  t.equal(parentOff.startRequestSpan(undefined, "GET", {}), undefined, "no root spans");
+  t.equal(
+    parseTraceparent(parentOff.startRequestSpan(undefined, "GET", {})?.traceparent)?.flags,
+    0,
+    "no root spans: only the decision travels on",
+  );
   const followed = parentOff.startRequestSpan(SAMPLED_PARENT, "GET", {});
   t.ok(followed, "a sampled parent is followed");
   followed!.end(200);
 
   const never = await tracerWith("traceidratio", "0");
-  t.equal(never.startRequestSpan(undefined, "GET", {}), undefined);
+  t.equal(parseTraceparent(never.startRequestSpan(undefined, "GET", {})?.traceparent)?.flags, 0);
   const always = await tracerWith("parentbased_traceidratio", "1");
   const sampled = always.startRequestSpan(undefined, "GET", {});
   t.ok(sampled);
