@@ -28,6 +28,7 @@ export interface KafkaSourceOptions {
 
 export const COMMIT_INTERVAL_MS = 500;
 const RESTART_DELAY_MS = 2000;
+const STOP_WAIT_MS = 5000;
 
 export class KafkaSourceRunner {
   readonly #source: KafkaSourceRuntime;
@@ -36,10 +37,12 @@ export class KafkaSourceRunner {
   readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
   /** Per "topic/partition": the chain of deliveries, and the last delivered record not yet committed. */
   #chains = new Map<string, Promise<void>>();
   #toCommit = new Map<string, Record>();
   #held = 0;
+  #committing: Promise<void> = Promise.resolve();
 
   constructor(source: KafkaSourceRuntime, options: KafkaSourceOptions) {
     this.#source = source;
@@ -54,8 +57,18 @@ export class KafkaSourceRunner {
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    await this.#stream?.close().catch(() => {});
-    await this.#loop;
+    const stream = this.#stream;
+    if (stream) {
+      // What was delivered is committed while the group membership still stands.
+      await Promise.allSettled([...this.#chains.values()]);
+      await this.#commit();
+      await stream.close().catch(() => {});
+    }
+    // Not consuming yet (joining, or retrying an absent broker): closing the client ends that.
+    else void this.#consumer?.close(true).catch(() => {});
+    // A client stuck in its own retries is not waited for beyond this: nothing is delivered
+    // or committed while it is, so there is nothing to lose.
+    await Promise.race([this.#loop, sleep(STOP_WAIT_MS)]);
   }
 
   async #run(): Promise<void> {
@@ -69,6 +82,7 @@ export class KafkaSourceRunner {
         retries: 10,
         retryDelay: 500,
       });
+      this.#consumer = consumer;
       try {
         await this.#consume(consumer);
       } catch (error) {
@@ -162,14 +176,34 @@ export class KafkaSourceRunner {
     }
   }
 
-  /** Commits each partition's last delivered offset (the record's commit() sends offset + 1). */
-  async #commit(): Promise<void> {
+  /**
+   * Commits each partition's last delivered offset (+1: the next to read), through the consumer
+   * rather than the stream, so it works while the stream is closing too.
+   */
+  #commit(): Promise<void> {
+    // One commit at a time: an older offset landing after a newer one would move the group back.
+    this.#committing = this.#committing.then(() => this.#commitNow());
+    return this.#committing;
+  }
+
+  async #commitNow(): Promise<void> {
     const records = [...this.#toCommit.values()];
     this.#toCommit.clear();
+    const consumer = this.#consumer;
+    if (!consumer || records.length === 0) return;
     await Promise.all(
       records.map(async (record) => {
         try {
-          await record.commit();
+          await consumer.commit({
+            offsets: [
+              {
+                topic: record.topic,
+                partition: record.partition,
+                offset: record.offset + 1n,
+                leaderEpoch: record.leaderEpoch,
+              },
+            ],
+          });
         } catch (error) {
           // After a rebalance the partition may be someone else's: they start from the previous
           // commit and the records since are delivered again (at least once), never lost.
