@@ -1,8 +1,15 @@
 import type { PodTemplate } from "../platform/platform.ts";
 import type { Revision } from "../serving/revisions.ts";
 
-/** What the platform needs to run a pod of `revision`. */
-export function podTemplate(revision: Revision): PodTemplate {
+/**
+ * What the platform needs to run a pod of `revision`. `injected` is set over the container's own
+ * environment: K_SINK and its kin from a SinkBinding (sink-bindings.ts), which wins over a K_SINK
+ * the manifest sets, as Knative's webhook overwrites it.
+ */
+export function podTemplate(
+  revision: Revision,
+  injected: Readonly<Record<string, string>> = {},
+): PodTemplate {
   const spec = revision.template.spec;
   const container = spec.containers.find((c) => (c.ports?.length ?? 0) > 0) ?? spec.containers[0];
   const env: Record<string, string> = {};
@@ -10,6 +17,7 @@ export function podTemplate(revision: Revision): PodTemplate {
     // valueFrom (secrets, config maps, field refs) needs Kubernetes; locally such a variable is unset.
     if (variable.value !== undefined) env[variable.name] = variable.value;
   }
+  Object.assign(env, injected);
   return {
     service: revision.service,
     namespace: revision.namespace,

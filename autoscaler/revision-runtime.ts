@@ -9,6 +9,7 @@ import type { KpaDecision } from "./kpa.ts";
 import { KpaDecider } from "./kpa.ts";
 import { podTemplate } from "./pod-template.ts";
 import { ScaleBounds } from "./scale-bounds.ts";
+import { sinkEnvFor } from "./sink-bindings.ts";
 
 /** Everything the autoscaler keeps about one revision while it runs. */
 export interface RevisionRuntime {
@@ -38,7 +39,7 @@ export function createRuntime(
   revision: Revision & { readyAt?: number },
   config: AutoscalerConfig,
 ): RevisionRuntime {
-  const template = podTemplate(revision);
+  const template = podTemplate(revision, sinkEnvFor(config.stateDir, revision));
   const { spec } = parseAutoscaling(revision.template.metadata?.annotations, template.containerConcurrency);
   return {
     key: revisionKey(revision.namespace, revision.name),

@@ -19,6 +19,7 @@ export const BUNDLED_ENTRIES: Readonly<Record<string, string>> = {
   "autoscaler/main.ts": "autoscaler.cjs",
   "queue-proxy/main.ts": "queue-proxy.cjs",
   "platform/local/pod-guard.ts": "pod-guard.cjs",
+  "eventing/main.ts": "eventing.cjs",
 };
 
 export const MANIFEST = "manifest.json";

@@ -32,6 +32,11 @@ export interface EventingConfig {
   ackWaitMs: number;
   /** The longest an event waits in a Broker's stream for its Triggers. */
   retentionMs: number;
+  /**
+   * PUT /v1/eventing (sluice apply) writes the whole applied set here, as YAML; list it in
+   * EVENTING_FILES too (alone), so a restarted process serves what was applied (sluice up does).
+   */
+  appliedFile: string | undefined;
 }
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): EventingConfig {
@@ -60,6 +65,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxInFlight: env.int("EVENTING_MAX_IN_FLIGHT", 100, { min: 1, max: 10_000 }),
     ackWaitMs: env.number("EVENTING_ACK_WAIT_SECONDS", 30, { min: 1, max: 3600 }) * 1000,
     retentionMs: env.number("EVENTING_RETENTION_SECONDS", 7 * 86_400, { min: 60, max: 365 * 86_400 }) * 1000,
+    appliedFile: env.optionalString("EVENTING_APPLIED_FILE"),
   };
   env.finish();
   return config;

@@ -1,13 +1,14 @@
 import { createServer } from "node:http";
 import { connect } from "@nats-io/transport-node";
 import { Agent } from "undici";
+import { tokenFromEnv } from "../common/api-token.ts";
 import { loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
-import { sendJson } from "../common/http/respond.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import { onShutdown, onUnhandled } from "../common/shutdown.ts";
+import { createEventingApi } from "./admin-api.ts";
 import { createIngressHandler } from "./broker-ingress/handler.ts";
 import { loadConfig } from "./config.ts";
 import { TriggerDispatcher } from "./dispatcher/dispatcher.ts";
@@ -110,11 +111,19 @@ const admin = createAdminServer({
   log,
   name: "eventing admin port",
   routes: {
-    "/v1/eventing": (_req, res) =>
-      sendJson(res, 200, {
+    // GET the status; PUT resources (sluice apply): admin-api.ts.
+    "/v1/eventing": createEventingApi({
+      files: config.files,
+      resolve,
+      apply: (next) => runtime.apply(next),
+      status: () => ({
         ...eventingStatus(runtime.set, metrics, ingressUrl),
         sources: sourcesStatus(sourceSet, sourceMetrics),
       }),
+      appliedFile: config.appliedFile,
+      token: tokenFromEnv(),
+      log,
+    }),
   },
 });
 

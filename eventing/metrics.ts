@@ -4,7 +4,7 @@ import { metricName } from "../common/metrics.ts";
 // Eventing's counters, the figures DESIGN.md wants per Trigger in the status (accepted,
 // delivered, retried, dead-lettered). Labels are resource names: bounded by what is applied.
 
-export type DeliveryOutcome = "delivered" | "retried" | "dead_lettered" | "dropped" | "filtered";
+export type DeliveryOutcome = "accepted" | "delivered" | "retried" | "dead_lettered" | "dropped" | "filtered";
 
 export class EventingMetrics {
   readonly #ingress: Counter<"namespace" | "broker" | "code">;
@@ -23,7 +23,7 @@ export class EventingMetrics {
     });
     this.#deliveries = new Counter({
       name: metricName("eventing", "trigger_events_total"),
-      help: "Events a Trigger handled, by outcome: delivered, retried (an attempt failed and is scheduled again), dead_lettered, dropped (failed with no dead-letter sink), filtered.",
+      help: "Events a Trigger handled, by outcome: accepted (passed its filter, counted once per event), delivered, retried (an attempt failed and is scheduled again), dead_lettered, dropped (failed with no dead-letter sink), filtered.",
       labelNames: ["namespace", "trigger", "outcome"],
       registers,
     });

@@ -35,6 +35,7 @@ export function eventingStatus(
         broker: t.broker,
         subscriber: t.subscriber.describe,
         counts: {
+          accepted: count(`trigger ${key} accepted`),
           delivered: count(`trigger ${key} delivered`),
           retried: count(`trigger ${key} retried`),
           deadLettered: count(`trigger ${key} dead_lettered`),

@@ -1,7 +1,9 @@
 import { parseArgs } from "node:util";
 import { request } from "undici";
+import type { StatusSnapshot } from "../../common/status.ts";
 import type { ServiceManifest } from "../../serving/manifest.ts";
 import { canonicalJson } from "../../serving/revisions.ts";
+import { checkAgainstRunning, EventingApplyError, sendEventing } from "../apply-eventing.ts";
 import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER, unreachable } from "../autoscaler-url.ts";
 import { applyToCluster } from "../cluster/apply-services.ts";
 import {
@@ -13,6 +15,8 @@ import {
   TargetError,
 } from "../cluster/target.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
+import { splitFiles } from "../eventing-files.ts";
+import { eventingBase, eventingFromStatus, noEventing } from "../eventing-url.ts";
 import { checkServices, describeTraffic, readServiceFiles, serviceId } from "../service-files.ts";
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -36,10 +40,18 @@ only when all of them pass are they written, each with server-side apply (field 
 forced) into its namespace, apiVersion set to the chosen group. apiVersion serving.sluice.dev/v1
 is accepted in the files then. One line per document: created, configured or unchanged.
 
+Brokers, Triggers and SinkBindings in the files (beside the Services or alone) go to the eventing
+component that sluice up runs (its PUT /v1/eventing; the autoscaler's GET /v1/status says where
+it is): checked here first against the Brokers that run, sent after the Services, one request
+per file, merged into what runs (same kind, namespace and name replaces; nothing is deleted);
+one line per resource: created, configured or unchanged. Sources (KafkaSource, PingSource,
+GitHubSource, NatsSource) start with sluice up and are not applied to a running sluice yet.
+
 options:
   -f, --filename FILE  a Service file (YAML or JSON, --- between documents) or a directory
                        (its *.yaml, *.yml and *.json files); repeatable
   --autoscaler URL     the autoscaler (default ${DEFAULT_AUTOSCALER})
+  --eventing URL       the eventing admin API (default: as the autoscaler reports it)
   -h, --help           show this help
 
 ${clusterHelp(false)}
@@ -67,6 +79,7 @@ function parse(args: string[]) {
     options: {
       filename: { type: "string", short: "f", multiple: true, default: [] },
       autoscaler: { type: "string" },
+      eventing: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
       ...CLUSTER_OPTIONS,
     },
@@ -159,7 +172,8 @@ export const apply: Command = async (args) => {
     console.error(`sluice apply: --autoscaler ${autoscaler} is not an http(s) URL`);
     return EXIT_USAGE;
   }
-  const { files, problems: unreadable } = readServiceFiles(paths);
+  const { files: all, problems: unreadable } = readServiceFiles(paths);
+  const { services: files, eventing } = splitFiles(all);
   if (unreadable.length > 0) {
     for (const problem of unreadable) console.error(`${problem.file}: ${problem.message}`);
     console.error("nothing was applied");
@@ -167,6 +181,24 @@ export const apply: Command = async (args) => {
   }
 
   try {
+    // Where the Eventing resources go, and whether they fit what runs, before anything is sent.
+    let eventingUrl: string | undefined;
+    if (eventing.length > 0) {
+      if (values.eventing !== undefined) {
+        eventingUrl = eventingBase(values.eventing);
+        if (eventingUrl === undefined) {
+          console.error(`sluice apply: --eventing ${values.eventing} is not an http(s) URL`);
+          return EXIT_USAGE;
+        }
+      } else {
+        const status = await call(base, "/v1/status");
+        if (status.status !== 200)
+          throw new Failed(answered(`${base}/v1/status`, status.status, status.text));
+        eventingUrl = eventingFromStatus(base, json<StatusSnapshot>(base, "/v1/status", status.text));
+        if (eventingUrl === undefined) throw new Failed(noEventing(base));
+      }
+      await checkAgainstRunning(eventingUrl, eventing);
+    }
     // What the autoscaler has now: the revisions the files may refer to, and what changes.
     const listed = await call(base, "/v1/services");
     if (listed.status !== 200) throw new Failed(answered(`${base}/v1/services`, listed.status, listed.text));
@@ -216,8 +248,14 @@ export const apply: Command = async (args) => {
       const mine = applied.filter((a) => a.service === manifest.metadata.name && a.namespace === namespace);
       console.log(describeChange(manifest, mine, find(namespace, manifest.metadata.name)));
     }
+    if (eventingUrl !== undefined)
+      for (const line of await sendEventing(eventingUrl, eventing)) console.log(line);
     return EXIT_OK;
   } catch (error) {
+    if (error instanceof EventingApplyError) {
+      console.error(error.invalid ? error.message : `sluice apply: ${error.message}`);
+      return error.invalid ? EXIT_USAGE : EXIT_FAILED;
+    }
     if (!(error instanceof Failed)) throw error;
     console.error(`sluice apply: ${error.message}`);
     return EXIT_FAILED;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { ComponentStatus, RevisionStatus, ServiceStatus, StatusSnapshot } from "../../common/status.ts";
+import type { EventingStatus } from "../../eventing/status.ts";
 import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER } from "../autoscaler-url.ts";
 import { clusterStatusJson, formatClusterStatus } from "../cluster/format-status.ts";
 import { ReadFailed, readServices } from "../cluster/read-status.ts";
@@ -14,6 +15,8 @@ import {
   TargetError,
 } from "../cluster/target.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
+import { formatEventing } from "../eventing-status.ts";
+import { eventingFromStatus } from "../eventing-url.ts";
 
 const REQUEST_TIMEOUT_MS = 5000;
 const WATCH_INTERVAL_MS = 1000;
@@ -23,7 +26,10 @@ const HELP = `usage: sluice status [--autoscaler URL] [--json] [--watch]
 
 Shows every service, its revisions, traffic split, pods and load, from a running autoscaler's
 GET /v1/status. CONCURRENCY is the stable-window average the autoscaler scales on; RPS is
-requests per second over the last autoscaler tick.
+requests per second over the last autoscaler tick. When sluice up runs Eventing, each Broker's
+address and each Trigger's events follow, from the eventing component's GET /v1/eventing:
+ACCEPTED (passed the Trigger's filter), DELIVERED (the subscriber answered 2xx), RETRIED (failed
+attempts tried again), DEAD-LETTERED (sent to the dead-letter sink); --json adds it as "eventing".
 
 With a cluster (--kubeconfig, --context, --cluster or --group), it reads the Service and Revision
 objects and the status the sluice controller wrote on them: per service its URL, Ready, latest
@@ -61,6 +67,29 @@ async function fetchStatus(base: string): Promise<StatusSnapshot> {
     return JSON.parse(body) as StatusSnapshot;
   } catch {
     throw new Unreachable(`${url} did not answer JSON; is ${base} a sluice autoscaler?`);
+  }
+}
+
+/**
+ * The eventing component's GET /v1/eventing when sluice up runs one; why not, as a line, when it
+ * cannot be read (the services' status is still worth showing).
+ */
+async function fetchEventing(
+  base: string,
+  snapshot: StatusSnapshot,
+): Promise<EventingStatus | string | undefined> {
+  const url = eventingFromStatus(base, snapshot);
+  if (url === undefined) return undefined;
+  try {
+    const res = await fetch(`${url}/v1/eventing`, {
+      headers: authHeaders(),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    const body = await res.text();
+    if (!res.ok) return answered(`${url}/v1/eventing`, res.status, body);
+    return JSON.parse(body) as EventingStatus;
+  } catch (error) {
+    return `cannot read ${url}/v1/eventing (${(error as Error).message})`;
   }
 }
 
@@ -218,7 +247,10 @@ export const status: Command = async (args) => {
         : formatClusterStatus(services, where, target.allNamespaces);
     }
     const snapshot = await fetchStatus(base as string);
-    return options.json ? `${JSON.stringify(snapshot, null, compact)}\n` : formatStatus(snapshot);
+    const eventing = await fetchEventing(base as string, snapshot);
+    if (options.json)
+      return `${JSON.stringify(eventing ? { ...snapshot, eventing } : snapshot, null, compact)}\n`;
+    return `${formatStatus(snapshot)}${typeof eventing === "string" ? `eventing: ${eventing}\n` : eventing ? formatEventing(eventing) : ""}`;
   };
   const failed = (error: unknown) => error instanceof Unreachable || error instanceof ReadFailed;
   const heading = target ? `${target.server} (${where})` : (base as string);

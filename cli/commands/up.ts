@@ -1,18 +1,24 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { freePort } from "../../common/free-port.ts";
 import type { DataPlaneState } from "../../common/state.ts";
 import type { ComponentStatus, StatusSnapshot } from "../../common/status.ts";
 import { revokeLease } from "../../platform/local/lease.ts";
 import { authHeaders } from "../autoscaler-url.ts";
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.ts";
-import { checkServiceFiles, type ServiceFile } from "../service-files.ts";
-import { printBanner } from "../up/banner.ts";
+import { type CheckedEventing, checkEventing, splitFiles } from "../eventing-files.ts";
+import { checkServices, readServiceFiles, type ServiceFile } from "../service-files.ts";
+import { type EventingFacts, printBanner } from "../up/banner.ts";
 import { messageOf, reasonLines, StartError } from "../up/component.ts";
 import { ComponentReporter } from "../up/component-reporter.ts";
 import { hopSecretFor } from "../up/hop-secret.ts";
 import { formatLogLine } from "../up/log-lines.ts";
+import { NATS_MISSING, natsServerPath, type RunningNats, startNatsServer } from "../up/nats-server.ts";
 import { ObservabilityTools } from "../up/observability-tools.ts";
 import { parseUpArgs, UP_USAGE, type UpOptions, UsageError } from "../up/options.ts";
+import { writeSinkBindings } from "../up/sink-bindings.ts";
 import { Supervisor } from "../up/supervisor.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -92,6 +98,8 @@ class LocalDataPlane {
   #stopping = false;
   /** Prometheus and Jaeger beside the data plane (--prometheus, --jaeger). */
   #tools: ObservabilityTools | undefined;
+  /** The nats-server sluice up started for Eventing (not with --nats). */
+  #nats: RunningNats | undefined;
 
   constructor(options: UpOptions) {
     this.#options = options;
@@ -99,8 +107,13 @@ class LocalDataPlane {
 
   async start(): Promise<void> {
     const options = this.#options;
-    const files = checkFiles(options.files);
-    this.#hopSecret = hopSecretFor(options.stateDir ?? ".sluice");
+    const { services: files, eventing } = checkFiles(options.files);
+    const stateDir = options.stateDir ?? ".sluice";
+    this.#hopSecret = hopSecretFor(stateDir);
+    // Chosen now, not by the eventing process: the pods' K_SINK names the Broker ingress, and the
+    // pods' environment is settled when the autoscaler takes the Services.
+    const eventingPort = eventing ? options.eventingPort || (await freePort()) : 0;
+    const routerPort = options.routerPort || (eventing ? await freePort() : 0);
     this.#tools = new ObservabilityTools(
       { prometheus: options.prometheus, jaeger: options.jaeger, stateDir: options.stateDir ?? ".sluice" },
       (line) => console.error(`sluice up: ${line}`),
@@ -110,6 +123,11 @@ class LocalDataPlane {
     // stay in the history, inactive, instead of getting pods nobody asked for today. A restarted
     // autoscaler (default AUTOSCALER_RESTORE=active) brings back what this run applied and adopts
     // the pods its previous run left, so the same environment is all a restart needs.
+    writeSinkBindings(stateDir, eventing?.loaded.sinkBindings.map((b) => b.manifest) ?? [], {
+      routerUrl: `http://127.0.0.1:${routerPort}`,
+      domain: options.domain ?? "example.com",
+      brokerIngressUrl: `http://127.0.0.1:${eventingPort}`,
+    });
     const autoscaler = await this.#start(
       "autoscaler",
       "autoscaler/main.ts",
@@ -147,7 +165,7 @@ class LocalDataPlane {
       "router",
       "router/main.ts",
       {
-        ROUTER_PORT: String(options.routerPort),
+        ROUTER_PORT: String(routerPort),
         ROUTER_ADMIN_PORT: "0",
         AUTOSCALER_URL: autoscalerUrl,
         ACTIVATOR_URL: `http://127.0.0.1:${activator.ports.port}`,
@@ -156,6 +174,10 @@ class LocalDataPlane {
       { port: "ROUTER_PORT", adminPort: "ROUTER_ADMIN_PORT", tlsPort: "ROUTER_TLS_PORT" },
     );
     await waitUntilReady(`http://127.0.0.1:${router.ports.adminPort}/readyz`);
+    const routerUrl = `http://127.0.0.1:${router.ports.port}`;
+    const eventingFacts = eventing
+      ? await this.#startEventing(eventing, eventingPort, routerUrl, stateDir)
+      : undefined;
     const state = (await (
       await request(`${autoscalerUrl}/v1/state`, { headers: authHeaders() })
     ).body.json()) as DataPlaneState;
@@ -167,7 +189,8 @@ class LocalDataPlane {
       files: files.map((f) => f.file),
       autoscalerUrl,
       activatorUrl: `http://127.0.0.1:${activator.ports.port}`,
-      routerUrl: `http://127.0.0.1:${router.ports.port}`,
+      routerUrl,
+      eventing: eventingFacts,
       state,
       inactive: status.services
         .filter((service) => !service.active)
@@ -176,6 +199,63 @@ class LocalDataPlane {
         ),
       token: process.env.SLUICE_TOKEN || undefined,
     });
+  }
+
+  /**
+   * nats-server (or --nats) and the eventing component, on the router. The first run reads the
+   * user's files; sluice up copies their Eventing documents to the state directory, which the
+   * component rewrites on every `sluice apply` (EVENTING_APPLIED_FILE), so a restart serves what
+   * was applied, not what the files said.
+   */
+  async #startEventing(
+    eventing: CheckedEventing & { files: ServiceFile[] },
+    port: number,
+    routerUrl: string,
+    stateDir: string,
+  ): Promise<EventingFacts> {
+    let natsUrl = this.#options.natsUrl;
+    if (natsUrl === undefined) {
+      const binary = natsServerPath();
+      if (binary === undefined) throw new Error(NATS_MISSING);
+      const nats = await startNatsServer(binary, join(stateDir, "eventing", "nats"));
+      this.#nats = nats;
+      natsUrl = nats.natsUrl;
+    }
+    const appliedFile = join(stateDir, "eventing", "resources.yaml");
+    mkdirSync(join(stateDir, "eventing"), { recursive: true });
+    writeFileSync(
+      appliedFile,
+      eventing.files.map(({ file, text }) => `# from ${file}\n${text}`).join("\n---\n"),
+    );
+    const component = await this.#start(
+      "eventing",
+      "eventing/main.ts",
+      {
+        EVENTING_PORT: String(port),
+        EVENTING_ADMIN_PORT: "0",
+        EVENTING_WEBHOOK_PORT: "0",
+        NATS_URL: natsUrl,
+        SLUICE_ROUTER_URL: routerUrl,
+        ...(this.#options.domain ? { SLUICE_DOMAIN: this.#options.domain } : {}),
+        EVENTING_FILES: appliedFile,
+        EVENTING_APPLIED_FILE: appliedFile,
+      },
+      { port: "EVENTING_PORT", adminPort: "EVENTING_ADMIN_PORT", webhookPort: "EVENTING_WEBHOOK_PORT" },
+      { EVENTING_FILES: eventing.files.map((f) => f.file).join(",") },
+    );
+    const ingressUrl = `http://127.0.0.1:${component.ports.port}`;
+    return {
+      ingressUrl,
+      adminUrl: `http://127.0.0.1:${component.ports.adminPort}`,
+      natsUrl,
+      brokers: eventing.loaded.brokers.map(({ manifest }) => ({
+        name: `${manifest.metadata.namespace ?? "default"}/${manifest.metadata.name}`,
+        url: `${ingressUrl}/${manifest.metadata.namespace ?? "default"}/${manifest.metadata.name}`,
+      })),
+      ...(component.ports.webhookPort
+        ? { webhookUrl: `http://127.0.0.1:${component.ports.webhookPort}` }
+        : {}),
+    };
   }
 
   async #start(
@@ -233,6 +313,7 @@ class LocalDataPlane {
     this.markStopping();
     const timer = setTimeout(() => this.kill(), STOP_TIMEOUT_MS);
     for (const component of [...this.#components].reverse()) await component.stop();
+    await this.#nats?.stop();
     await this.#tools?.stop();
     clearTimeout(timer);
   }
@@ -241,15 +322,33 @@ class LocalDataPlane {
   kill(): void {
     for (const component of this.#components) component.kill();
     this.#tools?.kill();
+    this.#nats?.child.kill("SIGKILL");
     revokeLease(this.#options.stateDir ?? ".sluice");
   }
 }
 
-/** Checks every file offline first (nothing starts on a bad one), then applies them in order. */
-function checkFiles(paths: string[]): ServiceFile[] {
-  const { files, problems } = checkServiceFiles(paths);
+/**
+ * Checks every file offline first (nothing starts on a bad one): the Services, and the Eventing
+ * resources among them with eventing's loader (each Trigger's Broker must be in the files).
+ */
+function checkFiles(paths: string[]): {
+  services: ServiceFile[];
+  eventing: (CheckedEventing & { files: ServiceFile[] }) | undefined;
+} {
+  const { files, problems: unreadable } = readServiceFiles(paths);
+  const split = splitFiles(files);
+  const services = checkServices(split.services);
+  const eventing =
+    split.eventing.length > 0
+      ? { ...checkEventing(split.eventing, new Set()), files: split.eventing }
+      : undefined;
+  const problems = [
+    ...unreadable.map((p) => `${p.file}: ${p.message}`),
+    ...services.problems,
+    ...(eventing?.problems ?? []),
+  ];
   if (problems.length > 0) throw new InvalidFiles(problems.map((p) => `  ${p}`).join("\n"));
-  return files;
+  return { services: split.services, eventing };
 }
 
 async function applyFiles(autoscalerUrl: string, files: ServiceFile[]): Promise<void> {

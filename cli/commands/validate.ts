@@ -9,7 +9,8 @@ import {
   TargetError,
 } from "../cluster/target.ts";
 import { type Command, EXIT_OK, EXIT_USAGE } from "../command.ts";
-import { checkServiceFiles } from "../service-files.ts";
+import { checkEventing, eventingCount, splitFiles } from "../eventing-files.ts";
+import { checkServices, readServiceFiles } from "../service-files.ts";
 
 const HELP = `usage: sluice validate -f FILE [-f FILE…]
        sluice validate -f FILE [-f FILE…] (--kubeconfig PATH | --context NAME | --cluster) [-n NS] [--group G]
@@ -24,6 +25,11 @@ another service's name) is a problem naming both.
 
 A traffic reference to a revision the files do not declare, and a container sluice cannot run
 locally (image only, no command), are printed as notes: they may be fine where the files go.
+
+Eventing resources in the same files (Broker, Trigger: eventing.knative.dev/v1; KafkaSource,
+PingSource, SinkBinding: sources.knative.dev; GitHubSource; NatsSource: sources.sluice.dev/v1)
+are checked with the eventing component's own loader and checks, with the same
+file:line:column; a Trigger's Broker that the files do not declare is a note.
 
 With a cluster (--kubeconfig, --context, --cluster or --group), the same checks for Kubernetes
 (Knative's container rules; apiVersion serving.sluice.dev/v1 accepted; traffic and hosts checked
@@ -86,8 +92,16 @@ export const validate: Command = async (args) => {
     return EXIT_USAGE;
   }
   if (target) return applyToCluster(target, paths, { write: false, command: "sluice validate" });
-  const { files, checked, problems } = checkServiceFiles(paths);
-  for (const note of checked.notes) console.log(`note: ${note}`);
+  const { files, problems: unreadable } = readServiceFiles(paths);
+  const split = splitFiles(files);
+  const checked = checkServices(split.services);
+  const eventing = checkEventing(split.eventing);
+  const problems = [
+    ...unreadable.map((p) => `${p.file}: ${p.message}`),
+    ...checked.problems,
+    ...eventing.problems,
+  ];
+  for (const note of [...checked.notes, ...eventing.notes]) console.log(`note: ${note}`);
   if (problems.length > 0) {
     for (const problem of problems) console.error(problem);
     console.error(
@@ -95,9 +109,11 @@ export const validate: Command = async (args) => {
     );
     return EXIT_USAGE;
   }
-  for (const summary of checked.summaries) console.log(summary);
+  for (const summary of [...checked.summaries, ...eventing.summaries]) console.log(summary);
+  const resources = eventingCount(eventing.loaded);
+  const also = resources > 0 ? ` and ${resources} eventing resource${resources === 1 ? "" : "s"}` : "";
   console.log(
-    `valid: ${checked.summaries.length} service${checked.summaries.length === 1 ? "" : "s"} in ${files.length} file${files.length === 1 ? "" : "s"}`,
+    `valid: ${checked.summaries.length} service${checked.summaries.length === 1 ? "" : "s"}${also} in ${files.length} file${files.length === 1 ? "" : "s"}`,
   );
   return EXIT_OK;
 };

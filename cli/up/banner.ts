@@ -1,10 +1,22 @@
 import type { DataPlaneState } from "../../common/state.ts";
 
+/** What `sluice up` runs for Eventing, when the files hold Eventing resources. */
+export interface EventingFacts {
+  ingressUrl: string;
+  adminUrl: string;
+  natsUrl: string;
+  /** Each Broker ("namespace/name") and its address (Knative's status.address.url). */
+  brokers: { name: string; url: string }[];
+  /** GitHubSources' webhook port, when there are some. */
+  webhookUrl?: string;
+}
+
 export interface BannerFacts {
   files: string[];
   autoscalerUrl: string;
   activatorUrl: string;
   routerUrl: string;
+  eventing?: EventingFacts;
   state: DataPlaneState;
   /** Services of earlier runs kept in the state directory's history, not running ("ns/name"). */
   inactive: string[];
@@ -18,6 +30,7 @@ export function bannerText({
   autoscalerUrl,
   activatorUrl,
   routerUrl,
+  eventing,
   state,
   inactive,
   token,
@@ -34,9 +47,16 @@ export function bannerText({
     `  status page   ${autoscalerUrl}/${token === undefined ? "" : "#token=<your SLUICE_TOKEN>"}`,
     `  autoscaler    ${autoscalerUrl}   (sluice status, sluice logs, sluice apply -f …)`,
     `  activator     ${activatorUrl}`,
-    "",
-    "Try:",
   ];
+  if (eventing) {
+    lines.push(
+      `  eventing      ${eventing.adminUrl}   (GET/PUT /v1/eventing: sluice status, sluice apply -f …)`,
+      `  nats          ${eventing.natsUrl}`,
+    );
+    if (eventing.webhookUrl) lines.push(`  webhooks      ${eventing.webhookUrl}/{namespace}/{GitHubSource}`);
+    for (const broker of eventing.brokers) lines.push(`  broker        ${broker.url}   (${broker.name})`);
+  }
+  lines.push("", "Try:");
   for (const service of services) {
     const split = service.traffic
       .filter((t) => t.percent > 0)
@@ -47,6 +67,11 @@ export function bannerText({
       lines.push(`  curl -H 'Host: ${hosts[0]}' ${routerUrl}/      # tag ${tag} → ${revision}`);
     }
   }
+  const broker = eventing?.brokers[0];
+  if (broker)
+    lines.push(
+      `  curl -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /me' -H 'ce-type: hello' -d '{}' ${broker.url}`,
+    );
   if (inactive.length > 0) {
     lines.push(
       "",

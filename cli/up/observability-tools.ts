@@ -170,7 +170,7 @@ export async function startJaeger(binary: string, workDir: string): Promise<Runn
   writeFileSync(config, jaegerConfig(ports));
   const url = `http://127.0.0.1:${ports.query}`;
   const otlpUrl = `http://127.0.0.1:${ports.otlp}`;
-  const tool = run("jaeger", binary, [`--config=${config}`], url);
+  const tool = runTool("jaeger", binary, [`--config=${config}`], url);
   await tool.ready(async () => {
     const query = await request(`${url}/api/services`);
     await query.body.dump();
@@ -193,7 +193,7 @@ export async function startPrometheus(
   const config = join(workDir, "prometheus.yml");
   writeFileSync(config, prometheusConfig(options));
   const url = `http://127.0.0.1:${port}`;
-  const tool = run(
+  const tool = runTool(
     "prometheus",
     binary,
     [
@@ -213,7 +213,8 @@ export async function startPrometheus(
   return tool;
 }
 
-function run(
+/** A tool beside sluice up (Jaeger, Prometheus, nats-server): output kept, stopped with it. */
+export function runTool(
   name: string,
   binary: string,
   args: string[],

@@ -9,6 +9,10 @@ export interface UpOptions {
   stateDir: string | undefined;
   /** --max-pods: the local platform's capacity (SLUICE_LOCAL_MAX_PODS); undefined: the machine's. */
   maxPods: number | undefined;
+  /** --nats URL: a running nats-server with JetStream for Eventing, instead of starting one. */
+  natsUrl: string | undefined;
+  /** --eventing-port: the Broker ingress's port when the files hold Eventing resources. */
+  eventingPort: number;
   /** --prometheus, --jaeger: run the tool beside sluice (cli/up/observability-tools.ts). */
   prometheus: boolean;
   jaeger: boolean;
@@ -20,9 +24,10 @@ export const UP_USAGE = `usage: sluice up [-f file|dir]… [options]
 
 Runs the whole data plane locally: the autoscaler (with the local platform that starts pods),
 the activator and the router, each its own process, on the Service files given (default: the
-examples/ folder). Services start at zero pods; the first request starts one. A component that
-dies is restarted (same ports, back-off from 0.5 s); one that dies 5 times within 60 s stops
-everything. Ctrl-C stops everything and leaves no process behind.
+examples/ folder), and Eventing (nats-server and the eventing component) when the files hold
+Brokers, Triggers or sources. Services start at zero pods; the first request starts one. A
+component that dies is restarted (same ports, back-off from 0.5 s); one that dies 5 times
+within 60 s stops everything. Ctrl-C stops everything and leaves no process behind.
 
 options:
   -f, --filename PATH      a Service file (YAML or JSON) or a directory of them; repeatable
@@ -32,6 +37,10 @@ options:
   --state-dir DIR          where revision history is kept (default .sluice)
   --max-pods N             pods that run at once, all services together; more wait as pending
                            (default: 4 per core, bounded by free memory; SLUICE_LOCAL_MAX_PODS)
+  --eventing-port N        the Broker ingress's port, when the files hold Brokers, Triggers or
+                           sources (default 8070; 0 = free); sluice up then also runs nats-server
+                           (PATH or scripts/tools/build.sh nats-server) and the eventing component
+  --nats URL               use this nats-server (with JetStream) instead of starting one
   --prometheus             also run Prometheus (Debian's prometheus), scraping every component
                            and pod through the autoscaler, with sluice's rules; prints its URL
   --jaeger                 also run Jaeger (scripts/tools/build.sh jaeger) and send it every
@@ -60,6 +69,12 @@ function maxPods(value: string | undefined): number | undefined {
   return parsed;
 }
 
+function natsUrl(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^(nats|tls):\/\/[^/]+$/.test(value))
+    throw new UsageError(`--nats ${value}: expected nats://host:port`);
+  return value;
+}
+
 export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
   let values: Record<string, string | string[] | boolean | undefined>;
   let positionals: string[];
@@ -74,6 +89,8 @@ export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
         domain: { type: "string" },
         "state-dir": { type: "string" },
         "max-pods": { type: "string" },
+        "eventing-port": { type: "string" },
+        nats: { type: "string" },
         prometheus: { type: "boolean", default: false },
         jaeger: { type: "boolean", default: false },
         verbose: { type: "boolean", short: "v", default: false },
@@ -99,6 +116,8 @@ export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
     domain,
     stateDir: values["state-dir"] as string | undefined,
     maxPods: maxPods(values["max-pods"] as string | undefined),
+    natsUrl: natsUrl(values.nats as string | undefined),
+    eventingPort: port("--eventing-port", values["eventing-port"] as string | undefined, 8070),
     prometheus: values.prometheus === true,
     jaeger: values.jaeger === true,
     verbose: values.verbose === true,

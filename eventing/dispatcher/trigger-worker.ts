@@ -92,6 +92,8 @@ export class TriggerWorker {
     }
     const attempt = msg.info.deliveryCount;
     const { delivery } = trigger;
+    // Counted once per event (not per redelivery): what the status calls accepted.
+    if (attempt === 1) metrics.delivery(trigger.namespace, trigger.name, "accepted");
     const heartbeat = setInterval(() => msg.working(), Math.max(this.#options.ackWaitMs / 3, 100));
     try {
       // Past the last retry (a dead-letter attempt that failed before): the subscriber had its turn.

@@ -29,6 +29,7 @@ for (const path of [
   "activator",
   "autoscaler",
   "queue-proxy",
+  "eventing",
   "scripts/build.ts",
 ])
   cpSync(join(ROOT, path), join(tree, path), { recursive: true });
@@ -89,6 +90,7 @@ t.test("the build: one CommonJS script per component and the pod guard", async (
   t.same(bundles.map((b) => b.source).sort(), [
     "activator/main.ts",
     "autoscaler/main.ts",
+    "eventing/main.ts",
     "platform/local/pod-guard.ts",
     "queue-proxy/main.ts",
     "router/main.ts",
