@@ -12,6 +12,17 @@ import type { RevisionEntry } from "./revision-table.ts";
 const MAX_ATTEMPTS = 3;
 
 /**
+ * How long past the revision timeout the activator lets a request it has sent to a pod run. The
+ * queue-proxy enforces the same timeout from when it took the request, a little later than the
+ * activator did: were the activator to answer at the same deadline, the two would race and the
+ * queue-proxy's span would show its client gone (499) instead of the timeout. So the queue-proxy
+ * answers 504 and the activator passes it on; the activator answers itself only when the wait for
+ * a pod used more than this of the request's time, or the pod does not answer at all. Below the
+ * router's slack (ROUTER_TIMEOUT_SLACK_SECONDS, 1 s), so the router stays the last to give up.
+ */
+export const QUEUE_PROXY_GRACE_MS = 500;
+
+/**
  * The activator's exchange: the shared one, plus one thing. A pod that refuses the connection is
  * gone though the state still lists it (it crashed, or the autoscaler is restarting and has not
  * noticed); the request never reached it, so it goes back to the revision's throttler to wait for
@@ -20,6 +31,8 @@ const MAX_ATTEMPTS = 3;
 export class ActivatorExchange extends Exchange {
   readonly #entry: RevisionEntry;
   #attempts = 1;
+  /** Past the revision timeout, in the entry's grace list (QUEUE_PROXY_GRACE_MS). */
+  #graced = false;
 
   constructor(
     entry: RevisionEntry,
@@ -30,6 +43,24 @@ export class ActivatorExchange extends Exchange {
   ) {
     super(entry.ctx, req, res, headers, hasBody, false);
     this.#entry = entry;
+  }
+
+  override expire(): void {
+    if (this.admitted && !this.#graced) {
+      this.#graced = true;
+      this.#entry.grace.add(this);
+      return;
+    }
+    super.expire();
+  }
+
+  override finish(): void {
+    // Out of the grace list before the shared finish looks for it in the revision's own.
+    if (this.#graced) {
+      this.#graced = false;
+      this.#entry.grace.remove(this);
+    }
+    super.finish();
   }
 
   override onResponseError(controller: DispatchController, error: Error): void {
@@ -44,12 +75,7 @@ export class ActivatorExchange extends Exchange {
     this.controller = null;
     this.admitted = false;
     this.state = WAITING;
-    const entered = this.ctx.gate.enter(this);
-    if (entered === "admitted") this.admit();
-    else if (entered === "rejected") {
-      this.ctx.metrics.rejected.inc();
-      this.fail(503, "activator: pending request queue full", { "retry-after": "1" });
-    }
+    this.enterGate();
   }
 
   /** A connect failure, attempts left, and a body (if any) nobody has read: undici reads it once connected. */

@@ -32,15 +32,15 @@ if (!hopAuth.configured)
   );
 const reporter = new StatsReporter(config.autoscalerUrl, config.name, log);
 const metrics = new ActivatorMetrics(registry, () => ({
-  waiting: budget.waiting,
-  capacity: [...table.entries()].map((entry) => ({
+  revisions: [...table.entries()].map((entry) => ({
     labels: { service: entry.state.service, namespace: entry.state.namespace, revision: entry.name },
-    value:
+    capacity:
       entry.state.containerConcurrency === 0
         ? -1
         : entry.throttler.readyPods * entry.state.containerConcurrency,
+    queued: entry.throttler.waiting,
   })),
-  revisions: { tracked: table.sizes().revisions, retired: table.sizes().retired },
+  sizes: { tracked: table.sizes().revisions, retired: table.sizes().retired },
 }));
 const dataPath = chooseDataPath(config.dataPath);
 if (dataPath.name === "node" && dataPath.fallback)
@@ -87,7 +87,8 @@ async function shutDown(signal: string, exitCode = 0): Promise<void> {
   log.info({ signal, holding: holding() }, "draining");
   const deadline = Date.now() + config.drainTimeoutMs;
   while (holding() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  for (const entry of table.entries()) entry.throttler.failWaiting(503, "activator: shutting down");
+  for (const entry of table.entries())
+    entry.throttler.failWaiting(503, "activator: shutting down", "shutting_down");
   for (const tunnel of tunnels) tunnel.close();
   watcher.stop();
   reporter.stop();

@@ -6,7 +6,16 @@ import { revisionKey } from "../common/state.ts";
 const LABELS = ["service", "namespace", "revision"] as const;
 type Labels = Record<(typeof LABELS)[number], string>;
 
-/** The activator's metrics: requests by revision and code, waiting time, queue depth, capacity. */
+/** One tracked revision as the scrape sees it. */
+export interface RevisionNow {
+  labels: Labels;
+  /** Requests its probed pods can take at once (-1: unlimited). */
+  capacity: number;
+  /** Requests waiting in its queue now. */
+  queued: number;
+}
+
+/** The activator's metrics: requests by revision and code, waiting time, queued requests, capacity. */
 export class ActivatorMetrics {
   /** Response codes seen per revision, so forget() can drop every requests_total series. */
   readonly #codes = new Map<string, Set<string>>();
@@ -19,9 +28,8 @@ export class ActivatorMetrics {
   constructor(
     registry: Registry,
     current: () => {
-      waiting: number;
-      capacity: { labels: Labels; value: number }[];
-      revisions: { tracked: number; retired: number };
+      revisions: RevisionNow[];
+      sizes: { tracked: number; retired: number };
     },
   ) {
     const registers = [registry];
@@ -40,29 +48,33 @@ export class ActivatorMetrics {
     });
     this.#wait = new Histogram({
       name: metricName("activator", "wait_seconds"),
-      help: "Time requests waited for a pod with room.",
+      help: "Time a request waited in the activator for a pod with room (0 when one had room at once).",
       labelNames: LABELS,
       registers,
       buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     });
     this.#rejected = new Counter({
       name: metricName("activator", "rejected_requests_total"),
-      help: "Requests refused because the queue was full.",
+      help: "Requests answered 503 because the activator's queue was full.",
       labelNames: LABELS,
       registers,
     });
     this.#timeouts = new Counter({
       name: metricName("activator", "timeouts_total"),
-      help: "Requests that hit the revision timeout.",
+      help: "Requests the activator answered itself at the revision timeout (503 still waiting, 504 sent).",
       labelNames: LABELS,
       registers,
     });
+    // Per revision, read at scrape time; sum() gives the activator's whole queue, which
+    // ACTIVATOR_QUEUE_DEPTH bounds.
     new Gauge({
-      name: metricName("activator", "queue_depth"),
-      help: "Requests waiting for a pod, all revisions.",
+      name: metricName("activator", "queued_requests"),
+      help: "Requests waiting in the activator for a pod of the revision now.",
+      labelNames: LABELS,
       registers,
       collect() {
-        this.set(current().waiting);
+        this.reset();
+        for (const { labels, queued } of current().revisions) this.set(labels, queued);
       },
     });
     new Gauge({
@@ -71,7 +83,7 @@ export class ActivatorMetrics {
       labelNames: ["what"],
       registers,
       collect() {
-        const { tracked, retired } = current().revisions;
+        const { tracked, retired } = current().sizes;
         this.set({ what: "tracked" }, tracked);
         this.set({ what: "retired" }, retired);
       },
@@ -83,7 +95,7 @@ export class ActivatorMetrics {
       registers,
       collect() {
         this.reset();
-        for (const { labels, value } of current().capacity) this.set(labels, value);
+        for (const { labels, capacity } of current().revisions) this.set(labels, capacity);
       },
     });
   }
@@ -92,6 +104,12 @@ export class ActivatorMetrics {
     const duration = this.#duration.labels(labels);
     const codes = new Set<string>();
     this.#codes.set(revisionKey(labels.namespace, labels.revision), codes);
+    // The counters exist from the moment the revision is tracked, so rate() and alerts on them
+    // see 0 rather than no series before the first rejection or timeout.
+    const rejected = this.#rejected.labels(labels);
+    const timeouts = this.#timeouts.labels(labels);
+    rejected.inc(0);
+    timeouts.inc(0);
     return {
       observe: (code, seconds) => {
         const text = String(code);
@@ -99,8 +117,8 @@ export class ActivatorMetrics {
         this.#requests.inc({ ...labels, code: text });
         duration.observe(seconds);
       },
-      rejected: this.#rejected.labels(labels),
-      timeouts: this.#timeouts.labels(labels),
+      rejected,
+      timeouts,
       waited: (seconds) => this.#wait.observe(labels, seconds),
     };
   }

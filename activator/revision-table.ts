@@ -6,6 +6,7 @@ import { PROXY_HEADER } from "../common/internal-headers.ts";
 import type { Logger } from "../common/log.ts";
 import { type DataPlaneState, type RevisionState, revisionKey } from "../common/state.ts";
 import type { Tracer } from "../common/tracing.ts";
+import { QUEUE_PROXY_GRACE_MS } from "./activator-exchange.ts";
 import type { ActivatorMetrics } from "./metrics.ts";
 import { probeUntilReady } from "./prober.ts";
 import type { StatsReporter } from "./stats-reporter.ts";
@@ -19,6 +20,8 @@ export interface RevisionEntry {
   state: RevisionState;
   throttler: Throttler;
   ctx: ExchangeContext;
+  /** Requests sent to a pod and past the revision timeout: the queue-proxy has QUEUE_PROXY_GRACE_MS to answer. */
+  grace: DeadlineList;
   /** Left the state: no new requests; kept only until those in flight finish. */
   removed: boolean;
   /** Some service's traffic or tag names it: only then may requests name it. */
@@ -75,7 +78,11 @@ export class RevisionTable {
     this.#proxyHeaders = [PROXY_HEADER, "activator", ...deps.hopAuth.header];
     this.#sweep = setInterval(() => {
       const now = Date.now();
-      for (const entry of this.#all()) entry.ctx.deadlines.expireStartedBefore(now - entry.ctx.timeoutMs);
+      for (const entry of this.#all()) {
+        entry.ctx.deadlines.expireStartedBefore(now - entry.ctx.timeoutMs);
+        if (entry.grace.size > 0)
+          entry.grace.expireStartedBefore(now - entry.ctx.timeoutMs - QUEUE_PROXY_GRACE_MS);
+      }
       if (this.#retired.length > 0) this.#forgetFinished();
     }, SWEEP_MS);
     this.#sweep.unref();
@@ -121,7 +128,7 @@ export class RevisionTable {
         probe.abort();
         entry.probes.delete(url);
       }
-      if (revision.failure) entry.throttler.failWaiting(503, failureMessage(revision));
+      if (revision.failure) entry.throttler.failWaiting(503, failureMessage(revision), "revision_failed");
     }
     for (const entry of this.#entries.values())
       if (state.revisions[entry.key] === undefined) this.#remove(entry);
@@ -145,7 +152,7 @@ export class RevisionTable {
     for (const probe of entry.probes.values()) probe.abort();
     entry.probes.clear();
     entry.throttler.setEndpoints([]);
-    entry.throttler.failWaiting(503, `activator: revision ${entry.key} no longer exists`);
+    entry.throttler.failWaiting(503, `activator: revision ${entry.key} no longer exists`, "revision_gone");
     this.#deps.reporter.forget(entry.key);
     this.#retired.push(entry);
   }
@@ -201,6 +208,7 @@ export class RevisionTable {
       removed: false,
       referenced: false,
       probes: new Map(),
+      grace: new DeadlineList(),
       podUnreachable: (url) => {
         if (entry.throttler.markUnreachable(url) && !entry.removed) this.#probe(entry, url, true);
       },
@@ -222,8 +230,11 @@ export class RevisionTable {
         extraHeaders: this.#proxyHeaders,
         tracer: this.#deps.tracer,
         revision: revision.name,
+        // The wait for a pod (a cold start's, mostly) as a span of its own.
+        waitSpan: { name: "activator wait for pod", readyPods: () => entry.throttler.readyPods },
         waitTimeout: () => ({
           status: 503,
+          reason: entry.state.failure ? "revision_failed" : "revision_not_ready",
           message: entry.state.failure
             ? failureMessage(entry.state)
             : `activator: revision ${key} did not become ready within ${entry.state.timeoutSeconds}s`,

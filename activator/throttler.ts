@@ -1,9 +1,9 @@
-import type { Gate, GateWaiter } from "../common/http/proxy-exchange.ts";
+import type { Gate, GateWaiter, Reason } from "../common/http/proxy-exchange.ts";
 import { PodPicker, type TrackedPod } from "./pod-picker.ts";
 
 /** Waiters the throttler can turn away (a failed revision) as well as admit. */
 export interface ThrottledWaiter extends GateWaiter {
-  fail(status: number, message: string, headers?: Record<string, string>): void;
+  fail(status: number, message: string, headers?: Record<string, string>, reason?: Reason): void;
 }
 
 /** The activator-wide bound on waiting requests, shared by every revision's throttler. */
@@ -112,11 +112,11 @@ export class Throttler implements Gate {
   }
 
   /** Turns every waiting request away (the revision failed, or the activator stops). */
-  failWaiting(status: number, message: string): void {
+  failWaiting(status: number, message: string, reason?: Reason): void {
     const waiters = [...this.#waiting];
     this.#budget.waiting -= waiters.length;
     this.#waiting.clear();
-    for (const waiter of waiters) waiter.fail(status, message, { "retry-after": "5" });
+    for (const waiter of waiters) waiter.fail(status, message, { "retry-after": "5" }, reason);
   }
 
   #assign(waiter: GateWaiter, pod: TrackedPod): void {

@@ -20,7 +20,7 @@ export class AutoscalerMetrics {
   /** Ready pods at the last record, by revision key: a change from 0 to more is a cold start. */
   readonly #readyBefore = new Map<string, number>();
 
-  /** `services`: the published services (StatePublisher.state.services), for traffic_percent. */
+  /** `services`: the published services (StatePublisher.state.services), for traffic_ratio. */
   constructor(registry: Registry, services: () => Iterable<ServiceState> = () => []) {
     const gauge = (what: string, help: string) =>
       new Gauge({ name: metricName("autoscaler", what), help, labelNames: LABELS, registers: [registry] });
@@ -60,8 +60,9 @@ export class AutoscalerMetrics {
       registers: [registry],
     });
     const traffic = new Gauge({
-      name: metricName("autoscaler", "traffic_percent"),
-      help: "The share of its service's main traffic split a revision is meant to get (0–100), as published.",
+      // A ratio, not a percent: Prometheus's base unit, comparable with a rate() share as it is.
+      name: metricName("autoscaler", "traffic_ratio"),
+      help: "The share of its service's main traffic split a revision is meant to get (0–1), as published.",
       labelNames: LABELS,
       registers: [registry],
       collect() {
@@ -71,7 +72,7 @@ export class AutoscalerMetrics {
           for (const target of service.traffic)
             byRevision.set(target.revision, (byRevision.get(target.revision) ?? 0) + target.percent);
           for (const [revision, percent] of byRevision)
-            traffic.set({ service: service.name, namespace: service.namespace, revision }, percent);
+            traffic.set({ service: service.name, namespace: service.namespace, revision }, percent / 100);
         }
       },
     });

@@ -95,7 +95,9 @@ export async function benchActivator(options: BenchOptions): Promise<void> {
       const metrics = await (
         await request(`http://127.0.0.1:${plane.activator.message.adminPort}/metrics`)
       ).body.text();
-      depth = Number(/sluice_activator_queue_depth (\d+)/.exec(metrics)?.[1] ?? 0);
+      depth = Number(
+        /sluice_activator_queued_requests\{[^}]*revision="never-00001"\} (\d+)/.exec(metrics)?.[1] ?? 0,
+      );
     }
     const loaded = memoryMb(plane.activator.pid);
     console.log(

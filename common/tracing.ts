@@ -14,8 +14,23 @@ import { formatTraceparent, isSampled, newSpanId, newTraceId, parseTraceparent }
 export interface RequestSpan {
   /** The traceparent header value to send upstream (this span as the parent). */
   readonly traceparent: string;
-  /** Ends the span with the HTTP status (>=500 marks it an error); idempotent. */
-  end(status: number): void;
+  /**
+   * Ends the span with the HTTP status (>=500 marks it an error); idempotent. `reason` says why
+   * this hop answered as it did (`sluice.reason`, e.g. revision_timeout, queue_full) and `message`
+   * becomes the error status's description, so a trace tells a timeout from a refused pod.
+   */
+  end(status: number, reason?: string, message?: string): void;
+  /**
+   * Starts an INTERNAL child span of this one (the activator's wait for a pod), or undefined when
+   * this span records nothing (a trace not sampled here).
+   */
+  child(name: string, attributes: Record<string, string | number>): ChildSpan | undefined;
+}
+
+/** A span inside a request's span: its attributes are known only when it ends. */
+export interface ChildSpan {
+  /** Ends it with these attributes; with `error`, an error status whose description it is. Idempotent. */
+  end(attributes: Record<string, string | number>, error?: string): void;
 }
 
 export interface Tracer {
@@ -342,7 +357,22 @@ class SdkTracer implements Tracer {
       if (parent === undefined) return unsampledDecision(span.spanContext());
       return undefined;
     }
-    return new SdkRequestSpan(span, span.spanContext(), this.#error);
+    return new SdkRequestSpan(span, span.spanContext(), this);
+  }
+
+  /** A child of `parent` (rare path: the activator's wait for a pod). */
+  startChild(parent: Span, name: string, attributes: Record<string, string | number>): ChildSpan {
+    const api = this.#api;
+    const span = this.#tracer.startSpan(
+      name,
+      { kind: api.SpanKind.INTERNAL, attributes },
+      api.trace.setSpan(api.ROOT_CONTEXT, parent),
+    );
+    return new SdkChildSpan(span, this.#error);
+  }
+
+  get errorCode(): number {
+    return this.#error;
   }
 
   async shutdown(): Promise<void> {
@@ -360,17 +390,17 @@ class SdkTracer implements Tracer {
 /** A new trace not sampled here: nothing is recorded, only the decision travels on. */
 function unsampledDecision(context: SpanContext): RequestSpan {
   const traceparent = formatTraceparent({ traceId: context.traceId, spanId: context.spanId, flags: 0 });
-  return { traceparent, end() {} };
+  return { traceparent, end() {}, child: () => undefined };
 }
 
 class SdkRequestSpan implements RequestSpan {
   readonly traceparent: string;
   #span: Span | undefined;
-  readonly #error: number;
+  readonly #tracer: SdkTracer;
 
-  constructor(span: Span, context: SpanContext, error: number) {
+  constructor(span: Span, context: SpanContext, tracer: SdkTracer) {
     this.#span = span;
-    this.#error = error;
+    this.#tracer = tracer;
     this.traceparent = formatTraceparent({
       traceId: context.traceId,
       spanId: context.spanId,
@@ -378,15 +408,39 @@ class SdkRequestSpan implements RequestSpan {
     });
   }
 
-  end(status: number): void {
+  end(status: number, reason?: string, message?: string): void {
     const span = this.#span;
     if (span === undefined) return;
     this.#span = undefined;
     span.setAttribute("http.response.status_code", status);
+    if (reason !== undefined) span.setAttribute("sluice.reason", reason);
     if (status >= 500) {
       span.setAttribute("error.type", String(status));
-      span.setStatus({ code: this.#error });
+      span.setStatus({ code: this.#tracer.errorCode, message });
     }
+    span.end();
+  }
+
+  child(name: string, attributes: Record<string, string | number>): ChildSpan | undefined {
+    return this.#span && this.#tracer.startChild(this.#span, name, attributes);
+  }
+}
+
+class SdkChildSpan implements ChildSpan {
+  #span: Span | undefined;
+  readonly #error: number;
+
+  constructor(span: Span, error: number) {
+    this.#span = span;
+    this.#error = error;
+  }
+
+  end(attributes: Record<string, string | number>, error?: string): void {
+    const span = this.#span;
+    if (span === undefined) return;
+    this.#span = undefined;
+    span.setAttributes(attributes);
+    if (error !== undefined) span.setStatus({ code: this.#error, message: error });
     span.end();
   }
 }

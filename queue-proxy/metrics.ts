@@ -33,6 +33,7 @@ export class QueueProxyMetrics {
     registry: Registry,
     labels: RevisionLabels,
     current: () => { inFlight: number; queued: number },
+    containerConcurrency = 0,
   ) {
     const fixed = { ...labels };
     this.#requests = new StatusCodeCounter(
@@ -51,7 +52,7 @@ export class QueueProxyMetrics {
     this.rejected = new FixedLabelCounter(
       registry,
       metricName(COMPONENT, "rejected_requests_total"),
-      "Requests answered 503 because the breaker queue was full.",
+      "Requests answered 503 because the breaker's queue was full (breaker rejections).",
       fixed,
     );
     this.timeouts = new FixedLabelCounter(
@@ -75,6 +76,15 @@ export class QueueProxyMetrics {
       "Requests waiting for a free slot now.",
       "gauge",
       (out) => out.push({ labels: fixed, value: current().queued }),
+    );
+    // The pod's own limit beside its in-flight requests, so a dashboard compares the two per pod
+    // without joining on the autoscaler's view of the revision.
+    new SeriesMetric(
+      registry,
+      metricName(COMPONENT, "container_concurrency"),
+      "The revision's containerConcurrency: requests the app is given at once (0 = unlimited).",
+      "gauge",
+      (out) => out.push({ labels: fixed, value: containerConcurrency }),
     );
   }
 

@@ -71,10 +71,15 @@ export function createServingSide(
     gate: breaker,
     stats: new ConcurrencyStats(Date.now()),
     deadlines: new DeadlineList(),
-    metrics: new QueueProxyMetrics(registry, labels, () => ({
-      inFlight: breaker.inFlight,
-      queued: breaker.queued,
-    })),
+    metrics: new QueueProxyMetrics(
+      registry,
+      labels,
+      () => ({
+        inFlight: breaker.inFlight,
+        queued: breaker.queued,
+      }),
+      config.containerConcurrency,
+    ),
     log,
     accessLog: config.accessLog,
     timeoutMs: config.timeoutMs,

@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import { CodeCounts, HistogramCounts, SeriesMetric, type Value } from "../common/fixed-label-metrics.ts";
 import type { ExchangeMetrics } from "../common/http/proxy-exchange.ts";
 import { metricName } from "../common/metrics.ts";
@@ -100,18 +100,19 @@ export class RouterMetrics {
         for (const [reason, value] of this.#unrouted) out.push({ labels: { reason }, value });
       },
     );
-    const routes = new Gauge({
-      name: metricName("router", "routes"),
-      help: "Services and hosts in the route table, and the state generation it was built from.",
-      labelNames: ["what"],
-      registers: [registry],
-      collect() {
-        const current = table();
-        routes.set({ what: "services" }, current.services);
-        routes.set({ what: "hosts" }, current.hosts);
-        routes.set({ what: "generation" }, current.generation);
-      },
-    });
+    // Three gauges, not one with a `what` label: a sum over services, hosts and a generation
+    // number means nothing.
+    const gauge = (what: string, help: string, read: (current: ReturnType<typeof table>) => number) =>
+      new SeriesMetric(registry, metricName("router", what), help, "gauge", (out) =>
+        out.push({ labels: {}, value: read(table()) }),
+      );
+    gauge("route_table_services", "Services in the route table.", (current) => current.services);
+    gauge("route_table_hosts", "Host names the route table answers.", (current) => current.hosts);
+    gauge(
+      "state_generation",
+      "Generation of the autoscaler's state the route table was built from.",
+      (current) => current.generation,
+    );
   }
 
   unrouted(reason: UnroutedReason): void {

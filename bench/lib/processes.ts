@@ -137,6 +137,18 @@ export class BenchProcesses {
     });
   }
 
+  /** A stand-in OTLP/HTTP collector that drops what it gets (apps/otlp-sink.ts), for the tracing rows. */
+  otlpSink(): Promise<Running> {
+    return this.#once("otlp-sink", async () => {
+      const port = await freePort();
+      const child = await startAndWait(here("apps/otlp-sink.ts"), [], {
+        env: { PORT: String(port) },
+        ready: portAnswers(port),
+      });
+      return this.#keep(child, port);
+    });
+  }
+
   /** The state watch a path's router and activator follow, `extra` services beyond the three. */
   #autoscaler(path: DataPath, extra: number): Promise<FakeAutoscaler> {
     return this.#once(`autoscaler:${path}:${extra}`, async () => {
@@ -165,9 +177,13 @@ export class BenchProcesses {
     });
   }
 
-  /** A router of `path`; with `extra` > 0 one whose table holds that many more services. */
-  router(path: DataPath, extra = 0): Promise<Running> {
-    return this.#once(`router:${path}:${extra}`, async () => {
+  /**
+   * A router of `path`; with `extra` > 0 one whose table holds that many more services; with
+   * `sampled` (0–1) one that traces, sampling that share of requests (each its own trace, as the
+   * load sends no traceparent) and exporting to otlpSink().
+   */
+  router(path: DataPath, extra = 0, sampled?: number): Promise<Running> {
+    return this.#once(`router:${path}:${extra}:${sampled ?? "off"}`, async () => {
       if (extra > 0) process.stderr.write(`starting a router with ${extra.toLocaleString("en")} services…\n`);
       const [port, adminPort] = [await freePort(), await freePort()];
       const child = await startAndWait(here("../router/main.ts"), [], {
@@ -177,12 +193,21 @@ export class BenchProcesses {
           AUTOSCALER_URL: (await this.#autoscaler(path, extra)).url,
           ACTIVATOR_URL: origin((await this.activator(path)).port),
           ...dataPathEnv(path),
+          ...(sampled === undefined ? {} : await this.#tracingEnv(sampled)),
         },
         ready: answers200(`${origin(adminPort)}/readyz`),
         timeoutMs: 60_000,
       });
       return this.#keep(child, port);
     });
+  }
+
+  async #tracingEnv(sampled: number): Promise<Record<string, string>> {
+    return {
+      OTEL_EXPORTER_OTLP_ENDPOINT: origin((await this.otlpSink()).port),
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: String(sampled),
+    };
   }
 
   async stop(): Promise<void> {

@@ -149,3 +149,38 @@ export function printRawVsNode(rows: Row[]): void {
     comparisons.map((c) => [c.family, c.connections, fixed(c.cpu), fixed(c.requestsPerSecond), fixed(c.p99)]),
   );
 }
+
+/**
+ * What tracing costs the router: its own CPU per request with tracing off (the plain router row),
+ * and sampling 1 % and 100 % (bench/router.ts), per data path and client count, from the same
+ * interleaved rounds. Off's round-to-round range is the noise a difference must beat.
+ */
+export function printTracingCost(rows: Row[]): void {
+  const traced = rows.filter((r) => r.family.startsWith("router-trace-"));
+  if (traced.length === 0) return;
+  console.log("\n== tracing: the router's own CPU µs/req, off and sampling (same rounds) ==");
+  const keys = [...new Set(traced.map((r) => `${r.path}|${r.connections}`))];
+  printTable(
+    ["path", "conns", "off µs/req", "off (range)", "1 % µs/req", "1 % − off", "100 % µs/req", "100 % − off"],
+    keys.map((key) => {
+      const [path, connections] = key.split("|");
+      const at = (family: string) =>
+        rows.find((r) => r.family === family && r.path === path && r.connections === Number(connections));
+      const off = at("router");
+      const one = at("router-trace-1%");
+      const all = at("router-trace-100%");
+      const minus = (r: Row | undefined) =>
+        r && off ? `${r.ownCpu >= off.ownCpu ? "+" : ""}${fixed(r.ownCpu - off.ownCpu, 1)}` : "-";
+      return [
+        path,
+        connections,
+        fixed(off?.ownCpu ?? Number.NaN, 1),
+        off ? `${fixed(off.pathCpuRange[0], 0)}–${fixed(off.pathCpuRange[1], 0)}` : "-",
+        fixed(one?.ownCpu ?? Number.NaN, 1),
+        minus(one),
+        fixed(all?.ownCpu ?? Number.NaN, 1),
+        minus(all),
+      ];
+    }),
+  );
+}

@@ -12,7 +12,7 @@ import type { BenchOptions } from "./options.ts";
 import { roundSeconds } from "./options.ts";
 import { type Paced, pacedReport } from "./paced-latency.ts";
 import { BenchProcesses } from "./processes.ts";
-import { printDetails, printRawVsNode, printSummary, withRatios } from "./report.ts";
+import { printDetails, printRawVsNode, printSummary, printTracingCost, withRatios } from "./report.ts";
 import { saveResults } from "./results.ts";
 import type { Scenario } from "./scenario.ts";
 import { printTable } from "./table.ts";
@@ -76,6 +76,7 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
     console.log("\n== summary: CPU µs/req of every sluice process on the path, ratio to nginx's one hop ==");
     printSummary(rows);
     printRawVsNode(rows);
+    printTracingCost(rows);
   }
   if (rows.length > 0 || startup || burst) {
     console.log("\n== issue 13 goals (this run) ==");

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import type { ConcurrencyStats } from "../concurrency-stats.ts";
 import type { Logger } from "../log.ts";
-import type { RequestSpan, Tracer } from "../tracing.ts";
+import { parseTraceparent } from "../traceparent.ts";
+import type { ChildSpan, RequestSpan, Tracer } from "../tracing.ts";
 import type { DeadlineEntry, DeadlineList } from "./deadline-list.ts";
 import { sendGrpcTrailersOnly } from "./grpc-trailers-only.ts";
 import { endToEndHeaderObject } from "./hop-by-hop.ts";
@@ -64,8 +65,33 @@ export interface ExchangeContext {
   /** The revision, for spans. */
   revision?: string;
   /** What a request still waiting at its deadline is told (default: 504 timed out). */
-  waitTimeout?: () => { status: number; message: string };
+  waitTimeout?: () => { status: number; message: string; reason: Reason };
+  /**
+   * A queued request's wait gets a child span of its own, named so (the activator's cold-start
+   * wait); `readyPods` says how many pods could take requests, so the span counts those started
+   * during the wait.
+   */
+  waitSpan?: { name: string; readyPods: () => number };
 }
+
+/**
+ * Why a hop answered as it did, on its span (`sluice.reason`) and access-log line. A hop that
+ * passes on an answer from upstream says `upstream_status`.
+ */
+export type Reason =
+  | "queue_full"
+  | "revision_timeout"
+  | "revision_not_ready"
+  | "revision_failed"
+  | "revision_gone"
+  | "shutting_down"
+  | "request_body_timeout"
+  | "response_start_timeout"
+  | "idle_timeout"
+  | "upstream_refused"
+  | "upstream_error"
+  | "upstream_status"
+  | "client_gone";
 
 export type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
 
@@ -137,6 +163,13 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
   status = 0;
   /** This hop's trace span, when tracing is on and the request sampled. */
   span: RequestSpan | undefined = undefined;
+  /** Why this hop answered itself (see Reason); set on the rare paths only. */
+  reason: Reason | undefined = undefined;
+  reasonMessage: string | undefined = undefined;
+  /** The wait at the gate as a span (ctx.waitSpan), while queued. */
+  waitSpan: ChildSpan | undefined = undefined;
+  waitSince = 0;
+  readyBeforeWait = 0;
   /** Response body bytes still to come when the app sent content-length, else -1. */
   remaining = -1;
 
@@ -179,27 +212,53 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
       req.once("readable", onRequestReadable);
       return;
     }
-    this.#enterGate();
+    this.enterGate();
   }
 
   /** The first of the body (or its end) has come: on to the gate. */
   bodyArrived(): void {
     if (this.state !== AWAITING_BODY) return;
     this.state = WAITING;
-    this.#enterGate();
+    this.enterGate();
   }
 
-  #enterGate(): void {
+  /** To the gate: admitted at once, queued (its wait a span when ctx.waitSpan says so), or refused. */
+  enterGate(): void {
     const { ctx } = this;
     const entered = ctx.gate.enter(this);
     if (entered === "admitted") this.admit();
     else if (entered === "rejected") {
       ctx.metrics.rejected.inc();
-      this.fail(503, `${ctx.component}: pending request queue full`, { "retry-after": "1" });
+      this.fail(503, `${ctx.component}: pending request queue full`, { "retry-after": "1" }, "queue_full");
+    } else if (this.span !== undefined && ctx.waitSpan !== undefined && this.waitSpan === undefined) {
+      this.#startWaitSpan(ctx.waitSpan);
     }
   }
 
+  /** Rare path: a sampled request queued where waits are traced (the activator). */
+  #startWaitSpan(wait: { name: string; readyPods: () => number }): void {
+    this.waitSince = Date.now();
+    this.readyBeforeWait = wait.readyPods();
+    this.waitSpan = this.span?.child(wait.name, { "sluice.revision": this.ctx.revision ?? "" });
+  }
+
+  #endWaitSpan(error?: string): void {
+    const span = this.waitSpan;
+    if (span === undefined) return;
+    this.waitSpan = undefined;
+    const started = Math.max(0, (this.ctx.waitSpan?.readyPods() ?? 0) - this.readyBeforeWait);
+    span.end(
+      {
+        "sluice.wait.seconds": (Date.now() - this.waitSince) / 1000,
+        "sluice.pods.ready_at_start": this.readyBeforeWait,
+        "sluice.pods.started": started,
+      },
+      error,
+    );
+  }
+
   admit(): void {
+    if (this.waitSpan !== undefined) this.#endWaitSpan();
     this.admitted = true;
     this.state = DISPATCHED;
     const { req, ctx } = this;
@@ -276,13 +335,28 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     const code = (error as { code?: string }).code;
     if (code === "UND_ERR_HEADERS_TIMEOUT") {
       this.ctx.metrics.timeouts.inc();
-      this.fail(504, `${this.ctx.component}: the app did not start its response in time`);
+      this.fail(
+        504,
+        `${this.ctx.component}: the app did not start its response in time`,
+        undefined,
+        "response_start_timeout",
+      );
     } else if (code === "UND_ERR_BODY_TIMEOUT") {
       this.ctx.metrics.timeouts.inc();
-      this.fail(504, `${this.ctx.component}: the app's response went idle for too long`);
+      this.fail(
+        504,
+        `${this.ctx.component}: the app's response went idle for too long`,
+        undefined,
+        "idle_timeout",
+      );
     } else {
-      this.ctx.log.debug({ err: error, url: this.req.url }, "upstream error");
-      this.fail(502, `${this.ctx.component}: error talking to the app: ${code ?? error.message}`);
+      this.ctx.log.debug({ err: error, url: this.req.url, ...this.traceFields() }, "upstream error");
+      this.fail(
+        502,
+        `${this.ctx.component}: error talking to the app: ${code ?? error.message}`,
+        undefined,
+        neverConnected(error) ? "upstream_refused" : "upstream_error",
+      );
     }
   }
 
@@ -299,16 +373,23 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
       this.fail(
         408,
         `${this.ctx.component}: the request body did not arrive within ${this.ctx.timeoutMs / 1000}s`,
+        undefined,
+        "request_body_timeout",
       );
       return;
     }
     if (this.state === WAITING && this.ctx.waitTimeout) {
-      const { status, message } = this.ctx.waitTimeout();
-      this.fail(status, message, { "retry-after": "1" });
+      const { status, message, reason } = this.ctx.waitTimeout();
+      this.fail(status, message, { "retry-after": "1" }, reason);
       return;
     }
     // Finish first: abort() calls onResponseError synchronously, which must find us done.
-    this.fail(504, `${this.ctx.component}: request timed out after ${this.ctx.timeoutMs / 1000}s`);
+    this.fail(
+      504,
+      `${this.ctx.component}: request timed out after ${this.ctx.timeoutMs / 1000}s`,
+      undefined,
+      "revision_timeout",
+    );
     this.controller?.abort(new TotalTimeoutError("revision timeout"));
   }
 
@@ -319,6 +400,7 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     if (this.state === WAITING) this.ctx.gate.leave(this);
     else if (this.state === AWAITING_BODY) this.#stopAwaitingBody();
     this.status = 499; // nginx's "client closed request", for metrics only
+    this.reason = "client_gone";
     this.finish();
     this.controller?.abort(new ClientGoneError());
   }
@@ -329,10 +411,12 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     this.req.removeListener("readable", onRequestReadable);
   }
 
-  fail(status: number, message: string, headers?: Record<string, string>): void {
+  fail(status: number, message: string, headers?: Record<string, string>, reason?: Reason): void {
     if (this.state === DONE) return;
     if (this.state === WAITING) this.ctx.gate.leave(this);
     this.status = this.res.headersSent ? this.status : status;
+    this.reason = reason;
+    this.reasonMessage = message;
     sendPlain(
       this.res,
       status,
@@ -350,14 +434,43 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     ctx.deadlines.remove(this);
     ctx.stats.depart(now, this.proxied);
     if (this.admitted) ctx.gate.release(this);
-    ctx.metrics.observe(this.status || this.res.statusCode, (now - this.startedAt) / 1000);
-    this.span?.end(this.status || this.res.statusCode);
+    const status = this.status || this.res.statusCode;
+    ctx.metrics.observe(status, (now - this.startedAt) / 1000);
+    if (status >= 500 && this.reason === undefined) {
+      this.reason = "upstream_status";
+      this.reasonMessage = `${ctx.component}: upstream answered ${status}`;
+    }
+    // A wait cut short by the client is not the wait's failure.
+    if (this.waitSpan !== undefined) this.#endWaitSpan(status >= 500 ? this.reasonMessage : undefined);
+    this.span?.end(status, this.reason, this.reasonMessage);
     if (ctx.accessLog) {
       ctx.log.info(
-        { method: this.req.method, url: this.req.url, status: this.status, ms: now - this.startedAt },
+        {
+          method: this.req.method,
+          url: this.req.url,
+          status,
+          ms: now - this.startedAt,
+          revision: ctx.revision,
+          reason: this.reason,
+          ...this.traceFields(),
+        },
         "request",
       );
     }
+  }
+
+  /**
+   * trace_id and span_id for this request's log lines: this hop's span when it has one (sampled,
+   * or a new trace's "not sampled" decision), else the caller's traceparent (the span this request
+   * belongs to), else nothing. Only log lines pay for it.
+   */
+  traceFields(): { trace_id?: string; span_id?: string } {
+    const traceparent = this.span?.traceparent;
+    if (traceparent !== undefined)
+      return { trace_id: traceparent.slice(3, 35), span_id: traceparent.slice(36, 52) };
+    const incoming = this.req.headers.traceparent;
+    const parent = parseTraceparent(typeof incoming === "string" ? incoming : undefined);
+    return parent === undefined ? {} : { trace_id: parent.traceId, span_id: parent.spanId };
   }
 }
 

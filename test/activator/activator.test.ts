@@ -51,7 +51,15 @@ t.test("1,000 concurrent requests to a revision at zero all succeed once it scal
     metrics,
     /sluice_activator_requests_total\{service="burst",namespace="default",revision="burst-00001",code="200"\} 1000/,
   );
-  t.match(metrics, /sluice_activator_queue_depth 0/);
+  t.match(
+    metrics,
+    /sluice_activator_queued_requests\{service="burst",namespace="default",revision="burst-00001"\} 0/,
+  );
+  t.match(
+    metrics,
+    /sluice_activator_rejected_requests_total\{service="burst",namespace="default",revision="burst-00001"\} 0/,
+    "the rejection counter exists at 0 from the revision's tracking",
+  );
 });
 
 t.test("no pod ever gets more than containerConcurrency requests at once", async (t) => {
@@ -121,7 +129,7 @@ t.test("clients that disconnect while waiting leave the queue", async (t) => {
   );
   const depth = async () =>
     (await (await request(`${plane.adminUrl}/metrics`)).body.text()).match(
-      /sluice_activator_queue_depth (\d+)/,
+      /sluice_activator_queued_requests\{[^}]*revision="slow-00001"\} (\d+)/,
     )?.[1];
   await waitFor("ten waiting", async () => (await depth()) === "10");
   controller.abort();

@@ -14,9 +14,8 @@ function tableWith(t: { teardown(fn: () => unknown): void }, secret: string | un
   const registry = new Registry();
   const sizes = () => table.sizes();
   const metrics = new ActivatorMetrics(registry, () => ({
-    waiting: 0,
-    capacity: [],
-    revisions: { tracked: sizes().revisions, retired: sizes().retired },
+    revisions: [],
+    sizes: { tracked: sizes().revisions, retired: sizes().retired },
   }));
   const table = new RevisionTable({
     upstream: {} as Dispatcher,

@@ -65,7 +65,7 @@ t.test("a revision first seen with ready pods (adopted after a restart) is no co
   t.equal(await value(registry, "sluice_autoscaler_cold_starts_total"), 0);
 });
 
-t.test("traffic_percent: each revision's share of its service's main split, tags summed", async (t) => {
+t.test("traffic_ratio: each revision's share of its service's main split, tags summed", async (t) => {
   const registry = new Registry();
   const services = [
     {
@@ -86,10 +86,10 @@ t.test("traffic_percent: each revision's share of its service's main split, tags
     },
   ] as unknown as ServiceState[];
   new AutoscalerMetrics(registry, () => services);
-  t.equal(await value(registry, "sluice_autoscaler_traffic_percent", { revision: "hello-00001" }), 80);
-  t.equal(await value(registry, "sluice_autoscaler_traffic_percent", { revision: "hello-00002" }), 20);
+  t.equal(await value(registry, "sluice_autoscaler_traffic_ratio", { revision: "hello-00001" }), 0.8);
+  t.equal(await value(registry, "sluice_autoscaler_traffic_ratio", { revision: "hello-00002" }), 0.2);
   t.equal(
-    await value(registry, "sluice_autoscaler_traffic_percent", { namespace: "ns", revision: "twice-00001" }),
-    100,
+    await value(registry, "sluice_autoscaler_traffic_ratio", { namespace: "ns", revision: "twice-00001" }),
+    1,
   );
 });

@@ -11,6 +11,7 @@ import { hostAllowed } from "../../autoscaler/allowed-host.ts";
 import { loadConfig as loadAutoscalerConfig } from "../../autoscaler/config.ts";
 import { TOKEN_ENV } from "../../common/api-token.ts";
 import { loadTracingConfig } from "../../common/tracing.ts";
+import { LABEL, QUEUE_PORT_NAME } from "../../platform/kubernetes/names.ts";
 import { loadConfig as loadRouterConfig } from "../../router/config.ts";
 import {
   CHART,
@@ -502,6 +503,84 @@ t.test(
       autoscaler: { name: "metrics", port: 8090, targetPort: "http" },
     });
     t.same(ofKind(render(), "ServiceMonitor"), []);
+  },
+);
+
+t.test(
+  "prometheus.io annotations: each component's pod names its /metrics port; off with the value",
+  { skip },
+  async (t) => {
+    const ports: Record<Component, string> = { router: "9080", activator: "9081", autoscaler: "8090" };
+    const annotated = render();
+    for (const component of COMPONENTS) {
+      const annotations = deployment(annotated, component).spec.template.metadata.annotations;
+      t.match(
+        annotations,
+        {
+          "prometheus.io/scrape": "true",
+          "prometheus.io/port": ports[component],
+          "prometheus.io/path": "/metrics",
+        },
+        component,
+      );
+      const container = deployment(annotated, component).spec.template.spec.containers[0];
+      t.ok(
+        container.ports.some(
+          (port: { containerPort: number }) => String(port.containerPort) === ports[component],
+        ),
+        `${component}: the annotated port is a container port`,
+      );
+    }
+    const moved = render({ "router.ports.admin": 9999 });
+    t.equal(deployment(moved, "router").spec.template.metadata.annotations["prometheus.io/port"], "9999");
+    const off = render({ "prometheusAnnotations.enabled": false });
+    for (const component of COMPONENTS) {
+      const annotations = deployment(off, component).spec.template.metadata.annotations;
+      t.same(
+        Object.keys(annotations).filter((key) => key.startsWith("prometheus.io/")),
+        [],
+        `${component}: none when disabled`,
+      );
+    }
+  },
+);
+
+t.test(
+  "PodMonitor: every revision pod's queue-proxy, job queue-proxy, by label and port name",
+  { skip },
+  async (t) => {
+    t.same(ofKind(render(), "PodMonitor"), [], "off by default");
+    const docs = render({
+      "podMonitor.enabled": true,
+      "podMonitor.labels.release": "prom",
+      "podMonitor.interval": "15s",
+    });
+    const monitor = named(docs, "PodMonitor", `${FULLNAME}-queue-proxy`);
+    t.equal(monitor.metadata.namespace, NAMESPACE);
+    t.equal(monitor.metadata.labels.release, "prom");
+    t.same(
+      monitor.spec.selector,
+      {
+        matchExpressions: [{ key: LABEL.revision, operator: "Exists" }],
+      },
+      "the label the Kubernetes platform puts on revision pods",
+    );
+    t.same(monitor.spec.namespaceSelector, { any: true }, "revision pods of every namespace");
+    t.match(monitor.spec.podMetricsEndpoints, [
+      {
+        port: QUEUE_PORT_NAME.metrics, // the queue-proxy container's port, as the platform names it
+        path: "/metrics",
+        interval: "15s",
+        honorLabels: true,
+        relabelings: [{ targetLabel: "job", replacement: "queue-proxy" }],
+      },
+    ]);
+    const limited = named(
+      render({ "podMonitor.enabled": true, "podMonitor.namespaces[0]": "apps" }),
+      "PodMonitor",
+      `${FULLNAME}-queue-proxy`,
+    );
+    t.same(limited.spec.namespaceSelector, { matchNames: ["apps"] });
   },
 );
 

@@ -38,6 +38,8 @@ t.test("bad values are refused, each with its path and the rule", { skip }, asyn
     ],
     ["router.pdb.minAvailable=half", /at '\/router\/pdb\/minAvailable'/],
     ["router.replicass=3", /at '\/router': additional properties 'replicass' not allowed/],
+    ["podMonitor.interval=soon", /at '\/podMonitor\/interval': '.*' does not match pattern/],
+    ["prometheusAnnotations.enabled=maybe", /at '\/prometheusAnnotations\/enabled'/],
     [
       "autoscaler.allowedHosts[0]=http://x:1",
       /at '\/autoscaler\/allowedHosts\/0': '.*' does not match pattern/,

@@ -38,7 +38,7 @@ export async function startRouter(
     metrics,
     waitForGeneration: async (generation) => {
       await waitFor(`router table at generation ${generation}`, async () =>
-        (await metrics()).includes(`sluice_router_routes{what="generation"} ${generation}\n`),
+        (await metrics()).includes(`sluice_router_state_generation ${generation}\n`),
       );
     },
   };

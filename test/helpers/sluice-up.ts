@@ -147,7 +147,7 @@ export async function startSluiceUp(
       const { generation } = await state();
       await waitFor(`the router at generation ${generation}`, async () => {
         const metrics = await (await request(`http://127.0.0.1:${admin.router}/metrics`)).body.text();
-        const seen = /sluice_router_routes\{what="generation"\} (\d+)/.exec(metrics)?.[1];
+        const seen = /sluice_router_state_generation (\d+)/.exec(metrics)?.[1];
         return seen !== undefined && Number(seen) >= generation;
       });
     },

@@ -66,7 +66,10 @@ t.test("traces through sluice up, read back from Jaeger", { skip, timeout: 300_0
       },
       { timeoutMs: 30_000, everyMs: 200 },
     );
-  const only = (spans: JaegerSpan[], service: string) => spans.filter((span) => span.service === service);
+  /** A hop's SERVER span (the activator's wait for a pod is an INTERNAL span beside it). */
+  const isServer = (span: JaegerSpan) => span.kind === 2 || String(span.kind) === "SPAN_KIND_SERVER";
+  const only = (spans: JaegerSpan[], service: string) =>
+    spans.filter((span) => span.service === service && isServer(span));
 
   await t.test("a sampled parent: one trace per request, each hop the parent of the next", async (t) => {
     for (let i = 0; i < 5; i++) {
@@ -76,9 +79,12 @@ t.test("traces through sluice up, read back from Jaeger", { skip, timeout: 300_0
       const seen = await get({ traceparent: `00-${traceId}-${parentId}-01`, baggage });
       const spans = await traceOf(traceId, `request ${i}${i === 0 ? " (a cold start)" : ""}`);
       t.same(
-        spans.map((s) => s.service).sort(),
+        spans
+          .filter(isServer)
+          .map((s) => s.service)
+          .sort(),
         [...SERVICES].sort(),
-        `request ${i}: one span per component`,
+        `request ${i}: one SERVER span per component`,
       );
       t.ok(
         spans.every((s) => lower(s.traceId) === traceId),
@@ -110,14 +116,25 @@ t.test("traces through sluice up, read back from Jaeger", { skip, timeout: 300_0
         `request ${i}: the router's span names the revision`,
       );
       t.equal(attribute(router, "http.response.status_code"), "200");
+      const waits = spans.filter((s) => s.service === "sluice-activator" && !isServer(s));
       if (i === 0) {
-        // Issue 14: a cold start shows the wait at the activator as a span (revision, time waiting
-        // for a pod, pods started). The activator records one SERVER span per request today.
-        const waits = only(spans, "sluice-activator").filter((s) => s !== activator);
-        t.ok(waits.length > 0, "the cold start's wait at the activator is a span of its own", {
-          todo: "awaits the activator's request-path rewrite: a child span of the activator's SERVER span for the wait (sluice.revision, wait time, pods started)",
+        // The cold start: the request waited at the activator for the revision's first pod, and
+        // that wait is a child of the activator's span, with the revision, the time and the pods
+        // that became ready meanwhile.
+        t.equal(waits.length, 1, "the cold start's wait at the activator is a span of its own");
+        const [wait] = waits;
+        t.equal(wait?.name, "activator wait for pod");
+        t.equal(lower(wait?.parentSpanId), lower(activator?.spanId), "a child of the activator's span");
+        t.equal(attribute(wait, "sluice.revision"), "traced-00001", "the wait names the revision");
+        t.ok(Number(attribute(wait, "sluice.wait.seconds")) > 0, "the time waited", {
+          waited: attribute(wait, "sluice.wait.seconds"),
         });
-      }
+        t.equal(attribute(wait, "sluice.pods.ready_at_start"), "0", "no pod was ready when it began");
+        t.ok(Number(attribute(wait, "sluice.pods.started")) >= 1, "a pod started during the wait", {
+          started: attribute(wait, "sluice.pods.started"),
+        });
+        t.notOk(wait?.status?.code === 2 || String(wait?.status?.code) === "STATUS_CODE_ERROR", "no error");
+      } else t.same(waits, [], `request ${i}: a pod was ready, so no wait span`);
     }
   });
 
@@ -155,6 +172,11 @@ t.test("traces through sluice up, read back from Jaeger", { skip, timeout: 300_0
     for (const span of await traceOf(fromApp, "the app's 503")) {
       t.ok(isError(span), `${span.service}: error status for the app's 503`, { status: span.status });
       t.equal(attribute(span, "http.response.status_code"), "503", `${span.service}: the status code`);
+      t.equal(
+        attribute(span, "sluice.reason"),
+        "upstream_status",
+        `${span.service}: the app's answer, passed on`,
+      );
     }
     // sluice's own 504: the revision's 1 s timeout, the app never answering. A pod first (the
     // activator's wait for one counts against the same 1 s).
@@ -183,32 +205,17 @@ t.test("traces through sluice up, read back from Jaeger", { skip, timeout: 300_0
       t.equal(attribute(span, "http.response.status_code"), "504", `${span.service}: the status code`);
     }
     const [queueProxy] = only(spans, "sluice-queue-proxy");
-    // The activator and the queue-proxy enforce the same revision timeout, so they race: when the
-    // activator's timer (started first) wins, it answers 504 and closes its request, and the
-    // queue-proxy records the client going away (499) with no error status; when the
-    // queue-proxy's wins, its span has the 504. Both were seen here.
-    const todo =
-      "racy: the queue-proxy's span records 499 with no error status when the activator's timeout (the same revision timeout, started earlier) fires first";
-    t.ok(isError(queueProxy), "sluice-queue-proxy: error status for the 504", {
-      todo,
-      status: queueProxy?.status,
-    });
-    t.equal(
-      attribute(queueProxy, "http.response.status_code"),
-      "504",
-      "sluice-queue-proxy: the status code",
-      {
-        todo,
-      },
-    );
-    t.ok(
-      queueProxy?.status?.message || attribute(queueProxy, "sluice.reason"),
-      "the queue-proxy's span says why (timeout)",
-      {
-        todo: "spans carry error.type = the status code only: no status message or reason attribute (revision timeout, upstream refused, …) yet",
-        status: queueProxy?.status,
-      },
-    );
+    // The queue-proxy, nearest the app, answers the revision timeout; the activator (which started
+    // its clock first) gives it QUEUE_PROXY_GRACE_MS and the router its slack, so neither races it
+    // and every hop's span carries the same 504.
+    t.ok(isError(queueProxy), "sluice-queue-proxy: error status for the 504", { status: queueProxy?.status });
+    t.equal(attribute(queueProxy, "http.response.status_code"), "504", "sluice-queue-proxy: the status code");
+    t.equal(attribute(queueProxy, "sluice.reason"), "revision_timeout", "the queue-proxy's span says why");
+    t.match(queueProxy?.status?.message, /timed out after 1s/, "and its status message says so too");
+    for (const span of [...only(spans, "sluice-router"), ...only(spans, "sluice-activator")]) {
+      t.equal(attribute(span, "sluice.reason"), "upstream_status", `${span.service}: passed on the 504`);
+      t.match(span.status?.message, /upstream answered 504/, `${span.service}: its status message`);
+    }
   });
 
   await t.test(`no parent: the router samples ${RATIO * 100} % and the other hops follow it`, async (t) => {

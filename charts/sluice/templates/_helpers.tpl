@@ -229,3 +229,13 @@ startupProbe:
   timeoutSeconds: {{ .values.probes.timeoutSeconds }}
   failureThreshold: 60
 {{- end -}}
+
+{{- /* prometheus.io/* pod annotations for a component's /metrics on `port`
+     (prometheusAnnotations.enabled). */ -}}
+{{- define "sluice.prometheusAnnotations" -}}
+{{- if .ctx.Values.prometheusAnnotations.enabled }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end -}}
