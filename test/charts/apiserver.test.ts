@@ -261,7 +261,10 @@ t.test("against a real kube-apiserver", { skip, timeout: 120_000 }, async (t) =>
         [{ verb: "delete", group: "apps", resource: "deployments", namespace: "default" }, false],
         [{ verb: "list", group: "discovery.k8s.io", resource: "endpointslices", namespace: "default" }, true],
         [{ verb: "create", group: "", resource: "secrets", namespace: "default" }, true],
-        [{ verb: "get", group: "", resource: "secrets", name: "sluice-hop-secret", namespace: "default" }, true],
+        [
+          { verb: "get", group: "", resource: "secrets", name: "sluice-hop-secret", namespace: "default" },
+          true,
+        ],
         [{ verb: "get", group: "", resource: "secrets", namespace: "default" }, false],
         [{ verb: "get", group: "", resource: "secrets", name: "sluice", namespace }, false],
         [
