@@ -5,6 +5,7 @@ import {
   Exchange,
   neverConnected,
   WAITING,
+  worthRetrying,
 } from "../common/http/proxy-exchange.ts";
 import type { RevisionEntry } from "./revision-table.ts";
 
@@ -70,7 +71,8 @@ export class ActivatorExchange extends Exchange {
     }
     this.#attempts++;
     // Out of use first, so that the release below cannot hand the same pod to a waiting request.
-    if (this.origin !== undefined) this.#entry.podUnreachable(this.origin);
+    // (A lost keep-alive connection says nothing of the pod: a new one tells, refused or not.)
+    if (this.origin !== undefined && neverConnected(error)) this.#entry.podUnreachable(this.origin);
     this.ctx.gate.release(this);
     this.controller = null;
     this.admitted = false;
@@ -78,10 +80,14 @@ export class ActivatorExchange extends Exchange {
     this.enterGate();
   }
 
-  /** A connect failure, attempts left, and a body (if any) nobody has read: undici reads it once connected. */
+  /**
+   * Attempts left, no answer yet, and either a connect failure with a body (if any) nobody has
+   * read (undici reads it once connected), or an idempotent bodiless request whose connection was
+   * lost before any answer (a pod killed just now, or its keep-alive closed as it was reused).
+   */
   #mayRetry(error: Error): boolean {
     if (this.state !== DISPATCHED || this.#attempts >= MAX_ATTEMPTS) return false;
-    if (!neverConnected(error)) return false;
+    if (!worthRetrying(error, this.req.method, this.hasBody)) return false;
     const { req } = this;
     return !this.hasBody || (!req.readableDidRead && !req.destroyed && req.readableFlowing !== true);
   }

@@ -3,7 +3,7 @@ import {
   DISPATCHED,
   type DispatchController,
   Exchange,
-  neverConnected,
+  worthRetrying,
 } from "../common/http/proxy-exchange.ts";
 import type { PodSlot } from "./pod-balancer.ts";
 import type { RevisionTarget, RouterWaiter } from "./revision-target.ts";
@@ -55,13 +55,13 @@ export class RouterExchange extends Exchange implements RouterWaiter {
   }
 
   /**
-   * Only a request that went to a pod, failed to connect, and whose body (if any) nobody has read
-   * yet: undici reads the body only once connected, so it is still whole and can be sent again.
-   * Any method qualifies, since the app cannot have seen the request.
+   * Only a request that went to a pod and either failed to connect, with a body (if any) nobody has
+   * read yet (undici reads the body only once connected, so it is still whole: any method, the app
+   * cannot have seen it), or is idempotent and bodiless and lost its connection before any answer.
    */
   #mayRetry(error: Error): boolean {
     if (this.state !== DISPATCHED || this.viaActivator || this.slot === null) return false;
-    if (!neverConnected(error)) return false;
+    if (!worthRetrying(error, this.req.method, this.hasBody)) return false;
     const { req } = this;
     return !this.hasBody || (!req.readableDidRead && !req.destroyed && req.readableFlowing !== true);
   }

@@ -108,6 +108,25 @@ const NOT_CONNECTED = new Set([
 export function neverConnected(error: Error): boolean {
   return NOT_CONNECTED.has((error as { code?: string }).code ?? "");
 }
+
+/** A connection that ended before any answer: a pod killed, or a keep-alive closed as it was reused. */
+const LOST_BEFORE_ANSWER = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"]);
+/** RFC 9110 §9.2.2: a client may send these again after a connection failure. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+/**
+ * Whether a request that failed this way may be sent again: it never reached the upstream
+ * (connect failed), or it is idempotent and bodiless and its connection was lost before any
+ * answer. Callers check that no response has started.
+ */
+export function worthRetrying(error: Error, method: string | undefined, hasBody: boolean): boolean {
+  if (neverConnected(error)) return true;
+  return (
+    !hasBody &&
+    IDEMPOTENT.has(method ?? "") &&
+    LOST_BEFORE_ANSWER.has((error as { code?: string }).code ?? "")
+  );
+}
 type Headers = Record<string, string | string[] | undefined>;
 
 export const WAITING = 0; // queued at the gate
