@@ -21,7 +21,10 @@ t.test("the revision timeout includes time spent queued", async (t) => {
   });
   const first = request(`${qp.url}/hold`);
   await waitFor("first at the app", async () => (await app.state()).held === 1);
-  const queued = await request(`${qp.url}/`);
+  // Queued behind it until its timeout frees the slot: what is left of the queued request's own
+  // second then is the few ms between the two sends, too little for a 400 ms answer. Had its
+  // queued time not counted, it would have a whole second left and answer 200.
+  const queued = await request(`${qp.url}/sleep?ms=400`);
   t.equal(queued.statusCode, 504);
   t.equal((await first).statusCode, 504);
   await qp.settled();
