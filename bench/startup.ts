@@ -1,9 +1,11 @@
-// The queue-proxy's start, per data path: milliseconds from spawn until its serving port accepts a
+// The queue-proxy's start, per data path, as the local platform runs it (the prebuilt bundle when
+// fresh, else the source): milliseconds from spawn until its serving port accepts a
 // connection, the CPU it used to get there, and its RSS once ready and idle. Samples of the paths
 // alternate (node, raw, node, raw…) so a busy moment does not land on one path only.
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { freePort } from "../common/free-port.ts";
+import { preferPrebuilt } from "../common/prebuilt.ts";
 import { adopt } from "./lib/children.ts";
 import { type DataPath, dataPathEnv } from "./lib/data-path.ts";
 import type { StartupFigures } from "./lib/goals.ts";
@@ -34,7 +36,8 @@ async function until(check: () => Promise<boolean>, intervalMs: number, what: st
 async function sample(appPort: number, path: DataPath): Promise<StartupSample> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const started = performance.now();
-  const child = spawn(process.execPath, [QUEUE_PROXY_MAIN], {
+  // What the local platform spawns: the prebuilt bundle when fresh (npm install builds it).
+  const child = spawn(process.execPath, preferPrebuilt([QUEUE_PROXY_MAIN]), {
     env: {
       ...process.env,
       LOG_LEVEL: "warn",
@@ -81,7 +84,11 @@ export async function benchStartup(
       idleRssMb: median(mine.map((s) => s.idleRssMb)),
     };
   });
-  console.log(`\nqueue-proxy start (median of ${count} per path; spawn → serving port accepts):`);
+  const runs =
+    preferPrebuilt([QUEUE_PROXY_MAIN])[0] === QUEUE_PROXY_MAIN
+      ? "source (no fresh bundle)"
+      : "prebuilt bundle";
+  console.log(`\nqueue-proxy start, ${runs} (median of ${count} per path; spawn → serving port accepts):`);
   for (const f of figures)
     console.log(
       `  [${f.path}] listening after ${fixed(f.listenMs, 0)} ms, ${fixed(f.cpuMs, 0)} ms CPU to get there, ` +
