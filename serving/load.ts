@@ -1,15 +1,6 @@
-import {
-  type Document,
-  isMap,
-  isNode,
-  isPair,
-  isScalar,
-  LineCounter,
-  type Node,
-  parseAllDocuments,
-  type YAMLMap,
-} from "yaml";
+import { LineCounter, parseAllDocuments } from "yaml";
 import type { z } from "zod";
+import { type Position, positionOf } from "../common/yaml-position.ts";
 import { isPlainObject, withoutNulls } from "./absent.ts";
 import { draftOf, type ServiceDraft } from "./draft.ts";
 import { type ServiceManifest, serviceSchema } from "./manifest.ts";
@@ -24,10 +15,7 @@ export interface Problem {
   message: string;
 }
 
-export interface Position {
-  line: number;
-  column: number;
-}
+export type { Position } from "../common/yaml-position.ts";
 
 /** One Service document, whether or not the schema accepted it. */
 export interface LoadedDocument {
@@ -87,38 +75,6 @@ const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 /** Reading order: by line, then column (problems without a position first). */
 export function byPosition(a: Problem, b: Problem): number {
   return (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
-}
-
-/** The source position of `path` in a YAML document (the key itself for an unknown field). */
-function positionOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key?: string): Position {
-  let node: unknown = getIn(doc, path);
-  if (key !== undefined && isMap(node)) node = keyOf(node, key) ?? node;
-  // A null value (`name:` with nothing after it): the key, where the eye looks for it.
-  const last = path.at(-1);
-  if ((node === undefined || (isScalar(node) && node.value === null)) && typeof last === "string") {
-    const parent = getIn(doc, path.slice(0, -1));
-    if (isMap(parent)) node = keyOf(parent, last) ?? node;
-  }
-  // A missing field: point at the nearest parent that exists.
-  for (let depth = path.length - 1; !isNode(node) && depth >= 0; depth--)
-    node = getIn(doc, path.slice(0, depth));
-  const range = (isNode(node) ? (node as Node).range : undefined) ?? doc.contents?.range ?? doc.range;
-  const { line, col } = lines.linePos(range?.[0] ?? 0);
-  return { line, column: col };
-}
-
-function keyOf(map: YAMLMap, key: string): Node | undefined {
-  const pair = map.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
-  return pair && isNode(pair.key) ? pair.key : undefined;
-}
-
-function getIn(doc: Document, path: readonly PropertyKey[]): unknown {
-  if (path.some((part) => typeof part === "symbol")) return undefined;
-  try {
-    return doc.getIn(path as (string | number)[], true);
-  } catch {
-    return undefined; // a path through a scalar or an alias
-  }
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {

@@ -1,10 +1,10 @@
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { z } from "zod";
+import { positionOf } from "../../common/yaml-position.ts";
 import { isPlainObject, withoutNulls } from "../../serving/absent.ts";
 import { byPosition, formatPath, type Position, type Problem } from "../../serving/load.ts";
 import { type BrokerManifest, brokerSchema, type TriggerManifest, triggerSchema } from "./manifest.ts";
 import { type SinkBindingManifest, SOURCE_KINDS, type SourceManifest } from "./source-manifest.ts";
-import { positionOf } from "./yaml-position.ts";
 
 export type { Problem } from "../../serving/load.ts";
 

@@ -8,11 +8,15 @@ import {
   type Node,
   type YAMLMap,
 } from "yaml";
-import type { Position } from "../../serving/load.ts";
 
-// Where a document path is in its YAML source, for file:line:col problems. The same lookup
-// serving/load.ts makes for Services (there it is private to the module); it belongs in common/
-// once serving's loader can share it.
+// Where a document path is in its YAML source, for file:line:col problems: one lookup for every
+// loader (Services in serving/load.ts, Eventing resources in eventing/resources/load.ts).
+
+/** 1-based, as editors count. */
+export interface Position {
+  line: number;
+  column: number;
+}
 
 /** The source position of `path` (the key itself when `key` names a map entry). */
 export function positionOf(
