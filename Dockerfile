@@ -27,6 +27,7 @@ COPY router ./router
 COPY activator ./activator
 COPY autoscaler ./autoscaler
 COPY queue-proxy ./queue-proxy
+COPY eventing ./eventing
 COPY scripts/build.ts ./scripts/build.ts
 RUN node scripts/build.ts
 
@@ -44,21 +45,22 @@ COPY router ./router
 COPY activator ./activator
 COPY autoscaler ./autoscaler
 COPY queue-proxy ./queue-proxy
+COPY eventing ./eventing
 COPY --from=build /app/dist ./dist
-# The command's own name picks the component: router, activator, autoscaler and queue-proxy are
-# links to this script.
+# The command's own name picks the component: router, activator, autoscaler, queue-proxy and
+# eventing are links to this script.
 COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/sluice-component
 #!/bin/sh
 component=$(basename "$0")
 case "$component" in
-  router|activator|autoscaler|queue-proxy)
+  router|activator|autoscaler|queue-proxy|eventing)
     exec node "${SLUICE_HOME:-/app}/dist/$component.cjs" "$@" ;;
   *)
-    echo "sluice image: run one of router, activator, autoscaler, queue-proxy (not $component)" >&2
+    echo "sluice image: run one of router, activator, autoscaler, queue-proxy, eventing (not $component)" >&2
     exit 64 ;;
 esac
 SCRIPT
-RUN for component in router activator autoscaler queue-proxy; do \
+RUN for component in router activator autoscaler queue-proxy eventing; do \
       ln -s sluice-component "/usr/local/bin/$component"; \
     done \
   && groupadd --system --gid 10001 sluice \

@@ -27,6 +27,8 @@ import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 
 const DOCKERFILE = readFileSync(join(ROOT, "Dockerfile"), "utf8");
 const COMPONENTS = ["router", "activator", "autoscaler", "queue-proxy"];
+/** Every command of the image: the data plane's components, and eventing (it needs NATS to start). */
+const COMMANDS = [...COMPONENTS, "eventing"];
 const TOKEN = "image-test-token-0123456789";
 const HOP_SECRET = "image-test-hop-secret-0123456789";
 
@@ -232,8 +234,8 @@ t.test("the Dockerfile: multi-stage, Node 24 slim, production dependencies only,
   );
   t.equal(componentScript().path, "/usr/local/bin/sluice-component");
   const links = /for component in ([\w -]+); do/.exec(RUNTIME.lines.join("\n"));
-  t.same(links?.[1].trim().split(/\s+/), COMPONENTS, "one command per component, linked to the script");
-  t.match(componentScript().body, `${COMPONENTS.join("|")})`, "the script runs each of them");
+  t.same(links?.[1].trim().split(/\s+/), COMMANDS, "one command per component, linked to the script");
+  t.match(componentScript().body, `${COMMANDS.join("|")})`, "the script runs each of them");
   // The build context the .dockerignore leaves holds every directory the COPY lines name.
   const ignored = readFileSync(join(ROOT, ".dockerignore"), "utf8")
     .split("\n")
