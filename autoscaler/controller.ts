@@ -209,7 +209,7 @@ export class Controller {
       this.#scale(runtime, scale, "proxy");
       const { namespace, name } = runtime.revision;
       this.#deps.log.info({ namespace, revision: name }, "poked: scaling up from zero");
-      this.publish();
+      if (this.#restored) this.publish();
     }
     return unknown;
   }
@@ -287,7 +287,15 @@ export class Controller {
     this.#running.delete(runtime.key);
     this.#deps.metrics.forget(runtime);
     this.#deps.store?.deleteRevision(namespace, name);
-    void this.#deps.platform.deleteRevision(runtime.key);
+    // A failed delete (the API away) is said, not thrown: the next sync or collection tries again.
+    this.#deps.platform
+      .deleteRevision(runtime.key)
+      .catch((error) =>
+        this.#deps.log.warn(
+          { err: error, namespace, revision: name },
+          "could not delete the revision; will retry",
+        ),
+      );
   }
 
   #onPodsChanged(): void {

@@ -72,7 +72,8 @@ export function kubernetesBackend(config: AutoscalerConfig, log: Logger): Backen
     },
     acting: () => leading,
     async close() {
-      await elector.stop({ release: leading });
+      // Released whenever held (also before the first snapshot): a standby need not wait it out.
+      await elector.stop({ release: true });
       await cluster.stop();
     },
   };

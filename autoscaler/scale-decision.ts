@@ -57,6 +57,10 @@ export function followHpa(
   runtime.load = revisionLoad(pods, [...runtime.activatorStats.values()]);
   runtime.activatorStats.clear();
   if (referenced) runtime.unreferencedSince = undefined;
-  else runtime.unreferencedSince ??= now;
+  else {
+    // Unreferenced: 0, so the garbage collector takes it (the HPA's floor is not the count then).
+    runtime.unreferencedSince ??= now;
+    return { scale: 0, mode: "proxy" };
+  }
   return { scale: readyPods, mode: readyPods > 0 ? "serve" : "proxy" };
 }

@@ -62,8 +62,6 @@ export class ClusterController {
   readonly #revisionQueue: WorkQueue;
   /** EndpointSlice keys by their Service ("namespace/name"): a revision's pods without a scan. */
   readonly #slicesByService = new Map<string, Set<string>>();
-  /** Namespaces whose hop secret copy is known to be current. */
-  readonly #hopSecretDone = new Set<string>();
   #leading = false;
 
   constructor(options: ClusterControllerOptions) {
@@ -209,6 +207,8 @@ export class ClusterController {
   }
 
   async #reconcileRevision(key: string): Promise<void> {
+    // Deleted meanwhile: nothing to reconcile, and no retry to keep.
+    if (!this.#revisions.get(key)) return;
     const desired = this.platform.desired(key);
     if (desired === undefined) {
       // Its service is not (yet) one the autoscaler runs: its scale is not known, so nothing is changed.
@@ -219,10 +219,9 @@ export class ClusterController {
     const { client, hopSecret } = this.#options;
     const queueProxy = { ...this.#options.queueProxy };
     if (hopSecret !== undefined) {
-      if (!this.#hopSecretDone.has(namespace)) {
-        await ensureHopSecret(client, namespace, hopSecret);
-        this.#hopSecretDone.add(namespace);
-      }
+      // Checked on every reconcile (one GET): a copy deleted by hand, or a namespace made again,
+      // gets it back before a pod needs it.
+      await ensureHopSecret(client, namespace, hopSecret);
       queueProxy.hopSecret = { ...HOP_SECRET };
     }
     await reconcileRevision(client, namespace, name, desired, { queueProxy });

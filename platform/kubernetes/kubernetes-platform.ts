@@ -47,6 +47,8 @@ export class KubernetesPlatform implements Platform {
     // Its pods run without the autoscaler: a restarted one starts from the scale they have.
     const desired = this.#view.replicas(template.namespace, template.revision) ?? 0;
     this.#known.set(key, { namespace: template.namespace, name: template.revision, desired });
+    // Its Deployment (and status) now, not at the first scale that differs.
+    this.#reconcile(key);
   }
 
   scale(key: string, replicas: number): void {

@@ -73,9 +73,14 @@ t.test("pods are what the revision's EndpointSlices list; scale goes to the reco
   platform.changed("default/unknown-00001");
   t.same(changed, ["default/hello-00001"], "listeners hear of the revisions it runs only");
 
+  t.same(reconciled, ["default/hello-00001"], "a revision made known is reconciled (its Deployment made)");
   platform.scale("default/hello-00001", 3);
   platform.scale("default/hello-00001", 3);
-  t.same(reconciled, ["default/hello-00001"], "a new scale asks for one reconcile; the same again none");
+  t.same(
+    reconciled,
+    ["default/hello-00001", "default/hello-00001"],
+    "a new scale asks for one reconcile; the same again none",
+  );
   t.equal(platform.desired("default/hello-00001"), 3);
 });
 
