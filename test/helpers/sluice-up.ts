@@ -49,13 +49,26 @@ export const FAST_AUTOSCALING: Record<string, string> = {
   ACTIVATOR_STATS_INTERVAL_SECONDS: "0.25",
 };
 
-/** Runs `sluice up -f <files>` on free ports; resolves once its banner is out. */
-export async function startSluiceUp(
+/** A `sluice up` child whose banner is out: what launchSluiceUp gives its callers. */
+export interface LaunchedUp {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  banner: string;
+}
+
+/**
+ * Runs `sluice up -f <files> <flags>` on free ports, its state in a temporary directory (`prefix`),
+ * with fast autoscaling and `env`; resolves once its banner is out. At teardown it gets SIGTERM
+ * and `stopGraceMs` to go.
+ */
+export async function launchSluiceUp(
   t: Teardown,
   files: string[],
-  env: Record<string, string> = {},
-): Promise<SluiceUp> {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-faults-"));
+  env: Record<string, string>,
+  { flags = [] as string[], prefix = "sluice-faults-", stopGraceMs = 5000 } = {},
+): Promise<LaunchedUp> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const args = [
     "cli/main.ts",
@@ -72,6 +85,7 @@ export async function startSluiceUp(
     writeFileSync(file, text);
     args.push("-f", file);
   });
+  args.push(...flags);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
@@ -86,7 +100,7 @@ export async function startSluiceUp(
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
-      await Promise.race([watched.exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      await Promise.race([watched.exited, new Promise((resolve) => setTimeout(resolve, stopGraceMs))]);
     }
   });
   const banner = await waitFor(
@@ -98,6 +112,16 @@ export async function startSluiceUp(
     },
     { timeoutMs: 60_000, everyMs: 100 },
   );
+  return { child, ...watched, banner };
+}
+
+/** Runs `sluice up -f <files>` on free ports; resolves once its banner is out. */
+export async function startSluiceUp(
+  t: Teardown,
+  files: string[],
+  env: Record<string, string> = {},
+): Promise<SluiceUp> {
+  const { child, banner, ...watched } = await launchSluiceUp(t, files, env);
   const url = (name: string) =>
     new RegExp(`${name}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(banner)?.[1] as string;
   const routerUrl = url("router");
