@@ -182,7 +182,12 @@ export function loadManifests(text: string, file: string): Loaded {
   return { documents, services, problems };
 }
 
-function schemaProblems(
+/**
+ * A schema's issues as problems at their YAML positions: unknown fields named, a missing required
+ * field said as such, an unquoted number or boolean where a string belongs told to be quoted.
+ * Shared by every loader of Knative-shaped YAML (Services here, Eventing resources).
+ */
+export function schemaProblems(
   issues: readonly z.core.$ZodIssue[],
   value: unknown,
   at: (path: readonly PropertyKey[], key?: string) => Position,

@@ -1,8 +1,7 @@
 import { LineCounter, parseAllDocuments } from "yaml";
-import type { z } from "zod";
 import { positionOf } from "../../common/yaml-position.ts";
 import { isPlainObject, withoutNulls } from "../../serving/absent.ts";
-import { byPosition, formatPath, type Position, type Problem } from "../../serving/load.ts";
+import { byPosition, type Position, type Problem, schemaProblems } from "../../serving/load.ts";
 import { type BrokerManifest, brokerSchema, type TriggerManifest, triggerSchema } from "./manifest.ts";
 import { type SinkBindingManifest, SOURCE_KINDS, type SourceManifest } from "./source-manifest.ts";
 
@@ -137,40 +136,4 @@ export function loadEventingManifests(text: string, file: string): LoadedEventin
 
 export function emptyLoaded(): LoadedEventing {
   return { brokers: [], triggers: [], sources: [], sinkBindings: [], others: [], problems: [] };
-}
-
-function schemaProblems(
-  issues: readonly z.core.$ZodIssue[],
-  value: unknown,
-  at: (path: readonly PropertyKey[], key?: string) => Position,
-  file: string,
-): Problem[] {
-  const problems: Problem[] = [];
-  for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys)
-        problems.push({
-          file,
-          path: formatPath([...issue.path, key]),
-          ...at(issue.path, key),
-          message: "unknown field",
-        });
-      continue;
-    }
-    let message = issue.message;
-    if (issue.code === "invalid_type" && valueAt(value, issue.path) === undefined)
-      message = "required field is missing";
-    problems.push({ file, path: formatPath(issue.path), ...at(issue.path), message });
-  }
-  return problems;
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let here = value;
-  for (const key of path) {
-    if (Array.isArray(here) && typeof key === "number") here = here[key];
-    else if (isPlainObject(here) && typeof key === "string" && Object.hasOwn(here, key)) here = here[key];
-    else return undefined;
-  }
-  return here;
 }
