@@ -5,10 +5,13 @@ import { describeEvent, type StoredEvent } from "../cloudevent/event.ts";
 import { parseHttpEvent } from "../cloudevent/parse-http.ts";
 import type { EventingMetrics } from "../metrics.ts";
 import { type BrokerRuntime, brokerKey } from "../resources/compile.ts";
+import { storeRefusal } from "../store/refusal.ts";
 import { readBody } from "./read-body.ts";
 
 // The Broker ingress: POST /{namespace}/{broker} with one CloudEvent (binary or structured).
-// 202 means JetStream has stored the event; anything else means it has not, and says why.
+// 202 means JetStream has stored the event; anything else means it has not, and says why. When
+// the store cannot take it (NATS away, JetStream full, no acknowledgement in time) the answer is
+// 503 with Retry-After in seconds (store/refusal.ts): back-pressure the producer can act on.
 
 export interface IngressOptions {
   /** The Brokers served right now (swapped whole when resources change). */
@@ -53,8 +56,16 @@ export function createIngressHandler(options: IngressOptions) {
       metrics.ingress(namespace, name, 202);
       res.writeHead(202, { "content-length": "0" }).end();
     } catch (error) {
-      log.warn({ namespace, broker: name, err: (error as Error).message }, "event not stored");
-      answer(503, `the event was not stored: ${(error as Error).message}`, { "retry-after": "1" });
+      const refusal = storeRefusal(error);
+      log.warn(
+        { namespace, broker: name, reason: refusal.reason, err: (error as Error).message },
+        "event not stored",
+      );
+      answer(
+        503,
+        `the event was not stored: ${refusal.message}; retry after ${refusal.retryAfterSeconds} s`,
+        { "retry-after": String(refusal.retryAfterSeconds) },
+      );
     }
   };
 }

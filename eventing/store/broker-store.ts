@@ -14,6 +14,7 @@ import { type NatsConnection, nanos, headers as natsHeaders } from "@nats-io/tra
 import type { StoredEvent } from "../cloudevent/event.ts";
 import { decodeHeaderValue, encodeHeaderValue } from "../cloudevent/header-value.ts";
 import { consumerName, messageId, streamName, subjectOf, triggerOfConsumer } from "./names.ts";
+import { StoreUnavailable } from "./refusal.ts";
 
 // The Broker store on NATS JetStream: one stream per Broker, one durable consumer per Trigger.
 // Events are stored in binary mode: attributes as `ce-` headers (percent-encoded as in HTTP),
@@ -44,16 +45,31 @@ export class BrokerStore {
   readonly #jsm: JetStreamManager;
   readonly #js: JetStreamClient;
   readonly #options: StoreOptions;
+  readonly #nc: NatsConnection;
+  /**
+   * Whether the connection to NATS is up. While it is down the client would buffer a publish and
+   * send it on reconnect — after the producer was told 503 —, so publish() refuses at once instead.
+   */
+  #connected = true;
 
-  private constructor(jsm: JetStreamManager, js: JetStreamClient, options: StoreOptions) {
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, js: JetStreamClient, options: StoreOptions) {
+    this.#nc = nc;
     this.#jsm = jsm;
     this.#js = js;
     this.#options = options;
+    void this.#watch();
   }
 
   static async open(nc: NatsConnection, options: StoreOptions): Promise<BrokerStore> {
     const jsm = await jetstreamManager(nc);
-    return new BrokerStore(jsm, jetstream(nc), options);
+    return new BrokerStore(nc, jsm, jetstream(nc), options);
+  }
+
+  async #watch(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === "disconnect" || status.type === "close") this.#connected = false;
+      else if (status.type === "reconnect") this.#connected = true;
+    }
   }
 
   /** Creates the Broker's stream, or brings an existing one to the current settings. */
@@ -122,8 +138,13 @@ export class BrokerStore {
     return removed;
   }
 
-  /** Stores an event; resolves once JetStream has it (the PubAck), rejects otherwise. */
+  /**
+   * Stores an event; resolves once JetStream has it (the PubAck), rejects otherwise (refusal.ts
+   * says why, for the producer's 503): at once with StoreUnavailable while NATS is disconnected.
+   */
   async publish(namespace: string, broker: string, event: StoredEvent): Promise<{ duplicate: boolean }> {
+    if (!this.#connected || this.#nc.isClosed())
+      throw new StoreUnavailable(this.#nc.getServer() || "its configured URL");
     const h = natsHeaders();
     for (const [name, value] of Object.entries(event.attributes)) {
       if (name === "datacontenttype") h.set("content-type", encodeHeaderValue(value));
