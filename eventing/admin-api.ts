@@ -10,12 +10,13 @@ import { byPosition, formatProblem, type Problem } from "../serving/load.ts";
 import { canonicalJson } from "../serving/revisions.ts";
 import { compileEventing, type EventingSet, type ResolveOptions } from "./resources/compile.ts";
 import { emptyLoaded, type LoadedEventing, type Located, loadEventingManifests } from "./resources/load.ts";
-import { problem, validateEventing } from "./resources/validate.ts";
+import type { SourceManifest } from "./resources/source-manifest.ts";
+import { validateEventing } from "./resources/validate.ts";
 import { validateSources } from "./resources/validate-sources.ts";
 
 // The eventing admin port's /v1/eventing: GET the status (Brokers' addresses, Triggers' counts),
-// PUT Broker, Trigger and SinkBinding YAML to add or change them in the running set — what
-// `sluice apply` sends. As the autoscaler's PUT /v1/services: the documents are merged into what
+// PUT Broker, Trigger, source and SinkBinding YAML to add or change them in the running set —
+// what `sluice apply` sends. As the autoscaler's PUT /v1/services: the documents are merged into what
 // runs (same kind, namespace and name replaces; nothing is deleted), the whole is validated, and
 // only a valid whole is applied, at once (EventingRuntime.apply). `?dryRun=1` checks only.
 //
@@ -31,8 +32,13 @@ export interface EventingApiOptions {
   /** EVENTING_FILES: the resources the process started with (the set applies merge into them). */
   files: readonly string[];
   resolve: ResolveOptions;
-  /** Serves a new set (EventingRuntime.apply). */
-  apply: (set: EventingSet) => Promise<void>;
+  /**
+   * Serves a new set: the Brokers and Triggers (EventingRuntime.apply), then the sources
+   * (SourceRunners.apply: new ones started, changed ones restarted, the rest left running).
+   */
+  apply: (set: EventingSet, sources: readonly SourceManifest[]) => Promise<void>;
+  /** What the manifests cannot show and would stop a source (a GitHubSource's missing secret). */
+  checkSources: (sources: readonly SourceManifest[]) => string[];
   /** GET's body. */
   status: () => unknown;
   /** EVENTING_APPLIED_FILE: every applied set is written here (YAML), for a restart to start from. */
@@ -81,20 +87,40 @@ export function createEventingApi(options: EventingApiOptions) {
       const result = mergeAndCheck(current, loadEventingManifests(text, file));
       if ("problems" in result)
         return { status: 400, body: { ok: false, problems: result.problems, applied: [] } };
+      const sources = result.merged.sources.map((s) => s.manifest);
+      const missing = options.checkSources(sources);
+      if (missing.length > 0) return { status: 400, body: { ok: false, problems: missing, applied: [] } };
       if (!dryRun) {
-        await options.apply(
-          compileEventing(
-            result.merged.brokers.map((b) => b.manifest),
-            result.merged.triggers.map((t) => t.manifest),
-            options.resolve,
-          ),
-        );
+        let failed: string | undefined;
+        try {
+          await options.apply(
+            compileEventing(
+              result.merged.brokers.map((b) => b.manifest),
+              result.merged.triggers.map((t) => t.manifest),
+              options.resolve,
+            ),
+            sources,
+          );
+        } catch (error) {
+          // Valid, so kept (and written: a restart tries again), but something did not start.
+          failed = (error as Error).message;
+          options.log.error({ file, err: failed }, "eventing resources applied in part");
+        }
         current = result.merged;
         if (options.appliedFile) writeApplied(options.appliedFile, current);
         options.log.info(
           { file, applied: result.applied.filter((a) => a.change !== "unchanged") },
           "eventing resources applied",
         );
+        if (failed !== undefined)
+          return {
+            status: 500,
+            body: {
+              ok: false,
+              problems: [`applied, but not all of it runs: ${failed} (apply again to retry)`],
+              applied: result.applied,
+            },
+          };
       }
       return { status: 200, body: { ok: true, dryRun, problems: [], applied: result.applied } };
     });
@@ -106,25 +132,20 @@ export function createEventingApi(options: EventingApiOptions) {
 
 /**
  * `incoming` merged into `current` (same kind, namespace and name replaces), validated as a whole;
- * or every problem, as file:line:col. Sources are not taken: they start with the process.
+ * or every problem, as file:line:col.
  */
 export function mergeAndCheck(
   current: LoadedEventing,
   incoming: LoadedEventing,
 ): { merged: LoadedEventing; applied: AppliedResource[] } | { problems: string[] } {
   const problems: Problem[] = [...incoming.problems];
-  for (const source of incoming.sources)
-    problem(
-      problems,
-      source,
-      ["kind"],
-      `${source.manifest.kind} is started with the eventing process: give it to sluice up -f (applying sources to a running sluice is not built yet)`,
-    );
   const applied: AppliedResource[] = [];
-  const merge = <T extends Named>(kind: string, before: T[], next: T[]): T[] => {
+  // `kind` undefined: each document's own (the four source kinds share one list).
+  const merge = <T extends Named>(kind: string | undefined, before: T[], next: T[]): T[] => {
+    const kindOf = (doc: T) => kind ?? doc.manifest.kind ?? "";
     const out = [...before];
     for (const doc of next) {
-      const at = out.findIndex((old) => keyOf(kind, old) === keyOf(kind, doc));
+      const at = out.findIndex((old) => keyOf(kindOf(old), old) === keyOf(kindOf(doc), doc));
       const change =
         at === -1
           ? "created"
@@ -134,7 +155,7 @@ export function mergeAndCheck(
       if (at === -1) out.push(doc);
       else out[at] = doc;
       applied.push({
-        kind,
+        kind: kindOf(doc),
         namespace: doc.manifest.metadata.namespace ?? "default",
         name: doc.manifest.metadata.name,
         change,
@@ -147,7 +168,7 @@ export function mergeAndCheck(
     brokers: merge("Broker", current.brokers, incoming.brokers),
     triggers: merge("Trigger", current.triggers, incoming.triggers),
     sinkBindings: merge("SinkBinding", current.sinkBindings, incoming.sinkBindings),
-    sources: current.sources,
+    sources: merge(undefined, current.sources, incoming.sources),
   };
   if (problems.length === 0) problems.push(...validateEventing(merged), ...validateSources(merged));
   if (problems.length > 0) return { problems: problems.sort(byPosition).map(formatProblem) };

@@ -12,6 +12,8 @@ import { createEventingApi } from "./admin-api.ts";
 import { createIngressHandler } from "./broker-ingress/handler.ts";
 import { loadConfig } from "./config.ts";
 import { TriggerDispatcher } from "./dispatcher/dispatcher.ts";
+import type { EventingController } from "./kubernetes/controller.ts";
+import { readOnlyInKubernetes } from "./kubernetes/read-only-api.ts";
 import { EventingMetrics } from "./metrics.ts";
 import { compileSources } from "./resources/compile-sources.ts";
 import { readEventingFiles } from "./resources/read-files.ts";
@@ -90,10 +92,21 @@ const dispatcher = new TriggerDispatcher({
 
 const runtime = new EventingRuntime(store, dispatcher, log);
 const sinkOptions: SinkOptions = { agent, timeoutMs: config.deliveryTimeoutMs, metrics: sourceMetrics, log };
-let sources: SourceRunners | undefined;
-let sourceSet: ReturnType<typeof compileSources> = [];
+const sources = new SourceRunners([], {
+  sink: sinkOptions,
+  log,
+  nats: nc,
+  maxInFlight: config.maxInFlight,
+  resolve,
+  env: process.env,
+  secretsDir: config.secretsDir,
+});
+const compileSourceSet = (manifests: Parameters<typeof compileSources>[0]) =>
+  compileSources(manifests, { ...resolve, brokerIngressUrl: ingressUrl });
 
 let draining = false;
+/** SLUICE_PLATFORM=kubernetes: the controller feeding the runtime from the API server. */
+let cluster: EventingController | undefined;
 const ingress = createServer(
   createIngressHandler({
     brokers: () => runtime.set.brokers,
@@ -105,25 +118,52 @@ const ingress = createServer(
 );
 let ingressUrl = "";
 let webhook: ReturnType<typeof createServer> | undefined;
+let webhookUrl: string | undefined;
+
+/** The GitHubSources' port, opened with the first GitHubSource (at start or applied later). */
+async function openWebhook(): Promise<number | undefined> {
+  if (webhook || sources.endpoints.size === 0) return undefined;
+  webhook = createServer(
+    createGitHubHandler({
+      endpoints: () => sources.endpoints,
+      maxBodyBytes: config.maxEventBytes,
+      sink: sinkOptions,
+      log,
+    }),
+  );
+  const port = await listen(webhook, config.webhookPort, config.bindAddress, "eventing webhook port");
+  webhookUrl = `http://${config.bindAddress}:${port}`;
+  return port;
+}
 const admin = createAdminServer({
   registry,
-  isReady: () => !draining && !nc.isClosed(),
+  isReady: () => !draining && !nc.isClosed() && (cluster?.synced ?? true),
   log,
   name: "eventing admin port",
   routes: {
     // GET the status; PUT resources (sluice apply): admin-api.ts.
-    "/v1/eventing": createEventingApi({
-      files: config.files,
-      resolve,
-      apply: (next) => runtime.apply(next),
-      status: () => ({
-        ...eventingStatus(runtime.set, metrics, ingressUrl),
-        sources: sourcesStatus(sourceSet, sourceMetrics),
+    // On Kubernetes the resources are the API server's: GET only.
+    "/v1/eventing": readOnlyInKubernetes(
+      config.platform,
+      createEventingApi({
+        files: config.files,
+        resolve,
+        apply: async (next, sourceManifests) => {
+          await runtime.apply(next);
+          const change = await sources.apply(compileSourceSet(sourceManifests));
+          log.info(change, "sources applied");
+          await openWebhook();
+        },
+        checkSources: (sourceManifests) => sources.check(compileSourceSet(sourceManifests)),
+        status: () => ({
+          ...eventingStatus(runtime.set, metrics, ingressUrl),
+          sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl),
+        }),
+        appliedFile: config.appliedFile,
+        token: tokenFromEnv(),
+        log,
       }),
-      appliedFile: config.appliedFile,
-      token: tokenFromEnv(),
-      log,
-    }),
+    ),
   },
 });
 
@@ -132,7 +172,8 @@ async function shutDown(reason: string, exitCode = 0): Promise<void> {
   draining = true;
   log.info({ reason }, "stopping");
   // Sources first: they stop taking events, and KafkaSources commit what was delivered.
-  await sources?.stop();
+  await cluster?.stop(); // no sync may start sources again
+  await sources.stop();
   webhook?.close();
   ingress.close();
   ingress.closeIdleConnections();
@@ -150,33 +191,21 @@ try {
   // Streams and consumers exist before the ingress listens (see runtime.ts).
   await runtime.apply(set);
   const port = await listen(ingress, config.port, config.bindAddress, "eventing broker ingress");
-  const adminPort = await listen(admin, config.adminPort, config.bindAddress, "eventing admin port");
   ingressUrl = `http://${config.bindAddress}:${port}`;
-  sourceSet = compileSources(resources.sources, { ...resolve, brokerIngressUrl: ingressUrl });
-  sources = new SourceRunners(sourceSet, {
-    sink: sinkOptions,
-    log,
-    nats: nc,
-    maxInFlight: config.maxInFlight,
-    resolve,
-    env: process.env,
-    secretsDir: config.secretsDir,
-  });
-  await sources.start();
-  let webhookPort: number | undefined;
-  // Again with the real sinks (the secrets were found above).
-  const endpoints = gitHubEndpoints(sourceSet, { env: process.env, secretsDir: config.secretsDir });
-  if ("endpoints" in endpoints && endpoints.endpoints.size > 0) {
-    webhook = createServer(
-      createGitHubHandler({
-        endpoints: endpoints.endpoints,
-        maxBodyBytes: config.maxEventBytes,
-        sink: sinkOptions,
-        log,
-      }),
-    );
-    webhookPort = await listen(webhook, config.webhookPort, config.bindAddress, "eventing webhook port");
-  }
+  // Sources before the admin port: an apply (PUT /v1/eventing) merges into the set they start.
+  await sources.apply(compileSourceSet(resources.sources));
+  const webhookPort = await openWebhook();
+  const adminPort = await listen(admin, config.adminPort, config.bindAddress, "eventing admin port");
+  // SLUICE_PLATFORM=kubernetes: Brokers, Triggers and sources from the API server, status back to it;
+  // not ready until the first sync (the client is loaded only in this mode).
+  if (config.kubernetes)
+    cluster = await (await import("./kubernetes/start.ts")).startClusterEventing(config.kubernetes, {
+      runtime,
+      sources,
+      compileSources: compileSourceSet,
+      resolve,
+      log,
+    });
   for (const broker of runtime.set.brokers.values())
     log.info(
       {
@@ -193,7 +222,7 @@ try {
       nats: config.natsUrl,
       brokers: set.brokers.size,
       triggers: set.triggers.length,
-      sources: sourceSet.length,
+      sources: sources.sources.length,
     },
     "eventing listening",
   );

@@ -36,7 +36,8 @@ export interface GitHubEndpoint {
 const PATH = /^\/([a-z0-9-]+)\/([a-z0-9-]+)\/?$/;
 
 export function createGitHubHandler(options: {
-  endpoints: ReadonlyMap<string, GitHubEndpoint>;
+  /** The endpoints now ("namespace/name"): sources applied at run time change them. */
+  endpoints: () => ReadonlyMap<string, GitHubEndpoint>;
   maxBodyBytes: number;
   sink: SinkOptions;
   log: Logger;
@@ -45,7 +46,7 @@ export function createGitHubHandler(options: {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? "/").split("?", 1)[0];
     const match = PATH.exec(path);
-    const endpoint = match ? endpoints.get(`${match[1]}/${match[2]}`) : undefined;
+    const endpoint = match ? endpoints().get(`${match[1]}/${match[2]}`) : undefined;
     if (!endpoint) return sendPlain(res, 404, `no GitHubSource at ${path}: they are at /{namespace}/{name}`);
     const { source, secret } = endpoint;
     const reject = (code: number, message: string, headers?: Record<string, string>) => {
