@@ -37,6 +37,24 @@ export interface EventingConfig {
    * EVENTING_FILES too (alone), so a restarted process serves what was applied (sluice up does).
    */
   appliedFile: string | undefined;
+  /**
+   * SLUICE_PLATFORM, as the autoscaler's: `local` (default) serves the resources of EVENTING_FILES and
+   * PUT /v1/eventing; `kubernetes` serves the Brokers, Triggers and sources the API server holds and
+   * writes their status back (eventing/kubernetes/).
+   */
+  platform: "local" | "kubernetes";
+  /** Kubernetes mode's settings (SLUICE_PLATFORM=kubernetes only). */
+  kubernetes?: EventingKubernetesConfig;
+}
+
+export interface EventingKubernetesConfig {
+  /**
+   * EVENTING_INGRESS_URL: the ingress as the cluster reaches it (the chart: http://<release>-eventing.
+   * <namespace>.svc.<cluster domain>); a Broker's status.address.url is {this}/{namespace}/{broker}.
+   */
+  ingressUrl: string;
+  /** SLUICE_KUBECONFIG: a kubeconfig file instead of the pod's service account (running outside). */
+  kubeconfig: string | undefined;
 }
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): EventingConfig {
@@ -66,7 +84,36 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ackWaitMs: env.number("EVENTING_ACK_WAIT_SECONDS", 30, { min: 1, max: 3600 }) * 1000,
     retentionMs: env.number("EVENTING_RETENTION_SECONDS", 7 * 86_400, { min: 60, max: 365 * 86_400 }) * 1000,
     appliedFile: env.optionalString("EVENTING_APPLIED_FILE"),
+    platform: platformKind(env),
   };
+  if (config.platform === "kubernetes") config.kubernetes = kubernetesConfig(env, config);
   env.finish();
   return config;
+}
+
+function platformKind(env: EnvReader): EventingConfig["platform"] {
+  const value = env.string("SLUICE_PLATFORM", "local");
+  if (value === "local" || value === "kubernetes") return value;
+  env.problem(`SLUICE_PLATFORM=${JSON.stringify(value)}: expected local or kubernetes`);
+  return "local";
+}
+
+function kubernetesConfig(env: EnvReader, config: EventingConfig): EventingKubernetesConfig {
+  // Resources come from the API server only: a second source would be served beside it, unseen there.
+  if (config.files.length > 0)
+    env.problem(
+      "EVENTING_FILES: not used with SLUICE_PLATFORM=kubernetes (resources come from the API server)",
+    );
+  if (config.appliedFile !== undefined)
+    env.problem(
+      "EVENTING_APPLIED_FILE: not used with SLUICE_PLATFORM=kubernetes (resources come from the API server)",
+    );
+  const ingressUrl = (env.optionalString("EVENTING_INGRESS_URL") ?? "").replace(/\/$/, "");
+  if (ingressUrl === "")
+    env.problem(
+      "EVENTING_INGRESS_URL: with SLUICE_PLATFORM=kubernetes, the ingress's in-cluster URL (each Broker's status.address.url) is not set",
+    );
+  else if (!/^https?:\/\/[^/]+$/.test(ingressUrl))
+    env.problem(`EVENTING_INGRESS_URL=${JSON.stringify(ingressUrl)}: expected http://host[:port]`);
+  return { ingressUrl, kubeconfig: env.optionalString("SLUICE_KUBECONFIG") };
 }

@@ -158,7 +158,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "sluice.podCommon" -}}
 {{- $v := .ctx.Values -}}
 serviceAccountName: {{ include "sluice.componentName" (dict "ctx" .ctx "component" .component) }}
-automountServiceAccountToken: {{ eq .component "autoscaler" }}
+automountServiceAccountToken: {{ has .component (list "autoscaler" "eventing") }}
 securityContext:
   {{- toYaml $v.podSecurityContext | nindent 2 }}
 {{- with $v.imagePullSecrets }}
