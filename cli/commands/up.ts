@@ -14,6 +14,7 @@ import { type EventingFacts, printBanner } from "../up/banner.ts";
 import { messageOf, reasonLines, StartError } from "../up/component.ts";
 import { ComponentReporter } from "../up/component-reporter.ts";
 import { hopSecretFor } from "../up/hop-secret.ts";
+import { type KafkaPlan, planKafka, pointKafkaSourcesAt, type RunningKafka } from "../up/kafka-server.ts";
 import { formatLogLine } from "../up/log-lines.ts";
 import { NATS_MISSING, natsServerPath, type RunningNats, startNatsServer } from "../up/nats-server.ts";
 import { ObservabilityTools } from "../up/observability-tools.ts";
@@ -100,6 +101,8 @@ class LocalDataPlane {
   #tools: ObservabilityTools | undefined;
   /** The nats-server sluice up started for Eventing (not with --nats). */
   #nats: RunningNats | undefined;
+  /** The Kafka sluice up started for local KafkaSources (not with --kafka). */
+  #kafka: RunningKafka | undefined;
 
   constructor(options: UpOptions) {
     this.#options = options;
@@ -114,6 +117,15 @@ class LocalDataPlane {
     // pods' environment is settled when the autoscaler takes the Services.
     const eventingPort = eventing ? options.eventingPort || (await freePort()) : 0;
     const routerPort = options.routerPort || (eventing ? await freePort() : 0);
+    // Spawned now, awaited before eventing starts: a JVM start overlaps the others'.
+    const kafka = eventing
+      ? await planKafka(
+          options.kafka,
+          eventing.loaded.sources.map((s) => s.manifest),
+          join(stateDir, "eventing", "kafka"),
+        )
+      : undefined;
+    this.#kafka = kafka?.started;
     this.#tools = new ObservabilityTools(
       { prometheus: options.prometheus, jaeger: options.jaeger, stateDir: options.stateDir ?? ".sluice" },
       (line) => console.error(`sluice up: ${line}`),
@@ -136,6 +148,8 @@ class LocalDataPlane {
         ...(options.domain ? { SLUICE_DOMAIN: options.domain } : {}),
         ...(options.stateDir ? { SLUICE_STATE_DIR: options.stateDir } : {}),
         ...(options.maxPods !== undefined ? { SLUICE_LOCAL_MAX_PODS: String(options.maxPods) } : {}),
+        // Pods inherit it (the local platform passes its environment on): see kafka-server.ts.
+        ...(kafka ? { KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrap } : {}),
       },
       { port: "AUTOSCALER_PORT" },
       { AUTOSCALER_RESTORE: "none" },
@@ -176,7 +190,7 @@ class LocalDataPlane {
     await waitUntilReady(`http://127.0.0.1:${router.ports.adminPort}/readyz`);
     const routerUrl = `http://127.0.0.1:${router.ports.port}`;
     const eventingFacts = eventing
-      ? await this.#startEventing(eventing, eventingPort, routerUrl, stateDir)
+      ? await this.#startEventing(eventing, eventingPort, routerUrl, stateDir, kafka)
       : undefined;
     const state = (await (
       await request(`${autoscalerUrl}/v1/state`, { headers: authHeaders() })
@@ -212,7 +226,9 @@ class LocalDataPlane {
     port: number,
     routerUrl: string,
     stateDir: string,
+    kafka: KafkaPlan | undefined,
   ): Promise<EventingFacts> {
+    await kafka?.ready;
     let natsUrl = this.#options.natsUrl;
     if (natsUrl === undefined) {
       const binary = natsServerPath();
@@ -225,7 +241,11 @@ class LocalDataPlane {
     mkdirSync(join(stateDir, "eventing"), { recursive: true });
     writeFileSync(
       appliedFile,
-      eventing.files.map(({ file, text }) => `# from ${file}\n${text}`).join("\n---\n"),
+      eventing.files
+        .map(
+          ({ file, text }) => `# from ${file}\n${kafka ? pointKafkaSourcesAt(text, kafka.bootstrap) : text}`,
+        )
+        .join("\n---\n"),
     );
     const component = await this.#start(
       "eventing",
@@ -241,13 +261,15 @@ class LocalDataPlane {
         EVENTING_APPLIED_FILE: appliedFile,
       },
       { port: "EVENTING_PORT", adminPort: "EVENTING_ADMIN_PORT", webhookPort: "EVENTING_WEBHOOK_PORT" },
-      { EVENTING_FILES: eventing.files.map((f) => f.file).join(",") },
+      // With a Kafka of sluice up's, the first run reads the copy too: it has that Kafka's address.
+      kafka ? undefined : { EVENTING_FILES: eventing.files.map((f) => f.file).join(",") },
     );
     const ingressUrl = `http://127.0.0.1:${component.ports.port}`;
     return {
       ingressUrl,
       adminUrl: `http://127.0.0.1:${component.ports.adminPort}`,
       natsUrl,
+      ...(kafka ? { kafka: { bootstrap: kafka.bootstrap, origin: kafka.origin } } : {}),
       brokers: eventing.loaded.brokers.map(({ manifest }) => ({
         name: `${manifest.metadata.namespace ?? "default"}/${manifest.metadata.name}`,
         url: `${ingressUrl}/${manifest.metadata.namespace ?? "default"}/${manifest.metadata.name}`,
@@ -314,6 +336,7 @@ class LocalDataPlane {
     const timer = setTimeout(() => this.kill(), STOP_TIMEOUT_MS);
     for (const component of [...this.#components].reverse()) await component.stop();
     await this.#nats?.stop();
+    await this.#kafka?.stop();
     await this.#tools?.stop();
     clearTimeout(timer);
   }
@@ -323,6 +346,7 @@ class LocalDataPlane {
     for (const component of this.#components) component.kill();
     this.#tools?.kill();
     this.#nats?.child.kill("SIGKILL");
+    this.#kafka?.child.kill("SIGKILL");
     revokeLease(this.#options.stateDir ?? ".sluice");
   }
 }

@@ -5,6 +5,8 @@ export interface EventingFacts {
   ingressUrl: string;
   adminUrl: string;
   natsUrl: string;
+  /** The Kafka of local KafkaSources (cli/up/kafka-server.ts), and who runs it. */
+  kafka?: { bootstrap: string; origin: string };
   /** Each Broker ("namespace/name") and its address (Knative's status.address.url). */
   brokers: { name: string; url: string }[];
   /** GitHubSources' webhook port, when there are some. */
@@ -53,6 +55,8 @@ export function bannerText({
       `  eventing      ${eventing.adminUrl}   (GET/PUT /v1/eventing: sluice status, sluice apply -f …)`,
       `  nats          ${eventing.natsUrl}`,
     );
+    if (eventing.kafka)
+      lines.push(`  kafka         ${eventing.kafka.bootstrap}   (${eventing.kafka.origin})`);
     if (eventing.webhookUrl) lines.push(`  webhooks      ${eventing.webhookUrl}/{namespace}/{GitHubSource}`);
     for (const broker of eventing.brokers) lines.push(`  broker        ${broker.url}   (${broker.name})`);
   }

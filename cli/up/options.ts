@@ -11,6 +11,8 @@ export interface UpOptions {
   maxPods: number | undefined;
   /** --nats URL: a running nats-server with JetStream for Eventing, instead of starting one. */
   natsUrl: string | undefined;
+  /** --kafka host:port: a running Kafka for KafkaSources on 127.0.0.1, instead of starting one. */
+  kafka: string | undefined;
   /** --eventing-port: the Broker ingress's port when the files hold Eventing resources. */
   eventingPort: number;
   /** --prometheus, --jaeger: run the tool beside sluice (cli/up/observability-tools.ts). */
@@ -41,6 +43,8 @@ options:
                            sources (default 8070; 0 = free); sluice up then also runs nats-server
                            (PATH or scripts/tools/build.sh nats-server) and the eventing component
   --nats URL               use this nats-server (with JetStream) instead of starting one
+  --kafka HOST:PORT        for KafkaSources on 127.0.0.1: use this Kafka instead of starting one
+                           (sluice up starts one from scripts/tools/build.sh kafka otherwise)
   --prometheus             also run Prometheus (Debian's prometheus), scraping every component
                            and pod through the autoscaler, with sluice's rules; prints its URL
   --jaeger                 also run Jaeger (scripts/tools/build.sh jaeger) and send it every
@@ -75,6 +79,12 @@ function natsUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+function kafkaAddress(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(value))
+    throw new UsageError(`--kafka ${value}: expected host:port of a Kafka broker, such as 127.0.0.1:9092`);
+  return value;
+}
+
 export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
   let values: Record<string, string | string[] | boolean | undefined>;
   let positionals: string[];
@@ -91,6 +101,7 @@ export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
         "max-pods": { type: "string" },
         "eventing-port": { type: "string" },
         nats: { type: "string" },
+        kafka: { type: "string" },
         prometheus: { type: "boolean", default: false },
         jaeger: { type: "boolean", default: false },
         verbose: { type: "boolean", short: "v", default: false },
@@ -117,6 +128,7 @@ export function parseUpArgs(args: string[], defaultFiles: string[]): UpOptions {
     stateDir: values["state-dir"] as string | undefined,
     maxPods: maxPods(values["max-pods"] as string | undefined),
     natsUrl: natsUrl(values.nats as string | undefined),
+    kafka: kafkaAddress(values.kafka as string | undefined),
     eventingPort: port("--eventing-port", values["eventing-port"] as string | undefined, 8070),
     prometheus: values.prometheus === true,
     jaeger: values.jaeger === true,
