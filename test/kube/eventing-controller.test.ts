@@ -1,0 +1,296 @@
+// Eventing in Kubernetes mode (SLUICE_PLATFORM=kubernetes), as a real process against a real
+// kube-apiserver and nats-server: the chart's Eventing CRDs and the eventing ClusterRole (rendered by
+// helm) installed, the process running as the chart's ServiceAccount (so RBAC is the chart's), a
+// Broker and Trigger created through the API get their status (address, Ready) and deliver to a
+// subscriber on 127.0.0.1; an invalid Trigger is Ready=False with its problem while the rest keeps
+// working; deleting a Trigger removes its consumer and stops its delivery; a PingSource from the
+// cluster runs; what is not run on Kubernetes says so; PUT /v1/eventing is refused.
+
+import * as k8s from "@kubernetes/client-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import t from "tap";
+import { freePort } from "../../common/free-port.ts";
+import { consumerName, streamName } from "../../eventing/store/names.ts";
+import { CHART, helm, helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
+import { startRecorder } from "../eventing/event-recorder.ts";
+import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import { skipUnlessNats, startNats } from "../helpers/nats.ts";
+import { startProcess, waitFor } from "../helpers/processes.ts";
+
+const skip = (await skipUnlessControlPlane(t)) || skipUnlessNats() || helmSkip();
+
+const EVENTING = `${RELEASE}-sluice-eventing`;
+const INGRESS_URL = `http://${EVENTING}.${NAMESPACE}.svc.cluster.local`;
+const NS = "demo";
+
+type Obj = Manifest & { status?: Manifest };
+
+const ready = (object: Obj | undefined) =>
+  object?.status?.conditions?.find((c: Manifest) => c.type === "Ready") as Manifest | undefined;
+
+t.test("eventing in Kubernetes mode against a real API server", { skip, timeout: 300_000 }, async (t) => {
+  const cp = await startControlPlane(t, { controllerManager: false });
+  const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
+
+  // The chart, installed with eventing on by a real helm: the Eventing CRDs, eventing's
+  // ServiceAccount and RBAC (no controller-manager: its Deployments make no pods; the process runs
+  // here as that ServiceAccount instead).
+  const installed = helm([
+    "install",
+    RELEASE,
+    CHART,
+    "-n",
+    NAMESPACE,
+    "--create-namespace",
+    "--wait=false",
+    "--set",
+    "eventing.enabled=true",
+    "--set",
+    "eventing.natsUrl=nats://nats.nats.svc:4222",
+    "--kubeconfig",
+    cp.kubeconfigPath,
+  ]);
+  t.equal(installed.status, 0, `helm install:\n${installed.stdout}${installed.stderr}`);
+  for (const [group, version, plural] of [
+    ["eventing.knative.dev", "v1", "brokers"],
+    ["eventing.knative.dev", "v1", "triggers"],
+    ["sources.knative.dev", "v1", "pingsources"],
+    ["sources.knative.dev", "v1alpha1", "githubsources"],
+  ])
+    await waitFor(
+      `${plural}.${group} served`,
+      () => custom.listClusterCustomObject({ group, version, plural }).then(() => true),
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
+  await core.createNamespace({ body: { metadata: { name: NS } } });
+  const token = await cp.serviceAccountToken(NAMESPACE, EVENTING);
+
+  const nats = await startNats(t);
+  const recorder = await startRecorder(t);
+  const port = await freePort();
+  const eventing = await startProcess(
+    t,
+    "eventing/main.ts",
+    {
+      SLUICE_PLATFORM: "kubernetes",
+      SLUICE_KUBECONFIG: cp.writeKubeconfig(token, "eventing"),
+      EVENTING_INGRESS_URL: INGRESS_URL,
+      NATS_URL: nats.url,
+      EVENTING_PORT: String(port),
+      EVENTING_ADMIN_PORT: "0",
+      EVENTING_WEBHOOK_PORT: "0",
+    },
+    { timeoutMs: 60_000 },
+  );
+  const admin = `http://127.0.0.1:${eventing.message.adminPort}`;
+  const ingress = `http://127.0.0.1:${port}`;
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const consumersOf = async (broker: string) => {
+    const names: string[] = [];
+    for await (const info of jsm.consumers.list(streamName(NS, broker))) names.push(info.name);
+    return names;
+  };
+
+  const ref = (plural: string, group = "eventing.knative.dev", version = "v1") => ({
+    group,
+    version,
+    namespace: NS,
+    plural,
+  });
+  const create = (plural: string, yaml: string, group?: string, version?: string) =>
+    custom.createNamespacedCustomObject({ ...ref(plural, group, version), body: k8s.loadYaml(yaml) });
+  const get = async (plural: string, name: string, group?: string, version?: string) =>
+    (await custom.getNamespacedCustomObject({ ...ref(plural, group, version), name })) as Obj;
+  /** Waits until the object's Ready condition has `status`; answers the object. */
+  const untilReady = (plural: string, name: string, status: string, group?: string, version?: string) =>
+    waitFor(
+      `${plural}/${name} Ready=${status}`,
+      async () => {
+        const object = await get(plural, name, group, version);
+        return ready(object)?.status === status ? object : undefined;
+      },
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
+  const post = (id: string, type = "dev.example.order") =>
+    fetch(`${ingress}/${NS}/default`, {
+      method: "POST",
+      headers: {
+        "ce-specversion": "1.0",
+        "ce-id": id,
+        "ce-source": "/test",
+        "ce-type": type,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ id }),
+    });
+
+  await t.test("a Broker and a Trigger from the API: status, and an event delivered", async (t) => {
+    // As in Knative's docs, unchanged.
+    await create(
+      "brokers",
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+  namespace: ${NS}
+`,
+    );
+    await create(
+      "triggers",
+      `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: orders
+  namespace: ${NS}
+spec:
+  broker: default
+  filter:
+    attributes:
+      type: dev.example.order
+  subscriber:
+    uri: ${recorder.url}/orders
+`,
+    );
+    const broker = await untilReady("brokers", "default", "True");
+    t.equal(broker.status?.address?.url, `${INGRESS_URL}/${NS}/default`, "status.address.url");
+    t.equal(broker.status?.observedGeneration, broker.metadata.generation, "observedGeneration");
+    t.match(broker.status?.conditions, [{ type: "Addressable", status: "True" }, { type: "Ready" }]);
+    const trigger = await untilReady("triggers", "orders", "True");
+    t.equal(trigger.status?.subscriberUri, `${recorder.url}/orders`, "status.subscriberUri");
+
+    const res = await post("e1");
+    t.equal(res.status, 202, await res.text());
+    await waitFor("e1 at /orders", () => recorder.ids("/orders").has("e1"), { timeoutMs: 15_000 });
+    const other = await post("not-an-order", "dev.example.other");
+    t.equal(other.status, 202);
+    t.equal((await fetch(`${admin}/readyz`)).status, 200, "ready once synced");
+  });
+
+  await t.test("an invalid Trigger is not Ready, with its problem; the rest keeps working", async (t) => {
+    await create(
+      "triggers",
+      `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: nobroker, namespace: ${NS} }
+spec:
+  broker: missing
+  subscriber: { uri: ${recorder.url}/nobroker }
+`,
+    );
+    await create(
+      "triggers",
+      `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: twoops, namespace: ${NS} }
+spec:
+  broker: default
+  filters:
+    - exact: { type: a }
+      prefix: { type: b }
+  subscriber: { uri: ${recorder.url}/twoops }
+`,
+    );
+    const nobroker = ready(await untilReady("triggers", "nobroker", "False"));
+    t.equal(nobroker?.reason, "InvalidSpec");
+    t.match(nobroker?.message, /spec\.broker: no Broker "missing" in namespace "demo"/);
+    const twoops = ready(await untilReady("triggers", "twoops", "False"));
+    t.match(twoops?.message, /spec\.filters\[0\]/, "the problem names its path");
+    t.notOk((await get("triggers", "twoops")).status?.subscriberUri, "no subscriber URI when refused");
+
+    t.equal((await post("e2")).status, 202);
+    await waitFor("e2 at /orders", () => recorder.ids("/orders").has("e2"), { timeoutMs: 15_000 });
+    t.equal(ready(await get("brokers", "default"))?.status, "True", "the Broker stays Ready");
+    t.notOk(
+      (await consumersOf("default")).includes(consumerName("twoops")),
+      "no consumer for a refused Trigger",
+    );
+  });
+
+  await t.test("a Trigger fixed through the API becomes Ready", async (t) => {
+    const body = await get("triggers", "twoops");
+    body.spec.filters = [{ exact: { type: "dev.example.order" } }];
+    await custom.replaceNamespacedCustomObject({ ...ref("triggers"), name: "twoops", body });
+    await untilReady("triggers", "twoops", "True");
+    t.equal((await post("e3")).status, 202);
+    await waitFor("e3 at /twoops", () => recorder.ids("/twoops").has("e3"), { timeoutMs: 15_000 });
+  });
+
+  await t.test("deleting a Trigger stops its delivery", async (t) => {
+    await custom.deleteNamespacedCustomObject({ ...ref("triggers"), name: "orders" });
+    await waitFor(
+      "the deleted Trigger's consumer removed",
+      async () => !(await consumersOf("default")).includes(consumerName("orders")),
+      { timeoutMs: 20_000, everyMs: 100 },
+    );
+    const before = recorder.at("/orders").length;
+    t.equal((await post("e4")).status, 202);
+    // The other Trigger with the same filter gets it: the event was dispatched.
+    await waitFor("e4 at /twoops", () => recorder.ids("/twoops").has("e4"), { timeoutMs: 15_000 });
+    t.notOk(recorder.ids("/orders").has("e4"), "the deleted Trigger's subscriber did not get it");
+    t.equal(recorder.at("/orders").length, before);
+  });
+
+  await t.test("a PingSource from the cluster runs; what Kubernetes mode does not run says so", async (t) => {
+    await create(
+      "pingsources",
+      `apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: { name: tick, namespace: ${NS} }
+spec:
+  schedule: "* * * * * *"
+  data: '{"message": "Hello world!"}'
+  sink:
+    uri: ${recorder.url}/ping
+`,
+      "sources.knative.dev",
+    );
+    const ping = await untilReady("pingsources", "tick", "True", "sources.knative.dev");
+    t.equal(ping.status?.sinkUri, `${recorder.url}/ping`);
+    await waitFor("a ping", () => recorder.at("/ping").length > 0, { timeoutMs: 15_000 });
+    t.equal(recorder.at("/ping")[0].type, "dev.knative.sources.ping");
+
+    await create(
+      "githubsources",
+      `apiVersion: sources.knative.dev/v1alpha1
+kind: GitHubSource
+metadata: { name: repo, namespace: ${NS} }
+spec:
+  ownerAndRepository: example/repo
+  eventTypes: [push]
+  secretToken: { secretKeyRef: { name: gh, key: secret } }
+  sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
+`,
+      "sources.knative.dev",
+      "v1alpha1",
+    );
+    const github = ready(
+      await untilReady("githubsources", "repo", "False", "sources.knative.dev", "v1alpha1"),
+    );
+    t.equal(github?.reason, "NotSupported");
+    t.match(github?.message, /not run on Kubernetes/);
+
+    await custom.deleteNamespacedCustomObject({ ...ref("pingsources", "sources.knative.dev"), name: "tick" });
+    await waitFor(
+      "the PingSource gone from GET /v1/eventing",
+      async () => {
+        const status = (await (await fetch(`${admin}/v1/eventing`)).json()) as { sources: unknown[] };
+        return status.sources.length === 0;
+      },
+      { timeoutMs: 15_000, everyMs: 100 },
+    );
+  });
+
+  await t.test("PUT /v1/eventing is refused: the resources are the API server's", async (t) => {
+    const res = await fetch(`${admin}/v1/eventing`, {
+      method: "PUT",
+      headers: { "content-type": "application/yaml" },
+      body: "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: { name: x }\n",
+    });
+    t.equal(res.status, 405);
+    t.match(await res.text(), /kubectl apply/);
+  });
+});
