@@ -8,6 +8,7 @@ import type { Platform } from "../platform/platform.ts";
 import { type GuardOptions, guardRequest } from "./api-guard.ts";
 import { parseComponentReport } from "./component-report.ts";
 import type { Controller } from "./controller.ts";
+import type { EventingStatusReader } from "./eventing-status.ts";
 import { serveLogs } from "./logs.ts";
 import { prometheusTargets } from "./prometheus-targets.ts";
 import { namespaceOf } from "./service-entry.ts";
@@ -43,6 +44,8 @@ export interface ApiOptions {
   maxLogFollowers: number;
   /** The pods, for GET /v1/prometheus/targets (absent: only the components are listed). */
   platform?: Pick<Platform, "revision">;
+  /** Eventing's status for GET /v1/status (SLUICE_EVENTING_ADMIN_URL); absent: not shown. */
+  eventing?: Pick<EventingStatusReader, "read">;
 }
 
 /**
@@ -57,6 +60,7 @@ export function createApiServer({
   guard,
   maxLogFollowers,
   platform,
+  eventing,
 }: ApiOptions): Server {
   const logFollowers = new StreamSlots(maxLogFollowers);
   // What `sluice up` last reported of its processes; shown, never acted on, and gone with this
@@ -72,7 +76,9 @@ export function createApiServer({
       res.end(body);
     },
     "GET /v1/state": (req, res) => publisher.handle(req, res),
-    "GET /v1/status": (_req, res) =>
+    "GET /v1/status": async (_req, res) => {
+      // Read first (bounded, eventing-status.ts), so the rest of the snapshot is as fresh as it.
+      const eventingStatus = await eventing?.read();
       sendJson(
         res,
         200,
@@ -82,8 +88,10 @@ export function createApiServer({
           Date.now(),
           controller.inactiveServices(),
           components,
+          eventingStatus,
         ),
-      ),
+      );
+    },
     ...statusPageRoutes(),
     "GET /v1/prometheus/targets": (req, res) =>
       sendJson(

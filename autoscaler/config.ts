@@ -51,6 +51,11 @@ export interface AutoscalerConfig {
   kubernetes?: KubernetesConfig;
   /** How many pods the local platform runs and starts at once; pods past it wait as pending. */
   localCapacity: LocalCapacityConfig;
+  /**
+   * SLUICE_EVENTING_ADMIN_URL: eventing's admin port (http://host:port), whose GET /v1/eventing
+   * GET /v1/status and the status page include; sluice up sets it when it runs eventing.
+   */
+  eventingAdminUrl?: string;
 }
 
 /** The local platform's capacity, and where it came from (the start-up log says). */
@@ -168,6 +173,15 @@ function restoreMode(env: EnvReader): AutoscalerConfig["restore"] {
   return "active";
 }
 
+function eventingAdminUrl(env: EnvReader): string | undefined {
+  const raw = env.optionalString("SLUICE_EVENTING_ADMIN_URL");
+  if (raw === undefined) return undefined;
+  const url = raw.replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/?#]+$/.test(url))
+    env.problem(`SLUICE_EVENTING_ADMIN_URL=${JSON.stringify(raw)}: expected http://host:port (no path)`);
+  return url;
+}
+
 /** `machine` is this one's unless a test passes another. */
 export function loadConfig(
   source: Record<string, string | undefined> = process.env,
@@ -198,6 +212,8 @@ export function loadConfig(
     platform: platformKind(env),
     localCapacity: localCapacity(env, machine),
   };
+  const eventing = eventingAdminUrl(env);
+  if (eventing !== undefined) config.eventingAdminUrl = eventing;
   if (config.platform === "kubernetes") config.kubernetes = kubernetesConfig(env);
   // As long as the hop secret must be: a guessable token would be no guard at all.
   if (config.token !== undefined && config.token.length < MIN_TOKEN_LENGTH)

@@ -8,6 +8,7 @@ import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { createApiServer } from "./api.ts";
 import { loadConfig } from "./config.ts";
 import { Controller } from "./controller.ts";
+import { EventingStatusReader } from "./eventing-status.ts";
 import { AutoscalerMetrics } from "./metrics.ts";
 import { StatePublisher } from "./state-publisher.ts";
 
@@ -43,6 +44,9 @@ const server = createApiServer({
   guard: { token: config.token, allowedHosts: config.allowedHosts },
   maxLogFollowers: config.maxLogFollowers,
   platform: backend.platform,
+  eventing: config.eventingAdminUrl
+    ? new EventingStatusReader({ adminUrl: config.eventingAdminUrl, token: config.token })
+    : undefined,
 });
 limitServer(server, config.limits, log, "autoscaler");
 

@@ -1,6 +1,7 @@
 import { type DataPlaneState, type RevisionState, revisionKey, type ServiceState } from "../common/state.ts";
 import type {
   ComponentStatus,
+  EventingSnapshot,
   Observed,
   RevisionStatus,
   ServiceStatus,
@@ -12,7 +13,8 @@ import type { RevisionDetail } from "./revision-details.ts";
  * GET /v1/status: joins the published state (hosts, traffic, pods, mode, failures) with the
  * controller's view of each revision's load (`details` by revisionKey), lists the `inactive`
  * services (kept from an earlier run, not in the state), and adds the `components` `sluice up`
- * last reported, if any. Pure: the caller passes them in.
+ * last reported, if any, and eventing's Brokers, Triggers and sources when the autoscaler reads
+ * them (SLUICE_EVENTING_ADMIN_URL). Pure: the caller passes them in.
  */
 export function buildStatus(
   state: DataPlaneState,
@@ -20,6 +22,7 @@ export function buildStatus(
   now = Date.now(),
   inactive: readonly { namespace: string; name: string }[] = [],
   components?: ComponentStatus[],
+  eventing?: EventingSnapshot,
 ): StatusSnapshot {
   const byService = new Map<string, RevisionState[]>();
   for (const revision of Object.values(state.revisions)) {
@@ -45,6 +48,7 @@ export function buildStatus(
     domain: state.domain,
     services,
     ...(components ? { components } : {}),
+    ...(eventing ? { eventing } : {}),
   };
 }
 

@@ -19,6 +19,40 @@ export interface StatusSnapshot {
    * when nobody reported: an autoscaler run on its own.
    */
   components?: ComponentStatus[];
+  /**
+   * Eventing's Brokers, Triggers and sources, as its admin API (GET /v1/eventing) answered the
+   * autoscaler for this snapshot. Absent when the autoscaler has no SLUICE_EVENTING_ADMIN_URL.
+   */
+  eventing?: EventingSnapshot;
+}
+
+// ---- eventing -------------------------------------------------------------------------------
+// Read by the autoscaler from the eventing component (autoscaler/eventing-status.ts); the shape is
+// eventing/status.ts's and eventing/sources/runner.ts's sourcesStatus.
+
+export interface EventingSnapshot {
+  /** Where the autoscaler reads it (SLUICE_EVENTING_ADMIN_URL). */
+  adminUrl: string;
+  /** Set when eventing did not answer (unreachable, timed out, refused): why, naming the URL. */
+  error?: string;
+  brokers: { namespace: string; name: string; address: { url: string } }[];
+  /** counts: accepted, delivered, retried, deadLettered, dropped, filtered, replies. */
+  triggers: {
+    namespace: string;
+    name: string;
+    broker: string;
+    subscriber: string;
+    counts: Record<string, number>;
+  }[];
+  /** counts: delivered, retried, deadLettered, dropped, rejected; url: a GitHubSource's webhook. */
+  sources: {
+    kind: string;
+    namespace: string;
+    name: string;
+    sink: string;
+    url?: string;
+    counts: Record<string, number>;
+  }[];
 }
 
 export interface ServiceStatus {

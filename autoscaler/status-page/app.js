@@ -1,6 +1,7 @@
 // The sluice status page. Polls GET /v1/status (common/status.ts) every second, keeps the last five
 // minutes of each revision's pods, concurrency and requests per second in memory, and draws them
-// with uPlot (loaded before this script as the global `uPlot`). Plain DOM, no framework.
+// with uPlot (loaded before this script as the global `uPlot`); lists the components `sluice up`
+// runs and eventing's Brokers, Triggers and sources with their counts. Plain DOM, no framework.
 
 const POLL_MS = 1000;
 const HISTORY_SECONDS = 300;
@@ -245,6 +246,84 @@ function renderComponents(components) {
   );
 }
 
+// ---- eventing -------------------------------------------------------------------------------
+// Brokers, Triggers and sources as the autoscaler read them from eventing for this snapshot;
+// absent when the autoscaler is not told where eventing is, and then the section stays hidden.
+
+const eventingEl = document.getElementById("eventing");
+const eventingErrorEl = document.getElementById("eventing-error");
+const EVENTING_TABLES = {
+  brokers: [document.getElementById("brokers"), document.getElementById("broker-rows")],
+  triggers: [document.getElementById("triggers"), document.getElementById("trigger-rows")],
+  sources: [document.getElementById("sources"), document.getElementById("source-rows")],
+};
+
+/** "name" in the default namespace, "namespace/name" elsewhere (as `sluice status` names them). */
+function qualified(item) {
+  return item.namespace === "default" ? item.name : `${item.namespace}/${item.name}`;
+}
+
+function count(item, key) {
+  return h("td", "number", String(item.counts?.[key] ?? 0));
+}
+
+function eventingRows(which, items, row) {
+  const [section, body] = EVENTING_TABLES[which];
+  section.hidden = items.length === 0;
+  body.replaceChildren(...items.map(row));
+}
+
+function renderEventing(eventing) {
+  eventingEl.hidden = !eventing;
+  if (!eventing) return;
+  eventingErrorEl.hidden = !eventing.error;
+  eventingErrorEl.textContent = eventing.error ?? "";
+  eventingRows("brokers", eventing.brokers ?? [], (broker) => {
+    const row = h(
+      "tr",
+      null,
+      null,
+      h("td", null, qualified(broker)),
+      h("td", null, null, h("code", null, broker.address.url)),
+    );
+    row.dataset.broker = `${broker.namespace}/${broker.name}`;
+    return row;
+  });
+  eventingRows("triggers", eventing.triggers ?? [], (trigger) => {
+    const row = h(
+      "tr",
+      null,
+      null,
+      h("td", null, qualified(trigger)),
+      h("td", null, trigger.broker),
+      h("td", null, trigger.subscriber),
+      count(trigger, "accepted"),
+      count(trigger, "delivered"),
+      count(trigger, "retried"),
+      count(trigger, "deadLettered"),
+    );
+    row.dataset.trigger = `${trigger.namespace}/${trigger.name}`;
+    return row;
+  });
+  eventingRows("sources", eventing.sources ?? [], (source) => {
+    const sink = h("td", null, source.sink);
+    if (source.url) sink.title = `webhook: ${source.url}`;
+    const row = h(
+      "tr",
+      null,
+      null,
+      h("td", null, qualified(source)),
+      h("td", null, source.kind),
+      sink,
+      count(source, "delivered"),
+      count(source, "retried"),
+      count(source, "deadLettered"),
+    );
+    row.dataset.source = `${source.kind} ${source.namespace}/${source.name}`;
+    return row;
+  });
+}
+
 // ---- services -------------------------------------------------------------------------------
 
 function createServiceView(key) {
@@ -332,6 +411,7 @@ function render(all) {
   servicesEl.append(...snapshot.services.map((s) => serviceViews.get(`${s.namespace}/${s.name}`).el));
   emptyEl.hidden = snapshot.services.length > 0;
   renderComponents(snapshot.components);
+  renderEventing(snapshot.eventing);
   updatedEl.textContent = `${snapshot.domain} · updated ${new Date(snapshot.time).toLocaleTimeString()}`;
 }
 
