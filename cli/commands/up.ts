@@ -101,6 +101,7 @@ class LocalDataPlane {
   #tools: ObservabilityTools | undefined;
   /** The nats-server sluice up started for Eventing (not with --nats). */
   #nats: RunningNats | undefined;
+  #eventingAdminPort = 0;
   /** The Kafka sluice up started for local KafkaSources (not with --kafka). */
   #kafka: RunningKafka | undefined;
 
@@ -116,6 +117,8 @@ class LocalDataPlane {
     // Chosen now, not by the eventing process: the pods' K_SINK names the Broker ingress, and the
     // pods' environment is settled when the autoscaler takes the Services.
     const eventingPort = eventing ? options.eventingPort || (await freePort()) : 0;
+    // The autoscaler lists eventing's status from its admin port (SLUICE_EVENTING_ADMIN_URL).
+    this.#eventingAdminPort = eventing ? await freePort() : 0;
     const routerPort = options.routerPort || (eventing ? await freePort() : 0);
     // Spawned now, awaited before eventing starts: a JVM start overlaps the others'.
     const kafka = eventing
@@ -148,6 +151,7 @@ class LocalDataPlane {
         ...(options.domain ? { SLUICE_DOMAIN: options.domain } : {}),
         ...(options.stateDir ? { SLUICE_STATE_DIR: options.stateDir } : {}),
         ...(options.maxPods !== undefined ? { SLUICE_LOCAL_MAX_PODS: String(options.maxPods) } : {}),
+        ...(eventing ? { SLUICE_EVENTING_ADMIN_URL: `http://127.0.0.1:${this.#eventingAdminPort}` } : {}),
         // Pods inherit it (the local platform passes its environment on): see kafka-server.ts.
         ...(kafka ? { KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrap } : {}),
       },
@@ -252,7 +256,7 @@ class LocalDataPlane {
       "eventing/main.ts",
       {
         EVENTING_PORT: String(port),
-        EVENTING_ADMIN_PORT: "0",
+        EVENTING_ADMIN_PORT: String(this.#eventingAdminPort),
         EVENTING_WEBHOOK_PORT: "0",
         NATS_URL: natsUrl,
         SLUICE_ROUTER_URL: routerUrl,
