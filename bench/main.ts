@@ -55,6 +55,11 @@ const STANDALONE: Record<
     load: async () => (await import("./autoscaler.ts")).benchAutoscaler,
     about: "KPA decider for 1,000 revisions, scrape loop over 200 pods, memory at 1,000 revisions",
   },
+  eventing: {
+    load: async () => (await import("./eventing.ts")).benchEventing,
+    about:
+      "events/s Kafka → KafkaSource and Broker → Trigger vs direct; RSS with 100,000 queued (needs Kafka, nats-server)",
+  },
 };
 
 const PRESETS: Record<string, { names: string[]; about: string }> = {
