@@ -5,8 +5,14 @@ import { ConcurrencyStats } from "../common/concurrency-stats.ts";
 import type { Logger } from "../common/log.ts";
 import { splitRevisionKey } from "../common/state.ts";
 
-/** Minimum time between two pokes for the same revision. */
+/** Minimum time between two pokes for the same revision at the same demand. */
 const POKE_EVERY_MS = 500;
+/**
+ * A burst reaches the activator over tens of ms, so the first request's poke says 1. Requests
+ * that arrive after a poke send one more this long after it, with the demand then (if it grew):
+ * the autoscaler sizes the scale-up from the queue at once instead of a second later.
+ */
+const POKE_FOLLOW_UP_MS = 100;
 
 /**
  * The activator's view of each revision's load (requests waiting or in flight through it), pushed
@@ -15,7 +21,8 @@ const POKE_EVERY_MS = 500;
  */
 export class StatsReporter {
   readonly #stats = new Map<string, ConcurrencyStats>();
-  readonly #lastPoke = new Map<string, number>();
+  /** The last poke per revision: when, the demand it said, and a follow-up poke waiting to go. */
+  readonly #lastPoke = new Map<string, { at: number; demand: number; followUp?: NodeJS.Timeout }>();
   readonly #url: string;
   readonly #name: string;
   readonly #log: Logger;
@@ -35,6 +42,7 @@ export class StatsReporter {
   /** The revision left the state: stop reporting it and drop what was kept for it. */
   forget(key: string): void {
     this.#stats.delete(key);
+    clearTimeout(this.#lastPoke.get(key)?.followUp);
     this.#lastPoke.delete(key);
   }
 
@@ -54,20 +62,48 @@ export class StatsReporter {
 
   stop(): void {
     clearInterval(this.#timer);
+    for (const last of this.#lastPoke.values()) clearTimeout(last.followUp);
   }
 
-  /** A request arrived for a revision with no ready pod: tell the autoscaler now. */
+  /**
+   * A request arrived for a revision with no ready pod: tell the autoscaler now, with the demand
+   * (requests held or in flight, this one included). Within POKE_EVERY_MS of the last poke, one
+   * follow-up goes POKE_FOLLOW_UP_MS after it if the demand has grown by then.
+   */
   poke(key: string): void {
     const now = Date.now();
-    if (now - (this.#lastPoke.get(key) ?? 0) < POKE_EVERY_MS) return;
-    this.#lastPoke.set(key, now);
-    const stats = this.statsFor(key);
+    const last = this.#lastPoke.get(key);
+    if (last === undefined || now - last.at >= POKE_EVERY_MS) {
+      clearTimeout(last?.followUp);
+      this.#sendPoke(key, now);
+      return;
+    }
+    if (last.followUp !== undefined) return;
+    last.followUp = setTimeout(
+      () => {
+        last.followUp = undefined;
+        if (this.#lastPoke.get(key) !== last) return; // forgotten, or poked again since
+        if (this.#demand(key) > last.demand) this.#sendPoke(key, Date.now());
+      },
+      Math.max(0, last.at + POKE_FOLLOW_UP_MS - now),
+    );
+    last.followUp.unref();
+  }
+
+  /** Requests of the revision held or in flight here, counting one arriving now. */
+  #demand(key: string): number {
+    return Math.max(1, this.statsFor(key).concurrency);
+  }
+
+  #sendPoke(key: string, now: number): void {
+    const demand = this.#demand(key);
+    this.#lastPoke.set(key, { at: now, demand });
     const { namespace, name } = splitRevisionKey(key);
     void this.#send([
       {
         namespace,
         revision: name,
-        averageConcurrency: Math.max(1, stats.concurrency),
+        averageConcurrency: demand,
         requestCount: 1,
         windowSeconds: 0,
         poke: true,

@@ -202,15 +202,32 @@ export class Controller {
     this.publish();
   }
 
-  /** The activator's push; a poke for a revision at zero scales it up now, not at the next tick. */
+  /**
+   * The activator's push. A poke (requests wait for a revision with no ready pod) is decided now,
+   * not at the next tick, as Knative's Poke runs the scaler at once: from zero to at least the
+   * activation scale, and while no pod is ready yet, to what the waiting requests ask of the KPA
+   * (the activator pokes again as a burst grows). A poke only ever adds pods.
+   */
   activatorStats(push: ActivatorStats, now = Date.now()): string[] {
-    const { unknown, poked } = takeActivatorStats(push, this.#running, now);
+    const { unknown, poked } = takeActivatorStats(push, this.#running);
+    if (poked.length === 0) return unknown;
+    const services = this.#stateOfServices(now);
+    const referenced = referencedRevisions(services, this.#services.values());
+    let changed = false;
     for (const { runtime, scale } of poked) {
-      this.#scale(runtime, scale, "proxy");
+      const readyPods = this.#pods(runtime.key)?.pods.filter((pod) => pod.phase === "ready").length ?? 0;
+      if (readyPods > 0) continue; // the activator has not heard yet; the tick decides as usual
+      const from = runtime.desired;
+      let wanted = from === 0 ? scale : from;
+      if (!this.#followsHpa(runtime))
+        wanted = Math.max(wanted, decideScale(runtime, [], 0, referenced.has(runtime.key), now).scale);
+      if (wanted <= from) continue;
+      this.#scale(runtime, wanted, "proxy");
+      changed = true;
       const { namespace, name } = runtime.revision;
-      this.#deps.log.info({ namespace, revision: name }, "poked: scaling up from zero");
-      if (this.#restored) this.publish();
+      this.#deps.log.info({ namespace, revision: name, from, to: wanted }, "poked: scaling up");
     }
+    if (changed && this.#restored) this.publish(now, services);
     return unknown;
   }
 
@@ -229,9 +246,7 @@ export class Controller {
         const pods = this.#pods(runtime.key)?.pods ?? [];
         const readyPods = pods.filter((pod) => pod.phase === "ready").length;
         const stats = podStats.get(runtime.key) ?? [];
-        // In a cluster an hpa-class revision's count is its HorizontalPodAutoscaler's.
-        const decide =
-          config.platform === "kubernetes" && runtime.autoscaling.class === "hpa" ? followHpa : decideScale;
+        const decide = this.#followsHpa(runtime) ? followHpa : decideScale;
         const { scale, mode } = decide(runtime, stats, readyPods, referenced.has(runtime.key), decidedAt);
         this.#scale(runtime, scale, mode);
         metrics.record(runtime, pods);
@@ -264,6 +279,11 @@ export class Controller {
 
   #stateOfServices(now: number): Record<string, ServiceState> {
     return serviceStates(this.#services, this.#deps.config.domain, now);
+  }
+
+  /** In a cluster an hpa-class revision's count is its HorizontalPodAutoscaler's. */
+  #followsHpa(runtime: RevisionRuntime): boolean {
+    return this.#deps.config.platform === "kubernetes" && runtime.autoscaling.class === "hpa";
   }
 
   #scale(runtime: RevisionRuntime, scale: number, mode: RevisionMode): void {

@@ -5,18 +5,21 @@ import type { RevisionRuntime } from "./revision-runtime.ts";
 export interface StatsIntake {
   /** Keys of the revisions the push named that are not running here. */
   unknown: string[];
-  /** Revisions at zero a request is waiting for: scale each to `scale` now, not at the next tick. */
+  /**
+   * Revisions a poke named (requests wait for them in an activator with no ready pod): decide
+   * their scale now, not at the next tick; `scale` is the least to scale to from zero.
+   */
   poked: { runtime: RevisionRuntime; scale: number }[];
 }
 
 /**
  * Takes an activator's push: keeps each revision's figures for the next tick (by activator, so
- * several activators add up), and for a poke at zero records the demand and says how far to scale.
+ * several activators add up), and names the revisions a poke asks to decide now, each with the
+ * least scale to start from zero.
  */
 export function takeActivatorStats(
   push: ActivatorStats,
   running: ReadonlyMap<string, RevisionRuntime>,
-  now: number,
 ): StatsIntake {
   const intake: StatsIntake = { unknown: [], poked: [] };
   for (const stats of push.revisions) {
@@ -27,8 +30,7 @@ export function takeActivatorStats(
       continue;
     }
     runtime.activatorStats.set(push.activator, stats);
-    if (stats.poke && runtime.desired === 0) {
-      runtime.decider.record(now, Math.max(1, stats.averageConcurrency));
+    if (stats.poke) {
       const { activationScale, minScale } = runtime.autoscaling;
       intake.poked.push({ runtime, scale: Math.max(1, activationScale, minScale) });
     }

@@ -5,7 +5,16 @@
 // process and pod). `runColdBurst` is what `npm run bench` calls; `node bench/cold-burst.ts`
 // prints one run's figures (`--help` for the options).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +47,11 @@ export interface ColdBurstOptions {
   requestTimeoutMs?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * Where to write what sluice up printed and when each request was answered (ms after the
+   * burst), to see where the time went; with LOG_LEVEL=debug in `env`, every pod's phases too.
+   */
+  traceFile?: string;
 }
 
 export interface ColdBurstResult {
@@ -133,6 +147,8 @@ interface Up {
   routerUrl: string;
   autoscalerUrl: string;
   output: () => string;
+  /** Adds a line of the bench's own to the trace file, if there is one. */
+  note(event: Record<string, unknown>): void;
   stop(): Promise<void>;
 }
 
@@ -156,8 +172,23 @@ async function startUp(dir: string, file: string, options: ColdBurstOptions): Pr
   );
   adopt(child);
   let output = "";
-  child.stdout?.on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
-  child.stderr?.on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
+  let trace = options.traceFile ? openSync(options.traceFile, "w") : undefined;
+  let partial = "";
+  const take = (chunk: Buffer) => {
+    output = (output + chunk).slice(-20_000);
+    if (trace === undefined) return;
+    // Stamped as they arrive, in ms: sluice up's own lines show whole seconds only.
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    const now = Date.now();
+    for (const line of lines) writeSync(trace, `${now} ${line}\n`);
+  };
+  child.stdout?.on("data", take);
+  child.stderr?.on("data", take);
+  child.once("close", () => {
+    if (trace !== undefined) closeSync(trace);
+    trace = undefined;
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const banner = await until(
     "sluice up did not print its banner",
@@ -177,6 +208,9 @@ async function startUp(dir: string, file: string, options: ColdBurstOptions): Pr
     routerUrl: url("router"),
     autoscalerUrl: url("autoscaler"),
     output: () => output,
+    note(event) {
+      if (trace !== undefined) writeSync(trace, `${Date.now()} bench ${JSON.stringify(event)}\n`);
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
@@ -230,6 +264,29 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
     let peakPending = 0;
     let peakDesired = 0;
     let watching = true;
+    // Traced: each pod's start and first ready time, from its record (pod.json) as the platform wrote them.
+    const traced = new Map<string, { startedAt?: number; readyAt?: number }>();
+    const tracePod = (name: string) => {
+      const seen = traced.get(name) ?? {};
+      traced.set(name, seen);
+      if (seen.readyAt !== undefined) return;
+      try {
+        const record = JSON.parse(readFileSync(join(podsDir, name, "pod.json"), "utf8")) as {
+          startedAt?: number;
+          readyAt?: number;
+        };
+        if (seen.startedAt === undefined && record.startedAt !== undefined) {
+          seen.startedAt = record.startedAt;
+          up.note({ msg: "pod started", pod: name, at: record.startedAt });
+        }
+        if (record.readyAt !== undefined) {
+          seen.readyAt = record.readyAt;
+          up.note({ msg: "pod ready", pod: name, at: record.readyAt });
+        }
+      } catch {
+        // not written yet, or being rewritten
+      }
+    };
     const watchPods = (async () => {
       while (watching) {
         let names: string[] = [];
@@ -239,17 +296,23 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
           // not made yet
         }
         peakPods = Math.max(peakPods, names.length);
-        for (const name of names)
+        for (const name of names) {
           podsStarted = Math.max(podsStarted, Number(name.slice(name.lastIndexOf("-") + 1)) || 0);
+          if (options.traceFile) tracePod(name);
+        }
         await sleep(10);
       }
     })();
+    let lastStatus = "";
     const watchStatus = (async () => {
       while (watching) {
         try {
           for (const revision of (await status(up.autoscalerUrl)).services.find((s) => s.name === SERVICE)
             ?.revisions ?? []) {
             peakDesired = Math.max(peakDesired, revision.desiredPods);
+            const line = `desired ${revision.desiredPods} pods ${revision.pods} ready ${revision.readyPods} pending ${(revision as { pendingPods?: number }).pendingPods ?? 0} ${revision.mode}`;
+            if (options.traceFile && line !== lastStatus) up.note({ msg: "status", status: line });
+            lastStatus = line;
             peakPending = Math.max(peakPending, (revision as { pendingPods?: number }).pendingPods ?? 0);
           }
         } catch {
@@ -261,6 +324,7 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
 
     const cpuBefore = treeCpuSeconds(up.child.pid as number);
     const started = performance.now();
+    up.note({ msg: "burst sent", requests });
     const statuses: Record<string, number> = {};
     const latencies = await Promise.all(
       Array.from({ length: requests }, async () => {
@@ -276,6 +340,7 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
         return performance.now() - started;
       }),
     );
+    up.note({ msg: "burst answered", answeredMs: latencies.map(Math.round) });
     log(
       `answered in ${(Math.max(...latencies) / 1000).toFixed(2)} s; watching pods for ${settleMs / 1000} s more`,
     );
@@ -322,6 +387,8 @@ options:
   --handler-ms MS       the app's time per request (default 20)
   --max-pods N          the local platform's capacity (SLUICE_LOCAL_MAX_PODS; default: the machine's)
   --runs N              repeat on a fresh sluice up each time (default 1)
+  --trace FILE          write sluice up's log (at debug level: pod phases, scaling) and when each
+                        request was answered to FILE, to see where the time went
   --json                one JSON line per run instead of text
   -h, --help            this text`;
 
@@ -334,6 +401,7 @@ async function main(): Promise<void> {
       "handler-ms": { type: "string" },
       "max-pods": { type: "string" },
       runs: { type: "string" },
+      trace: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -354,7 +422,12 @@ async function main(): Promise<void> {
       containerConcurrency: number("concurrency", values.concurrency),
       bootMs: number("boot-ms", values["boot-ms"]),
       handlerMs: number("handler-ms", values["handler-ms"]),
-      env: maxPods === undefined ? {} : { SLUICE_LOCAL_MAX_PODS: String(maxPods) },
+      env: {
+        ...(maxPods === undefined ? {} : { SLUICE_LOCAL_MAX_PODS: String(maxPods) }),
+        ...(values.trace === undefined ? {} : { LOG_LEVEL: "debug" }),
+      },
+      upArgs: values.trace === undefined ? [] : ["--verbose"],
+      traceFile: values.trace,
       log: values.json ? undefined : (line) => console.log(line),
     });
     if (values.json) {

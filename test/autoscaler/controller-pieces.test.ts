@@ -39,7 +39,7 @@ t.test("planApply: problems, or the revision each service maps to; nothing is ch
   t.match(again, { planned: [{ revision: { name: "hello-00003" }, created: true }] }, "numbering continues");
 });
 
-t.test("takeActivatorStats: kept per activator; a poke at zero says how far to scale", async (t) => {
+t.test("takeActivatorStats: kept per activator; a poke names the revision and its least scale", async (t) => {
   const runtime = runtimeOf(
     manifestOf("hello", { annotations: { "autoscaling.knative.dev/min-scale": "2" } }),
     1,
@@ -55,7 +55,6 @@ t.test("takeActivatorStats: kept per activator; a poke at zero says how far to s
       ],
     },
     running,
-    1000,
   );
   t.same(intake.unknown, ["staging/hello-00001"]);
   t.same(
@@ -64,18 +63,13 @@ t.test("takeActivatorStats: kept per activator; a poke at zero says how far to s
     "at least min-scale",
   );
   t.same([...runtime.activatorStats.keys()], ["a1"]);
-  runtime.desired = 2;
   t.same(
     takeActivatorStats(
-      {
-        activator: "a1",
-        revisions: [{ namespace: "default", revision: "hello-00001", ...stats, poke: true }],
-      },
+      { activator: "a1", revisions: [{ namespace: "default", revision: "hello-00001", ...stats }] },
       running,
-      2000,
     ).poked,
     [],
-    "a poke for a revision with pods changes nothing",
+    "a push without a poke is kept for the tick only",
   );
 });
 
