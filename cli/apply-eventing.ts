@@ -1,4 +1,4 @@
-// `sluice apply`'s Eventing half: the files' Brokers, Triggers and SinkBindings checked here
+// `sluice apply`'s Eventing half: the files' Brokers, Triggers, sources and SinkBindings checked here
 // against the Brokers that run, then sent file by file to the eventing component's PUT
 // /v1/eventing (eventing/admin-api.ts), which merges them into what runs and applies the whole.
 import { request } from "undici";

@@ -218,6 +218,13 @@ spec:
       ["pings", "default", `${recorder.url}/pings`, /^[1-9]\d*$/, /^[1-9]\d*$/, "0", "0"],
       "and the ticks counted on the Trigger",
     );
+    const cli = await sluice(["status", "--autoscaler", autoscalerUrl], { env: { SLUICE_TOKEN: TOKEN } });
+    t.equal(cli.code, 0, cli.stderr);
+    t.match(
+      cli.stdout,
+      /^heartbeat\s+PingSource\s+Broker default\/default\s+\d+\s+0\s+0$/m,
+      "sluice status lists it",
+    );
     t.same(problems, [], "no page errors");
     const screenshot = join(mkdtempSync(join(tmpdir(), "sluice-status-page-")), "eventing.png");
     await page.screenshot({ path: screenshot, fullPage: true });
