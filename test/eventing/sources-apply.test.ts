@@ -51,16 +51,21 @@ metadata: { name: default }
 ---
 ${ping("steady", "steady", `${sink.url}/steady`)}`,
   );
-  const eventing = await startProcess(t, "eventing/main.ts", {
-    NATS_URL: nats.url,
-    EVENTING_PORT: "0",
-    EVENTING_ADMIN_PORT: "0",
-    EVENTING_WEBHOOK_PORT: "0",
-    EVENTING_FILES: appliedFile,
-    EVENTING_APPLIED_FILE: appliedFile,
-    SLUICE_SECRET_HOOK_SECRETTOKEN: "hook-s3cret",
-    LOG_LEVEL: "info",
-  });
+  const eventing = await startProcess(
+    t,
+    "eventing/main.ts",
+    {
+      NATS_URL: nats.url,
+      EVENTING_PORT: "0",
+      EVENTING_ADMIN_PORT: "0",
+      EVENTING_WEBHOOK_PORT: "0",
+      EVENTING_FILES: appliedFile,
+      EVENTING_APPLIED_FILE: appliedFile,
+      SLUICE_SECRET_HOOK_SECRETTOKEN: "hook-s3cret",
+      LOG_LEVEL: "info",
+    },
+    { timeoutMs: 60_000 },
+  );
   const admin = `http://127.0.0.1:${eventing.message.adminPort}/v1/eventing`;
   t.equal(eventing.message.webhookPort, undefined, "no webhook port without a GitHubSource");
   const put = async (yaml: string, file = "applied.yaml") => {
