@@ -112,6 +112,11 @@ export class EventingController {
     await this.#queue.idle();
   }
 
+  /** Syncs again from the caches (as the informers' periodic resync does). */
+  resync(): void {
+    for (const { informer } of this.#informers) informer.resync();
+  }
+
   async stop(): Promise<void> {
     await this.#queue.shutDown();
     await Promise.all(this.#informers.map(({ informer }) => informer.stop()));
