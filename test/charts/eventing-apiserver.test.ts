@@ -216,6 +216,11 @@ t.test("the Eventing CRDs against a real kube-apiserver", { skip, timeout: 180_0
       ...ON,
     ]);
     t.equal(result.status, 0, `helm install:\n${result.stdout}${result.stderr}`);
+    t.match(
+      result.stdout,
+      /Eventing is on \(NATS at nats:\/\/nats\.nats\.svc:4222\)[\s\S]*http:\/\/sluice-eventing\.sluice-system\.svc\.cluster\.local\/<namespace>\/<broker>/,
+      "NOTES.txt: where Brokers answer",
+    );
     for (const name of [
       "brokers.eventing.knative.dev",
       "triggers.eventing.knative.dev",
