@@ -79,6 +79,8 @@ export interface EventingUp {
   natsUrl: string;
   /** pids of the eventing component and of nats-server, found under sluice up. */
   pids: { eventing: number; nats: number };
+  /** The eventing component's JS heap in use, MB (its /metrics: prom-client's process metrics). */
+  eventingHeapMb(): Promise<number>;
   /** The subscriber's figures, through the router. */
   stats(): Promise<SinkStats>;
   reset(): Promise<void>;
@@ -159,6 +161,7 @@ export async function startEventingUp(dir: string, kafkaBootstrap: string): Prom
     const routerUrl = find("router", "http://127\\.0\\.0\\.1:\\d+");
     const brokerUrl = find("broker", `http://127\\.0\\.0\\.1:\\d+/default/${BROKER}`);
     const natsUrl = find("nats", "nats://127\\.0\\.0\\.1:\\d+");
+    const eventingAdminUrl = find("eventing", "http://127\\.0\\.0\\.1:\\d+");
     const root = child.pid as number;
     const eventing = findPid(root, /(^|\/)eventing\/main\.ts$|\/eventing\.cjs$/);
     const nats = findPid(root, /(^|\/)nats-server$/);
@@ -180,6 +183,12 @@ export async function startEventingUp(dir: string, kafkaBootstrap: string): Prom
       brokerUrl,
       natsUrl,
       pids: { eventing, nats },
+      eventingHeapMb: async () => {
+        const res = await request(`${eventingAdminUrl}/metrics`, { dispatcher: agent });
+        const text = await res.body.text();
+        const bytes = /^\w*nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
+        return bytes === undefined ? Number.NaN : Number(bytes) / 1024 / 1024;
+      },
       stats: async () => (await control("GET", "/__bench/stats")) as SinkStats,
       reset: async () => void (await control("POST", "/__bench/reset")),
       gate: async (open) => void (await control("POST", `/__bench/gate?open=${open ? 1 : 0}`)),

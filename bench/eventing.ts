@@ -71,6 +71,8 @@ export const DEFAULT_SIZES: EventingSizes = {
 };
 
 type Rss = { eventing: number; nats: number };
+/** RSS of the eventing component and of nats-server, and the eventing component's JS heap in use, MB. */
+type Memory = Rss & { eventingHeap: number };
 
 export interface BacklogFigures {
   queued: number;
@@ -85,7 +87,7 @@ export interface BacklogFigures {
   ackPending: number;
   /** Deliveries held unanswered at the subscriber meanwhile. */
   held: number;
-  rssMb: { idle: Rss; queued: Rss; peak: Rss; drained: Rss };
+  memoryMb: { idle: Memory; queued: Memory; peak: Rss; drained: Memory };
   /** From the subscriber answering again to its answer to the last new id, s. */
   drainSeconds: number;
   delivered: number;
@@ -211,10 +213,11 @@ async function measureBacklog(
       eventing: memoryMb(up.pids.eventing).rss,
       nats: memoryMb(up.pids.nats).rss,
     });
+    const memory = async (): Promise<Memory> => ({ ...rss(), eventingHeap: await up.eventingHeapMb() });
     await up.reset();
     await up.gate(false);
-    const idle = rss();
-    const peak = { ...idle };
+    const idle = await memory();
+    const peak = { eventing: idle.eventing, nats: idle.nats };
     const sampler = setInterval(() => {
       const now = rss();
       peak.eventing = Math.max(peak.eventing, now.eventing);
@@ -236,7 +239,7 @@ async function measureBacklog(
     }
     await sleep(2000); // settled: what it costs to hold them, not to take them in
     const streamInfo = await jsm.streams.info(stream);
-    const queuedRss = rss();
+    const queuedRss = await memory();
     info = await jsm.consumers.info(stream, consumer);
     const held = (await up.stats()).held;
     clearInterval(sampler);
@@ -251,7 +254,7 @@ async function measureBacklog(
     await up.gate(true);
     const stats = await waitDelivered(up, stored, deliveryTimeoutMs(stored));
     const drainSeconds = (stats.lastAt - opened) / 1000;
-    const drained = rss();
+    const drained = await memory();
     // Acks reach the stream shortly after the answers: interest retention then removes the events.
     let streamAfter = (await jsm.streams.info(stream)).state.messages;
     for (let i = 0; i < 100 && streamAfter > 0; i++) {
@@ -271,7 +274,7 @@ async function measureBacklog(
       pending: info.num_pending,
       ackPending: info.num_ack_pending,
       held,
-      rssMb: { idle, queued: queuedRss, peak, drained },
+      memoryMb: { idle, queued: queuedRss, peak, drained },
       drainSeconds,
       delivered: settled.unique,
       lost: stored - settled.unique,
@@ -324,11 +327,12 @@ export async function runEventing(
           `warm-up ${path}: ${stats.unique}/${sizes.warmup} delivered in 180 s; sluice up said:\n${ready.output().slice(-4000)}`,
         );
     }
+    // The backlog first: its "before" is the process as warmed up, not as the rounds left it.
+    const backlog = await measureBacklog(ready, sizes, log);
     const runs: PathRun[] = [];
     for (let round = 1; round <= sizes.rounds; round++)
       for (const path of PATHS)
         runs.push(await measure(ready, path, round, sizes.events, senders[path], log));
-    const backlog = await measureBacklog(ready, sizes, log);
     return { sizes, load: { before, after: loadavg() }, runs, backlog };
   } finally {
     await up?.stop();
@@ -352,23 +356,25 @@ export function printEventing(result: EventingResult): void {
   console.log(
     `\nmemory: ${backlog.queued} events POSTed to the Broker (${fixed(backlog.postSeconds, 1)} s, ${backlog.refused} refused) while the subscriber did not answer`,
   );
+  const row = (name: string, memory: Memory, stream: string) => [
+    name,
+    mb(memory.eventing),
+    mb(memory.eventingHeap),
+    mb(memory.nats),
+    stream,
+  ];
+  const { idle, queued, peak, drained } = backlog.memoryMb;
   printTable(
-    ["", "eventing RSS MB", "nats-server RSS MB", "in the stream"],
+    ["", "eventing RSS MB", "eventing JS heap MB", "nats-server RSS MB", "in the stream"],
     [
-      ["idle, before", mb(backlog.rssMb.idle.eventing), mb(backlog.rssMb.idle.nats), "-"],
-      [
+      row("warmed up, before", idle, "-"),
+      row(
         `${backlog.queued} queued`,
-        mb(backlog.rssMb.queued.eventing),
-        mb(backlog.rssMb.queued.nats),
+        queued,
         `${backlog.streamMessages} (${fixed(backlog.streamMb, 1)} MB; ${backlog.pending} pending, ${backlog.ackPending} in flight, ${backlog.held} held)`,
-      ],
-      ["peak while posting/queued", mb(backlog.rssMb.peak.eventing), mb(backlog.rssMb.peak.nats), "-"],
-      [
-        "drained",
-        mb(backlog.rssMb.drained.eventing),
-        mb(backlog.rssMb.drained.nats),
-        String(backlog.streamAfter),
-      ],
+      ),
+      ["peak while posting/queued", mb(peak.eventing), "-", mb(peak.nats), "-"],
+      row("drained", drained, String(backlog.streamAfter)),
     ],
   );
   console.log(
