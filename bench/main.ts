@@ -55,6 +55,10 @@ const STANDALONE: Record<
     load: async () => (await import("./autoscaler.ts")).benchAutoscaler,
     about: "KPA decider for 1,000 revisions, scrape loop over 200 pods, memory at 1,000 revisions",
   },
+  danmaku: {
+    load: async () => (await import("./danmaku.ts")).benchDanmaku,
+    about: "examples/danmaku loaded: comments/s, moderate's peak pods, back to zero (Kafka, nats-server)",
+  },
   eventing: {
     load: async () => (await import("./eventing.ts")).benchEventing,
     about:
