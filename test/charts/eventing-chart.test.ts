@@ -116,6 +116,18 @@ t.test("the Service: ingress on 80, the webhook and admin ports", { skip }, asyn
   t.same(service.spec.selector, deployment(render(ON), "eventing").spec.selector.matchLabels);
 });
 
+t.test("ServiceMonitor on: eventing's /metrics (the admin port) is scraped too", { skip }, async (t) => {
+  const docs = render({ ...ON, "serviceMonitor.enabled": true });
+  const metrics = named(docs, "Service", `${NAME}-metrics`);
+  t.same(metrics.spec.ports, [{ name: "metrics", port: 9070, targetPort: "admin", protocol: "TCP" }]);
+  t.equal(metrics.metadata.labels["sluice.dev/metrics"], "true", "selected by the ServiceMonitor");
+  t.same(metrics.spec.selector, deployment(docs, "eventing").spec.selector.matchLabels);
+  t.notOk(
+    render({ "serviceMonitor.enabled": true }).some((d) => d.metadata.name === `${NAME}-metrics`),
+    "not without eventing",
+  );
+});
+
 t.test("RBAC: read its kinds, write their status, nothing else", { skip }, async (t) => {
   const docs = render(ON);
   const rules = named(docs, "ClusterRole", NAME).rules as Manifest[];
