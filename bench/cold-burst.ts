@@ -48,8 +48,8 @@ export interface ColdBurstOptions {
   /** Progress lines (default: none). */
   log?: (line: string) => void;
   /**
-   * Where to write what sluice up printed and when each request was answered (ms after the
-   * burst), to see where the time went; with LOG_LEVEL=debug in `env`, every pod's phases too.
+   * Where to write where the time went: what sluice up printed (stamped in ms), each pod's start
+   * and ready time, the revision's counts as they change, and when each request was answered.
    */
   traceFile?: string;
 }
@@ -166,6 +166,7 @@ async function startUp(dir: string, file: string, options: ColdBurstOptions): Pr
       "0",
       "-f",
       file,
+      ...(options.traceFile ? ["--verbose"] : []),
       ...(options.upArgs ?? []),
     ],
     { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
@@ -387,8 +388,9 @@ options:
   --handler-ms MS       the app's time per request (default 20)
   --max-pods N          the local platform's capacity (SLUICE_LOCAL_MAX_PODS; default: the machine's)
   --runs N              repeat on a fresh sluice up each time (default 1)
-  --trace FILE          write sluice up's log (at debug level: pod phases, scaling) and when each
-                        request was answered to FILE, to see where the time went
+  --trace FILE          write to FILE where the time went: sluice up's log (--verbose) stamped in
+                        ms, each pod's start and ready time, the revision's desired, pending and
+                        ready pods as they change, and when each request was answered
   --json                one JSON line per run instead of text
   -h, --help            this text`;
 
@@ -422,11 +424,7 @@ async function main(): Promise<void> {
       containerConcurrency: number("concurrency", values.concurrency),
       bootMs: number("boot-ms", values["boot-ms"]),
       handlerMs: number("handler-ms", values["handler-ms"]),
-      env: {
-        ...(maxPods === undefined ? {} : { SLUICE_LOCAL_MAX_PODS: String(maxPods) }),
-        ...(values.trace === undefined ? {} : { LOG_LEVEL: "debug" }),
-      },
-      upArgs: values.trace === undefined ? [] : ["--verbose"],
+      env: maxPods === undefined ? {} : { SLUICE_LOCAL_MAX_PODS: String(maxPods) },
       traceFile: values.trace,
       log: values.json ? undefined : (line) => console.log(line),
     });

@@ -19,7 +19,7 @@ import { type PodLogLimits, PodLogs } from "./pod-logs.ts";
 import { type PodRecord, PodRegistry } from "./pod-registry.ts";
 import { processState, signalProcess } from "./process-identity.ts";
 import { queueProxyReady } from "./queue-proxy-readiness.ts";
-import { busyNanos, QUIET_WINDOW_MS, StartActivity } from "./start-activity.ts";
+import { busyLook, type Look, QUIET_WINDOW_MS, StartActivity } from "./start-activity.ts";
 
 export interface LocalPlatformOptions {
   log: Logger;
@@ -46,10 +46,10 @@ export interface LocalPlatformOptions {
    */
   startSlotMs?: number;
   /**
-   * Reads how busy a starting pod's processes are (start-activity.ts's busyNanos by default); a
-   * test passes its own to see the slot go when the pod is quiet.
+   * Looks at how busy a starting pod's processes are (start-activity.ts's busyLook by default);
+   * a test passes its own to keep pods busy.
    */
-  busyNanos?: (pids: readonly number[]) => number | undefined;
+  busyLook?: (pids: readonly number[]) => Look | undefined;
 }
 
 /** A pod waiting for room on the machine: named already (as a Kubernetes pod is), no process yet. */
@@ -92,7 +92,7 @@ export class LocalPlatform implements Platform {
   readonly #leaseTimer: NodeJS.Timeout;
   readonly #capacity: LocalCapacity;
   readonly #startSlotMs: number;
-  readonly #busyNanos: (pids: readonly number[]) => number | undefined;
+  readonly #busyLook: (pids: readonly number[]) => Look | undefined;
   /** Starting pods' activity, while they hold a start slot: a quiet one gives it up. */
   readonly #activity = new WeakMap<LocalPod, StartActivity>();
   /** Set while pods wait for a start slot that a busy pod holds: look again at it then. */
@@ -107,7 +107,7 @@ export class LocalPlatform implements Platform {
     this.#orphanGraceSeconds = options.orphanGraceSeconds ?? 60;
     this.#capacity = options.capacity ?? { maxPods: Infinity, maxStarting: Infinity };
     this.#startSlotMs = options.startSlotMs ?? 10_000;
-    this.#busyNanos = options.busyNanos ?? busyNanos;
+    this.#busyLook = options.busyLook ?? busyLook;
     this.#logs = new PodLogs(options.logLimits);
     this.#registry = new PodRegistry(join(options.stateDir, "pods"));
     // Renewed from the start: pods a previous platform left keep running while we decide on them.
@@ -373,7 +373,7 @@ export class LocalPlatform implements Platform {
     if (activity.settled) return true;
     const { app, queueProxy } = pod.status(0).pids ?? {};
     const pids = app !== undefined && queueProxy !== undefined ? [app, queueProxy] : undefined;
-    return activity.sample(now, pids && this.#busyNanos(pids));
+    return activity.sample(now, pids && this.#busyLook(pids));
   }
 
   #nextName(state: LocalRevision): string {

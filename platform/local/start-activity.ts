@@ -15,9 +15,17 @@ export const QUIET_SHARE = 0.2;
 /** How deep to follow children (an app started by a shell, a worker it forks). */
 const MAX_DEPTH = 3;
 
+/** What one look at a pod's processes found (busyLook). */
+export interface Look {
+  /** Time they have run or waited to run so far (ns). */
+  nanos: number;
+  /** Whether one of them is running or waiting for a core (or for the disk) right now. */
+  active: boolean;
+}
+
 /** One starting pod's samples; pure: the caller reads the clock and the processes. */
 export class StartActivity {
-  #last: { at: number; busyNs: number } | undefined;
+  #last: { at: number; nanos: number } | undefined;
   #settled = false;
 
   get settled(): boolean {
@@ -25,26 +33,24 @@ export class StartActivity {
   }
 
   /**
-   * Feeds a sample: `busyNs` is the time the pod's processes have run or waited to run so far
-   * (busyNanos), or undefined when it cannot be read (not spawned yet, no /proc): then the pod
-   * is taken to be busy. Returns whether the start has settled (for good: a later burst of the
-   * same pod does not take a slot back).
+   * Feeds a look at the pod's processes (busyLook), or undefined when they cannot be read (not
+   * spawned yet, no /proc): then the pod is taken to be busy. Returns whether the start has
+   * settled — for good: a later burst of the same pod does not take a slot back.
    */
-  sample(at: number, busyNs: number | undefined): boolean {
+  sample(at: number, look: Look | undefined): boolean {
     if (this.#settled) return true;
-    if (busyNs === undefined) {
-      this.#last = undefined;
-      return false;
-    }
     const last = this.#last;
-    if (last === undefined || busyNs < last.busyNs) {
-      this.#last = { at, busyNs }; // the first look, or other processes than before
+    if (look === undefined || last === undefined || look.nanos < last.nanos) {
+      // Unreadable, the first look, or other processes than before: a window starts now.
+      this.#last = look && { at, nanos: look.nanos };
       return false;
     }
     const elapsedMs = at - last.at;
     if (elapsedMs < QUIET_WINDOW_MS) return false; // too short a window to tell: keep the older look
-    this.#last = { at, busyNs };
-    this.#settled = (busyNs - last.busyNs) / 1e6 < QUIET_SHARE * elapsedMs;
+    this.#last = { at, nanos: look.nanos };
+    // A process waiting for a core has its wait counted only once it runs: one that is runnable
+    // now is busy whatever the counters say.
+    this.#settled = !look.active && (look.nanos - last.nanos) / 1e6 < QUIET_SHARE * elapsedMs;
     return this.#settled;
   }
 }
@@ -60,6 +66,17 @@ function schedNanos(pid: number): number | undefined {
   }
 }
 
+/** Whether a process's main thread runs or waits to (R), or waits for the disk (D). */
+function activeNow(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat[stat.lastIndexOf(")") + 2];
+    return state === "R" || state === "D";
+  } catch {
+    return false;
+  }
+}
+
 function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
@@ -72,20 +89,21 @@ function childrenOf(pid: number): number[] {
 }
 
 /**
- * Time the processes' main threads, and their children's, have run or waited to run (ns), from
- * Linux's /proc; undefined when any of them cannot be read (gone, or not Linux). Main threads
- * only: a Node process's start is its main thread's work, and reading every thread's file on
- * every look would cost more than it tells.
+ * A look at the processes' main threads and their children's, from Linux's /proc: undefined
+ * when any of the processes cannot be read (gone, or not Linux). Main threads only: a Node
+ * process's start is its main thread's work, and reading every thread's files on every look
+ * would cost more than it tells.
  */
-export function busyNanos(pids: readonly number[]): number | undefined {
-  let total = 0;
+export function busyLook(pids: readonly number[]): Look | undefined {
+  const look: Look = { nanos: 0, active: false };
   const visit = (pid: number, depth: number): boolean => {
     const nanos = schedNanos(pid);
     if (nanos === undefined) return false;
-    total += nanos;
+    look.nanos += nanos;
+    look.active ||= activeNow(pid);
     if (depth < MAX_DEPTH) for (const child of childrenOf(pid)) visit(child, depth + 1); // a child gone meanwhile counts nothing
     return true;
   };
   for (const pid of pids) if (!visit(pid, 0)) return undefined;
-  return total;
+  return look;
 }

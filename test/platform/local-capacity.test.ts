@@ -11,7 +11,7 @@ import { waitFor } from "../helpers/processes.ts";
 function newPlatform(
   t: { teardown(fn: () => unknown): void },
   capacity: LocalCapacity,
-  options: Pick<LocalPlatformOptions, "busyNanos"> = {},
+  options: Pick<LocalPlatformOptions, "busyLook"> = {},
 ) {
   const platform = new LocalPlatform({
     log: createLogger("test", "silent"),
@@ -107,13 +107,12 @@ t.test("a revision at zero gets a pod before a full revision's next, by preempti
 });
 
 /** Reads every starting pod as busy: each holds its start slot until it is ready. */
-function alwaysBusy(): LocalPlatformOptions["busyNanos"] {
-  let nanos = 0;
-  return () => (nanos += 1e9);
+function alwaysBusy(): LocalPlatformOptions["busyLook"] {
+  return () => ({ nanos: 0, active: true });
 }
 
 t.test("no more busy pods start at once than maxStarting", async (t) => {
-  const platform = newPlatform(t, { maxPods: 3, maxStarting: 1 }, { busyNanos: alwaysBusy() });
+  const platform = newPlatform(t, { maxPods: 3, maxStarting: 1 }, { busyLook: alwaysBusy() });
   platform.ensureRevision(appTemplate("s-00001"));
   let mostStarting = 0;
   platform.onChange(() => {
