@@ -60,8 +60,9 @@ java_opts=(${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m} -XX:+UseG1GC -Djava.awt.headles
 
 if [ ! -f "$dir/data/meta.properties" ]; then
   # A cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints).
+  # "--cluster-id=": an id starting with "-" (1 in 64) would be read as an option after "-t".
   id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-  java "${java_opts[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
+  java "${java_opts[@]}" kafka.tools.StorageTool format "--cluster-id=$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; exit 1; }
 fi
 exec java "${java_opts[@]}" kafka.Kafka "$dir/server.properties"
