@@ -8,10 +8,12 @@
 // Each figure is events over the time from the first send to the subscriber's answer to the last
 // new id; the subscriber counts by id, so loss and duplicates are counted, not assumed.
 //
-// Memory: the subscriber stops answering (a gate; its held requests are the Trigger's deliveries
-// in flight), `queued` events are POSTed to the Broker, and the eventing component's and
-// nats-server's RSS are read while they wait in JetStream; then the subscriber answers again and
-// every event must drain, counted by id.
+// Memory (measured first, on the warmed-up processes): the subscriber stops answering (a gate; its
+// held requests are the Trigger's deliveries in flight), `queued` events are POSTed to the Broker,
+// and the eventing component's and nats-server's RSS are read while they wait in JetStream; then
+// the subscriber answers again and every event must drain, counted by id. A Trigger added after
+// the events would not do: the stream keeps an event only for the consumers that exist when it
+// is stored (interest retention), and a new Trigger starts from new events, as in Knative.
 //
 // `node bench/eventing.ts --help` for the sizes; npm run bench runs the defaults.
 import { mkdtempSync, rmSync } from "node:fs";
