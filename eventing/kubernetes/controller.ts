@@ -57,6 +57,8 @@ export class EventingController {
   /** The documents last applied (canonical JSON), so a status-only change applies nothing. */
   #applied: string | undefined;
   /** Every cache filled: before that a sync would serve a partial set (and prune consumers). */
+  #listed = false;
+  /** A sync has succeeded: what the cluster holds is served and its status written. */
   #synced = false;
   /** Syncs done, for tests and logs. */
   syncs = 0;
@@ -79,7 +81,7 @@ export class EventingController {
         },
       );
       informer.on(() => {
-        if (this.#synced) this.#queue.add(SYNC);
+        if (this.#listed) this.#queue.add(SYNC);
       });
       return { kind, informer };
     });
@@ -99,15 +101,15 @@ export class EventingController {
     );
   }
 
-  /** Lists and watches every kind; resolves once the first sync has been tried. */
-  /** Whether the first sync has been tried (readiness). */
+  /** Whether a sync has succeeded (readiness: until then the ingress may not know the Brokers). */
   get synced(): boolean {
-    return this.syncs > 0;
+    return this.#synced;
   }
 
+  /** Lists and watches every kind; resolves once the first sync has been tried (failed ones retry). */
   async start(): Promise<void> {
     await Promise.all(this.#informers.map(({ informer }) => informer.start()));
-    this.#synced = true;
+    this.#listed = true;
     this.#queue.add(SYNC);
     await this.#queue.idle();
   }
@@ -185,6 +187,7 @@ export class EventingController {
       }
     }
     if (failures > 0) throw new Error(`${failures} status writes failed`);
+    this.#synced = true;
     if (!complete) this.#queue.addAfter(SYNC, INCOMPLETE_RETRY_MS);
   }
 }

@@ -78,6 +78,7 @@ t.test("the eventing controller against a real API server", { skip, timeout: 120
   await controller.start();
 
   t.equal(applied.length, 1, "the first sync applied once");
+  t.ok(controller.synced, "synced (ready)");
   t.same([...applied[0].set.brokers.keys()], ["default/default"]);
   t.same(
     applied[0].set.triggers.map((x) => x.name),
