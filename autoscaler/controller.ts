@@ -12,7 +12,7 @@ import type { AutoscalerMetrics } from "./metrics.ts";
 import { type RevisionDetail, revisionDetails } from "./revision-details.ts";
 import { createRuntime, type RevisionRuntime } from "./revision-runtime.ts";
 import { revisionStates } from "./revision-states.ts";
-import { decideScale, followHpa } from "./scale-decision.ts";
+import { decideOnPoke, decideScale, followHpa } from "./scale-decision.ts";
 import { scrapeAll, scrapeTargets, statsByRevision } from "./scraper.ts";
 import { namespaceOf, type ServiceEntry } from "./service-entry.ts";
 import { referencedRevisions, serviceStates } from "./service-states.ts";
@@ -220,7 +220,7 @@ export class Controller {
       const from = runtime.desired;
       let wanted = from === 0 ? scale : from;
       if (!this.#followsHpa(runtime))
-        wanted = Math.max(wanted, decideScale(runtime, [], 0, referenced.has(runtime.key), now).scale);
+        wanted = Math.max(wanted, decideOnPoke(runtime, referenced.has(runtime.key), now).scale);
       if (wanted <= from) continue;
       this.#scale(runtime, wanted, "proxy");
       changed = true;

@@ -19,12 +19,36 @@ export function decideScale(
 ): { scale: number; mode: RevisionMode } {
   const load = revisionLoad(pods, [...runtime.activatorStats.values()]);
   runtime.activatorStats.clear();
-  const value = runtime.autoscaling.metric === "rps" ? load.rps : load.concurrency;
   // No scrape from ready pods (all failed) is no news, not zero load.
-  if (pods.length > 0 || readyPods === 0) {
-    runtime.decider.record(now, value);
-    runtime.load = load;
-  }
+  if (pods.length > 0 || readyPods === 0) recordLoad(runtime, load, now);
+  return decide(runtime, readyPods, referenced, now);
+}
+
+/**
+ * A poke's decision, between ticks, for a revision with no ready pod: its load is what the
+ * activators hold (the poke's figure among them), recorded as one more sample of the windows;
+ * their figures stay for the tick, which records them as it would have.
+ */
+export function decideOnPoke(
+  runtime: RevisionRuntime,
+  referenced: boolean,
+  now: number,
+): { scale: number; mode: RevisionMode } {
+  recordLoad(runtime, revisionLoad([], [...runtime.activatorStats.values()]), now);
+  return decide(runtime, 0, referenced, now);
+}
+
+function recordLoad(runtime: RevisionRuntime, load: { concurrency: number; rps: number }, now: number): void {
+  runtime.decider.record(now, runtime.autoscaling.metric === "rps" ? load.rps : load.concurrency);
+  runtime.load = load;
+}
+
+function decide(
+  runtime: RevisionRuntime,
+  readyPods: number,
+  referenced: boolean,
+  now: number,
+): { scale: number; mode: RevisionMode } {
   const decision = runtime.decider.decide(now, readyPods);
   runtime.lastDecision = decision;
   if (!referenced) {

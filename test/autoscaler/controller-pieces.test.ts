@@ -3,7 +3,7 @@
 import t from "tap";
 import { appliedResult, planApply } from "../../autoscaler/apply.ts";
 import { collectGarbage } from "../../autoscaler/garbage-collector.ts";
-import { decideScale } from "../../autoscaler/scale-decision.ts";
+import { decideOnPoke, decideScale } from "../../autoscaler/scale-decision.ts";
 import { scrapeTargets, statsByRevision } from "../../autoscaler/scraper.ts";
 import type { ServiceEntry } from "../../autoscaler/service-entry.ts";
 import { referencedRevisions, serviceStates } from "../../autoscaler/service-states.ts";
@@ -96,6 +96,29 @@ t.test(
     t.same(runtime.load.concurrency, 4);
   },
 );
+
+t.test("decideOnPoke: the activators' demand decides now, and stays for the tick to record", async (t) => {
+  const runtime = runtimeOf(
+    manifestOf("hello", { annotations: { "autoscaling.knative.dev/target": "1" } }),
+    1,
+  );
+  const poke = { namespace: "default", revision: "hello-00001", requestCount: 1, windowSeconds: 0 };
+  runtime.activatorStats.set("a1", { ...poke, averageConcurrency: 30, poke: true });
+  runtime.activatorStats.set("a2", { ...poke, averageConcurrency: 20 });
+  t.same(
+    decideOnPoke(runtime, true, 10_000),
+    { scale: Math.ceil(50 / 0.7), mode: "proxy" },
+    "both activators' held requests",
+  );
+  t.equal(runtime.load.concurrency, 50);
+  t.equal(runtime.activatorStats.size, 2, "kept for the tick");
+  t.same(
+    decideScale(runtime, [], 0, true, 10_500).scale,
+    Math.ceil(50 / 0.7),
+    "which records them as it would have",
+  );
+  t.equal(runtime.activatorStats.size, 0);
+});
 
 t.test("collectGarbage: unreferenced past retention and at zero, of active services only", async (t) => {
   const active = entryOf(manifestOf("a"), 2);
