@@ -12,6 +12,7 @@ import {
   localKafkaTopics,
   pointKafkaSourcesAt,
 } from "../../cli/up/kafka-server.ts";
+import { parseUpArgs } from "../../cli/up/options.ts";
 import type { SourceManifest } from "../../eventing/resources/source-manifest.ts";
 import { blockedWord, parseBlockList } from "../../examples/danmaku/moderate/block-list.ts";
 import { COLORS, parsePosted } from "../../examples/danmaku/web/comment.ts";
@@ -75,6 +76,11 @@ t.test("sluice up's Kafka serves KafkaSources on this machine only", async (t) =
   const pointed = pointKafkaSourcesAt(yaml, "127.0.0.1:5555");
   t.match(pointed, /name: local }\nspec:\s*{\s*bootstrapServers: \[ 127\.0\.0\.1:5555 \]/);
   t.match(pointed, /bootstrapServers: \[ kafka\.example:9092 \]/, "a remote one is left alone");
+  t.equal(parseUpArgs(["--kafka", "127.0.0.1:9092"], []).kafka, "127.0.0.1:9092");
+  t.equal(parseUpArgs([], []).kafka, undefined, "none given: sluice up starts one");
+  t.throws(() => parseUpArgs(["--kafka", "nats://x:1"], []), {
+    message: "--kafka nats://x:1: expected host:port of a Kafka broker, such as 127.0.0.1:9092",
+  });
   const noKafka = "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: { name: b }\n";
   t.equal(pointKafkaSourcesAt(noKafka, "127.0.0.1:5555"), noKafka, "a file without one is unchanged");
 });
