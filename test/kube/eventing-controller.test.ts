@@ -4,12 +4,15 @@
 // Broker and Trigger created through the API get their status (address, Ready) and deliver to a
 // subscriber on 127.0.0.1; an invalid Trigger is Ready=False with its problem while the rest keeps
 // working; deleting a Trigger removes its consumer and stops its delivery; a PingSource from the
-// cluster runs; what is not run on Kubernetes says so; PUT /v1/eventing is refused.
+// cluster runs; what is not run on Kubernetes says so; a ref goes to SLUICE_ROUTER_URL with its
+// Service's Host; delivery goes on while the API server restarts and later changes are picked up;
+// deleting a Broker refuses its Triggers and the ingress 404s; PUT /v1/eventing is refused.
 
 import * as k8s from "@kubernetes/client-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import t from "tap";
+import { Agent, request } from "undici";
 import { freePort } from "../../common/free-port.ts";
 import { consumerName, streamName } from "../../eventing/store/names.ts";
 import { CHART, helm, helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
@@ -81,6 +84,10 @@ t.test("eventing in Kubernetes mode against a real API server", { skip, timeout:
       EVENTING_PORT: String(port),
       EVENTING_ADMIN_PORT: "0",
       EVENTING_WEBHOOK_PORT: "0",
+      // The recorder stands in for the router here: what matters is where a ref is sent, and with
+      // which Host (the real router's path from eventing is test/eventing/wake-from-zero.test.ts's).
+      SLUICE_ROUTER_URL: recorder.url,
+      SLUICE_DOMAIN: "example.com",
     },
     { timeoutMs: 60_000 },
   );
@@ -282,6 +289,75 @@ spec:
       },
       { timeoutMs: 15_000, everyMs: 100 },
     );
+  });
+
+  await t.test("a ref to a Service goes to SLUICE_ROUTER_URL with the Service's Host", async (t) => {
+    await create(
+      "triggers",
+      `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: to-service, namespace: ${NS} }
+spec:
+  broker: default
+  filter: { attributes: { type: dev.example.refund } }
+  subscriber:
+    ref: { apiVersion: serving.knative.dev/v1, kind: Service, name: refunds }
+    uri: /hooks
+`,
+    );
+    const trigger = await untilReady("triggers", "to-service", "True");
+    t.equal(trigger.status?.subscriberUri, `http://refunds.${NS}.example.com/hooks`);
+    t.equal((await post("r1", "dev.example.refund")).status, 202);
+    await waitFor("r1 at the router", () => recorder.ids("/hooks").has("r1"), { timeoutMs: 15_000 });
+    t.equal(recorder.at("/hooks")[0].headers.host, `refunds.${NS}.example.com`);
+  });
+
+  await t.test("the API server restarting: delivery goes on, later changes are picked up", async (t) => {
+    const trusting = new Agent({ connect: { ca: cp.caPem } });
+    t.teardown(() => trusting.close());
+    // Sanity: up, the check says so (a TLS failure would look like "down").
+    t.equal((await request(`${cp.server}/livez`, { dispatcher: trusting })).statusCode, 200);
+    const restarted = cp.restartApiServer();
+    await waitFor(
+      "the API server down",
+      () =>
+        request(`${cp.server}/readyz`, { dispatcher: trusting }).then(
+          async (res) => {
+            await res.body.dump();
+            return false;
+          },
+          () => true, // refused: stopped, not yet started again
+        ),
+      { timeoutMs: 30_000 },
+    );
+    t.equal((await post("during", "dev.example.refund")).status, 202, "the ingress takes events");
+    await waitFor("delivered while the API server is away", () => recorder.ids("/hooks").has("during"), {
+      timeoutMs: 15_000,
+    });
+    await restarted;
+    await create(
+      "triggers",
+      `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: after, namespace: ${NS} }
+spec:
+  broker: default
+  filter: { attributes: { type: dev.example.refund } }
+  subscriber: { uri: ${recorder.url}/after }
+`,
+    );
+    await untilReady("triggers", "after", "True");
+    t.equal((await post("later", "dev.example.refund")).status, 202);
+    await waitFor("later at /after", () => recorder.ids("/after").has("later"), { timeoutMs: 15_000 });
+  });
+
+  await t.test("deleting the Broker: its Triggers refused for it, the ingress answers 404", async (t) => {
+    await custom.deleteNamespacedCustomObject({ ...ref("brokers"), name: "default" });
+    const after = ready(await untilReady("triggers", "after", "False"));
+    t.match(after?.message, /spec\.broker: no Broker "default" in namespace "demo"/);
+    await waitFor("404 for the deleted Broker", async () => (await post("gone")).status === 404, {
+      timeoutMs: 15_000,
+    });
   });
 
   await t.test("PUT /v1/eventing is refused: the resources are the API server's", async (t) => {
