@@ -76,7 +76,7 @@ export class EventingController {
           onError: (error) =>
             log.warn(
               { err: (error as Error).message, resource: `${kind.plural}.${kind.group}` },
-              `cannot list or watch ${kind.kind}s; retrying (are the Eventing CRDs installed? the chart's eventing.enabled)`,
+              `cannot list or watch ${kind.kind}s; retrying (404: the Eventing CRDs are not installed, see the chart's eventing.enabled; 403: eventing's RBAC)`,
             ),
         },
       );
