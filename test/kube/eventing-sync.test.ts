@@ -1,8 +1,10 @@
 // The eventing controller in-process against a real kube-apiserver (the chart's CRDs, rendered by
 // helm): level-triggered and idempotent — a status changed by hand is put back, a sync with nothing
 // changed writes nothing and applies nothing, a new resource applies again; the first sync waits
-// for every kind's list, so it never serves a partial set; an apply that fails is retried.
+// for every kind's list, so it never serves a partial set; an apply that fails is retried; without
+// its CRDs it is not ready and logs why, and carries on once they are installed.
 import * as k8s from "@kubernetes/client-node";
+import pino from "pino";
 import t from "tap";
 import { Agent, request } from "undici";
 import { createLogger } from "../../common/log.ts";
@@ -20,6 +22,31 @@ t.test("the eventing controller against a real API server", { skip, timeout: 120
   const cp = await startControlPlane(t, { controllerManager: false });
   const agent = new Agent({ connect: { ca: cp.caPem } });
   t.teardown(() => agent.close());
+
+  // Before the CRDs exist: not synced, and the log says why; it carries on once they are there.
+  const lines: string[] = [];
+  const early = new EventingController({
+    kubeConfig: cp.kubeConfig,
+    resolve: { routerUrl: "http://router:80", domain: "example.com" },
+    ingressUrl: "http://ev.sluice.svc.cluster.local",
+    apply: async () => true,
+    log: pino({ level: "warn" }, { write: (line: string) => lines.push(line) }),
+    informer: { backoff: { baseMs: 50, maxMs: 200 } },
+  });
+  const earlyStarted = early.start();
+  t.teardown(() => early.stop());
+  await waitFor(
+    "the missing CRDs logged",
+    () => lines.some((l) => l.includes("cannot list or watch Brokers")),
+    {
+      timeoutMs: 15_000,
+    },
+  );
+  t.match(
+    lines.find((l) => l.includes("Brokers")),
+    /404: the Eventing CRDs are not installed, see the chart's eventing\.enabled/,
+  );
+  t.notOk(early.synced, "not synced (not ready) without its CRDs");
   // Raw POSTs: client-node's typed CRD client drops the x-kubernetes-* schema fields.
   for (const crd of ofKind(
     render({ "eventing.enabled": true, "eventing.natsUrl": "nats://n:4222" }),
@@ -33,6 +60,9 @@ t.test("the eventing controller against a real API server", { skip, timeout: 120
     });
     t.equal(res.statusCode, 201, `${crd.metadata.name}: ${await res.body.text()}`.slice(0, 200));
   }
+  await earlyStarted;
+  t.ok(early.synced, "synced once the CRDs are there");
+  await early.stop();
   const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const brokers = { group: "eventing.knative.dev", version: "v1", namespace: NS, plural: "brokers" };
   const triggers = { ...brokers, plural: "triggers" };
