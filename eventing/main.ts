@@ -12,6 +12,8 @@ import { createEventingApi } from "./admin-api.ts";
 import { createIngressHandler } from "./broker-ingress/handler.ts";
 import { loadConfig } from "./config.ts";
 import { TriggerDispatcher } from "./dispatcher/dispatcher.ts";
+import type { EventingController } from "./kubernetes/controller.ts";
+import { readOnlyInKubernetes } from "./kubernetes/read-only-api.ts";
 import { EventingMetrics } from "./metrics.ts";
 import { compileSources } from "./resources/compile-sources.ts";
 import { readEventingFiles } from "./resources/read-files.ts";
@@ -103,6 +105,8 @@ const compileSourceSet = (manifests: Parameters<typeof compileSources>[0]) =>
   compileSources(manifests, { ...resolve, brokerIngressUrl: ingressUrl });
 
 let draining = false;
+/** SLUICE_PLATFORM=kubernetes: the controller feeding the runtime from the API server. */
+let cluster: EventingController | undefined;
 const ingress = createServer(
   createIngressHandler({
     brokers: () => runtime.set.brokers,
@@ -133,29 +137,33 @@ async function openWebhook(): Promise<number | undefined> {
 }
 const admin = createAdminServer({
   registry,
-  isReady: () => !draining && !nc.isClosed(),
+  isReady: () => !draining && !nc.isClosed() && (cluster?.synced ?? true),
   log,
   name: "eventing admin port",
   routes: {
     // GET the status; PUT resources (sluice apply): admin-api.ts.
-    "/v1/eventing": createEventingApi({
-      files: config.files,
-      resolve,
-      apply: async (next, sourceManifests) => {
-        await runtime.apply(next);
-        const change = await sources.apply(compileSourceSet(sourceManifests));
-        log.info(change, "sources applied");
-        await openWebhook();
-      },
-      checkSources: (sourceManifests) => sources.check(compileSourceSet(sourceManifests)),
-      status: () => ({
-        ...eventingStatus(runtime.set, metrics, ingressUrl),
-        sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl),
+    // On Kubernetes the resources are the API server's: GET only.
+    "/v1/eventing": readOnlyInKubernetes(
+      config.platform,
+      createEventingApi({
+        files: config.files,
+        resolve,
+        apply: async (next, sourceManifests) => {
+          await runtime.apply(next);
+          const change = await sources.apply(compileSourceSet(sourceManifests));
+          log.info(change, "sources applied");
+          await openWebhook();
+        },
+        checkSources: (sourceManifests) => sources.check(compileSourceSet(sourceManifests)),
+        status: () => ({
+          ...eventingStatus(runtime.set, metrics, ingressUrl),
+          sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl),
+        }),
+        appliedFile: config.appliedFile,
+        token: tokenFromEnv(),
+        log,
       }),
-      appliedFile: config.appliedFile,
-      token: tokenFromEnv(),
-      log,
-    }),
+    ),
   },
 });
 
@@ -164,6 +172,7 @@ async function shutDown(reason: string, exitCode = 0): Promise<void> {
   draining = true;
   log.info({ reason }, "stopping");
   // Sources first: they stop taking events, and KafkaSources commit what was delivered.
+  await cluster?.stop(); // no sync may start sources again
   await sources.stop();
   webhook?.close();
   ingress.close();
@@ -187,6 +196,16 @@ try {
   await sources.apply(compileSourceSet(resources.sources));
   const webhookPort = await openWebhook();
   const adminPort = await listen(admin, config.adminPort, config.bindAddress, "eventing admin port");
+  // SLUICE_PLATFORM=kubernetes: Brokers, Triggers and sources from the API server, status back to it;
+  // not ready until the first sync (the client is loaded only in this mode).
+  if (config.kubernetes)
+    cluster = await (await import("./kubernetes/start.ts")).startClusterEventing(config.kubernetes, {
+      runtime,
+      sources,
+      compileSources: compileSourceSet,
+      resolve,
+      log,
+    });
   for (const broker of runtime.set.brokers.values())
     log.info(
       {
