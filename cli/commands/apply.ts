@@ -40,12 +40,12 @@ only when all of them pass are they written, each with server-side apply (field 
 forced) into its namespace, apiVersion set to the chosen group. apiVersion serving.sluice.dev/v1
 is accepted in the files then. One line per document: created, configured or unchanged.
 
-Brokers, Triggers and SinkBindings in the files (beside the Services or alone) go to the eventing
-component that sluice up runs (its PUT /v1/eventing; the autoscaler's GET /v1/status says where
-it is): checked here first against the Brokers that run, sent after the Services, one request
-per file, merged into what runs (same kind, namespace and name replaces; nothing is deleted);
-one line per resource: created, configured or unchanged. Sources (KafkaSource, PingSource,
-GitHubSource, NatsSource) start with sluice up and are not applied to a running sluice yet.
+Brokers, Triggers, SinkBindings and sources (KafkaSource, PingSource, GitHubSource, NatsSource)
+in the files (beside the Services or alone) go to the eventing component that sluice up runs (its
+PUT /v1/eventing; the autoscaler's GET /v1/status says where it is): checked here first against
+the Brokers that run, sent after the Services, one request per file, merged into what runs (same
+kind, namespace and name replaces; nothing is deleted; a changed source restarts, an unchanged
+one keeps running); one line per resource: created, configured or unchanged.
 
 options:
   -f, --filename FILE  a Service file (YAML or JSON, --- between documents) or a directory
