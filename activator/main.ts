@@ -69,7 +69,7 @@ const data = createDataListener({
   onUpgrade: createUpgradeHandler(table, reporter, hopAuth, tunnels, config.limits.maxHeaderBytes),
   raw: dataPath.name === "raw" ? dataPath.parser : undefined,
 });
-const { listener, http1, http2 } = data;
+const { listener, http1 } = data;
 const admin = createAdminServer({
   registry,
   isReady,
@@ -96,7 +96,7 @@ async function shutDown(signal: string, exitCode = 0): Promise<void> {
   listener.close();
   http1.close();
   data.closeAllConnections();
-  http2.close();
+  data.closeH2c();
   admin.close();
   await upstream.close();
   await tracer.shutdown().catch((error: Error) => log.warn(error.message));

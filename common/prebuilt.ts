@@ -144,6 +144,44 @@ export function preferPrebuilt(args: readonly string[], options: PrebuiltOptions
   });
 }
 
+/**
+ * Memory settings of the data-path components (router, activator, queue-proxy), one set for every
+ * way they run: local processes (componentLaunch), Kubernetes pods (NODE_OPTIONS and the variable,
+ * platform/kubernetes/ and the chart), the benchmark. Measured in docs/performance.md:
+ * - V8's young generation: its semi-spaces grow to 16 MB each under load (~30 MB of RSS held for
+ *   the garbage a proxy makes and drops per request); capped at 2 MB, a scavenge comes ~8× as
+ *   often, each as cheap (what survives is what requests in flight hold).
+ * - One malloc arena: glibc gives each thread that allocates its own, and V8's compiler threads
+ *   left ~1.3 MB in each of five.
+ */
+export const DATA_PATH_NODE_OPTIONS: readonly string[] = ["--max-semi-space-size=2"];
+export const DATA_PATH_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: "1" };
+
+/** The data-path components' entry points, by source path under the root. */
+const DATA_PATH_ENTRIES = ["router/main.ts", "activator/main.ts", "queue-proxy/main.ts"];
+
+export interface ComponentLaunch {
+  /** Node's arguments: the data-path settings first, then the entry (its bundle when fresh). */
+  args: string[];
+  /** Variables to add to the process's environment. */
+  env: Record<string, string>;
+}
+
+/**
+ * How to run node with `args` (which may name one of sluice's entry points, by its source): from
+ * its prebuilt bundle when fresh (preferPrebuilt), with the data-path settings above when it is the
+ * router, the activator or a queue-proxy. Anything else is run as given.
+ */
+export function componentLaunch(args: readonly string[], options: PrebuiltOptions = {}): ComponentLaunch {
+  const root = options.root ?? ROOT;
+  const dataPath = new Set(DATA_PATH_ENTRIES.map((source) => join(root, source)));
+  const isDataPath = args.some((arg) => !arg.startsWith("-") && dataPath.has(asPath(arg) ?? ""));
+  const prebuilt = preferPrebuilt(args, options);
+  return isDataPath
+    ? { args: [...DATA_PATH_NODE_OPTIONS, ...prebuilt], env: { ...DATA_PATH_ENV } }
+    : { args: prebuilt, env: {} };
+}
+
 /** The bundle to run for an entry point's source (absolute path), when there is a fresh one. */
 export function prebuiltEntry(source: string, options: PrebuiltOptions = {}): string | undefined {
   const [entry] = preferPrebuilt([source], options);

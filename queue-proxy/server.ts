@@ -1,5 +1,4 @@
 import type { IncomingMessage, Server } from "node:http";
-import type { Http2Server } from "node:http2";
 import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
@@ -29,7 +28,6 @@ export interface ServingSide {
   breaker: Breaker;
   listener: NetServer;
   http1: Server;
-  http2: Http2Server;
   /** The HTTP/1.1 path this side runs (SLUICE_DATA_PATH, or node:http where raw cannot run). */
   dataPath: DataPath["name"];
   /** Open WebSocket tunnels, told to go away on drain. */
@@ -112,7 +110,7 @@ export function createServingSide(
     onUpgrade,
     raw: dataPath.name === "raw" ? dataPath.parser : undefined,
   });
-  const { listener, http1, http2 } = data;
+  const { listener, http1 } = data;
 
   const sweep = setInterval(
     () => ctx.deadlines.expireStartedBefore(Date.now() - config.timeoutMs),
@@ -125,7 +123,6 @@ export function createServingSide(
     breaker,
     listener,
     http1,
-    http2,
     dataPath: dataPath.name,
     upgrades,
     async close() {
@@ -133,7 +130,7 @@ export function createServingSide(
       listener.close();
       http1.close();
       data.closeAllConnections();
-      http2.close();
+      data.closeH2c();
       for (const connection of upgrades) connection.close();
       await ctx.upstream.close();
     },

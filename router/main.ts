@@ -5,7 +5,7 @@ import { listen } from "../common/http/listen.ts";
 import { chooseDataPath } from "../common/http/raw/data-path.ts";
 import { createRawUpstream } from "../common/http/raw/upstream-pool.ts";
 import type { Tunnel } from "../common/http/tunnel.ts";
-import { createAgent, createH2cClient } from "../common/http/undici-dispatchers.ts";
+import { createAgent, createH2cClient, createOnFirstUse } from "../common/http/undici-dispatchers.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import { onShutdown, onUnhandled } from "../common/shutdown.ts";
@@ -35,10 +35,12 @@ const http1 =
   dataPath.name === "raw"
     ? createRawUpstream(dataPath.parser, { keepAliveTimeoutMs: upstreamOptions.keepAliveTimeout })
     : createAgent(upstreamOptions);
-const h2c = createAgent({
-  ...upstreamOptions,
-  factory: (origin, options) => createH2cClient(String(origin), options),
-});
+const h2c = createOnFirstUse(() =>
+  createAgent({
+    ...upstreamOptions,
+    factory: (origin, options) => createH2cClient(String(origin), options),
+  }),
+);
 const targets = new RevisionTargets({
   http1,
   h2c,

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { createSecureServer, type Http2SecureServer } from "node:http2";
+import type { Http2SecureServer } from "node:http2";
 import type { Server as NetServer } from "node:net";
 import {
   createDataListener,
@@ -52,9 +52,11 @@ export function createRouterServers(
     onUpgrade: handlers.upgradePlain,
     raw,
   });
-  const { listener: plain, http2 } = data;
+  const { listener: plain } = data;
   let tls: Http2SecureServer | undefined;
   if (config.tls) {
+    // node:http2 only with a TLS port (~9 MB of RSS); h2c loads it on its first connection.
+    const { createSecureServer } = process.getBuiltinModule("node:http2");
     tls = createSecureServer(
       {
         ...http2Options(limits),
@@ -80,7 +82,7 @@ export function createRouterServers(
       plain.close();
       tls?.close();
       data.closeIdleConnections();
-      http2.close();
+      data.closeH2c();
     },
     closeAll() {
       data.closeAllConnections();

@@ -4,7 +4,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
-import { createServer as createHttp2Server, type Http2Server } from "node:http2";
+import type { Http2Server } from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log.ts";
@@ -33,17 +33,24 @@ export interface DataListenerOptions {
   raw?: NodeParserBinding;
 }
 
-/** A data-plane port: HTTP/1.1 and h2c on one listener, each server under the same limits. */
+/**
+ * A data-plane port: HTTP/1.1 and h2c on one listener, each server under the same limits.
+ * The h2c server is made on the first h2c connection: loading node:http2 costs ~9 MB of RSS, in
+ * every queue-proxy, and most pods never see a gRPC client.
+ */
 export interface DataListener {
   listener: NetServer;
   http1: HttpServer;
-  http2: Http2Server;
+  /** The h2c server, once a client has opened an h2c connection. */
+  h2c(): Http2Server | undefined;
   /** The raw path's HTTP/1.1 connections, when it runs. */
   raw: RawServer | undefined;
   /** Closes HTTP/1.1 connections with no request in progress, on either path. */
   closeIdleConnections(): void;
   /** Cuts every HTTP/1.1 connection, on either path. */
   closeAllConnections(): void;
+  /** Closes every h2c session gracefully (GOAWAY; open streams finish). */
+  closeH2c(): void;
 }
 
 export function createDataListener(options: DataListenerOptions): DataListener {
@@ -54,11 +61,18 @@ export function createDataListener(options: DataListenerOptions): DataListener {
   );
   http1.on("clientError", handleClientError(component));
   if (options.onUpgrade) http1.on("upgrade", refusingUnsoundUpgrades(component, options.onUpgrade));
-  const http2 = createHttp2Server(
-    http2Options(limits),
-    refusingUnsoundRequests(component, options.onRequest) as never,
-  );
-  closeIdleSessions(http2, limits);
+  let http2: Http2Server | undefined;
+  const h2cServer = (): Http2Server => {
+    if (http2 === undefined) {
+      const { createServer: createHttp2Server } = process.getBuiltinModule("node:http2");
+      http2 = createHttp2Server(
+        http2Options(limits),
+        refusingUnsoundRequests(component, options.onRequest) as never,
+      );
+      closeIdleSessions(http2, limits);
+    }
+    return http2;
+  };
   const handOver = (socket: Socket, bytes: Buffer) => {
     socket.pause();
     if (bytes.length > 0) socket.unshift(bytes);
@@ -75,7 +89,7 @@ export function createDataListener(options: DataListenerOptions): DataListener {
         handOver,
       })
     : undefined;
-  const listener = createH2cListener(http1, http2, {
+  const listener = createH2cListener(http1, h2cServer, {
     sniffTimeoutMs: limits.headersTimeoutMs,
     onHttp1: raw ? (socket, seen) => raw.accept(socket, seen) : undefined,
   });
@@ -83,7 +97,7 @@ export function createDataListener(options: DataListenerOptions): DataListener {
   return {
     listener,
     http1,
-    http2,
+    h2c: () => http2,
     raw,
     closeIdleConnections() {
       http1.closeIdleConnections();
@@ -93,6 +107,9 @@ export function createDataListener(options: DataListenerOptions): DataListener {
       http1.closeAllConnections();
       raw?.closeAllConnections();
       raw?.close();
+    },
+    closeH2c() {
+      http2?.close();
     },
   };
 }

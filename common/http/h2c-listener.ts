@@ -18,7 +18,8 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  */
 export function createH2cListener(
   http1: HttpServer,
-  http2: Http2Server,
+  /** The h2c server, made on the first h2c connection (node:http2 is loaded only then). */
+  http2: () => Http2Server,
   {
     sniffTimeoutMs,
     onHttp1,
@@ -51,7 +52,7 @@ export function createH2cListener(
       socket.pause();
       socket.unshift(seen);
       if (isHttp2) {
-        http2.emit("connection", socket);
+        http2().emit("connection", socket);
         return;
       }
       http1.emit("connection", socket);

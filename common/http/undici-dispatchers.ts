@@ -23,3 +23,22 @@ export function createAgent(options: PoolType.Options): Dispatcher {
   const Agent = require("undici/lib/dispatcher/agent.js") as typeof import("undici").Agent;
   return new Agent(options);
 }
+
+/**
+ * A dispatcher made by `create` on its first request. undici's clients load node:http2 (~9 MB of
+ * RSS) as they load; the router's h2c agent serves only gRPC revisions, which many installations
+ * never have. Forwards what the Exchange and a shutdown use: dispatch() and close().
+ */
+export function createOnFirstUse(create: () => Dispatcher): Dispatcher {
+  let made: Dispatcher | undefined;
+  const lazy = {
+    dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => {
+      made ??= create();
+      return made.dispatch(options, handler);
+    },
+    close: async () => {
+      await made?.close();
+    },
+  };
+  return lazy as unknown as Dispatcher;
+}

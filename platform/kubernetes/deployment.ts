@@ -8,6 +8,7 @@ import type {
   V1ResourceRequirements,
   V1SecurityContext,
 } from "@kubernetes/client-node";
+import { DATA_PATH_ENV, DATA_PATH_NODE_OPTIONS } from "../../common/prebuilt.ts";
 import { WAIT_FOR_DRAIN_PATH } from "../../queue-proxy/drain-hook.ts";
 import type { Container } from "../../serving/manifest.ts";
 import type { Revision } from "../../serving/revisions.ts";
@@ -200,6 +201,9 @@ export function revisionDeployment(
           },
         ]
       : []),
+    // The data path's memory settings (common/prebuilt.ts); the image runs node on the bundle.
+    { name: "NODE_OPTIONS", value: DATA_PATH_NODE_OPTIONS.join(" ") },
+    ...Object.entries(DATA_PATH_ENV).map(([name, value]) => ({ name, value })),
     ...(queueProxy.env ?? []),
   ];
   const sidecar: V1Container = {

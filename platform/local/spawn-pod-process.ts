@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { preferPrebuilt } from "../../common/prebuilt.ts";
+import { componentLaunch } from "../../common/prebuilt.ts";
 
 export interface PodProcessOptions {
   env: NodeJS.ProcessEnv;
@@ -16,15 +16,17 @@ export interface PodProcessOptions {
  * with its output appended to files rather than piped (a pipe would break when the platform dies).
  * Unlike spawn-child.ts, which ties sluice's own components to their parent. sluice's own entry
  * points among the arguments (the queue-proxy, the pod guard) run from their prebuilt bundles when
- * those are fresh (common/prebuilt.ts).
+ * those are fresh, the queue-proxy with the data path's memory settings (common/prebuilt.ts).
  */
 export function spawnPodProcess(command: string, args: string[], options: PodProcessOptions): ChildProcess {
   const stdout = openSync(options.stdout, "a");
   const stderr = options.stderr === options.stdout ? stdout : openSync(options.stderr, "a");
+  // sluice's own entry points (the queue-proxy, the pod guard): bundles, memory settings.
+  const launch = componentLaunch(args);
   try {
-    return spawn(command, preferPrebuilt(args), {
+    return spawn(command, launch.args, {
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, ...launch.env },
       detached: true,
       stdio: ["ignore", stdout, stderr],
     });

@@ -43,6 +43,8 @@ const CHART_ONLY: Record<string, string> = {
   LOG_LEVEL: "read by common/log.ts",
   OTEL_RESOURCE_ATTRIBUTES: "read by the OpenTelemetry SDK's env detector",
   OTEL_EXPORTER_OTLP_HEADERS: "read by the OTLP exporter",
+  NODE_OPTIONS: "read by node: the data path's memory settings (common/prebuilt.ts)",
+  MALLOC_ARENA_MAX: "read by glibc's malloc: the data path's memory settings",
 };
 /** Set on one component for what it starts: the autoscaler's local platform hands its own env to
     the queue-proxies it runs, and they need the hop secret. */

@@ -125,17 +125,18 @@ async function startListener(
   onRequest: Parameters<typeof createDataListener>[0]["onRequest"] = (_req, res) => res.end("ok\n"),
 ) {
   const { log, warnings } = recordingLog();
-  const { listener, http1, http2 } = createDataListener({
+  const data = createDataListener({
     component: "test",
     limits: { ...DEFAULT_LIMITS, ...over },
     log,
     onRequest,
   });
+  const { listener } = data;
   await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
   t.teardown(() => {
     listener.close();
-    http1.closeAllConnections();
-    http2.close();
+    data.closeAllConnections();
+    data.closeH2c();
   });
   const port = (listener.address() as { port: number }).port;
   return { listener, port, warnings };

@@ -7,7 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import t, { type Test } from "tap";
-import { prebuiltEntry, preferPrebuilt, staleness } from "../../common/prebuilt.ts";
+import {
+  componentLaunch,
+  DATA_PATH_ENV,
+  DATA_PATH_NODE_OPTIONS,
+  prebuiltEntry,
+  preferPrebuilt,
+  ROOT,
+  staleness,
+} from "../../common/prebuilt.ts";
 import { build } from "../../scripts/build.ts";
 
 const MAIN = `import { createServer } from "node:http";
@@ -121,4 +129,69 @@ t.test("preferPrebuilt replaces only the bundled entry points, --import by --req
     "one stale input: every entry point runs from source",
   );
   t.ok(readFileSync(join(dist, "manifest.json"), "utf8").includes('"app/lib.ts"'), "inputs recorded");
+});
+
+t.test(
+  "componentLaunch: the data-path components get their memory settings, nothing else does",
+  async (t) => {
+    const { root, dist } = project(t);
+    const queueProxy = join(root, "queue-proxy/main.ts");
+    const launched = componentLaunch(["--import", "guard.ts", queueProxy], { root, dist });
+    t.same(
+      launched.args,
+      [...DATA_PATH_NODE_OPTIONS, "--import", "guard.ts", queueProxy],
+      "no build: the source",
+    );
+    t.same(launched.env, DATA_PATH_ENV);
+    t.same(
+      componentLaunch([pathToFileURL(join(root, "router/main.ts")).href], { root, dist }).env,
+      DATA_PATH_ENV,
+    );
+    t.same(componentLaunch([join(root, "autoscaler/main.ts")], { root, dist }), {
+      args: [join(root, "autoscaler/main.ts")],
+      env: {},
+    });
+    t.same(
+      componentLaunch(["app.js", queueProxy.replace(root, "elsewhere")], { root, dist }).env,
+      {},
+      "a user's app",
+    );
+  },
+);
+
+t.test(
+  "node takes the data path's settings on its command line and in NODE_OPTIONS (Kubernetes)",
+  async (t) => {
+    // Garbage that lives a little, as a proxy's per-request objects do: V8 grows its young generation
+    // for it (to 128 MB on this machine by default), within two semi-spaces of 2 MB with the cap.
+    const probe = `const v8 = require("node:v8"); const ring = new Array(50000); let max = 0;
+    for (let i = 0; i < 3e6; i++) {
+      ring[i % ring.length] = { i, list: [i] };
+      if (i % 10000 === 0) max = Math.max(max, v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size);
+    }
+    console.log(max);`;
+    const youngMax = (argv: string[], env: NodeJS.ProcessEnv) => {
+      const run = spawnSync(process.execPath, [...argv, "-e", probe], { encoding: "utf8", env });
+      t.equal(run.status, 0, run.stderr);
+      return Number(run.stdout);
+    };
+    const main = join(ROOT, "queue-proxy/main.ts");
+    const { args, env } = componentLaunch([main]);
+    const flags = args.slice(0, args.indexOf(preferPrebuilt([main])[0]));
+    t.ok(flags.length > 0, "flags before the entry");
+    t.ok(youngMax([], process.env) > 4 * 1024 * 1024, "without them, the young generation grows past 4 MB");
+    t.ok(youngMax(flags, { ...process.env, ...env }) <= 4 * 1024 * 1024, "command line");
+    const nodeOptions = { ...process.env, ...env, NODE_OPTIONS: flags.join(" ") };
+    t.ok(youngMax([], nodeOptions) <= 4 * 1024 * 1024, "NODE_OPTIONS");
+  },
+);
+
+t.test("the chart's router and activator run with the same settings", async (t) => {
+  for (const component of ["router", "activator"]) {
+    const template = readFileSync(join(ROOT, `charts/sluice/templates/${component}-deployment.yaml`), "utf8");
+    const value = (name: string) => new RegExp(`- name: ${name}\\n\\s+value: "([^"]*)"`).exec(template)?.[1];
+    t.equal(value("NODE_OPTIONS"), DATA_PATH_NODE_OPTIONS.join(" "), `${component}: NODE_OPTIONS`);
+    for (const [name, expected] of Object.entries(DATA_PATH_ENV))
+      t.equal(value(name), expected, `${component}: ${name}`);
+  }
 });

@@ -5,11 +5,13 @@
 import type { ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:http";
+import { connect } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import t, { type Test } from "tap";
+import { DATA_PATH_NODE_OPTIONS } from "../../common/prebuilt.ts";
 import type * as SpawnChild from "../../platform/local/spawn-child.ts";
 import type * as SpawnPodProcess from "../../platform/local/spawn-pod-process.ts";
 import type * as Build from "../../scripts/build.ts";
@@ -132,7 +134,12 @@ t.test("the local platform starts a pod's queue-proxy and guard from their bundl
     stderr: log,
   });
   t.teardown(() => child.kill("SIGKILL"));
-  t.same(cmdline(child).slice(1), ["--require", join(dist, "pod-guard.cjs"), join(dist, "queue-proxy.cjs")]);
+  t.same(cmdline(child).slice(1), [
+    ...DATA_PATH_NODE_OPTIONS,
+    "--require",
+    join(dist, "pod-guard.cjs"),
+    join(dist, "queue-proxy.cjs"),
+  ]);
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   // No IPC here (as for a real pod): it is up once its log says so.
   await waitFor(
@@ -147,3 +154,38 @@ t.test("the local platform starts a pod's queue-proxy and guard from their bundl
   child.kill("SIGTERM");
   t.equal(await exited, 0, "drained and exited");
 });
+
+t.test(
+  "a queue-proxy from its bundle loads node:http2 at the first h2c connection, not at start",
+  async (t) => {
+    await built;
+    // (From its sources, an ES module's `import … from "node:http"` loads node's own undici and
+    // node:http2 with it: the bundle's require() does not.)
+    const recorder = pathToFileURL(join(ROOT, "test/fixtures/record-modules.ts")).href;
+    const child = spawnChild(process.execPath, ["--import", recorder, join(tree, "queue-proxy/main.ts")], {
+      env: { ...process.env, ...environment("queue-proxy") },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    t.teardown(() => child.kill("SIGKILL"));
+    const ports = await listening(t, child);
+    t.ok(cmdline(child).includes(join(dist, "queue-proxy.cjs")), "the bundle runs");
+    const builtins = () =>
+      new Promise<string[]>((resolve) => {
+        const onMessage = (message: { type?: string; builtins?: string[] }) => {
+          if (message?.type !== "modules") return;
+          child.off("message", onMessage);
+          resolve(message.builtins ?? []);
+        };
+        child.on("message", onMessage);
+        child.send("modules");
+      });
+    const atStart = await builtins();
+    t.ok(atStart.includes("http"), "node's list of loaded built-ins");
+    t.notOk(atStart.includes("http2"), "no node:http2 at start (~9 MB of RSS)");
+    const session = connect(`http://127.0.0.1:${ports.servingPort}`);
+    t.teardown(() => session.destroy());
+    session.on("error", () => {});
+    await new Promise((resolve) => session.once("remoteSettings", resolve));
+    t.ok((await builtins()).includes("http2"), "loaded for an h2c client, whose session it serves");
+  },
+);
