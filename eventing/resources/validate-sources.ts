@@ -3,7 +3,7 @@ import { parsePingSchedule } from "../sources/ping-schedule.ts";
 import { EVENTING_API, type LoadedEventing, type Located } from "./load.ts";
 import type { Destination } from "./manifest.ts";
 import type { SourceManifest } from "./source-manifest.ts";
-import { checkDelivery, isHttpUrl, type Path, problem, SERVICE_API } from "./validate.ts";
+import { checkDelivery, isHttpUrl, isServiceApi, type Path, problem, SERVICE_API } from "./validate.ts";
 
 // What the source schemas cannot say, as Knative's webhooks check it (and what sluice cannot do
 // yet, said as such): a sink sluice can reach (a Service, a Broker of the set, or a URL), cron
@@ -44,7 +44,7 @@ export function validateSources(
     checkSink(problems, doc, ["spec", "sink"], doc.manifest.spec.sink, namespace, brokers);
     if (doc.manifest.kind === "SinkBinding") {
       const { subject } = doc.manifest.spec;
-      if (subject.kind !== "Service" || subject.apiVersion !== SERVICE_API)
+      if (subject.kind !== "Service" || subject.apiVersion === undefined || !isServiceApi(subject.apiVersion))
         problem(
           problems,
           doc,
@@ -152,7 +152,7 @@ function checkSink(
   if (dest.ref) {
     const { apiVersion, kind, name, namespace: refNamespace } = dest.ref;
     const isBroker = kind === "Broker" && (apiVersion === undefined || apiVersion === EVENTING_API);
-    const isService = kind === "Service" && (apiVersion === undefined || apiVersion === SERVICE_API);
+    const isService = kind === "Service" && isServiceApi(apiVersion);
     if (!isBroker && !isService)
       problem(
         problems,

@@ -11,6 +11,12 @@ import type { DeliverySpec, Destination, SubscriptionsFilter } from "./manifest.
 const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
 const OPERATORS = ["exact", "prefix", "suffix", "all", "any", "not", "cesql"] as const;
 export const SERVICE_API = "serving.knative.dev/v1";
+/** The chart's own serving group (servingGroup=serving.sluice.dev): the same Service. */
+const SLUICE_SERVICE_API = "serving.sluice.dev/v1";
+
+/** A ref's apiVersion names a sluice Service: Knative's group, sluice's own, or none given. */
+export const isServiceApi = (apiVersion: string | undefined): boolean =>
+  apiVersion === undefined || apiVersion === SERVICE_API || apiVersion === SLUICE_SERVICE_API;
 
 export type Path = (string | number)[];
 
@@ -139,12 +145,12 @@ function checkDestination(
   }
   if (dest.ref) {
     const { apiVersion, kind, namespace: refNamespace } = dest.ref;
-    if (kind !== "Service" || (apiVersion !== undefined && apiVersion !== SERVICE_API))
+    if (kind !== "Service" || !isServiceApi(apiVersion))
       problem(
         problems,
         doc,
         [...path, "ref"],
-        `sluice resolves refs to a ${SERVICE_API} Service only; use a uri for anything else`,
+        `sluice resolves refs to a ${SERVICE_API} (or ${SLUICE_SERVICE_API}) Service only; use a uri for anything else`,
       );
     if (refNamespace !== undefined && refNamespace !== namespace)
       problem(

@@ -135,6 +135,40 @@ spec: { broker: b, subscriber: { uri: "http://x.test/" } }
   });
 });
 
+t.test(
+  "a ref in the chart's own serving group (serving.sluice.dev/v1) is a sluice Service too",
+  async (t) => {
+    const loaded = loadEventingManifests(
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: b }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t }
+spec:
+  broker: b
+  subscriber: { ref: { apiVersion: serving.sluice.dev/v1, kind: Service, name: fulfil } }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: u }
+spec:
+  broker: b
+  subscriber: { ref: { apiVersion: serving.example.dev/v1, kind: Service, name: fulfil } }
+`,
+      "groups.yaml",
+    );
+    t.same(
+      validateEventing(loaded).sort(byPosition).map(formatProblem),
+      [
+        "groups.yaml:17:22: spec.subscriber.ref: sluice resolves refs to a serving.knative.dev/v1 (or serving.sluice.dev/v1) Service only; use a uri for anything else",
+      ],
+      "only the unknown group is refused",
+    );
+  },
+);
+
 t.test("every problem, with file:line:col", async (t) => {
   const text = `apiVersion: eventing.knative.dev/v1
 kind: Trigger
@@ -195,7 +229,7 @@ spec: { extra: true }
     "bad.yaml:14:14: spec.filters[3].cesql: CESQL filters are not supported by sluice yet; use exact, prefix, suffix, all, any, not",
     "bad.yaml:15:12: spec.filters[4].any: any needs at least one filter",
     "bad.yaml:16:7: spec.filters[5]: a filter takes exactly one of exact, prefix, suffix, all, any, not, cesql (found exact, suffix)",
-    "bad.yaml:19:10: spec.subscriber.ref: sluice resolves refs to a serving.knative.dev/v1 Service only; use a uri for anything else",
+    "bad.yaml:19:10: spec.subscriber.ref: sluice resolves refs to a serving.knative.dev/v1 (or serving.sluice.dev/v1) Service only; use a uri for anything else",
     'bad.yaml:21:19: spec.delivery.backoffDelay: "1s" is not an ISO-8601 duration (e.g. PT0.2S, PT1M)',
     "bad.yaml:22:14: spec.delivery.timeout: must be longer than zero",
     "bad.yaml:23:28: spec.delivery.deadLetterSink.uri: must be an absolute http:// or https:// URL",
