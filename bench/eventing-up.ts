@@ -4,7 +4,7 @@
 // eventing component itself, and is given the bench's Kafka (--kafka). Handles: the URLs from the banner, the pids whose CPU and memory the
 // bench reads, and the subscriber's control endpoints through the router.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
@@ -81,6 +81,12 @@ export interface EventingUp {
   pids: { eventing: number; nats: number };
   /** The eventing component's JS heap in use, MB (its /metrics: prom-client's process metrics). */
   eventingHeapMb(): Promise<number>;
+  /**
+   * The same after a full garbage collection: what the process holds, not what it has not
+   * collected yet. A heap snapshot (--heapsnapshot-signal) is what forces the collection; it is
+   * deleted at once. It costs seconds and grows the RSS: read the RSS first.
+   */
+  eventingLiveHeapMb(): Promise<number>;
   /** The subscriber's figures, through the router. */
   stats(): Promise<SinkStats>;
   reset(): Promise<void>;
@@ -116,6 +122,8 @@ function findPid(root: number, pattern: RegExp): number | undefined {
 
 export async function startEventingUp(dir: string, kafkaBootstrap: string): Promise<EventingUp> {
   const file = join(dir, "eventing-bench.yaml");
+  const snapshots = join(dir, "heap-snapshots");
+  mkdirSync(snapshots);
   writeFileSync(file, eventingBenchYaml(kafkaBootstrap));
   const args = ["up", "--state-dir", join(dir, "state"), "--router-port", "0", "--autoscaler-port", "0"];
   const child: ChildProcess = spawn(
@@ -124,7 +132,12 @@ export async function startEventingUp(dir: string, kafkaBootstrap: string): Prom
     ["cli/main.ts", ...args, "--eventing-port", "0", "--kafka", kafkaBootstrap, "-f", file],
     {
       cwd: ROOT,
-      env: { ...process.env, PATH: `${join(process.execPath, "..")}:${process.env.PATH}` },
+      env: {
+        ...process.env,
+        PATH: `${join(process.execPath, "..")}:${process.env.PATH}`,
+        // Every Node process under sluice up gets it; only the eventing component is ever signalled.
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshots}`,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -178,16 +191,30 @@ export async function startEventingUp(dir: string, kafkaBootstrap: string): Prom
       if (res.statusCode !== 200) throw new Error(`${method} ${path}: ${res.statusCode} ${body}`);
       return JSON.parse(body) as unknown;
     };
+    const heapMb = async () => {
+      const res = await request(`${eventingAdminUrl}/metrics`, { dispatcher: agent });
+      const text = await res.body.text();
+      const bytes = /^\w*nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
+      return bytes === undefined ? Number.NaN : Number(bytes) / 1024 / 1024;
+    };
     const up: EventingUp = {
       routerUrl,
       brokerUrl,
       natsUrl,
       pids: { eventing, nats },
-      eventingHeapMb: async () => {
-        const res = await request(`${eventingAdminUrl}/metrics`, { dispatcher: agent });
-        const text = await res.body.text();
-        const bytes = /^\w*nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
-        return bytes === undefined ? Number.NaN : Number(bytes) / 1024 / 1024;
+      eventingHeapMb: heapMb,
+      eventingLiveHeapMb: async () => {
+        process.kill(eventing, "SIGUSR2");
+        // The snapshot is written on the process's own thread: once its file is there and the
+        // process answers again, the collection is done.
+        await until(
+          "no heap snapshot",
+          async () => (readdirSync(snapshots).length > 0 ? true : undefined),
+          120_000,
+        );
+        const live = await heapMb();
+        for (const name of readdirSync(snapshots)) rmSync(join(snapshots, name), { force: true });
+        return live;
       },
       stats: async () => (await control("GET", "/__bench/stats")) as SinkStats,
       reset: async () => void (await control("POST", "/__bench/reset")),
