@@ -13,6 +13,7 @@ import {
   pointKafkaSourcesAt,
 } from "../../cli/up/kafka-server.ts";
 import { parseUpArgs } from "../../cli/up/options.ts";
+import type { StatusSnapshot } from "../../common/status.ts";
 import type { SourceManifest } from "../../eventing/resources/source-manifest.ts";
 import { blockedWord, parseBlockList } from "../../examples/danmaku/moderate/block-list.ts";
 import { COLORS, parsePosted } from "../../examples/danmaku/web/comment.ts";
@@ -143,6 +144,12 @@ t.test("two viewers in Chromium: comments fly across, a blocked one never shows"
   t.match(up.banner, /nats\s+nats:\/\/127\.0\.0\.1:\d+/, "and nats-server");
   const routerPort = /router\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(up.banner)?.[1];
   const eventingAdmin = /eventing\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(up.banner)?.[1];
+  const autoscaler = /autoscaler\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(up.banner)?.[1];
+  const moderate = async () => {
+    const status = (await (await request(`${autoscaler}/v1/status`)).body.json()) as StatusSnapshot;
+    return status.services.find((s) => s.name === "moderate")?.revisions[0];
+  };
+  t.match(await moderate(), { desiredPods: 0, pods: 0 }, "moderate starts at zero");
   const pageUrl = `http://danmaku-web.default.localhost:${routerPort}/`;
 
   const browser: Browser = await puppeteer.launch({
@@ -195,17 +202,23 @@ t.test("two viewers in Chromium: comments fly across, a blocked one never shows"
     { timeout: 60_000 },
     marker,
   );
-  await waitFor(
+  const eventing = await waitFor(
     "the Trigger to have delivered every approved comment",
     async () => {
       const res = await request(`${eventingAdmin}/v1/eventing`);
       const status = (await res.body.json()) as {
         triggers: { name: string; counts: Record<string, number> }[];
+        sources: { name: string; counts: Record<string, number> }[];
       };
       const counts = status.triggers.find((tr) => tr.name === "approved-to-viewers")?.counts;
-      return counts && counts.accepted >= 2 && counts.accepted === counts.delivered ? counts : undefined;
+      return counts && counts.accepted >= 2 && counts.accepted === counts.delivered ? status : undefined;
     },
     { timeoutMs: 30_000, everyMs: 200 },
+  );
+  // All three reached moderate (its 2xx is what the KafkaSource counts), which let two through.
+  t.ok(
+    (eventing.sources.find((s) => s.name === "danmaku-comments")?.counts.delivered ?? 0) >= 3,
+    "the KafkaSource delivered all three to moderate",
   );
   for (const [name, page] of [
     ["alice", alice],
