@@ -110,6 +110,34 @@ export interface KubernetesConfig {
   hopSecret?: string;
   /** SLUICE_KUBECONFIG: a kubeconfig file instead of the pod's service account (running outside). */
   kubeconfig?: string;
+  /**
+   * SLUICE_EVENTING_INGRESS_URL (the chart sets it with eventing.enabled): SinkBindings are watched
+   * and their K_SINK injected; a Broker sink is {ingress}/{namespace}/{broker}. SLUICE_ROUTER_URL
+   * (required then) is K_SINK_ROUTER for a Service sink, as eventing sends there.
+   */
+  sinkBindings?: { brokerIngressUrl: string; routerUrl: string };
+}
+
+/** An http(s) URL with no path, query or fragment (a trailing slash dropped), or a problem said. */
+function baseUrl(env: EnvReader, name: string, raw: string): string {
+  const url = raw.replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/?#]+$/.test(url))
+    env.problem(`${name}=${JSON.stringify(raw)}: expected http://host[:port] (no path)`);
+  return url;
+}
+
+function sinkBindingsConfig(env: EnvReader): KubernetesConfig["sinkBindings"] {
+  const ingress = env.optionalString("SLUICE_EVENTING_INGRESS_URL");
+  if (ingress === undefined) return undefined;
+  const router = env.optionalString("SLUICE_ROUTER_URL");
+  if (router === undefined)
+    env.problem(
+      "SLUICE_ROUTER_URL: with SLUICE_EVENTING_INGRESS_URL set, the router's URL is needed (K_SINK_ROUTER of a SinkBinding to a Service)",
+    );
+  return {
+    brokerIngressUrl: baseUrl(env, "SLUICE_EVENTING_INGRESS_URL", ingress),
+    routerUrl: router === undefined ? "" : baseUrl(env, "SLUICE_ROUTER_URL", router),
+  };
 }
 
 function kubernetesConfig(env: EnvReader): KubernetesConfig {
@@ -130,7 +158,9 @@ function kubernetesConfig(env: EnvReader): KubernetesConfig {
     env.problem(
       "SLUICE_QUEUE_PROXY_IMAGE: the sluice image revision pods run the queue-proxy from is not set",
     );
+  const sinkBindings = sinkBindingsConfig(env);
   return {
+    ...(sinkBindings ? { sinkBindings } : {}),
     group: group as ServingGroup,
     lease: { name: env.string("SLUICE_LEASE_NAME", "sluice-autoscaler"), namespace: leaseNamespace ?? "" },
     identity: env.optionalString("POD_NAME") ?? hostname(),

@@ -37,6 +37,7 @@ export function kubernetesBackend(config: AutoscalerConfig, log: Logger): Backen
     queueProxy: { image: settings.queueProxyImage },
     hopSecret: settings.hopSecret,
     sink: { syncService: (...args) => controller?.syncService(...args) },
+    ...(settings.sinkBindings ? { sinkBindings: { ...settings.sinkBindings, domain: config.domain } } : {}),
     log: log.child({ platform: "kubernetes" }),
   });
   let leading = false;

@@ -8,7 +8,9 @@ import type { ClusterResources } from "./resource-set.ts";
 // How this process serves what the cluster holds: Brokers and Triggers through the same
 // EventingRuntime.apply as files and `sluice apply`, sources through the same SourceRunners (each
 // restarted only when it changed). What this mode does not run is left out, and says why in its
-// status. A source that cannot start does not hold the rest back: its status says it, and the
+// status. A SinkBinding is served by the autoscaler, the cluster's controller: it watches them and
+// puts K_SINK into the bound Services' revision Deployments; here it only gets its status (sinkUri).
+// A source that cannot start does not hold the rest back: its status says it, and the
 // next sync tries it again.
 
 /** Kinds accepted from the cluster but not run there yet, and why (status: Ready=False, NotSupported). */
@@ -16,10 +18,6 @@ export const NOT_RUN_ON_KUBERNETES: ReadonlyMap<string, string> = new Map([
   [
     "GitHubSource",
     "GitHubSource is not run on Kubernetes yet: its secretToken would come from a Kubernetes Secret, which sluice's eventing does not read",
-  ],
-  [
-    "SinkBinding",
-    "K_SINK is injected into Services by sluice's local platform only; the Kubernetes platform does not bind yet",
   ],
 ]);
 

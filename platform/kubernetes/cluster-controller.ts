@@ -1,6 +1,7 @@
 import type { KubeConfig, V1Deployment, V1EndpointSlice, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "../../common/log.ts";
 import { revisionKey } from "../../common/state.ts";
+import type { SourceOptions } from "../../eventing/resources/compile-sources.ts";
 import type { ServiceManifest } from "../../serving/manifest.ts";
 import type { Revision } from "../../serving/revisions.ts";
 import type { QueueProxyOptions } from "./deployment.ts";
@@ -11,6 +12,7 @@ import { KubernetesPlatform } from "./kubernetes-platform.ts";
 import { deploymentName, LABEL } from "./names.ts";
 import { reconcileRevision } from "./revision-reconciler.ts";
 import { reconcileService } from "./service-reconciler.ts";
+import { SINK_BINDING_RESOURCE, SinkBindingCache, sinkEnvVars } from "./sink-binding-env.ts";
 import { WorkQueue } from "./work-queue.ts";
 
 /** Where the services the cluster holds go: the autoscaler's controller (syncService). */
@@ -32,6 +34,11 @@ export interface ClusterControllerOptions {
   /** SLUICE_HOP_SECRET: copied into every namespace with revisions, for their queue-proxies. */
   hopSecret?: string;
   sink: ServiceSink;
+  /**
+   * With Eventing installed: SinkBindings are watched, and a bound Service's revisions get K_SINK
+   * (resolved with these: the Broker ingress, the router, the domain) in their user containers.
+   */
+  sinkBindings?: SourceOptions;
   log: Logger;
   informer?: InformerOptions;
 }
@@ -58,6 +65,8 @@ export class ClusterController {
   readonly #deployments: Informer<V1Deployment & KubeObject>;
   readonly #pods: Informer<V1Pod & KubeObject>;
   readonly #slices: Informer<V1EndpointSlice & KubeObject>;
+  readonly #sinkBindings: Informer<KubeObject> | undefined;
+  readonly #bindingCache = new SinkBindingCache();
   readonly #serviceQueue: WorkQueue;
   readonly #revisionQueue: WorkQueue;
   /** EndpointSlice keys by their Service ("namespace/name"): a revision's pods without a scan. */
@@ -82,6 +91,9 @@ export class ClusterController {
     this.#deployments = watch("apps", "v1", "deployments", LABEL.revision);
     this.#pods = watch("", "v1", "pods", LABEL.revision);
     this.#slices = watch("discovery.k8s.io", "v1", "endpointslices", LABEL.revision);
+    this.#sinkBindings = options.sinkBindings
+      ? watch(SINK_BINDING_RESOURCE.group, SINK_BINDING_RESOURCE.version, SINK_BINDING_RESOURCE.plural)
+      : undefined;
     this.platform = new KubernetesPlatform(
       client,
       {
@@ -126,6 +138,15 @@ export class ClusterController {
       this.#indexSlice(event);
       byRevisionLabel(event);
     });
+    // A binding added, changed or deleted: every revision in its namespace is looked at again
+    // (its Deployment is updated only where the environment it gets changed).
+    this.#sinkBindings?.on((event) => {
+      if (event.type === "resync") return;
+      const prefix = `${event.object.metadata?.namespace}/`;
+      this.#whenLeading(() => {
+        for (const key of this.#revisions.keys()) if (key.startsWith(prefix)) this.#revisionQueue.add(key);
+      });
+    });
   }
 
   /** Lists and watches everything; resolves once every cache is filled. */
@@ -161,6 +182,7 @@ export class ClusterController {
       this.#deployments,
       this.#pods,
       this.#slices,
+      ...(this.#sinkBindings ? [this.#sinkBindings] : []),
     ] as Informer<KubeObject>[];
   }
 
@@ -216,7 +238,7 @@ export class ClusterController {
       return;
     }
     const [namespace, name] = splitKey(key);
-    const { client, hopSecret } = this.#options;
+    const { client, hopSecret, sinkBindings } = this.#options;
     const queueProxy = { ...this.#options.queueProxy };
     if (hopSecret !== undefined) {
       // Checked on every reconcile (one GET): a copy deleted by hand, or a namespace made again,
@@ -224,7 +246,13 @@ export class ClusterController {
       await ensureHopSecret(client, namespace, hopSecret);
       queueProxy.hopSecret = { ...HOP_SECRET };
     }
-    await reconcileRevision(client, namespace, name, desired, { queueProxy });
+    const bindings = sinkBindings && this.#bindingCache.bindings(this.#sinkBindings?.list() ?? []);
+    await reconcileRevision(client, namespace, name, desired, {
+      queueProxy,
+      ...(sinkBindings && bindings?.length
+        ? { injectedEnv: (revision) => sinkEnvVars(bindings, revision, sinkBindings) }
+        : {}),
+    });
   }
 }
 

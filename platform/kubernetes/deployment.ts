@@ -57,6 +57,11 @@ export interface DeploymentInput {
    */
   replicas: number | undefined;
   queueProxy: QueueProxyOptions;
+  /**
+   * Set over every user container's own environment (K_SINK and its kin from a SinkBinding): a
+   * variable of the same name the manifest sets is replaced, as Knative's SinkBinding webhook does.
+   */
+  injectedEnv?: V1EnvVar[];
 }
 
 export const QUEUE_PROXY_DEFAULT_RESOURCES: V1ResourceRequirements = {
@@ -136,13 +141,17 @@ export function revisionDeployment(
     { name: "K_REVISION", value: revision.name },
   ];
   const readiness = queueProxyProbe(servingContainer.readinessProbe, userPort);
+  const injected = input.injectedEnv ?? [];
+  const replaced = new Set(injected.map((variable) => variable.name));
+  const ownEnv = (env: Container["env"]) =>
+    ((env ?? []) as V1EnvVar[]).filter((variable) => !replaced.has(variable.name));
 
   const containers: V1Container[] = spec.containers.map((container, i) => {
     if (i !== serving) {
       return {
         ...(container as V1Container),
         name: container.name ?? `${USER_CONTAINER}-${i}`,
-        env: [...(container.env ?? []), ...kEnv] as V1EnvVar[],
+        env: [...ownEnv(container.env), ...kEnv, ...injected],
         lifecycle: USER_CONTAINER_LIFECYCLE,
       };
     }
@@ -153,7 +162,7 @@ export function revisionDeployment(
       ...(rest as V1Container),
       name: container.name ?? USER_CONTAINER,
       ports: [{ name: "user-port", containerPort: userPort, protocol: "TCP" }],
-      env: [...(container.env ?? []), { name: "PORT", value: String(userPort) }, ...kEnv] as V1EnvVar[],
+      env: [...ownEnv(container.env), { name: "PORT", value: String(userPort) }, ...kEnv, ...injected],
       lifecycle: USER_CONTAINER_LIFECYCLE,
     };
     // httpGet and tcpSocket readiness the queue-proxy does itself (SERVING_READINESS_PROBE); exec

@@ -1,5 +1,5 @@
-import type { V1ObjectMeta } from "@kubernetes/client-node";
-import { canonicalJson } from "../../serving/revisions.ts";
+import type { V1EnvVar, V1ObjectMeta } from "@kubernetes/client-node";
+import { canonicalJson, type Revision } from "../../serving/revisions.ts";
 import type { Condition } from "./conditions.ts";
 import { type QueueProxyOptions, revisionDeployment } from "./deployment.ts";
 import { readyEndpoints } from "./endpoints.ts";
@@ -18,6 +18,8 @@ import {
 export interface RevisionReconcileOptions {
   /** How the installation runs queue-proxies (the sluice image, resources, hop secret). */
   queueProxy: QueueProxyOptions;
+  /** What is set over the user containers' environment (a SinkBinding's K_SINK); a change rolls the pods. */
+  injectedEnv?: (revision: Revision) => V1EnvVar[];
   now?: () => Date;
 }
 
@@ -109,6 +111,7 @@ export async function reconcileRevision(
     group: client.group,
     replicas: hpa ? undefined : desiredScale,
     queueProxy: options.queueProxy,
+    injectedEnv: options.injectedEnv?.(revision),
   });
   if ("problems" in built) {
     const health: RevisionHealth = {
