@@ -3,10 +3,12 @@
 // the jars scripts/tools/build.sh kafka fetched, on Java 17+), or a running one given with
 // `--kafka host:port`. Those KafkaSources are pointed at it, and pods get its address as
 // KAFKA_BOOTSTRAP_SERVERS (the local platform passes its environment on), so an app that
-// produces what a KafkaSource consumes finds the same Kafka. KafkaSources naming other hosts
-// are someone's real cluster: left as they are, and nothing is started for them.
+// produces what a KafkaSource consumes finds the same Kafka. A local address that already takes
+// connections is the user's own Kafka: used as it is, nothing started. KafkaSources naming other
+// hosts are someone's real cluster: left as they are, and nothing is started for them.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -111,9 +113,28 @@ export interface KafkaPlan {
   ready: Promise<void>;
 }
 
+/** Whether something takes TCP connections at `server` ("host:port") within `timeoutMs`. */
+export function listening(server: string, timeoutMs = 1000): Promise<boolean> {
+  const at = server.lastIndexOf(":");
+  const host = server.slice(0, at).replace(/^\[|\]$/g, "");
+  const port = Number(server.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("timeout", () => done(false));
+    socket.once("error", () => done(false));
+  });
+}
+
 /**
  * The Kafka for the files' local KafkaSources, or undefined when they have none. With `given`
- * (--kafka) nothing is started. Otherwise a broker is spawned at once on free ports, its data in
+ * (--kafka) nothing is started, nor when a local KafkaSource's server already takes connections
+ * (the user's own Kafka on this machine: sources and pods use it). Otherwise a broker is spawned at once on free ports, its data in
  * `dir` (emptied first: its ports change every run, and a KRaft log remembers its controller's),
  * and `ready` creates the sources' missing topics with TOPIC_PARTITIONS partitions.
  */
@@ -126,6 +147,10 @@ export async function planKafka(
   if (topics.length === 0) return undefined;
   if (given !== undefined)
     return { bootstrap: given, origin: "--kafka", started: undefined, ready: Promise.resolve() };
+  const named = sources.filter(isLocalKafkaSource).flatMap(serversOf);
+  for (const server of new Set(named))
+    if (await listening(server))
+      return { bootstrap: server, origin: "already running", started: undefined, ready: Promise.resolve() };
   const missing = kafkaMissing();
   if (missing !== undefined) throw new Error(missing);
   rmSync(dir, { recursive: true, force: true });

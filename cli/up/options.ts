@@ -44,7 +44,8 @@ options:
                            (PATH or scripts/tools/build.sh nats-server) and the eventing component
   --nats URL               use this nats-server (with JetStream) instead of starting one
   --kafka HOST:PORT        for KafkaSources on 127.0.0.1: use this Kafka instead of starting one
-                           (sluice up starts one from scripts/tools/build.sh kafka otherwise)
+                           (otherwise the address they name is used when something listens
+                           there, else sluice up starts one from scripts/tools/build.sh kafka)
   --prometheus             also run Prometheus (Debian's prometheus), scraping every component
                            and pod through the autoscaler, with sluice's rules; prints its URL
   --jaeger                 also run Jaeger (scripts/tools/build.sh jaeger) and send it every
