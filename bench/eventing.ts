@@ -75,7 +75,7 @@ export const DEFAULT_SIZES: EventingSizes = {
 type Rss = { eventing: number; nats: number };
 /**
  * RSS of the eventing component and of nats-server, and the eventing component's JS heap in use,
- * as it was and after a full collection (live), MB.
+ * as it was and after a full collection (live; NaN, null in the JSON, when not collected), MB.
  */
 type Memory = Rss & { eventingHeap: number; eventingLiveHeap: number };
 
@@ -218,14 +218,15 @@ async function measureBacklog(
       eventing: memoryMb(up.pids.eventing).rss,
       nats: memoryMb(up.pids.nats).rss,
     });
-    // RSS first: the collection's heap snapshot grows it.
-    const memory = async (): Promise<Memory> => {
+    // RSS first: the collection's heap snapshot grows it, for good. Hence none before the backlog
+    // (its RSS would carry it); the heap in use then is an upper bound of what was live.
+    const memory = async (collect = true): Promise<Memory> => {
       const now = { ...rss(), eventingHeap: await up.eventingHeapMb() };
-      return { ...now, eventingLiveHeap: await up.eventingLiveHeapMb() };
+      return { ...now, eventingLiveHeap: collect ? await up.eventingLiveHeapMb() : Number.NaN };
     };
     await up.reset();
     await up.gate(false);
-    const idle = await memory();
+    const idle = await memory(false);
     const peak = { eventing: idle.eventing, nats: idle.nats };
     const sampler = setInterval(() => {
       const now = rss();
@@ -388,7 +389,8 @@ export function printEventing(result: EventingResult): void {
     ],
   );
   console.log(
-    "JS heap: the eventing component's heap in use (its /metrics); live heap: the same after a full collection (forced by a heap snapshot)",
+    "JS heap: the eventing component's heap in use (its /metrics); live heap: the same after a full collection, forced by a heap snapshot " +
+      "(none before the backlog: the snapshot grows the RSS for good)",
   );
   console.log(
     `drain: ${backlog.delivered} delivered in ${fixed(backlog.drainSeconds, 1)} s (${fixed(backlog.delivered / backlog.drainSeconds, 0)} events/s) ` +
