@@ -1,5 +1,5 @@
-import { type Dispatcher, request } from "undici";
 import { bearerHeaders, tokenFromEnv } from "./api-token.ts";
+import { readText, streamGet } from "./http/stream-get.ts";
 import type { Logger } from "./log.ts";
 import { SseParser } from "./sse.ts";
 import { applyEvent, type DataPlaneState, type StateEvent } from "./state.ts";
@@ -13,7 +13,6 @@ export interface StateWatcherOptions {
   log: Logger;
   /** Called with every new state (whole, consistent snapshots). */
   onState: (state: DataPlaneState) => void;
-  dispatcher?: Dispatcher;
   /** The autoscaler API's bearer token; default SLUICE_TOKEN from the environment. */
   token?: string;
 }
@@ -55,21 +54,21 @@ export class StateWatcher {
     if (this.#stopped) return;
     this.#abort = new AbortController();
     try {
-      const res = await request(`${this.#options.autoscalerUrl}/v1/state?watch=1`, {
+      // node:http, not undici: a router has no other use for undici (common/http/stream-get.ts).
+      // No timeout: an idle watch is normal; heartbeats come every 15 s.
+      const res = await streamGet(`${this.#options.autoscalerUrl}/v1/state?watch=1`, {
         signal: this.#abort.signal,
-        dispatcher: this.#options.dispatcher,
         headers: this.#headers,
-        bodyTimeout: 0, // an idle watch is normal; heartbeats come every 15 s
       });
       if (res.statusCode !== 200) {
-        const text = (await res.body.text()).trim().slice(0, 200);
+        const text = (await readText(res)).trim().slice(0, 200);
         throw new Error(`state watch answered ${res.statusCode}: ${text}`);
       }
       this.connected = true;
       this.#retryMs = MIN_RETRY_MS;
       const parser = new SseParser();
-      res.body.setEncoding("utf8");
-      for await (const chunk of res.body) {
+      res.setEncoding("utf8");
+      for await (const chunk of res) {
         let next = this.#state;
         for (const event of parser.push(chunk as string)) {
           const parsed = JSON.parse(event.data) as StateEvent;

@@ -155,37 +155,39 @@ t.test("the local platform starts a pod's queue-proxy and guard from their bundl
   t.equal(await exited, 0, "drained and exited");
 });
 
-t.test(
-  "a queue-proxy from its bundle loads node:http2 at the first h2c connection, not at start",
-  async (t) => {
-    await built;
-    // (From its sources, an ES module's `import … from "node:http"` loads node's own undici and
-    // node:http2 with it: the bundle's require() does not.)
-    const recorder = pathToFileURL(join(ROOT, "test/fixtures/record-modules.ts")).href;
-    const child = spawnChild(process.execPath, ["--import", recorder, join(tree, "queue-proxy/main.ts")], {
-      env: { ...process.env, ...environment("queue-proxy") },
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
-    t.teardown(() => child.kill("SIGKILL"));
-    const ports = await listening(t, child);
-    t.ok(cmdline(child).includes(join(dist, "queue-proxy.cjs")), "the bundle runs");
-    const builtins = () =>
-      new Promise<string[]>((resolve) => {
-        const onMessage = (message: { type?: string; builtins?: string[] }) => {
-          if (message?.type !== "modules") return;
-          child.off("message", onMessage);
-          resolve(message.builtins ?? []);
-        };
-        child.on("message", onMessage);
-        child.send("modules");
+for (const component of ["queue-proxy", "router"]) {
+  t.test(
+    `${component} from its bundle loads node:http2 at the first h2c connection, not at start`,
+    async (t) => {
+      await built;
+      // (From its sources, an ES module's `import … from "node:http"` loads node's own undici and
+      // node:http2 with it: the bundle's require() does not.)
+      const recorder = pathToFileURL(join(ROOT, "test/fixtures/record-modules.ts")).href;
+      const child = spawnChild(process.execPath, ["--import", recorder, join(tree, component, "main.ts")], {
+        env: { ...process.env, ...environment(component) },
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
       });
-    const atStart = await builtins();
-    t.ok(atStart.includes("http"), "node's list of loaded built-ins");
-    t.notOk(atStart.includes("http2"), "no node:http2 at start (~9 MB of RSS)");
-    const session = connect(`http://127.0.0.1:${ports.servingPort}`);
-    t.teardown(() => session.destroy());
-    session.on("error", () => {});
-    await new Promise((resolve) => session.once("remoteSettings", resolve));
-    t.ok((await builtins()).includes("http2"), "loaded for an h2c client, whose session it serves");
-  },
-);
+      t.teardown(() => child.kill("SIGKILL"));
+      const ports = await listening(t, child);
+      t.ok(cmdline(child).includes(join(dist, `${component}.cjs`)), "the bundle runs");
+      const builtins = () =>
+        new Promise<string[]>((resolve) => {
+          const onMessage = (message: { type?: string; builtins?: string[] }) => {
+            if (message?.type !== "modules") return;
+            child.off("message", onMessage);
+            resolve(message.builtins ?? []);
+          };
+          child.on("message", onMessage);
+          child.send("modules");
+        });
+      const atStart = await builtins();
+      t.ok(atStart.includes("http"), "node's list of loaded built-ins");
+      t.notOk(atStart.includes("http2"), "no node:http2 at start (~9 MB of RSS)");
+      const session = connect(`http://127.0.0.1:${ports.servingPort ?? ports.port}`);
+      t.teardown(() => session.destroy());
+      session.on("error", () => {});
+      await new Promise((resolve) => session.once("remoteSettings", resolve));
+      t.ok((await builtins()).includes("http2"), "loaded for an h2c client, whose session it serves");
+    },
+  );
+}

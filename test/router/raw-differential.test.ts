@@ -182,6 +182,9 @@ for (const hop of HOPS) {
         SLUICE_DATA_PATH: path,
       });
       t.equal(activator.message.dataPath, path);
+      // Listening comes before the state watch's first snapshot: ready once the revision is known.
+      const admin = `http://127.0.0.1:${activator.message.adminPort}/readyz`;
+      await waitFor("activator ready", async () => (await fetch(admin)).status === 200);
       return activator.message.port as number;
     };
     const ports = { raw: await start("raw"), node: await start("node") };
