@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { EnvReader } from "../common/env.ts";
 
 /** The eventing process's settings (Broker ingress and Trigger dispatcher), parsed once at start-up. */
@@ -55,6 +56,16 @@ export interface EventingKubernetesConfig {
   ingressUrl: string;
   /** SLUICE_KUBECONFIG: a kubeconfig file instead of the pod's service account (running outside). */
   kubeconfig: string | undefined;
+  /**
+   * SLUICE_LEASE_NAME / SLUICE_LEASE_NAMESPACE (default POD_NAMESPACE): the Lease the replicas elect
+   * the one that runs the sources (PingSource, KafkaSource, NatsSource) and writes status on;
+   * undefined: no election, this process is the only one and does both.
+   */
+  lease: { name: string; namespace: string } | undefined;
+  /** POD_NAME (default the host name): this replica in the Lease. */
+  identity: string;
+  /** SLUICE_LEASE_DURATION_SECONDS: how long a leader that stopped renewing keeps the others off. */
+  leaseDurationMs: number;
 }
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): EventingConfig {
@@ -115,5 +126,17 @@ function kubernetesConfig(env: EnvReader, config: EventingConfig): EventingKuber
     );
   else if (!/^https?:\/\/[^/]+$/.test(ingressUrl))
     env.problem(`EVENTING_INGRESS_URL=${JSON.stringify(ingressUrl)}: expected http://host[:port]`);
-  return { ingressUrl, kubeconfig: env.optionalString("SLUICE_KUBECONFIG") };
+  const leaseName = env.optionalString("SLUICE_LEASE_NAME");
+  const leaseNamespace = env.optionalString("SLUICE_LEASE_NAMESPACE") ?? env.optionalString("POD_NAMESPACE");
+  if (leaseName !== undefined && leaseNamespace === undefined)
+    env.problem(
+      "SLUICE_LEASE_NAMESPACE (or POD_NAMESPACE): SLUICE_LEASE_NAME is set but not the namespace of its Lease",
+    );
+  return {
+    ingressUrl,
+    kubeconfig: env.optionalString("SLUICE_KUBECONFIG"),
+    lease: leaseName === undefined ? undefined : { name: leaseName, namespace: leaseNamespace ?? "" },
+    identity: env.optionalString("POD_NAME") ?? hostname(),
+    leaseDurationMs: env.number("SLUICE_LEASE_DURATION_SECONDS", 15, { min: 2, max: 600 }) * 1000,
+  };
 }

@@ -120,9 +120,12 @@ let ingressUrl = "";
 let webhook: ReturnType<typeof createServer> | undefined;
 let webhookUrl: string | undefined;
 
-/** The GitHubSources' port, opened with the first GitHubSource (at start or applied later). */
+/**
+ * The GitHubSources' port, opened with the first GitHubSource (at start or applied later); on
+ * Kubernetes always (GitHubSources come and go with the API server's objects).
+ */
 async function openWebhook(): Promise<number | undefined> {
-  if (webhook || sources.endpoints.size === 0) return undefined;
+  if (webhook || (sources.endpoints.size === 0 && !config.kubernetes)) return undefined;
   webhook = createServer(
     createGitHubHandler({
       endpoints: () => sources.endpoints,

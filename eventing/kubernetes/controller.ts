@@ -10,6 +10,7 @@ import type { Destination } from "../resources/manifest.ts";
 import { EVENTING_KINDS, type EventingKind, resourceId } from "./kinds.ts";
 import { buildResources, type ClusterResources } from "./resource-set.ts";
 import { type ResourceFacts, resourceStatus, targetUri } from "./resource-status.ts";
+import { SOLE_REPLICA, type SourceLeader } from "./source-leader.ts";
 import { StatusWriter } from "./status-writer.ts";
 import { toDocument } from "./to-document.ts";
 
@@ -19,7 +20,9 @@ import { toDocument } from "./to-document.ts";
 // applied as one snapshot (EventingRuntime.apply, Envoy-style), then each resource's status
 // written where it differs. One key in a work queue: a burst of changes is one sync, a failed
 // sync (NATS away, the API server refusing a write) comes back after a growing back-off. When
-// the API server goes away the last applied set keeps serving.
+// the API server goes away the last applied set keeps serving. With several replicas every one
+// serves the set; the one that leads (source-leader.ts) also runs the sources and alone writes
+// status, so replicas never write different verdicts (a source "not started" on a follower).
 
 export interface EventingControllerOptions {
   kubeConfig: KubeConfig;
@@ -39,6 +42,8 @@ export interface EventingControllerOptions {
   unsupported?: ReadonlyMap<string, string>;
   /** A served source that does not run, by id ("KafkaSource ns/name"): why (Ready=False, NotRunning). */
   notRunning?: (id: string) => string | undefined;
+  /** Which replica runs the sources and writes status (default: this one, always). */
+  leader?: SourceLeader;
   log: Logger;
   informer?: InformerOptions;
   /** The queue's back-off after failed syncs (tests shorten it). */
@@ -110,8 +115,24 @@ export class EventingController {
   async start(): Promise<void> {
     await Promise.all(this.#informers.map(({ informer }) => informer.start()));
     this.#listed = true;
+    // Leading or not changes what is served (the sources) and who writes status: apply again.
+    this.#leader.start(() => this.#reapply());
     this.#queue.add(SYNC);
     await this.#queue.idle();
+  }
+
+  get #leader(): SourceLeader {
+    return this.#options.leader ?? SOLE_REPLICA;
+  }
+
+  /** Whether this replica runs the sources and writes status now. */
+  get leading(): boolean {
+    return this.#leader.leading;
+  }
+
+  #reapply(): void {
+    this.#applied = undefined;
+    if (this.#listed) this.#queue.add(SYNC);
   }
 
   /** Syncs again from the caches (as the informers' periodic resync does). */
@@ -121,6 +142,7 @@ export class EventingController {
 
   async stop(): Promise<void> {
     await this.#queue.shutDown();
+    await this.#leader.stop();
     await Promise.all(this.#informers.map(({ informer }) => informer.stop()));
   }
 
@@ -149,6 +171,12 @@ export class EventingController {
       );
     }
 
+    if (!this.#leader.leading) {
+      // The leader writes status; this replica serves what the cluster holds.
+      this.#synced = true;
+      if (!complete) this.#queue.addAfter(SYNC, INCOMPLETE_RETRY_MS);
+      return;
+    }
     const triggers = new Map(resources.set.triggers.map((t) => [`${t.namespace}/${t.name}`, t]));
     const sinkOptions = { ...resolve, brokerIngressUrl: ingressUrl };
     const now = new Date();

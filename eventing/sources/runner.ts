@@ -6,7 +6,7 @@ import type { GitHubEndpoint } from "./github.ts";
 import { KafkaSourceRunner } from "./kafka.ts";
 import { NatsSourceRunner } from "./nats.ts";
 import { PingSourceRunner } from "./ping.ts";
-import { readSecret } from "./secrets.ts";
+import { type ClusterSecrets, readSecret, secretId } from "./secrets.ts";
 import type { SinkOptions } from "./sink.ts";
 import type { SourceMetrics } from "./source-metrics.ts";
 
@@ -37,13 +37,17 @@ interface Runner {
 /** The GitHubSources' endpoints with their secrets, or the secrets that are missing. */
 export function gitHubEndpoints(
   sources: readonly SourceRuntime[],
-  options: Pick<SourcesOptions, "env" | "secretsDir">,
+  options: Pick<SourcesOptions, "env" | "secretsDir"> & { clusterSecrets?: ClusterSecrets },
 ): { endpoints: Map<string, GitHubEndpoint> } | { problems: string[] } {
   const endpoints = new Map<string, GitHubEndpoint>();
   const problems: string[] = [];
   for (const source of sources) {
     if (source.kind !== "GitHubSource") continue;
-    const secret = readSecret(source.secretToken, options.env, options.secretsDir);
+    const fromCluster = options.clusterSecrets?.get(secretId(source.namespace, source.secretToken));
+    const secret =
+      fromCluster !== undefined
+        ? { value: fromCluster }
+        : readSecret(source.secretToken, options.env, options.secretsDir);
     if ("problem" in secret)
       problems.push(`GitHubSource ${source.namespace}/${source.name}: secretToken: ${secret.problem}`);
     else endpoints.set(`${source.namespace}/${source.name}`, { source, secret: secret.value });
@@ -117,15 +121,18 @@ export class SourceRunners {
     return "problems" in endpoints ? endpoints.problems : [];
   }
 
-  /** Serves `next` from now on (see above). Applies run one at a time, in call order. */
-  apply(next: readonly SourceRuntime[]): Promise<SourcesChange> {
-    const run = this.#queue.then(() => this.#apply(next));
+  /**
+   * Serves `next` from now on (see above). Applies run one at a time, in call order.
+   * `clusterSecrets`: GitHubSources' secrets as read from the API server (Kubernetes mode).
+   */
+  apply(next: readonly SourceRuntime[], clusterSecrets?: ClusterSecrets): Promise<SourcesChange> {
+    const run = this.#queue.then(() => this.#apply(next, clusterSecrets));
     this.#queue = run.catch(() => {});
     return run;
   }
 
-  async #apply(next: readonly SourceRuntime[]): Promise<SourcesChange> {
-    const endpoints = gitHubEndpoints(next, this.#options);
+  async #apply(next: readonly SourceRuntime[], clusterSecrets?: ClusterSecrets): Promise<SourcesChange> {
+    const endpoints = gitHubEndpoints(next, { ...this.#options, clusterSecrets });
     if ("problems" in endpoints) throw new Error(endpoints.problems.join("; "));
     const change: SourcesChange = { started: [], restarted: [], stopped: [], unchanged: [] };
     const wanted = new Map(next.map((source) => [sourceKey(source), source]));

@@ -7,6 +7,16 @@ import type { SecretKeySelector } from "../resources/source-manifest.ts";
 //   2. else the file {EVENTING_SECRETS_DIR}/{name}/{key}: the layout of a Secret mounted as a
 //      volume, one directory per Secret, so the same files serve a pod in a cluster.
 // Read once at start-up: a missing secret stops the process with its name, not the first event.
+// On Kubernetes the Secret is the API server's, in the source's namespace: eventing/kubernetes/
+// reads it there and hands the values in (ClusterSecrets), which win over both.
+
+/** Secrets read from the API server (Kubernetes mode), by secretId(namespace, ref). */
+export type ClusterSecrets = ReadonlyMap<string, string>;
+
+/** A secret key in a namespace: "demo/gh/secret". */
+export function secretId(namespace: string, ref: SecretKeySelector): string {
+  return `${namespace}/${ref.name}/${ref.key}`;
+}
 
 export function secretEnvName(ref: SecretKeySelector): string {
   return `SLUICE_SECRET_${ref.name}_${ref.key}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");

@@ -128,29 +128,64 @@ t.test("ServiceMonitor on: eventing's /metrics (the admin port) is scraped too",
   );
 });
 
-t.test("RBAC: read its kinds, write their status, nothing else", { skip }, async (t) => {
-  const docs = render(ON);
-  const rules = named(docs, "ClusterRole", NAME).rules as Manifest[];
-  const granted = new Set<string>();
-  for (const rule of rules)
-    for (const group of rule.apiGroups)
-      for (const resource of rule.resources)
-        for (const verb of rule.verbs) granted.add(`${verb} ${resource}.${group}`);
-  const wanted = new Set<string>();
-  for (const kind of EVENTING_KINDS) {
-    for (const verb of ["get", "list", "watch"]) wanted.add(`${verb} ${kind.plural}.${kind.group}`);
-    wanted.add(`update ${kind.plural}/status.${kind.group}`);
-  }
-  t.same([...granted].sort(), [...wanted].sort(), "exactly the verbs eventing uses");
-  t.same(named(docs, "ClusterRoleBinding", NAME).subjects, [
-    { kind: "ServiceAccount", name: NAME, namespace: NAMESPACE },
-  ]);
-  const noRbac = render({ ...ON, "rbac.create": false });
-  t.notOk(
-    noRbac.some((d) => d.kind.startsWith("ClusterRole") && d.metadata.name === NAME),
-    "rbac.create=false",
-  );
-});
+t.test(
+  "RBAC: read its kinds, write their status, read Secrets by name, hold its Lease; nothing else",
+  { skip },
+  async (t) => {
+    const docs = render(ON);
+    const rules = named(docs, "ClusterRole", NAME).rules as Manifest[];
+    const granted = new Set<string>();
+    for (const rule of rules)
+      for (const group of rule.apiGroups)
+        for (const resource of rule.resources)
+          for (const verb of rule.verbs) granted.add(`${verb} ${resource}.${group}`);
+    const wanted = new Set<string>();
+    for (const kind of EVENTING_KINDS) {
+      for (const verb of ["get", "list", "watch"]) wanted.add(`${verb} ${kind.plural}.${kind.group}`);
+      wanted.add(`update ${kind.plural}/status.${kind.group}`);
+    }
+    // GitHubSources' secretToken, in the source's namespace: get (by name) only.
+    wanted.add("get secrets.");
+    t.same([...granted].sort(), [...wanted].sort(), "exactly the verbs eventing uses");
+    const withoutGitHub = named(render({ ...ON, "eventing.githubSources": false }), "ClusterRole", NAME);
+    t.notOk(
+      (withoutGitHub.rules as Manifest[]).some((rule) => rule.resources.includes("secrets")),
+      "githubSources=false: no Secret can be read",
+    );
+    const lease = named(docs, "Lease", NAME);
+    t.equal(lease.metadata.namespace, NAMESPACE, "the sources' Lease, made by the chart");
+    t.same(named(docs, "Role", NAME).rules, [
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: [NAME],
+        verbs: ["get", "update"],
+      },
+    ]);
+    t.same(named(docs, "RoleBinding", NAME).subjects, [
+      { kind: "ServiceAccount", name: NAME, namespace: NAMESPACE },
+    ]);
+    const env = Object.fromEntries(
+      (named(docs, "Deployment", NAME).spec.template.spec.containers[0].env as Manifest[]).map((v) => [
+        v.name,
+        v.value,
+      ]),
+    );
+    t.equal(env.SLUICE_LEASE_NAME, NAME);
+    t.equal(
+      named(render({ ...ON, "eventing.leaderElection.leaseName": "mine" }), "Lease", "mine").metadata.name,
+      "mine",
+    );
+    t.same(named(docs, "ClusterRoleBinding", NAME).subjects, [
+      { kind: "ServiceAccount", name: NAME, namespace: NAMESPACE },
+    ]);
+    const noRbac = render({ ...ON, "rbac.create": false });
+    t.notOk(
+      noRbac.some((d) => d.kind.startsWith("ClusterRole") && d.metadata.name === NAME),
+      "rbac.create=false",
+    );
+  },
+);
 
 t.test("the CRDs: Knative's groups and versions, status, kept on uninstall", { skip }, async (t) => {
   const crds = ofKind(render(ON), "CustomResourceDefinition");

@@ -4,7 +4,8 @@
 // Broker and Trigger created through the API get their status (address, Ready) and deliver to a
 // subscriber on 127.0.0.1; an invalid Trigger is Ready=False with its problem while the rest keeps
 // working; deleting a Trigger removes its consumer and stops its delivery; a PingSource from the
-// cluster runs; what is not run on Kubernetes says so; a ref goes to SLUICE_ROUTER_URL with its
+// cluster runs; a GitHubSource's Secret read from its namespace (NotRunning until it exists), a
+// signed delivery on the webhook port 202 and a bad signature 401; a SinkBinding Ready; a ref goes to SLUICE_ROUTER_URL with its
 // Service's Host; delivery goes on while the API server restarts and later changes are picked up;
 // deleting a Broker refuses its Triggers and the ingress 404s; PUT /v1/eventing is refused.
 
@@ -14,6 +15,7 @@ import { connect } from "@nats-io/transport-node";
 import t from "tap";
 import { Agent, request } from "undici";
 import { freePort } from "../../common/free-port.ts";
+import { signBody } from "../../eventing/sources/github-signature.ts";
 import { consumerName, streamName } from "../../eventing/store/names.ts";
 import { CHART, helm, helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
 import { startRecorder } from "../eventing/event-recorder.ts";
@@ -241,7 +243,7 @@ spec:
     t.equal(recorder.at("/orders").length, before);
   });
 
-  await t.test("a PingSource from the cluster runs; what Kubernetes mode does not run says so", async (t) => {
+  await t.test("a PingSource from the cluster runs", async (t) => {
     await create(
       "pingsources",
       `apiVersion: sources.knative.dev/v1
@@ -260,26 +262,6 @@ spec:
     await waitFor("a ping", () => recorder.at("/ping").length > 0, { timeoutMs: 15_000 });
     t.equal(recorder.at("/ping")[0].type, "dev.knative.sources.ping");
 
-    await create(
-      "githubsources",
-      `apiVersion: sources.knative.dev/v1alpha1
-kind: GitHubSource
-metadata: { name: repo, namespace: ${NS} }
-spec:
-  ownerAndRepository: example/repo
-  eventTypes: [push]
-  secretToken: { secretKeyRef: { name: gh, key: secret } }
-  sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
-`,
-      "sources.knative.dev",
-      "v1alpha1",
-    );
-    const github = ready(
-      await untilReady("githubsources", "repo", "False", "sources.knative.dev", "v1alpha1"),
-    );
-    t.equal(github?.reason, "NotSupported");
-    t.match(github?.message, /not run on Kubernetes/);
-
     await custom.deleteNamespacedCustomObject({ ...ref("pingsources", "sources.knative.dev"), name: "tick" });
     await waitFor(
       "the PingSource gone from GET /v1/eventing",
@@ -289,6 +271,77 @@ spec:
       },
       { timeoutMs: 15_000, everyMs: 100 },
     );
+  });
+
+  await t.test(
+    "a GitHubSource with its Secret from the source's namespace, on the webhook port",
+    async (t) => {
+      await create(
+        "githubsources",
+        `apiVersion: sources.knative.dev/v1alpha1
+kind: GitHubSource
+metadata: { name: repo, namespace: ${NS} }
+spec:
+  ownerAndRepository: example/repo
+  eventTypes: [push]
+  secretToken: { secretKeyRef: { name: gh, key: secret } }
+  sink: { uri: ${recorder.url}/github }
+`,
+        "sources.knative.dev",
+        "v1alpha1",
+      );
+      const missing = ready(
+        await untilReady("githubsources", "repo", "False", "sources.knative.dev", "v1alpha1"),
+      );
+      t.equal(missing?.reason, "NotRunning", "no Secret yet");
+      t.match(missing?.message, /Secret "gh" in namespace "demo" not found/);
+      await core.createNamespacedSecret({
+        namespace: NS,
+        body: { metadata: { name: "gh", namespace: NS }, stringData: { secret: "hook-s3cret" } },
+      });
+      await untilReady("githubsources", "repo", "True", "sources.knative.dev", "v1alpha1");
+
+      const webhook = `http://127.0.0.1:${eventing.message.webhookPort}/${NS}/repo`;
+      const push = JSON.stringify({
+        ref: "refs/heads/main",
+        repository: { name: "repo", owner: { login: "example" } },
+      });
+      const deliver = (signature: string) =>
+        fetch(webhook, {
+          method: "POST",
+          body: push,
+          headers: {
+            "content-type": "application/json",
+            "x-github-event": "push",
+            "x-github-delivery": `d-${signature.slice(-6)}`,
+            "x-hub-signature-256": signature,
+          },
+        });
+      t.equal(
+        (await deliver(signBody("hook-s3cret", Buffer.from(push)))).status,
+        202,
+        "signed with the Secret's key",
+      );
+      t.equal(recorder.at("/github").length, 1, "sent on to the sink");
+      t.equal((await deliver(signBody("guessed", Buffer.from(push)))).status, 401, "a bad signature");
+      t.equal(recorder.at("/github").length, 1, "not sent on");
+    },
+  );
+
+  await t.test("a SinkBinding is Ready with its sinkUri (the autoscaler injects it)", async (t) => {
+    await create(
+      "sinkbindings",
+      `apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata: { name: bind, namespace: ${NS} }
+spec:
+  subject: { apiVersion: serving.knative.dev/v1, kind: Service, name: emitter }
+  sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
+`,
+      "sources.knative.dev",
+    );
+    const bound = await untilReady("sinkbindings", "bind", "True", "sources.knative.dev");
+    t.equal(bound.status?.sinkUri, `${INGRESS_URL}/${NS}/default`);
   });
 
   await t.test("a ref to a Service goes to SLUICE_ROUTER_URL with the Service's Host", async (t) => {

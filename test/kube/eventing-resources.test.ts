@@ -1,14 +1,18 @@
 // Kubernetes mode's pure parts (eventing/kubernetes/), no cluster: an API object becomes the
 // document its author wrote; each resource is validated apart (a bad one is left out with its
 // problems, the rest served, a Trigger of a refused Broker refused for that); the status written
-// (address, subscriber URI, Ready with the problem, transition times kept); the configuration.
+// (address, subscriber URI, Ready with the problem, transition times kept); the configuration;
+// which sources a replica serves (leader or not, a GitHubSource's Secret there or not).
 import t from "tap";
 import { ConfigError } from "../../common/env.ts";
+import { createLogger } from "../../common/log.ts";
 import { loadConfig } from "../../eventing/config.ts";
+import { clusterApply } from "../../eventing/kubernetes/cluster-apply.ts";
 import { kindNamed } from "../../eventing/kubernetes/kinds.ts";
 import { buildResources } from "../../eventing/kubernetes/resource-set.ts";
 import { resourceStatus, targetUri } from "../../eventing/kubernetes/resource-status.ts";
 import { type EventingDocument, toDocument } from "../../eventing/kubernetes/to-document.ts";
+import { compileSources } from "../../eventing/resources/compile-sources.ts";
 
 const resolve = { routerUrl: "http://router.sluice:80", domain: "example.com" };
 const kind = (name: string) => {
@@ -178,7 +182,30 @@ t.test("config: SLUICE_PLATFORM=kubernetes", async (t) => {
     EVENTING_INGRESS_URL: "http://ev.sluice.svc.cluster.local/",
     SLUICE_KUBECONFIG: "/tmp/kc",
   });
-  t.same(config.kubernetes, { ingressUrl: "http://ev.sluice.svc.cluster.local", kubeconfig: "/tmp/kc" });
+  t.match(config.kubernetes, {
+    ingressUrl: "http://ev.sluice.svc.cluster.local",
+    kubeconfig: "/tmp/kc",
+    lease: undefined,
+    leaseDurationMs: 15_000,
+  });
+  t.same(
+    loadConfig({
+      SLUICE_PLATFORM: "kubernetes",
+      EVENTING_INGRESS_URL: "http://e",
+      SLUICE_LEASE_NAME: "rel-sluice-eventing",
+      POD_NAMESPACE: "sluice-system",
+      POD_NAME: "eventing-0",
+      SLUICE_LEASE_DURATION_SECONDS: "4",
+    }).kubernetes,
+    {
+      ingressUrl: "http://e",
+      kubeconfig: undefined,
+      lease: { name: "rel-sluice-eventing", namespace: "sluice-system" },
+      identity: "eventing-0",
+      leaseDurationMs: 4_000,
+    },
+    "SLUICE_LEASE_NAME: the sources run on the Lease's holder",
+  );
   t.equal(loadConfig({}).platform, "local", "local by default");
   t.equal(loadConfig({}).kubernetes, undefined);
   const problems = (env: Record<string, string>) => {
@@ -191,6 +218,10 @@ t.test("config: SLUICE_PLATFORM=kubernetes", async (t) => {
     return [];
   };
   t.match(problems({ SLUICE_PLATFORM: "kubernetes" }), [/^EVENTING_INGRESS_URL: .* not set/]);
+  t.match(
+    problems({ SLUICE_PLATFORM: "kubernetes", EVENTING_INGRESS_URL: "http://e", SLUICE_LEASE_NAME: "l" }),
+    [/^SLUICE_LEASE_NAMESPACE \(or POD_NAMESPACE\): SLUICE_LEASE_NAME is set/],
+  );
   t.match(problems({ SLUICE_PLATFORM: "kubernetes", EVENTING_INGRESS_URL: "ev.svc" }), [
     /EVENTING_INGRESS_URL="ev.svc": expected http/,
   ]);
@@ -202,3 +233,68 @@ t.test("config: SLUICE_PLATFORM=kubernetes", async (t) => {
     /SLUICE_PLATFORM="cluster": expected local or kubernetes/,
   ]);
 });
+
+t.test(
+  "what a replica serves: the leader's sources on the leader only, GitHubSources everywhere",
+  async (t) => {
+    const documents = [
+      toDocument(
+        served("PingSource", "tick", { schedule: "* * * * *", sink: { uri: "http://r/ping" } }),
+        kind("PingSource"),
+      ),
+      toDocument(
+        served("GitHubSource", "repo", {
+          ownerAndRepository: "o/r",
+          eventTypes: ["push"],
+          secretToken: { secretKeyRef: { name: "gh", key: "secret" } },
+          sink: { uri: "http://r/gh" },
+        }),
+        kind("GitHubSource"),
+      ),
+    ];
+    const resources = buildResources(documents, resolve);
+    const applied: { kinds: string[]; secrets: ReadonlyMap<string, string> | undefined }[] = [];
+    const running: { kind: string; namespace: string; name: string }[] = [];
+    let leading = true;
+    let secretThere = false;
+    const served_ = clusterApply({
+      runtime: { apply: async () => {} },
+      sources: {
+        apply: async (next, secrets) => {
+          applied.push({ kinds: next.map((s) => s.kind), secrets });
+          running.splice(0, running.length, ...next);
+          return { started: [], restarted: [], stopped: [], unchanged: [] };
+        },
+        get sources() {
+          return running as never;
+        },
+      },
+      compileSources: (manifests) =>
+        compileSources(manifests, { ...resolve, brokerIngressUrl: "http://ingress" }),
+      leading: () => leading,
+      readSecrets: async (sources) => ({
+        values: secretThere ? new Map([["shop/gh/secret", "s3cret"]]) : new Map(),
+        problems: secretThere
+          ? new Map()
+          : new Map(
+              sources.map((s) => [
+                `GitHubSource shop/${s.metadata.name}`,
+                'secretToken: Secret "gh" in namespace "shop" not found',
+              ]),
+            ),
+      }),
+      log: createLogger("test"),
+    });
+    t.equal(await served_.apply(resources), false, "a GitHubSource without its Secret: try again later");
+    t.same(applied.at(-1)?.kinds, ["PingSource"]);
+    t.match(served_.notRunning("GitHubSource shop/repo"), /Secret "gh" in namespace "shop" not found/);
+    secretThere = true;
+    t.equal(await served_.apply(resources), true);
+    t.same(applied.at(-1)?.kinds, ["PingSource", "GitHubSource"], "the leader runs both");
+    t.equal(applied.at(-1)?.secrets?.get("shop/gh/secret"), "s3cret", "with the Secret's value");
+    t.equal(served_.notRunning("GitHubSource shop/repo"), undefined);
+    leading = false;
+    t.equal(await served_.apply(resources), true);
+    t.same(applied.at(-1)?.kinds, ["GitHubSource"], "a follower serves the webhook only");
+  },
+);
