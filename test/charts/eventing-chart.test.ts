@@ -2,8 +2,10 @@
 // eventing.natsUrl (a clear failure naming the value); the Deployment's environment is what
 // eventing's own config loader reads and accepts (Kubernetes mode, the in-cluster ingress URL,
 // the router); the Service's ports; least-privilege RBAC; the CRDs in Knative's groups, kept on
-// uninstall, each with its status subresource.
+// uninstall, each with its status subresource; the sources' Lease; the autoscaler's SinkBinding
+// settings and RBAC with eventing on, none without.
 import t from "tap";
+import { loadConfig as loadAutoscalerConfig } from "../../autoscaler/config.ts";
 import { TOKEN_ENV } from "../../common/api-token.ts";
 import { loadTracingConfig } from "../../common/tracing.ts";
 import { loadConfig } from "../../eventing/config.ts";
@@ -224,4 +226,30 @@ t.test("the CRDs: Knative's groups and versions, status, kept on uninstall", { s
       );
     }
   }
+});
+
+t.test("with eventing on, the autoscaler binds SinkBindings: its env and RBAC", { skip }, async (t) => {
+  const docs = render(ON);
+  const [container] = deployment(docs, "autoscaler").spec.template.spec.containers;
+  const env = containerEnv(docs, container);
+  const config = loadAutoscalerConfig({ ...env, SLUICE_TOKEN: "x".repeat(40) });
+  t.same(
+    config.kubernetes?.sinkBindings,
+    {
+      brokerIngressUrl: loadConfig(
+        containerEnv(docs, deployment(docs, "eventing").spec.template.spec.containers[0]),
+      ).kubernetes?.ingressUrl,
+      routerUrl: `http://${FULLNAME}-router.${NAMESPACE}.svc.cluster.local:80`,
+    },
+    "Broker sinks at eventing's own ingress URL, Service sinks beside the router",
+  );
+  const verbsOn = (rendered: Manifest[]) =>
+    (named(rendered, "ClusterRole", `${FULLNAME}-autoscaler`).rules as Manifest[])
+      .filter((rule) => rule.resources.includes("sinkbindings"))
+      .map((rule) => [rule.apiGroups, rule.verbs]);
+  t.same(verbsOn(docs), [[["sources.knative.dev"], ["get", "list", "watch"]]], "read only");
+  const off = render();
+  t.same(verbsOn(off), [], "eventing off: no rule (the CRD is not there)");
+  const offEnv = containerEnv(off, deployment(off, "autoscaler").spec.template.spec.containers[0]);
+  t.equal(offEnv.SLUICE_EVENTING_INGRESS_URL, undefined, "and no SinkBinding watch");
 });

@@ -2,6 +2,7 @@
 // eventing refuses it), the variables a revision gets, and the Deployment they go into (every
 // user container, over a K_SINK the manifest sets; never the queue-proxy).
 import t from "tap";
+import { loadConfig } from "../../autoscaler/config.ts";
 import { revisionDeployment } from "../../platform/kubernetes/deployment.ts";
 import {
   SinkBindingCache,
@@ -158,5 +159,30 @@ t.test("the Deployment: over every user container's own K_SINK, not the queue-pr
     plain.deployment.spec?.template.spec?.containers[0].env?.find((v) => v.name === "K_SINK"),
     { name: "K_SINK", value: "http://mine" },
     "unbound: the manifest's own",
+  );
+});
+
+t.test("the autoscaler's settings: SLUICE_EVENTING_INGRESS_URL needs SLUICE_ROUTER_URL", async (t) => {
+  const base = {
+    SLUICE_PLATFORM: "kubernetes",
+    POD_NAMESPACE: "sluice-system",
+    SLUICE_QUEUE_PROXY_IMAGE: "sluice",
+  };
+  t.equal(loadConfig(base).kubernetes?.sinkBindings, undefined, "unset: SinkBindings not watched");
+  t.same(
+    loadConfig({
+      ...base,
+      SLUICE_EVENTING_INGRESS_URL: "http://ev.sluice.svc/",
+      SLUICE_ROUTER_URL: "http://router:80",
+    }).kubernetes?.sinkBindings,
+    { brokerIngressUrl: "http://ev.sluice.svc", routerUrl: "http://router:80" },
+  );
+  t.throws(
+    () => loadConfig({ ...base, SLUICE_EVENTING_INGRESS_URL: "http://ev" }),
+    /SLUICE_ROUTER_URL: with SLUICE_EVENTING_INGRESS_URL set/,
+  );
+  t.throws(
+    () => loadConfig({ ...base, SLUICE_EVENTING_INGRESS_URL: "ev/x", SLUICE_ROUTER_URL: "http://r" }),
+    /SLUICE_EVENTING_INGRESS_URL="ev\/x": expected http/,
   );
 });
