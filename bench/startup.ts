@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { freePort } from "../common/free-port.ts";
-import { preferPrebuilt } from "../common/prebuilt.ts";
+import { componentLaunch, preferPrebuilt } from "../common/prebuilt.ts";
 import { adopt } from "./lib/children.ts";
 import { type DataPath, dataPathEnv } from "./lib/data-path.ts";
 import type { StartupFigures } from "./lib/goals.ts";
@@ -36,13 +36,16 @@ async function until(check: () => Promise<boolean>, intervalMs: number, what: st
 async function sample(appPort: number, path: DataPath): Promise<StartupSample> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const started = performance.now();
-  // What the local platform spawns: the prebuilt bundle when fresh (npm install builds it).
-  const child = spawn(process.execPath, preferPrebuilt([QUEUE_PROXY_MAIN]), {
+  // What the local platform spawns: the prebuilt bundle when fresh (npm install builds it), with
+  // the data path's memory settings.
+  const launch = componentLaunch([QUEUE_PROXY_MAIN]);
+  const child = spawn(process.execPath, launch.args, {
     env: {
       ...process.env,
       LOG_LEVEL: "warn",
       ...queueProxyEnv(appPort, port, adminPort),
       ...dataPathEnv(path),
+      ...launch.env,
     },
     stdio: "ignore",
   });

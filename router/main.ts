@@ -1,3 +1,4 @@
+import { createDeferredRegistry } from "../common/deferred-registry.ts";
 import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { HopAuth } from "../common/hop-auth.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
@@ -7,7 +8,6 @@ import { createRawUpstream } from "../common/http/raw/upstream-pool.ts";
 import type { Tunnel } from "../common/http/tunnel.ts";
 import { createAgent, createH2cClient, createOnFirstUse } from "../common/http/undici-dispatchers.ts";
 import { createLogger } from "../common/log.ts";
-import { createRegistry } from "../common/metrics.ts";
 import { onShutdown, onUnhandled } from "../common/shutdown.ts";
 import { StateWatcher } from "../common/state-watcher.ts";
 import { createTracer } from "../common/tracing.ts";
@@ -21,7 +21,8 @@ import { createUpgradeHandler } from "./upgrade.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
 const log = createLogger("router");
-const registry = createRegistry("router");
+// prom-client (and its process metrics' timers and GC observer) at the first scrape of /metrics.
+const registry = createDeferredRegistry("router");
 const tracer = await createTracer("router").catch(exitOnConfigError);
 
 const dataPath = chooseDataPath(config.dataPath);

@@ -1,7 +1,7 @@
 import type { Registry } from "prom-client";
 import { CodeCounts, HistogramCounts, SeriesMetric, type Value } from "../common/fixed-label-metrics.ts";
 import type { ExchangeMetrics } from "../common/http/proxy-exchange.ts";
-import { metricName } from "../common/metrics.ts";
+import { metricName } from "../common/metric-name.ts";
 
 const DURATION_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,

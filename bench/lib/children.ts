@@ -1,6 +1,7 @@
 // Child processes of a benchmark: started, waited for, and always killed when the harness exits
 // (normally, on an error, or on Ctrl-C / SIGTERM).
 import { type ChildProcess, fork, spawn } from "node:child_process";
+import { componentLaunch } from "../../common/prebuilt.ts";
 
 const children = new Set<ChildProcess>();
 const cleanups = new Set<() => void>();
@@ -92,12 +93,15 @@ export interface StartOptions {
 
 /**
  * Spawns a program (a `.ts` file runs on this Node) and waits until `ready()` says so; rejects with
- * the tail of its stderr if it exits or takes longer than the timeout (default 15 s).
+ * the tail of its stderr if it exits or takes longer than the timeout (default 15 s). One of
+ * sluice's components runs as the local platform runs it: from its prebuilt bundle when fresh, the
+ * data path's with their memory settings (common/prebuilt.ts).
  */
 export async function startAndWait(command: string, args: string[], options: StartOptions): Promise<Child> {
   const file = command.endsWith(".ts");
-  const child = spawn(file ? process.execPath : command, file ? [command, ...args] : args, {
-    env: { ...process.env, LOG_LEVEL: "warn", ...options.env },
+  const launch = file ? componentLaunch([command, ...args]) : { args, env: {} };
+  const child = spawn(file ? process.execPath : command, launch.args, {
+    env: { ...process.env, LOG_LEVEL: "warn", ...options.env, ...launch.env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const stderr = track(child);

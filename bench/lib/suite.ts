@@ -2,6 +2,7 @@
 // (the app direct, nginx one hop) always with them, measured in the same interleaved rounds; the
 // queue-proxy's start and the cold burst when chosen; then the tables, issue 13's goals and the
 // JSON under bench/results/.
+import { DATA_PATH_NODE_OPTIONS, DATA_PATH_ENV as MEMORY_ENV, staleness } from "../../common/prebuilt.ts";
 import { benchBurst } from "../burst.ts";
 import { references } from "../references.ts";
 import { benchStartup } from "../startup.ts";
@@ -23,6 +24,17 @@ export interface SuiteChoice {
   burst: boolean;
 }
 
+/** How the router, activator and queue-proxy run in this run: as the local platform runs them. */
+function howComponentsRun(): string {
+  const stale = staleness();
+  const settings = [...DATA_PATH_NODE_OPTIONS, ...Object.entries(MEMORY_ENV).map(([k, v]) => `${k}=${v}`)];
+  const runs =
+    stale === undefined
+      ? "prebuilt bundles (as sluice up runs them)"
+      : `TypeScript sources, no fresh bundle (${stale}; npm run build)`;
+  return `${runs}, with ${settings.join(" ")}`;
+}
+
 const firstLine = (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0];
 
 export async function runSuite(choice: SuiteChoice, options: BenchOptions, name: string): Promise<void> {
@@ -42,6 +54,7 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
             "in [raw] rows, that hop runs node:http"
           : ""),
     );
+    console.log(`sluice's processes: ${howComponentsRun()}`);
     // Start-up first, on a machine not yet busy with the comparison's processes (only the app).
     if (choice.startup) startup = await benchStartup(processes, options.paths);
 
