@@ -125,11 +125,6 @@ export class EventingController {
     return this.#options.leader ?? SOLE_REPLICA;
   }
 
-  /** Whether this replica runs the sources and writes status now. */
-  get leading(): boolean {
-    return this.#leader.leading;
-  }
-
   #reapply(): void {
     this.#applied = undefined;
     if (this.#listed) this.#queue.add(SYNC);
