@@ -19,7 +19,6 @@ import { type PodLogLimits, PodLogs } from "./pod-logs.ts";
 import { type PodRecord, PodRegistry } from "./pod-registry.ts";
 import { processState, signalProcess } from "./process-identity.ts";
 import { queueProxyReady } from "./queue-proxy-readiness.ts";
-import { busyLook, type Look, QUIET_WINDOW_MS, StartActivity } from "./start-activity.ts";
 
 export interface LocalPlatformOptions {
   log: Logger;
@@ -40,16 +39,10 @@ export interface LocalPlatformOptions {
    */
   capacity?: LocalCapacity;
   /**
-   * A pod starting for longer than this no longer holds a start slot, however busy: it must not
-   * hold up the pods behind it for ever. (One whose processes have gone quiet gives its slot up
-   * before that: start-activity.ts.)
+   * A pod starting for longer than this no longer holds a start slot: it is waiting on its app,
+   * not using the CPU its start needed, and must not hold up the pods behind it.
    */
   startSlotMs?: number;
-  /**
-   * Looks at how busy a starting pod's processes are (start-activity.ts's busyLook by default);
-   * a test passes its own to keep pods busy.
-   */
-  busyLook?: (pids: readonly number[]) => Look | undefined;
 }
 
 /** A pod waiting for room on the machine: named already (as a Kubernetes pod is), no process yet. */
@@ -92,10 +85,7 @@ export class LocalPlatform implements Platform {
   readonly #leaseTimer: NodeJS.Timeout;
   readonly #capacity: LocalCapacity;
   readonly #startSlotMs: number;
-  readonly #busyLook: (pids: readonly number[]) => Look | undefined;
-  /** Starting pods' activity, while they hold a start slot: a quiet one gives it up. */
-  readonly #activity = new WeakMap<LocalPod, StartActivity>();
-  /** Set while pods wait for a start slot that a busy pod holds: look again at it then. */
+  /** Set while a start slot is held by a pod that will stop holding it by time alone. */
   #admitTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -107,7 +97,6 @@ export class LocalPlatform implements Platform {
     this.#orphanGraceSeconds = options.orphanGraceSeconds ?? 60;
     this.#capacity = options.capacity ?? { maxPods: Infinity, maxStarting: Infinity };
     this.#startSlotMs = options.startSlotMs ?? 10_000;
-    this.#busyLook = options.busyLook ?? busyLook;
     this.#logs = new PodLogs(options.logLimits);
     this.#registry = new PodRegistry(join(options.stateDir, "pods"));
     // Renewed from the start: pods a previous platform left keep running while we decide on them.
@@ -321,10 +310,9 @@ export class LocalPlatform implements Platform {
       const live = this.#live(state);
       let starting = 0;
       for (const pod of live) {
-        if (pod.phase !== "starting" || this.#quiet(pod, now)) continue;
-        // Its activity is looked at again after a window (+1: a timer may fire a ms early).
-        const frees = Math.min(pod.startedAt + this.#startSlotMs, now + QUIET_WINDOW_MS + 1);
-        if (pod.startedAt + this.#startSlotMs > now) {
+        if (pod.phase !== "starting") continue;
+        const frees = pod.startedAt + this.#startSlotMs;
+        if (frees > now) {
           starting++;
           slotFreesAt = Math.min(slotFreesAt, frees);
         }
@@ -356,24 +344,10 @@ export class LocalPlatform implements Platform {
     }
     const waiting = slots.some((slot) => slot.pending > start.filter((key) => key === slot.key).length);
     if (waiting && slotFreesAt < Infinity) {
-      // A start slot may free without an event (a pod gone quiet, or slow to become ready): look
-      // again then.
-      this.#admitTimer = setTimeout(() => this.#admit(), Math.max(1, slotFreesAt - now));
+      // A start slot frees by time alone (a pod slow to become ready): look again then.
+      this.#admitTimer = setTimeout(() => this.#admit(), slotFreesAt - now);
       this.#admitTimer.unref();
     }
-  }
-
-  /** Whether a starting pod's processes have gone quiet (its start slot is free), looking now. */
-  #quiet(pod: LocalPod, now: number): boolean {
-    let activity = this.#activity.get(pod);
-    if (!activity) {
-      activity = new StartActivity();
-      this.#activity.set(pod, activity);
-    }
-    if (activity.settled) return true;
-    const { app, queueProxy } = pod.status(0).pids ?? {};
-    const pids = app !== undefined && queueProxy !== undefined ? [app, queueProxy] : undefined;
-    return activity.sample(now, pids && this.#busyLook(pids));
   }
 
   #nextName(state: LocalRevision): string {

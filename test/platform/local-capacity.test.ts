@@ -3,21 +3,16 @@
 import t from "tap";
 import { createLogger } from "../../common/log.ts";
 import type { LocalCapacity } from "../../platform/local/capacity.ts";
-import { LocalPlatform, type LocalPlatformOptions } from "../../platform/local/local-platform.ts";
+import { LocalPlatform } from "../../platform/local/local-platform.ts";
 import type { PodPhase, RevisionPods } from "../../platform/platform.ts";
 import { appTemplate, tempStateDir } from "../helpers/platform.ts";
 import { waitFor } from "../helpers/processes.ts";
 
-function newPlatform(
-  t: { teardown(fn: () => unknown): void },
-  capacity: LocalCapacity,
-  options: Pick<LocalPlatformOptions, "busyLook"> = {},
-) {
+function newPlatform(t: { teardown(fn: () => unknown): void }, capacity: LocalCapacity) {
   const platform = new LocalPlatform({
     log: createLogger("test", "silent"),
     stateDir: tempStateDir(t),
     capacity,
-    ...options,
   });
   t.teardown(() => platform.close());
   return platform;
@@ -106,13 +101,8 @@ t.test("a revision at zero gets a pod before a full revision's next, by preempti
   t.equal(busy?.desired, 5, "its desired scale is unchanged");
 });
 
-/** Reads every starting pod as busy: each holds its start slot until it is ready. */
-function alwaysBusy(): LocalPlatformOptions["busyLook"] {
-  return () => ({ nanos: 0, active: true });
-}
-
-t.test("no more busy pods start at once than maxStarting", async (t) => {
-  const platform = newPlatform(t, { maxPods: 3, maxStarting: 1 }, { busyLook: alwaysBusy() });
+t.test("no more pods start at once than maxStarting", async (t) => {
+  const platform = newPlatform(t, { maxPods: 3, maxStarting: 1 });
   platform.ensureRevision(appTemplate("s-00001"));
   let mostStarting = 0;
   platform.onChange(() => {
@@ -123,18 +113,4 @@ t.test("no more busy pods start at once than maxStarting", async (t) => {
   t.equal(inPhase(platform.revision("default/s-00001"), "pending").length, 2, "two wait for the start slot");
   await waitFor("three ready", () => inPhase(platform.revision("default/s-00001"), "ready").length === 3);
   t.equal(mostStarting, 1, "one at a time");
-});
-
-t.test("a starting pod whose processes are quiet gives its start slot to the next", async (t) => {
-  // An app that never listens: its pod stays starting, its processes idle (a boot that waits).
-  const waiting = appTemplate("w-00001", {
-    command: [process.execPath, "-e", "setInterval(() => {}, 1e6)"],
-  });
-  const platform = newPlatform(t, { maxPods: 2, maxStarting: 1 });
-  platform.ensureRevision(waiting);
-  platform.scale("default/w-00001", 2);
-  t.equal(inPhase(platform.revision("default/w-00001"), "pending").length, 1, "one waits for the slot");
-  await waitFor("both starting: the first one's quiet start freed the slot", () =>
-    inPhase(platform.revision("default/w-00001"), "starting").length === 2 ? true : undefined,
-  );
 });
