@@ -174,5 +174,19 @@ spec:
       t.equal(await sourcesOn(other), 1, "the new leader runs the PingSource");
       t.same(duplicates(), [], "still no tick sent twice");
     });
+
+    await t.test("a leader killed outright: another takes over once its Lease expires", async (t) => {
+      const third = await replica("eventing-c");
+      other.proc.child.kill("SIGKILL");
+      await other.proc.exited;
+      await waitFor("the third holds the Lease", async () => (await holder()) === third.name, {
+        timeoutMs: 30_000,
+        everyMs: 100,
+      });
+      const before = ticks().length;
+      await waitFor("3 more ticks", () => ticks().length >= before + 3, { timeoutMs: 30_000, everyMs: 100 });
+      t.equal(await sourcesOn(third), 1, "it runs the PingSource");
+      t.same(duplicates(), [], "still no tick sent twice");
+    });
   },
 );
