@@ -4,10 +4,10 @@ import type { SinkBindingManifest } from "../resources/source-manifest.ts";
 // SinkBinding (sources.knative.dev/v1): a Service that emits events gets K_SINK, the URL of its
 // sink, in its environment (and K_CE_OVERRIDES, the binding's ceOverrides as JSON), so its code
 // posts CloudEvents there without knowing where that is. This is the pure half: which
-// environment each Service gets. Putting it into the pods' environment is the platform's job
-// (platform/ and autoscaler/, later): where a revision's env is built, merge
-// `sinkBindingEnv(bindings, service, options)` into it; a binding added or changed then means a
-// new revision, as Knative's webhook re-injects into the pod template.
+// environment each Service gets. Putting it into the pods' environment is the platform's job:
+// locally autoscaler/sink-bindings.ts (pod-template.ts), on Kubernetes
+// platform/kubernetes/sink-binding-env.ts (the revision Deployment's env, so a changed binding
+// rolls it, as Knative's webhook re-injects into the pod template).
 //
 // A K_SINK that names a sluice Service is the router's URL; its Host (the Service's
 // {name}.{namespace}.{domain}) is not carried by a URL, so K_SINK for a Service sink is written
