@@ -1,5 +1,6 @@
 // How fast each component starts and how much memory it holds idle, from its TypeScript sources
-// and from its prebuilt bundle (dist/, `npm run build`):
+// and from its prebuilt bundle (dist/, `npm run build`), with the settings sluice up gives it
+// (common/prebuilt.ts componentLaunch):
 //
 //   node scripts/measure-start.ts [--runs N] [--idle-ms MS] [component…]
 //
@@ -14,7 +15,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { prebuiltEntry, ROOT, staleness } from "../common/prebuilt.ts";
+import { componentLaunch, prebuiltEntry, ROOT, staleness } from "../common/prebuilt.ts";
 
 const COMPONENTS = ["queue-proxy", "router", "activator", "autoscaler"] as const;
 type Component = (typeof COMPONENTS)[number];
@@ -76,9 +77,14 @@ function environment(component: Component, appPort: number, stateDir: string): R
   }
 }
 
-async function once(entry: string, env: Record<string, string>, idleMs: number): Promise<Sample> {
+async function once(
+  entry: string,
+  nodeArgs: string[],
+  env: Record<string, string>,
+  idleMs: number,
+): Promise<Sample> {
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [entry], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, entry], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
@@ -131,6 +137,9 @@ async function main(argv: string[]): Promise<void> {
   try {
     for (const component of chosen.length > 0 ? chosen : COMPONENTS) {
       const source = join(ROOT, component, "main.ts");
+      // The settings sluice up runs the component with (the data path's memory settings).
+      const launch = componentLaunch([source]);
+      const nodeArgs = launch.args.slice(0, -1);
       const variants: [string, string | undefined][] = [
         ["source", source],
         ["bundle", prebuiltEntry(source)],
@@ -139,7 +148,14 @@ async function main(argv: string[]): Promise<void> {
         if (entry === undefined) continue;
         const samples: Sample[] = [];
         for (let run = 0; run < runs; run++)
-          samples.push(await once(entry, environment(component, appPort, stateDir), idleMs));
+          samples.push(
+            await once(
+              entry,
+              nodeArgs,
+              { ...environment(component, appPort, stateDir), ...launch.env },
+              idleMs,
+            ),
+          );
         const of = (key: keyof Sample, digits = 0) =>
           summary(
             samples.map((s) => s[key]),
