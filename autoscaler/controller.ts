@@ -215,11 +215,11 @@ export class Controller {
     const referenced = referencedRevisions(services, this.#services.values());
     let changed = false;
     for (const { runtime, scale } of poked) {
-      const readyPods = this.#pods(runtime.key)?.pods.filter((pod) => pod.phase === "ready").length ?? 0;
-      if (readyPods > 0) continue; // the activator has not heard yet; the tick decides as usual
       const from = runtime.desired;
       let wanted = from === 0 ? scale : from;
-      if (!this.#followsHpa(runtime))
+      // With a pod ready (the activator has not heard yet), the tick decides as usual.
+      const ready = this.#pods(runtime.key)?.pods.some((pod) => pod.phase === "ready") ?? false;
+      if (!ready && !this.#followsHpa(runtime))
         wanted = Math.max(wanted, decideOnPoke(runtime, referenced.has(runtime.key), now).scale);
       if (wanted <= from) continue;
       this.#scale(runtime, wanted, "proxy");

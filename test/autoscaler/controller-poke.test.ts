@@ -58,3 +58,23 @@ t.test("a poke while no pod is ready scales to the waiting requests' KPA figure"
   controller.activatorStats(poke(3000), now + 400);
   t.equal(desired(), sized, "no decision on a poke once a pod is ready");
 });
+
+t.test(
+  "a poke at zero with a pod still ready (going away) scales to the activation scale only",
+  async (t) => {
+    const { controller, platform } = await startController(t, tempStateDir(t, "sluice-poke-"));
+    controller.apply(
+      serviceYaml("cold", {
+        annotations: ['autoscaling.knative.dev/initial-scale: "0"'],
+        containerConcurrency: 4,
+      }),
+      "cold.yaml",
+    );
+    const now = Date.now();
+    platform.revisions
+      .get(KEY)
+      ?.pods.push({ name: "cold-00001-001", phase: "ready", restarts: 0, startedAt: now } as PodStatus);
+    controller.activatorStats(poke(50), now);
+    t.equal(platform.revision(KEY)?.desired, 1, "at once, as from zero; the tick sizes it");
+  },
+);
