@@ -92,6 +92,10 @@ function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]
 }
 
 const IDENTITY = new Set<PropertyKey>(["apiVersion", "kind"]);
+/** Every kind the files may hold; Eventing's (eventing/resources/load.ts) never reach here. */
+const KINDS_TAKEN =
+  "Service (serving.knative.dev/v1); Broker, Trigger (eventing.knative.dev/v1); KafkaSource, PingSource, " +
+  "SinkBinding (sources.knative.dev/v1); GitHubSource (sources.knative.dev/v1alpha1); NatsSource (sources.sluice.dev/v1)";
 
 /**
  * Loads every Service in a YAML (or JSON) text of one or more documents. A field set to null is
@@ -159,7 +163,18 @@ export function loadManifests(text: string, file: string): Loaded {
         issue.path.length === 1 && IDENTITY.has(issue.path[0]) && valueAt(value, issue.path) !== undefined,
     );
     if (foreign.length > 0) {
-      problems.push(...schemaProblems(foreign, value, at, file));
+      const { apiVersion, kind } = value;
+      // Another known kind of object (a Deployment, Knative's Sequence or Channel): one line saying
+      // what it is and what sluice takes, not "must be" twice. A Service of another group keeps
+      // the apiVersion's own problem.
+      if (typeof apiVersion === "string" && typeof kind === "string" && kind !== "Service")
+        problems.push({
+          file,
+          path: "kind",
+          ...at(["kind"]),
+          message: `${JSON.stringify(kind)} (${apiVersion}) is not a kind sluice takes: ${KINDS_TAKEN}`,
+        });
+      else problems.push(...schemaProblems(foreign, value, at, file));
       continue;
     }
     problems.push(...schemaProblems(issues, value, at, file));

@@ -72,7 +72,7 @@ const cases: [string, string, RegExp, string[]?][] = [
   [
     "wrong kind",
     service().replace("kind: Service", "kind: Deployment"),
-    /svc\.yaml:2:7: kind: must be "Service"/,
+    /svc\.yaml:2:7: kind: "Deployment" \(serving\.knative\.dev\/v1\) is not a kind sluice takes: Service \(serving\.knative\.dev\/v1\); Broker/,
   ],
   [
     "missing name",
@@ -299,9 +299,13 @@ spec:
   selector: { matchLabels: { app: web } }
 `;
   t.same(problemsOf(deployment), [
-    'svc.yaml:1:13: apiVersion: must be "serving.knative.dev/v1"',
-    'svc.yaml:2:7: kind: must be "Service"',
+    'svc.yaml:2:7: kind: "Deployment" (apps/v1) is not a kind sluice takes: Service (serving.knative.dev/v1); Broker, Trigger (eventing.knative.dev/v1); KafkaSource, PingSource, SinkBinding (sources.knative.dev/v1); GitHubSource (sources.knative.dev/v1alpha1); NatsSource (sources.sluice.dev/v1)',
   ]);
+  t.same(
+    problemsOf("apiVersion: serving.sluice.dev/v1\nkind: Service\nmetadata: { name: a }\n"),
+    ['svc.yaml:1:13: apiVersion: must be "serving.knative.dev/v1"'],
+    "a Service of another group: its apiVersion is what is wrong",
+  );
   t.same(problemsOf("- a\n- b\n"), [
     "svc.yaml:1:1: expected a Service: a mapping with apiVersion, kind, metadata and spec",
   ]);
