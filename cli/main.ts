@@ -11,10 +11,10 @@ const commands: Record<string, () => Promise<Command>> = {
 };
 
 const summaries: Record<string, string> = {
-  up: "run autoscaler, activator, router and local pods on Service files (default: examples/)",
-  apply: "send Service files to a running sluice",
-  validate: "check Service files without applying them",
-  status: "show services, revisions, traffic, pods and load",
+  up: "run sluice and local pods on Service and Eventing files (default: examples/)",
+  apply: "send Service and Eventing files to a running sluice (or a cluster)",
+  validate: "check Service and Eventing files without applying them",
+  status: "show services, revisions, traffic, pods, load, brokers, triggers and sources",
   logs: "show (and follow) the output of a service's pods",
 };
 
