@@ -1,5 +1,5 @@
 import type { Logger } from "../common/log.ts";
-import type { TriggerDispatcher } from "./dispatcher/dispatcher.ts";
+import { type TriggerDispatcher, triggerFingerprint } from "./dispatcher/dispatcher.ts";
 import type { EventingSet } from "./resources/compile.ts";
 import type { BrokerStore } from "./store/broker-store.ts";
 
@@ -34,6 +34,12 @@ export class EventingRuntime {
   }
 
   async #apply(next: EventingSet): Promise<void> {
+    // Brokers and Triggers as they were (an apply that only changes sources, say): nothing to
+    // bring to it, and no worker is touched.
+    if (setFingerprint(next) === setFingerprint(this.#set)) {
+      this.#set = next;
+      return;
+    }
     // 1. Streams and consumers first: with interest retention an event stored before its
     //    Trigger's consumer exists is not kept for it, so the ingress must not see a Broker
     //    (or a Trigger start) before they are there.
@@ -43,11 +49,12 @@ export class EventingRuntime {
         if (trigger.namespace === broker.namespace && trigger.broker === broker.name)
           await this.#store.ensureTrigger(broker.namespace, broker.name, trigger.name);
     }
-    // 2. The ingress takes the new Brokers; the dispatcher's workers follow the new Triggers.
+    // 2. The ingress takes the new Brokers; the dispatcher's workers follow the new Triggers
+    //    (only changed ones are restarted; nothing waits for a delivery in flight).
     const previous = this.#set;
     this.#set = next;
     await this.#dispatcher.apply(next);
-    // 3. Only then the consumers of Triggers that are gone (their workers have stopped), so
+    // 3. Only then the consumers of Triggers that are gone (their workers no longer pull), so
     //    interest retention stops keeping events for them. A Broker that is gone keeps its
     //    stream (and what it holds, until the retention age): deleting stored events is not
     //    something a config change should do by accident.
@@ -74,4 +81,9 @@ export class EventingRuntime {
         );
     }
   }
+}
+
+/** Brokers and Triggers as comparable text, in no particular order. */
+function setFingerprint(set: EventingSet): string {
+  return JSON.stringify([[...set.brokers.keys()].sort(), set.triggers.map(triggerFingerprint).sort()]);
 }

@@ -32,6 +32,8 @@ export interface TriggerRuntime {
   name: string;
   broker: string;
   matches: (event: EventAttributes) => boolean;
+  /** The filter as written (canonical JSON), so a changed Trigger can be told from an unchanged one. */
+  filterSpec: string;
   subscriber: Target;
   delivery: DeliveryPolicy;
 }
@@ -88,6 +90,7 @@ export function compileEventing(
       name: trigger.metadata.name,
       broker: spec.broker,
       matches: triggerFilter(spec.filter, spec.filters),
+      filterSpec: JSON.stringify({ filter: spec.filter, filters: spec.filters }),
       subscriber: resolveDestination(spec.subscriber, namespace, options),
       delivery: deliveryPolicy(delivery, namespace, options),
     });
