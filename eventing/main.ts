@@ -24,6 +24,7 @@ import type { SinkOptions } from "./sources/sink.ts";
 import { SourceMetrics } from "./sources/source-metrics.ts";
 import { eventingStatus } from "./status.ts";
 import { BrokerStore, HEADER_ROOM_BYTES } from "./store/broker-store.ts";
+import { StoreRepair } from "./store/repair.ts";
 
 // Eventing's process: the Broker ingress and the Trigger dispatcher over NATS JetStream, and the
 // sources (KafkaSource, PingSource, GitHubSource, NatsSource). Wiring only; see docs/eventing.md
@@ -91,6 +92,8 @@ const dispatcher = new TriggerDispatcher({
 });
 
 const runtime = new EventingRuntime(store, dispatcher, log);
+// Recreates a Broker's stream or a Trigger's consumer that JetStream lost (store/repair.ts).
+const repair = new StoreRepair(store, () => runtime.set, log);
 const sinkOptions: SinkOptions = { agent, timeoutMs: config.deliveryTimeoutMs, metrics: sourceMetrics, log };
 const sources = new SourceRunners([], {
   sink: sinkOptions,
@@ -110,7 +113,12 @@ let cluster: EventingController | undefined;
 const ingress = createServer(
   createIngressHandler({
     brokers: () => runtime.set.brokers,
-    store: (namespace, broker, event) => store.publish(namespace, broker, event),
+    store: async (namespace, broker, event) => {
+      repair.guard(namespace, broker);
+      return store.publish(namespace, broker, event).catch(async (error: unknown) => {
+        throw await repair.explain(namespace, broker, error);
+      });
+    },
     maxEventBytes: config.maxEventBytes,
     metrics,
     log,
@@ -140,7 +148,7 @@ async function openWebhook(): Promise<number | undefined> {
 }
 const admin = createAdminServer({
   registry,
-  isReady: () => !draining && !nc.isClosed() && (cluster?.synced ?? true),
+  isReady: () => !draining && !nc.isClosed() && repair.ready && (cluster?.synced ?? true),
   log,
   name: "eventing admin port",
   routes: {
@@ -177,6 +185,7 @@ async function shutDown(reason: string, exitCode = 0): Promise<void> {
   // Sources first: they stop taking events, and KafkaSources commit what was delivered.
   await cluster?.stop(); // no sync may start sources again
   await sources.stop();
+  repair.stop();
   webhook?.close();
   ingress.close();
   ingress.closeIdleConnections();
@@ -193,6 +202,7 @@ onUnhandled(log, (reason, exitCode) => void shutDown(reason, exitCode));
 try {
   // Streams and consumers exist before the ingress listens (see runtime.ts).
   await runtime.apply(set);
+  repair.start();
   const port = await listen(ingress, config.port, config.bindAddress, "eventing broker ingress");
   ingressUrl = `http://${config.bindAddress}:${port}`;
   // Sources before the admin port: an apply (PUT /v1/eventing) merges into the set they start.

@@ -163,6 +163,28 @@ export class BrokerStore {
     return this.#js.consumers.get(streamName(namespace, broker), consumerName(trigger));
   }
 
+  /** Whether the Broker's stream is there (repair.ts: a NATS that lost its store has none). */
+  async streamExists(namespace: string, broker: string): Promise<boolean> {
+    try {
+      await this.#jsm.streams.info(streamName(namespace, broker));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Whether the Trigger's consumer is there. */
+  async consumerExists(namespace: string, broker: string, trigger: string): Promise<boolean> {
+    try {
+      await this.#jsm.consumers.info(streamName(namespace, broker), consumerName(trigger));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
   /** Messages stored in a Broker's stream and not yet acknowledged by every Trigger (for tests and status). */
   async storedCount(namespace: string, broker: string): Promise<number> {
     const info = await this.#jsm.streams.info(streamName(namespace, broker));

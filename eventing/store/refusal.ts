@@ -33,6 +33,17 @@ export class StoreUnavailable extends Error {
   }
 }
 
+/**
+ * Thrown for a Broker whose stream (or a Trigger's consumer) is gone from JetStream — a NATS
+ * restarted without its store, a stream deleted by hand — while repair.ts recreates it.
+ */
+export class StreamMissing extends Error {
+  constructor(namespace: string, broker: string, detail?: string) {
+    super(`stream for broker ${namespace}/${broker} missing; recreating${detail ? ` (${detail})` : ""}`);
+    this.name = "StreamMissing";
+  }
+}
+
 /** What to tell the producer for an error of BrokerStore.publish. */
 export function storeRefusal(error: unknown): StoreRefusal {
   const e = error as {
@@ -42,7 +53,7 @@ export function storeRefusal(error: unknown): StoreRefusal {
     apiError?: () => { err_code?: number };
   };
   const message = e?.message ?? String(error);
-  if (e?.name === "StoreUnavailable")
+  if (e?.name === "StoreUnavailable" || e?.name === "StreamMissing")
     return { reason: "unavailable", message, retryAfterSeconds: UNAVAILABLE_RETRY_SECONDS };
   const errCode = typeof e?.apiError === "function" ? e.apiError().err_code : undefined;
   if (errCode !== undefined && NO_ROOM[errCode] !== undefined)

@@ -1,0 +1,90 @@
+// A Broker recovers when JetStream loses its stream (real nats-server): the stream is deleted
+// with the JetStream API, and its subject taken by another stream so that recreating it fails
+// for a while. Meanwhile the ingress answers 503 naming the missing stream (not "jetstream is not
+// enabled") and /readyz is not ready; once the subject is free again the stream and the
+// Trigger's consumer are recreated, /readyz is ready, and events posted are accepted and delivered.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import t from "tap";
+import { streamName, subjectOf } from "../../eventing/store/names.ts";
+import { skipUnlessNats, startNats } from "../helpers/nats.ts";
+import { startProcess, waitFor } from "../helpers/processes.ts";
+import { startRecorder } from "./event-recorder.ts";
+
+t.test("a lost stream is recreated", { skip: skipUnlessNats() }, async (t) => {
+  const nats = await startNats(t);
+  const subscriber = await startRecorder(t);
+  const dir = mkdtempSync(join(tmpdir(), "sluice-store-repair-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "eventing.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: all }
+spec: { broker: default, subscriber: { uri: "${subscriber.url}/all" } }
+`,
+  );
+  const eventing = await startProcess(
+    t,
+    "eventing/main.ts",
+    {
+      NATS_URL: nats.url,
+      EVENTING_PORT: "0",
+      EVENTING_ADMIN_PORT: "0",
+      EVENTING_FILES: file,
+      LOG_LEVEL: "info",
+    },
+    { timeoutMs: 60_000 },
+  );
+  const ingress = `http://127.0.0.1:${eventing.message.port}/default/default`;
+  const readyz = `http://127.0.0.1:${eventing.message.adminPort}/readyz`;
+  const post = async (id: string) => {
+    const res = await fetch(ingress, {
+      method: "POST",
+      headers: { "ce-specversion": "1.0", "ce-id": id, "ce-source": "/test", "ce-type": "t" },
+    });
+    return { status: res.status, body: await res.text() };
+  };
+  const ready = async () => (await fetch(readyz)).status;
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+
+  t.equal((await post("before")).status, 202);
+  await waitFor("delivered before", () => subscriber.ids("/all").has("before"), { timeoutMs: 30_000 });
+  t.equal(await ready(), 200);
+
+  await jsm.streams.delete(streamName("default", "default"));
+  // Another stream holds the Broker's subject: recreating the Broker's stream fails until it goes.
+  await jsm.streams.add({ name: "SQUATTER", subjects: [subjectOf("default", "default")] });
+  const refused = await post("while-missing");
+  t.equal(refused.status, 503, refused.body);
+  t.match(
+    refused.body,
+    /stream for broker default\/default missing; recreating/,
+    "the 503 names the real reason",
+  );
+  t.notMatch(refused.body, /jetstream is not enabled/);
+  await waitFor("not ready while the stream is missing", async () => (await ready()) === 503, {
+    timeoutMs: 30_000,
+  });
+  const again = await post("still-missing");
+  t.equal(again.status, 503, "still refused while it cannot be recreated");
+
+  await jsm.streams.delete("SQUATTER");
+  await waitFor("ready again once recreated", async () => (await ready()) === 200, { timeoutMs: 40_000 });
+  const accepted = await post("after");
+  t.equal(accepted.status, 202, accepted.body);
+  await waitFor("the event posted after recreation is delivered", () => subscriber.ids("/all").has("after"), {
+    timeoutMs: 20_000,
+  });
+  t.notOk(subscriber.ids("/all").has("while-missing"), "a refused event was never stored");
+});
