@@ -33,6 +33,14 @@ export interface ChildSpan {
   end(attributes: Record<string, string | number>, error?: string): void;
 }
 
+/** A span that is not an HTTP server's request (eventing's deliveries and sources): see startSpan. */
+export interface HopSpan extends ChildSpan {
+  /** The traceparent to send on (this span as the parent). */
+  readonly traceparent: string;
+}
+
+export type HopKind = "server" | "client" | "producer";
+
 export interface Tracer {
   readonly enabled: boolean;
   /**
@@ -50,6 +58,18 @@ export interface Tracer {
     method: string,
     attributes: Record<string, string | number>,
   ): RequestSpan | undefined;
+  /**
+   * Starts a span named `name` of `kind` under `parent` (a traceparent, may be absent or
+   * malformed: then a new trace starts), by startRequestSpan's rules: undefined when tracing is
+   * off or the parent is not sampled; a new trace not sampled gets a span recording nothing whose
+   * traceparent (flags 00) carries the decision on.
+   */
+  startSpan(
+    parent: string | undefined,
+    name: string,
+    kind: HopKind,
+    attributes: Record<string, string | number>,
+  ): HopSpan | undefined;
   /**
    * Flushes and stops the exporter (called on shutdown). Rejects, naming the endpoint, when the
    * last spans could not be exported: log it and go on.
@@ -211,6 +231,7 @@ export function loadTracingConfig(component: string, source: Env = process.env):
 const DISABLED: Tracer = Object.freeze({
   enabled: false,
   startRequestSpan: () => undefined,
+  startSpan: () => undefined,
   shutdown: async () => {},
 });
 
@@ -360,6 +381,36 @@ class SdkTracer implements Tracer {
     return new SdkRequestSpan(span, span.spanContext(), this);
   }
 
+  startSpan(
+    incoming: string | undefined,
+    name: string,
+    kind: HopKind,
+    attributes: Record<string, string | number>,
+  ): HopSpan | undefined {
+    const parent = parseTraceparent(incoming);
+    if (parent !== undefined && this.#parentDecides && !isSampled(parent.flags)) return undefined;
+    const api = this.#api;
+    const context: Context =
+      parent === undefined
+        ? api.ROOT_CONTEXT
+        : api.trace.setSpanContext(api.ROOT_CONTEXT, {
+            traceId: parent.traceId,
+            spanId: parent.spanId,
+            traceFlags: parent.flags,
+            isRemote: true,
+          });
+    const spanKind =
+      kind === "client" ? api.SpanKind.CLIENT : kind === "producer" ? api.SpanKind.PRODUCER : this.#server;
+    const span = this.#tracer.startSpan(name, { kind: spanKind, attributes }, context);
+    const own = span.spanContext();
+    if (!span.isRecording()) {
+      if (parent !== undefined) return undefined;
+      const traceparent = formatTraceparent({ traceId: own.traceId, spanId: own.spanId, flags: 0 });
+      return { traceparent, end() {} };
+    }
+    return new SdkHopSpan(span, this.#error, own);
+  }
+
   /** A child of `parent` (rare path: the activator's wait for a pod). */
   startChild(parent: Span, name: string, attributes: Record<string, string | number>): ChildSpan {
     const api = this.#api;
@@ -442,5 +493,18 @@ class SdkChildSpan implements ChildSpan {
     span.setAttributes(attributes);
     if (error !== undefined) span.setStatus({ code: this.#error, message: error });
     span.end();
+  }
+}
+
+class SdkHopSpan extends SdkChildSpan implements HopSpan {
+  readonly traceparent: string;
+
+  constructor(span: Span, error: number, context: SpanContext) {
+    super(span, error);
+    this.traceparent = formatTraceparent({
+      traceId: context.traceId,
+      spanId: context.spanId,
+      flags: context.traceFlags,
+    });
   }
 }

@@ -2,12 +2,13 @@ import { createServer } from "node:http";
 import { connect } from "@nats-io/transport-node";
 import { Agent } from "undici";
 import { tokenFromEnv } from "../common/api-token.ts";
-import { loadConfigOrExit } from "../common/env.ts";
+import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
 import { createLogger } from "../common/log.ts";
 import { createRegistry } from "../common/metrics.ts";
 import { onShutdown, onUnhandled } from "../common/shutdown.ts";
+import { createTracer } from "../common/tracing.ts";
 import { createEventingApi } from "./admin-api.ts";
 import { createIngressHandler } from "./broker-ingress/handler.ts";
 import { loadConfig } from "./config.ts";
@@ -25,6 +26,7 @@ import { SourceMetrics } from "./sources/source-metrics.ts";
 import { eventingStatus } from "./status.ts";
 import { BrokerStore, HEADER_ROOM_BYTES } from "./store/broker-store.ts";
 import { StoreRepair } from "./store/repair.ts";
+import { useTracer } from "./tracing.ts";
 
 // Eventing's process: the Broker ingress and the Trigger dispatcher over NATS JetStream, and the
 // sources (KafkaSource, PingSource, GitHubSource, NatsSource). Wiring only; see docs/eventing.md
@@ -35,6 +37,9 @@ const log = createLogger("eventing");
 const registry = createRegistry("eventing");
 const metrics = new EventingMetrics(registry);
 const sourceMetrics = new SourceMetrics(registry);
+// Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (nothing of OpenTelemetry loaded); see tracing.ts.
+const tracer = await createTracer("eventing").catch(exitOnConfigError);
+useTracer(tracer);
 
 const resources = readEventingFiles(config.files, { routerUrl: config.routerUrl, domain: config.domain });
 if ("problems" in resources) {
@@ -168,7 +173,7 @@ const admin = createAdminServer({
         checkSources: (sourceManifests) => sources.check(compileSourceSet(sourceManifests)),
         status: () => ({
           ...eventingStatus(runtime.set, metrics, ingressUrl),
-          sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl),
+          sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl, (s) => sources.health(s)),
         }),
         appliedFile: config.appliedFile,
         token: tokenFromEnv(),
@@ -192,6 +197,7 @@ async function shutDown(reason: string, exitCode = 0): Promise<void> {
   await dispatcher.stop();
   await nc.drain().catch(() => {}); // flushes the acks of the last deliveries
   await agent.close();
+  await tracer.shutdown().catch((error: Error) => log.warn(error.message));
   admin.close();
   log.info("stopped");
   process.exit(exitCode);

@@ -3,9 +3,11 @@ import { sendPlain } from "../../common/http/respond.ts";
 import type { Logger } from "../../common/log.ts";
 import { describeEvent, type StoredEvent } from "../cloudevent/event.ts";
 import { parseHttpEvent } from "../cloudevent/parse-http.ts";
+import { ttlProblem } from "../dispatcher/reply-ttl.ts";
 import type { EventingMetrics } from "../metrics.ts";
 import { type BrokerRuntime, brokerKey } from "../resources/compile.ts";
 import { storeRefusal } from "../store/refusal.ts";
+import { traceIngress } from "../tracing.ts";
 import { readBody } from "./read-body.ts";
 
 // The Broker ingress: POST /{namespace}/{broker} with one CloudEvent (binary or structured).
@@ -48,13 +50,28 @@ export function createIngressHandler(options: IngressOptions) {
     const body = await readBody(req, maxEventBytes);
     if (body === "too-large") return tooLarge();
     const parsed = parseHttpEvent(req.headers, body);
-    if ("problem" in parsed) return answer(400, parsed.problem);
+    // The trace context goes into the stored event (tracing.ts); one span when sampled.
+    const trace = traceIngress(
+      req.headers,
+      "event" in parsed ? parsed.event : undefined,
+      `${namespace}/${name}`,
+    );
+    if ("problem" in parsed) {
+      trace.end(400);
+      return answer(400, parsed.problem);
+    }
+    const ttl = ttlProblem(parsed.event);
+    if (ttl !== undefined) {
+      trace.end(400);
+      return answer(400, ttl);
+    }
     try {
-      const { duplicate } = await store(namespace, name, parsed.event);
+      const { duplicate } = await store(namespace, name, trace.event ?? parsed.event);
       if (duplicate)
         log.debug({ namespace, broker: name, ...describeEvent(parsed.event) }, "duplicate event ignored");
       metrics.ingress(namespace, name, 202);
       res.writeHead(202, { "content-length": "0" }).end();
+      trace.end(202);
     } catch (error) {
       const refusal = storeRefusal(error);
       log.warn(
@@ -66,6 +83,7 @@ export function createIngressHandler(options: IngressOptions) {
         `the event was not stored: ${refusal.message}; retry after ${refusal.retryAfterSeconds} s`,
         { "retry-after": String(refusal.retryAfterSeconds) },
       );
+      trace.end(503, refusal.message);
     }
   };
 }

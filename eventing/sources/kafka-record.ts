@@ -1,6 +1,7 @@
 import type { StoredEvent } from "../cloudevent/event.ts";
 import { parseHttpEvent } from "../cloudevent/parse-http.ts";
 import type { KafkaKeyType } from "../resources/compile-sources.ts";
+import { withRecordTrace } from "../tracing.ts";
 
 // A Kafka record as the CloudEvent a KafkaSource sends, the way Knative's source data plane
 // (eventing-kafka-broker) makes it. A record that already is a CloudEvent in the Kafka protocol
@@ -43,7 +44,8 @@ export function eventOfRecord(record: KafkaRecordIn, source: KafkaSourceName): S
   for (const [k, v] of record.headers) headers.push([text(k), text(v)]);
   const data = record.value && record.value.length > 0 ? record.value : undefined;
   const asCloudEvent = cloudEventOfRecord(headers, data);
-  if (asCloudEvent) return asCloudEvent;
+  // A `traceparent` record header (OpenTelemetry's Kafka propagation) is the event's trace context.
+  if (asCloudEvent) return withRecordTrace(asCloudEvent, headers);
 
   const { partition, offset } = record;
   const attributes: Record<string, string> = {
@@ -67,7 +69,7 @@ export function eventOfRecord(record: KafkaRecordIn, source: KafkaSourceName): S
     const cleaned = name.toLowerCase().replace(/[^a-z0-9]/g, "");
     attributes[`kafkaheader${cleaned}`] = value;
   }
-  return { attributes, data };
+  return withRecordTrace({ attributes, data }, headers);
 }
 
 /** The record as a CloudEvent of the Kafka binding, or undefined when it is not a valid one. */

@@ -6,6 +6,7 @@ import { afterFailure } from "../dispatcher/backoff.ts";
 import { deadLetterEvent } from "../dispatcher/dead-letter.ts";
 import { type SendResult, sendEvent } from "../dispatcher/send-event.ts";
 import type { DeliveryPolicy, Target } from "../resources/compile.ts";
+import { traceSource } from "../tracing.ts";
 import type { SourceMetrics, SourceOutcome } from "./source-metrics.ts";
 
 // Every source's way to its sink: binary-mode POST (the dispatcher's sendEvent, so a Service
@@ -49,6 +50,21 @@ export function withOverrides(event: StoredEvent, extensions: Record<string, str
  * when `signal` fires first (shutting down: the event was not delivered).
  */
 export async function deliverToSink(
+  source: SinkSource,
+  original: StoredEvent,
+  policy: DeliveryPolicy | undefined,
+  options: SinkOptions,
+  signal?: AbortSignal,
+): Promise<SourceOutcome | "aborted"> {
+  // A trace per event when tracing is on (tracing.ts): the source's span, the attempts its children.
+  const trace = traceSource(source, original);
+  if (trace === undefined) return deliver(source, original, policy, options, signal);
+  const outcome = await deliver(source, trace.event, policy, options, signal);
+  trace.end(outcome);
+  return outcome;
+}
+
+async function deliver(
   source: SinkSource,
   original: StoredEvent,
   policy: DeliveryPolicy | undefined,
