@@ -173,7 +173,7 @@ const admin = createAdminServer({
         checkSources: (sourceManifests) => sources.check(compileSourceSet(sourceManifests)),
         status: () => ({
           ...eventingStatus(runtime.set, metrics, ingressUrl),
-          sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl, (s) => sources.health(s)),
+          sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl),
         }),
         appliedFile: config.appliedFile,
         token: tokenFromEnv(),
