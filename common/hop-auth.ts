@@ -1,10 +1,12 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { HOP_AUTH_HEADER } from "./internal-headers.ts";
 
 /** Shortest hop secret accepted (a guessable secret would be no boundary at all). */
 export const MIN_HOP_SECRET_LENGTH = 16;
 
-const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
+// node:crypto (~2 MB of RSS) is loaded at the first verify, not at start: a queue-proxy may sit idle.
+let cryptoModule: typeof import("node:crypto") | undefined;
+const crypto = () => (cryptoModule ??= process.getBuiltinModule("node:crypto"));
+const digest = (value: string): Buffer => crypto().createHash("sha256").update(value).digest();
 
 /**
  * The installation's hop secret (SLUICE_HOP_SECRET), shared by the router, activator and every
@@ -14,22 +16,25 @@ const digest = (value: string): Buffer => createHash("sha256").update(value).dig
 export class HopAuth {
   /** [name, value] to append to an upstream request's flat header list; empty without a secret. */
   readonly header: readonly string[];
-  readonly #expected: Buffer | undefined;
+  readonly #secret: string | undefined;
+  /** The secret's digest, computed at the first verify. */
+  #expected: Buffer | undefined;
 
   constructor(secret: string | undefined) {
     this.header = secret === undefined ? [] : [HOP_AUTH_HEADER, secret];
-    this.#expected = secret === undefined ? undefined : digest(secret);
+    this.#secret = secret;
   }
 
   get configured(): boolean {
-    return this.#expected !== undefined;
+    return this.#secret !== undefined;
   }
 
   /** Whether `value` (the hop-auth header as received) is the secret; compared in constant time. */
   verify(value: string | undefined): boolean {
-    if (this.#expected === undefined || value === undefined) return false;
+    if (this.#secret === undefined || value === undefined) return false;
+    this.#expected ??= digest(this.#secret);
     // Digests have one length, so the comparison time says nothing about the secret's length either.
-    return timingSafeEqual(digest(value), this.#expected);
+    return crypto().timingSafeEqual(digest(value), this.#expected);
   }
 }
 

@@ -1,8 +1,6 @@
 // The W3C Trace Context `traceparent` header (https://www.w3.org/TR/trace-context/#traceparent-header):
 // `version-traceid-parentid-flags`, lowercase hex. Pure parsing and formatting, plus fresh ids.
 
-import { randomFillSync } from "node:crypto";
-
 /** One hop of a trace as carried by `traceparent`: the trace, the span that sent it, its flags. */
 export interface TraceContext {
   /** 32 lowercase hex digits, not all zero. */
@@ -64,13 +62,14 @@ export function isSampled(flags: number): boolean {
 }
 
 // Ids come from a pool of random bytes refilled 4 KiB at a time, not a system call per id.
+// node:crypto (~2 MB of RSS) is loaded at the first id, not at start: a queue-proxy may sit idle.
 const pool = Buffer.allocUnsafe(4096);
 let poolOffset = pool.length;
 
 function randomHex(bytes: number): string {
   for (;;) {
     if (poolOffset + bytes > pool.length) {
-      randomFillSync(pool);
+      process.getBuiltinModule("node:crypto").randomFillSync(pool);
       poolOffset = 0;
     }
     const start = poolOffset;
