@@ -33,7 +33,8 @@ function table(columns: readonly string[], body: string[][]): string[] {
  * Brokers with their addresses, then a table of Triggers: ACCEPTED events (passed the filter,
  * once each), DELIVERED (the subscriber answered 2xx), RETRIED (failed attempts scheduled again),
  * DEAD-LETTERED (sent to the dead-letter sink); events dropped for want of a sink are noted. Then
- * the sources, when there are any, with the same counts of what they sent to their sinks.
+ * the sources, when there are any, with the same counts of what they sent to their sinks; a source
+ * that is not running (starting, or failing: with the reason and since when) is noted after them.
  */
 export function formatEventing(status: EventingStatus & { sources?: EventingSnapshot["sources"] }): string {
   const lines = status.brokers.map((b) => `broker ${id(b.namespace, b.name)}: ${b.address.url}`);
@@ -73,5 +74,11 @@ export function formatEventing(status: EventingStatus & { sources?: EventingSnap
         ]),
       ),
     );
+  for (const s of sources)
+    if (s.status?.state === "failing")
+      lines.push(
+        `${id(s.namespace, s.name)}: failing since ${s.status.since}: ${s.status.reason ?? "unknown"}`,
+      );
+    else if (s.status?.state === "starting") lines.push(`${id(s.namespace, s.name)}: starting`);
   return `${lines.join("\n")}\n`;
 }

@@ -52,6 +52,8 @@ export interface EventingSnapshot {
     sink: string;
     url?: string;
     counts: Record<string, number>;
+    /** running, starting, or failing with the reason, since when (eventing/sources/source-health.ts). */
+    status?: { state: string; reason?: string; since: string };
   }[];
 }
 

@@ -173,7 +173,7 @@ const admin = createAdminServer({
         checkSources: (sourceManifests) => sources.check(compileSourceSet(sourceManifests)),
         status: () => ({
           ...eventingStatus(runtime.set, metrics, ingressUrl),
-          sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl),
+          sources: sourcesStatus(sources.sources, sourceMetrics, webhookUrl, (s) => sources.health(s)),
         }),
         appliedFile: config.appliedFile,
         token: tokenFromEnv(),

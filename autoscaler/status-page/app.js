@@ -267,6 +267,18 @@ function count(item, key) {
   return h("td", "number", String(item.counts?.[key] ?? 0));
 }
 
+/** A source's name, with a badge when it is not running: failing (with the reason) or starting. */
+function sourceName(source) {
+  const cell = h("td", null, qualified(source));
+  const status = source.status;
+  if (!status || status.state === "running") return cell;
+  const badge = h("span", `badge ${status.state === "failing" ? "failed" : "restarting"}`, status.state);
+  badge.title = `since ${status.since}`;
+  cell.append(" ", badge);
+  if (status.reason) cell.append(h("div", "muted", status.reason));
+  return cell;
+}
+
 function eventingRows(which, items, row) {
   const [section, body] = EVENTING_TABLES[which];
   section.hidden = items.length === 0;
@@ -312,7 +324,7 @@ function renderEventing(eventing) {
       "tr",
       null,
       null,
-      h("td", null, qualified(source)),
+      sourceName(source),
       h("td", null, source.kind),
       sink,
       count(source, "delivered"),

@@ -29,7 +29,8 @@ const WEBHOOK_KIND = "GitHubSource";
 
 export interface ClusterApplyOptions {
   runtime: Pick<EventingRuntime, "apply">;
-  sources: Pick<SourceRunners, "apply" | "sources">;
+  sources: Pick<SourceRunners, "apply" | "sources"> &
+    Partial<Pick<SourceRunners, "health" | "onHealthChange">>;
   /** Manifests → runtime sources, Broker sinks at this process's ingress. */
   compileSources: (manifests: SourceManifest[]) => SourceRuntime[];
   log: Logger;
@@ -47,6 +48,8 @@ export interface ClusterApply {
   apply(resources: ClusterResources): Promise<boolean>;
   /** Why a source the cluster holds, valid, is not running; undefined when it runs (or is not a source). */
   notRunning(id: string): string | undefined;
+  /** Why a source that runs here fails (a KafkaSource's missing topic): since when and the reason. */
+  failing(id: string): string | undefined;
 }
 
 const idOf = (source: SourceManifest) =>
@@ -104,6 +107,11 @@ export function clusterApply(options: ClusterApplyOptions & ServedBy): ClusterAp
       if (secretProblem) return secretProblem;
       if (options.sources.sources.some((s) => `${s.kind} ${s.namespace}/${s.name}` === id)) return undefined;
       return `not started${sourceError ? `: ${sourceError}` : ""}`;
+    },
+    failing(id) {
+      const source = options.sources.sources.find((s) => `${s.kind} ${s.namespace}/${s.name}` === id);
+      const health = source && options.sources.health?.(source);
+      return health?.state === "failing" ? `failing since ${health.since}: ${health.reason}` : undefined;
     },
   };
 }

@@ -42,6 +42,8 @@ export interface EventingControllerOptions {
   unsupported?: ReadonlyMap<string, string>;
   /** A served source that does not run, by id ("KafkaSource ns/name"): why (Ready=False, NotRunning). */
   notRunning?: (id: string) => string | undefined;
+  /** A source that runs but fails, by id: why (Ready=False, SourceFailing). */
+  failing?: (id: string) => string | undefined;
   /** Which replica runs the sources and writes status (default: this one, always). */
   leader?: SourceLeader;
   log: Logger;
@@ -195,6 +197,10 @@ export class EventingController {
         const notRunning = this.#options.notRunning?.(id);
         if (unsupported) facts.notReady = { reason: "NotSupported", message: unsupported };
         else if (notRunning) facts.notReady = { reason: "NotRunning", message: notRunning };
+        else {
+          const failing = this.#options.failing?.(id);
+          if (failing) facts.notReady = { reason: "SourceFailing", message: failing };
+        }
       }
       try {
         await this.writer.write(kind, object, (current) =>

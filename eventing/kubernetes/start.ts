@@ -56,6 +56,7 @@ export async function startClusterEventing(
     ingressUrl: settings.ingressUrl,
     apply: served.apply,
     notRunning: served.notRunning,
+    failing: served.failing,
     unsupported: NOT_RUN_ON_KUBERNETES,
     leader,
     log,
@@ -64,6 +65,8 @@ export async function startClusterEventing(
     { ingressUrl: settings.ingressUrl, lease: settings.lease ?? "none (this replica runs the sources)" },
     "watching the cluster's Eventing resources",
   );
+  // A source starting or stopping to fail changes its Ready condition: sync the status again.
+  options.sources.onHealthChange?.(() => controller.resync());
   await controller.start();
   return controller;
 }

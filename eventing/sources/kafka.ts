@@ -4,6 +4,7 @@ import type { Logger } from "../../common/log.ts";
 import type { KafkaSourceRuntime } from "../resources/compile-sources.ts";
 import { eventOfRecord } from "./kafka-record.ts";
 import { deliverToSink, type SinkOptions } from "./sink.ts";
+import { errorReason, SourceHealth } from "./source-health.ts";
 
 // A KafkaSource: a consumer group member (@platformatic/kafka; docs/eventing.md says why that
 // client) that sends each record to the sink as a CloudEvent (kafka-record.ts) and commits a
@@ -24,6 +25,8 @@ export interface KafkaSourceOptions {
   log: Logger;
   /** Records held in memory at once (across partitions) before the fetch stream pauses. */
   maxHeld: number;
+  /** Called when the source starts or stops failing (Kubernetes writes its Ready condition). */
+  onHealthChange?: () => void;
 }
 
 export const COMMIT_INTERVAL_MS = 500;
@@ -43,10 +46,13 @@ export class KafkaSourceRunner {
   #toCommit = new Map<string, Record>();
   #held = 0;
   #committing: Promise<void> = Promise.resolve();
+  /** Running once consuming; failing, with the client's error, while it cannot. */
+  readonly health: SourceHealth;
 
   constructor(source: KafkaSourceRuntime, options: KafkaSourceOptions) {
     this.#source = source;
     this.#options = options;
+    this.health = new SourceHealth(options.onHealthChange);
     this.#log = options.log.child({ source: `KafkaSource ${source.namespace}/${source.name}` });
   }
 
@@ -86,8 +92,10 @@ export class KafkaSourceRunner {
       try {
         await this.#consume(consumer);
       } catch (error) {
-        if (!signal.aborted)
+        if (!signal.aborted) {
           this.#log.error({ err: (error as Error).message }, "Kafka consumer failed; restarting it");
+          this.health.failing(this.#failure(error));
+        }
       }
       // What was delivered is committed before the group is left (or before a restart reads
       // the committed offsets again).
@@ -109,6 +117,7 @@ export class KafkaSourceRunner {
       autocommit: false,
     });
     this.#stream = stream;
+    this.health.running();
     this.#log.info({ group: this.#source.consumerGroup, topics: this.#source.topics }, "consuming");
     const committer = setInterval(() => void this.#commit(), COMMIT_INTERVAL_MS);
     try {
@@ -122,6 +131,12 @@ export class KafkaSourceRunner {
       clearInterval(committer);
       this.#stream = undefined;
     }
+  }
+
+  /** The status's reason: what failed, naming the topics and brokers (the client's message may not). */
+  #failure(error: unknown): string {
+    const { topics, bootstrapServers } = this.#source;
+    return `consuming topics ${topics.join(", ")} from ${bootstrapServers.join(", ")} failed: ${errorReason(error)}`;
   }
 
   /** Queues a record behind the others of its partition. */

@@ -8,6 +8,7 @@ import { NatsSourceRunner } from "./nats.ts";
 import { PingSourceRunner } from "./ping.ts";
 import { type ClusterSecrets, readSecret, secretId } from "./secrets.ts";
 import type { SinkOptions } from "./sink.ts";
+import type { SourceState } from "./source-health.ts";
 import type { SourceMetrics } from "./source-metrics.ts";
 
 // Every source of the set: a runner per KafkaSource, PingSource and NatsSource, and the
@@ -32,6 +33,8 @@ export interface SourcesOptions {
 interface Runner {
   start(): void | Promise<void>;
   stop(): Promise<void>;
+  /** Runners that can fail after starting (a KafkaSource's client) say how they are doing. */
+  health?: { current: SourceState };
 }
 
 /** The GitHubSources' endpoints with their secrets, or the secrets that are missing. */
@@ -82,6 +85,8 @@ interface Running {
   fingerprint: string;
   /** undefined for a GitHubSource: its endpoint is served by the webhook port. */
   runner: Runner | undefined;
+  /** When it was started. */
+  since: string;
 }
 
 export class SourceRunners {
@@ -90,6 +95,7 @@ export class SourceRunners {
   #running = new Map<string, Running>();
   #endpoints = new Map<string, GitHubEndpoint>();
   #queue: Promise<unknown> = Promise.resolve();
+  #healthListeners: (() => void)[] = [];
 
   /** `initial`: what start() runs; apply() changes it from then on. */
   constructor(initial: readonly SourceRuntime[], options: SourcesOptions) {
@@ -105,6 +111,18 @@ export class SourceRunners {
   /** The sources served now, in the order of the last set applied. */
   get sources(): SourceRuntime[] {
     return [...this.#running.values()].map((r) => r.source);
+  }
+
+  /** A source's state: a runner that reports none is running once started. */
+  health(source: Pick<SourceRuntime, "kind" | "namespace" | "name">): SourceState | undefined {
+    const running = this.#running.get(sourceKey(source));
+    if (!running) return undefined;
+    return running.runner?.health?.current ?? { state: "running", since: running.since };
+  }
+
+  /** Called whenever a source starts or stops failing. */
+  onHealthChange(listener: () => void): void {
+    this.#healthListeners.push(listener);
   }
 
   /** The GitHubSources' endpoints now ("namespace/name"), for the webhook handler. */
@@ -164,7 +182,12 @@ export class SourceRunners {
       if (this.#running.has(key)) continue;
       const runner = this.#runner(source);
       await runner?.start();
-      this.#running.set(key, { source, fingerprint: sourceFingerprint(source), runner });
+      this.#running.set(key, {
+        source,
+        fingerprint: sourceFingerprint(source),
+        runner,
+        since: new Date().toISOString(),
+      });
       if (!change.restarted.includes(key)) change.started.push(key);
     }
     // In the order of `next`, for the status.
@@ -184,6 +207,9 @@ export class SourceRunners {
         sink: options.sink,
         log: options.log,
         maxHeld: options.maxInFlight,
+        onHealthChange: () => {
+          for (const listener of this.#healthListeners) listener();
+        },
       });
     if (source.kind === "PingSource") return new PingSourceRunner(source, options);
     if (source.kind === "NatsSource")
@@ -209,6 +235,8 @@ export function sourcesStatus(
   metrics: SourceMetrics,
   /** The webhook port's URL, once it listens: a GitHubSource's Payload URL is under it. */
   webhookUrl?: string,
+  /** Each source's state (SourceRunners.health). */
+  health?: (source: SourceRuntime) => SourceState | undefined,
 ) {
   return sources.map((s) => ({
     kind: s.kind,
@@ -216,6 +244,7 @@ export function sourcesStatus(
     name: s.name,
     sink: s.sink.describe,
     ...(s.kind === "GitHubSource" && webhookUrl ? { url: `${webhookUrl}/${s.namespace}/${s.name}` } : {}),
+    ...(health?.(s) ? { status: health(s) } : {}),
     counts: {
       delivered: metrics.count(s.kind, s.namespace, s.name, "delivered"),
       retried: metrics.count(s.kind, s.namespace, s.name, "retried"),

@@ -11,9 +11,10 @@
 # Environment (optional):
 #   SLUICE_TOOLS_CACHE  cache root (default ~/.cache/sluice); jars from kafka/current/libs
 #   KAFKA_HEAP_OPTS     JVM heap (default -Xms128m -Xmx512m: a test broker, not a production one)
+#   KAFKA_AUTO_CREATE_TOPICS  auto.create.topics.enable (default true; false: a missing topic stays missing)
 set -euo pipefail
 
-[ $# -eq 3 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ $# -eq 3 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 dir=$1 port=$2 cport=$3
 libs=${SLUICE_TOOLS_CACHE:-$HOME/.cache/sluice}/kafka/current/libs
 [ -d "$libs" ] || { echo "kafka-start.sh: no Kafka jars in $libs: run scripts/tools/build.sh kafka" >&2; exit 1; }
@@ -33,7 +34,7 @@ inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=1
-auto.create.topics.enable=true
+auto.create.topics.enable=${KAFKA_AUTO_CREATE_TOPICS:-true}
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1

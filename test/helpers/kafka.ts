@@ -49,9 +49,13 @@ export interface KafkaBroker {
 
 /**
  * Starts a broker; resolves once it logs "Kafka Server started". Its ports come from the OS
- * (freePort): the controller's must be known before start, in the voter set.
+ * (freePort): the controller's must be known before start, in the voter set. `autoCreateTopics:
+ * false` makes a consumer of a missing topic see it missing.
  */
-export async function startKafka(t: Teardown, { timeoutMs = 90_000 } = {}): Promise<KafkaBroker> {
+export async function startKafka(
+  t: Teardown,
+  { timeoutMs = 90_000, autoCreateTopics = true } = {},
+): Promise<KafkaBroker> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-kafka-"));
   const [port, controllerPort] = [await freePort(), await freePort()];
   const child = spawn(
@@ -59,6 +63,7 @@ export async function startKafka(t: Teardown, { timeoutMs = 90_000 } = {}): Prom
     [dir, String(port), String(controllerPort)],
     {
       stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, KAFKA_AUTO_CREATE_TOPICS: String(autoCreateTopics) },
     },
   );
   let output = "";
