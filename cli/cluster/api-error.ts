@@ -51,6 +51,19 @@ export interface Call {
   namespace?: string;
 }
 
+/** A failure to talk to the cluster, already described: printed, exit 1. */
+export class ClusterFailed extends Error {}
+
+/** The chart's Eventing CRDs not being served: how to turn them on. */
+export function eventingCrdsMissing(target: ClusterTarget, resource: string): string {
+  return `the API server at ${target.server} does not serve ${resource}: the Eventing CRDs are not installed: helm upgrade sluice charts/sluice -n sluice-system --reuse-values --set eventing.enabled=true --set eventing.natsUrl=nats://NATS:4222 (docs/eventing.md, "On Kubernetes")`;
+}
+
+/** Whether a failed call is a 404 without an object's name: the resource (its CRD) is not served. */
+export function notServed(error: unknown): boolean {
+  return apiStatus(error) === 404 && statusBody(error)?.details?.name === undefined;
+}
+
 /** The CRD not being served: how to install it. */
 export function crdMissing(target: ClusterTarget, resource: string): string {
   const chart =

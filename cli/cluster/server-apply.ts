@@ -27,7 +27,10 @@ function visible(object: Applied | undefined): string {
 }
 
 /** The object server-side apply sends: the manifest in `group`, without a status. */
-export function applyBody(manifest: ServiceManifest, group: ServingGroup): Record<string, unknown> {
+export function applyBody(
+  manifest: ServiceManifest,
+  group: ServingGroup,
+): Record<string, unknown> & { metadata: ServiceManifest["metadata"] } {
   const { status: _status, ...rest } = manifest;
   return { ...rest, apiVersion: `${group}/v1`, kind: "Service" };
 }
@@ -36,15 +39,36 @@ export function applyBody(manifest: ServiceManifest, group: ServingGroup): Recor
  * Applies `manifest` into its namespace (already set) with `dryRun` or for real. Throws the API's
  * error (client-node's ApiException) when the server refuses.
  */
-export async function serverSideApply(
+export function serverSideApply(
   api: CustomObjectsApi,
   group: ServingGroup,
   manifest: ServiceManifest,
   dryRun: boolean,
 ): Promise<ApplyOutcome> {
-  const namespace = manifest.metadata.namespace ?? "default";
-  const name = manifest.metadata.name;
-  const where = { group, version: "v1", namespace, plural: "services" };
+  const where = { group, version: "v1", plural: "services" };
+  return serverSideApplyObject(api, where, applyBody(manifest, group), dryRun);
+}
+
+/** Where an object of a custom resource lives: its group, the version sent, its plural. */
+export interface ResourceWhere {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+/**
+ * Server-side apply of any custom object (`body` with apiVersion, kind, metadata.name and
+ * metadata.namespace set), with `dryRun` or for real; what changed. Throws the API's error.
+ */
+export async function serverSideApplyObject(
+  api: CustomObjectsApi,
+  resource: ResourceWhere,
+  body: Record<string, unknown> & { metadata: { name: string; namespace?: string } },
+  dryRun: boolean,
+): Promise<ApplyOutcome> {
+  const namespace = body.metadata.namespace ?? "default";
+  const name = body.metadata.name;
+  const where = { ...resource, namespace };
   let before: Applied | undefined;
   try {
     before = (await api.getNamespacedCustomObject({ ...where, name })) as Applied;
@@ -56,7 +80,7 @@ export async function serverSideApply(
     {
       ...where,
       name,
-      body: applyBody(manifest, group),
+      body,
       fieldManager: FIELD_MANAGER,
       force: true,
       ...(dryRun ? { dryRun: "All" } : {}),

@@ -3,7 +3,9 @@ import { parseArgs } from "node:util";
 import type { ComponentStatus, RevisionStatus, ServiceStatus, StatusSnapshot } from "../../common/status.ts";
 import type { EventingStatus } from "../../eventing/status.ts";
 import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER } from "../autoscaler-url.ts";
+import { formatEventingStatus } from "../cluster/format-eventing-status.ts";
 import { clusterStatusJson, formatClusterStatus } from "../cluster/format-status.ts";
+import { readEventing } from "../cluster/read-eventing-status.ts";
 import { ReadFailed, readServices } from "../cluster/read-status.ts";
 import {
   ALL_NAMESPACES_OPTION,
@@ -22,7 +24,7 @@ const REQUEST_TIMEOUT_MS = 5000;
 const WATCH_INTERVAL_MS = 1000;
 
 const HELP = `usage: sluice status [--autoscaler URL] [--json] [--watch]
-       sluice status (--kubeconfig PATH | --context NAME | --cluster) [-n NS | -A] [--group G] [--json] [--watch]
+       sluice status (--kubeconfig PATH | --context NAME | --cluster) [-n NS | -A] [--group G] [--eventing] [--json] [--watch]
 
 Shows every service, its revisions, traffic split, pods and load, from a running autoscaler's
 GET /v1/status. CONCURRENCY is the stable-window average the autoscaler scales on; RPS is
@@ -36,11 +38,17 @@ objects and the status the sluice controller wrote on them: per service its URL,
 created and ready revisions; per revision its share of traffic, tags, Ready and replicas
 (desired, actual); then the reason and message of whatever is not ready. --json prints the
 services with their statuses and their revisions' as the API server has them.
+When the chart runs Eventing (its CRDs are installed), the Brokers (address), Triggers (broker,
+subscriber URI) and sources and SinkBindings (sink URI) follow, each with Ready and its reason, as
+sluice's eventing component wrote them; --json adds them as "eventing". Without the CRDs that part
+is left out, unless --eventing asks for it.
 
 options:
   --autoscaler URL  the autoscaler to ask (default ${DEFAULT_AUTOSCALER})
   --json            print the raw /v1/status snapshot as JSON (one line per second with --watch)
   --watch, -w       redraw every second until Ctrl-C
+  --eventing        with a cluster: only Brokers, Triggers and sources (exit 1, saying how to
+                    install them, when the Eventing CRDs are not)
   --help, -h        show this help
 
 ${clusterHelp(true)}
@@ -196,6 +204,7 @@ function parse(args: string[]) {
       autoscaler: { type: "string" },
       json: { type: "boolean", default: false },
       watch: { type: "boolean", short: "w", default: false },
+      eventing: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
       ...CLUSTER_OPTIONS,
       ...ALL_NAMESPACES_OPTION,
@@ -230,6 +239,12 @@ export const status: Command = async (args) => {
     console.error(`sluice status: ${conflict}`);
     return EXIT_USAGE;
   }
+  if (!target && options.eventing) {
+    console.error(
+      "sluice status: --eventing needs a cluster (locally, Eventing shows whenever sluice up runs it): give --kubeconfig PATH, --context NAME or --cluster",
+    );
+    return EXIT_USAGE;
+  }
   const autoscaler = options.autoscaler ?? DEFAULT_AUTOSCALER;
   const base = target ? undefined : autoscalerBase(autoscaler);
   if (!target && base === undefined) {
@@ -241,10 +256,15 @@ export const status: Command = async (args) => {
   const where = target ? (target.allNamespaces ? "any namespace" : `namespace ${target.namespace}`) : "";
   const read = async (): Promise<string> => {
     if (target) {
-      const services = await readServices(target);
-      return options.json
-        ? `${JSON.stringify(clusterStatusJson(services), null, compact)}\n`
-        : formatClusterStatus(services, where, target.allNamespaces);
+      const [services, eventing] = await Promise.all([
+        options.eventing ? undefined : readServices(target),
+        readEventing(target, options.eventing),
+      ]);
+      if (options.json)
+        return `${JSON.stringify({ ...(services ? clusterStatusJson(services) : {}), ...(eventing ? { eventing } : {}) }, null, compact)}\n`;
+      const events = eventing ? formatEventingStatus(eventing, target.allNamespaces) : "";
+      if (services) return `${formatClusterStatus(services, where, target.allNamespaces)}${events}`;
+      return events === "" ? `no Brokers, Triggers or sources in ${where}\n` : events.slice(1);
     }
     const snapshot = await fetchStatus(base as string);
     const eventing = await fetchEventing(base as string, snapshot);
