@@ -39,13 +39,18 @@ services; then every Service goes through a server-side dry run (the CRD's schem
 only when all of them pass are they written, each with server-side apply (field manager sluice,
 forced) into its namespace, apiVersion set to the chosen group. apiVersion serving.sluice.dev/v1
 is accepted in the files then. One line per document: created, configured or unchanged.
+Brokers, Triggers, SinkBindings and sources in the files are part of it there: checked here with
+eventing's own checks (a Trigger's Broker must be in the files or on the cluster), dry-run, then
+applied with the Services, into their own groups (eventing.knative.dev, sources.knative.dev,
+sources.sluice.dev; the chart's eventing.enabled installs the CRDs): "Broker default/default:
+created". Nothing of any kind is written unless every document passes.
 
-Brokers, Triggers, SinkBindings and sources (KafkaSource, PingSource, GitHubSource, NatsSource)
-in the files (beside the Services or alone) go to the eventing component that sluice up runs (its
-PUT /v1/eventing; the autoscaler's GET /v1/status says where it is): checked here first against
-the Brokers that run, sent after the Services, one request per file, merged into what runs (same
-kind, namespace and name replaces; nothing is deleted; a changed source restarts, an unchanged
-one keeps running); one line per resource: created, configured or unchanged.
+Locally, Brokers, Triggers, SinkBindings and sources (KafkaSource, PingSource, GitHubSource,
+NatsSource) in the files (beside the Services or alone) go to the eventing component that sluice
+up runs (its PUT /v1/eventing; the autoscaler's GET /v1/status says where it is): checked here
+first against the Brokers that run, sent after the Services, one request per file, merged into
+what runs (same kind, namespace and name replaces; nothing is deleted; a changed source restarts,
+an unchanged one keeps running); one line per resource: created, configured or unchanged.
 
 options:
   -f, --filename FILE  a Service file (YAML or JSON, --- between documents) or a directory
@@ -57,7 +62,7 @@ options:
 ${clusterHelp(false)}
 
 exit codes: 0 applied, 1 the autoscaler or the cluster cannot be reached or failed (with a
-cluster: the API server refused a Service, e.g. a CEL rule, or the CRD is missing, or the call is
+cluster: the API server refused a document, e.g. a CEL rule, or a CRD is missing, or the call is
 forbidden), 2 invalid input (every problem is printed as file:line:column: path: message) or
 bad usage`;
 
@@ -163,6 +168,12 @@ export const apply: Command = async (args) => {
   const paths = [...values.filename, ...positionals];
   if (paths.length === 0) {
     console.error(`sluice apply: no files: give -f FILE or -f DIRECTORY\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (target && values.eventing !== undefined) {
+    console.error(
+      "sluice apply: --eventing is for a local sluice; with a cluster the Eventing resources go to the API server",
+    );
     return EXIT_USAGE;
   }
   if (target) return applyToCluster(target, paths, { write: true, command: "sluice apply" });

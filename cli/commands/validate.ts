@@ -35,7 +35,9 @@ With a cluster (--kubeconfig, --context, --cluster or --group), the same checks 
 (Knative's container rules; apiVersion serving.sluice.dev/v1 accepted; traffic and hosts checked
 against the cluster's revisions and services), then a server-side dry run of every Service
 (dryRun=All: the CRD's schema and CEL rules, admission), so what apply would meet shows here;
-nothing is written.
+nothing is written. Eventing resources too: eventing's checks, a Trigger's Broker looked for in the
+files and on the cluster (missing: a problem, not a note), then their own dry run; without the
+chart's Eventing CRDs, exit 1 saying how to install them.
 
 options:
   -f, --filename FILE  a Service file (YAML or JSON, --- between documents) or a directory
