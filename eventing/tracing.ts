@@ -225,7 +225,10 @@ export function traceSource(
   };
 }
 
-/** A Kafka record's transport context (`traceparent`/`tracestate` headers) wins over the event's own. */
+/**
+ * A Kafka record's or NATS message's transport context (`traceparent`/`tracestate` headers) wins
+ * over the event's own.
+ */
 export function withRecordTrace(event: StoredEvent, headers: readonly [string, string][]): StoredEvent {
   let traceparent: string | undefined;
   let tracestate: string | undefined;

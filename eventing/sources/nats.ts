@@ -5,6 +5,7 @@ import type { StoredEvent } from "../cloudevent/event.ts";
 import { decodeHeaderValue } from "../cloudevent/header-value.ts";
 import { DEFAULT_DELIVERY, deliveryPolicy, type ResolveOptions } from "../resources/compile.ts";
 import type { NatsSourceRuntime } from "../resources/compile-sources.ts";
+import { withRecordTrace } from "../tracing.ts";
 import { deliverToSink, type SinkOptions } from "./sink.ts";
 
 // A NatsSource (sources.sluice.dev/v1): a core NATS subscription on a subject (wildcards
@@ -129,7 +130,11 @@ export class NatsSourceRunner {
     const headers = msg.headers
       ? [...msg.headers.keys()].map((k) => [k, msg.headers?.get(k) ?? ""] as [string, string])
       : undefined;
-    const event = eventOfNatsMessage(this.#source, { subject: msg.subject, headers, data: msg.data });
+    // A `traceparent` message header is the event's trace context (tracing.ts).
+    const event = withRecordTrace(
+      eventOfNatsMessage(this.#source, { subject: msg.subject, headers, data: msg.data }),
+      headers ?? [],
+    );
     const outcome = await deliverToSink(this.#source, event, policy, this.#options.sink, this.#abort.signal);
     if (outcome === "delivered" && msg.reply) msg.respond();
   }

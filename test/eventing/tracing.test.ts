@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import t, { type Test } from "tap";
 import { parseTraceparent } from "../../common/traceparent.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
@@ -70,6 +71,13 @@ spec:
   schedule: "* * * * * *"
   data: "{}"
   sink: { uri: "${recorder.url}/ping" }
+---
+apiVersion: sources.sluice.dev/v1
+kind: NatsSource
+metadata: { name: traced, namespace: demo }
+spec:
+  subject: traced.in
+  sink: { uri: "${recorder.url}/nats" }
 `,
     );
     // The subscriber answers with a reply event (binary mode, no trace headers of its own).
@@ -256,6 +264,35 @@ spec:
           collector.spans.filter((s) => s.traceId === traceId),
           [],
           "no span of the unsampled trace",
+        );
+      }
+    });
+
+    await t.test("a NatsSource message's traceparent header is the event's context", async (t) => {
+      const nc = await connect({ servers: nats.url });
+      t.teardown(() => nc.close());
+      const traceId = hex(16);
+      const parentId = hex(8);
+      const h = natsHeaders();
+      h.set("traceparent", `00-${traceId}-${parentId}-01`);
+      nc.publish("traced.in", "{}", { headers: h });
+      await nc.flush();
+      const got = await waitFor("the NATS message at its sink", () => recorder.at("/nats")[0], {
+        timeoutMs: 20_000,
+        everyMs: 50,
+      });
+      const context = contextOf(got);
+      t.equal(context?.traceId, traceId, "in the publisher's trace");
+      if (mode === "off") t.equal(context?.spanId, parentId, "the publisher's context, untouched");
+      else {
+        const spans = await spansOf(traceId, (s) => s.some((span) => span.kind === CLIENT));
+        const source = spans.find((s) => s.name === "eventing source");
+        t.equal(source?.parentSpanId, parentId, "the source span's parent is the publisher's span");
+        t.equal(source?.attributes["sluice.source"], "NatsSource demo/traced");
+        t.equal(
+          spans.find((s) => s.kind === CLIENT)?.spanId,
+          context?.spanId,
+          "the sink's parent: the attempt",
         );
       }
     });
