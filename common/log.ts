@@ -1,8 +1,76 @@
-import pino, { type Logger } from "pino";
+import { writeSync } from "node:fs";
+import { createRequire } from "node:module";
+import type { Logger, LoggerOptions } from "pino";
+import { fields, LEVELS, type LevelName, simpleLine } from "./log-line.ts";
 
 export type { Logger };
 
+type Pino = (options: LoggerOptions) => Logger;
+
+// pino is loaded at the first line it is needed for, not at start (~3 MB of RSS with the
+// worker_threads and assert it requires: a queue-proxy that only says it is listening never needs
+// it). In a bundle (CommonJS) esbuild turns `require("pino")` into the bundled pino, initialized
+// at this call; from the sources (an ES module) there is no `require`, and node_modules' pino is
+// required instead.
+const loadPino = (): Pino =>
+  (typeof require === "function" ? require("pino") : createRequire(import.meta.url)("pino")) as Pino;
+
 /** One JSON line per event; LOG_LEVEL picks the level (default info). */
 export function createLogger(component: string, level = process.env.LOG_LEVEL ?? "info"): Logger {
-  return pino({ name: component, level, base: { component, pid: process.pid } });
+  const options: LoggerOptions = { name: component, level, base: { component, pid: process.pid } };
+  const threshold = level === "silent" ? Number.POSITIVE_INFINITY : LEVELS[level as LevelName];
+  // An unknown level: pino's own error, at once.
+  if (threshold === undefined) return loadPino()(options);
+  // pino writes the base, then its name, then each child's bindings.
+  const bindings = fields({ ...options.base, name: component });
+  return deferredLogger(() => loadPino()(options), threshold, bindings);
+}
+
+/**
+ * A Logger that writes the simple lines (log-line.ts) itself, synchronously as pino's default
+ * destination does, and makes the pino logger (`make`) for anything else: a call with an Error or
+ * a nested object, any other property. From then on every call is pino's.
+ */
+function deferredLogger(make: () => Logger, threshold: number, bindings: string | undefined): Logger {
+  let real: Logger | undefined;
+  const materialize = (): Logger => {
+    real ??= make();
+    return real;
+  };
+  const own: Record<string | symbol, unknown> = {
+    child(childBindings: Record<string, unknown>, options?: unknown) {
+      if (real !== undefined || options !== undefined)
+        return materialize().child(childBindings, options as never);
+      const written = bindings === undefined ? undefined : fields(childBindings);
+      return deferredLogger(
+        () => materialize().child(childBindings),
+        threshold,
+        written === undefined ? undefined : bindings + written,
+      );
+    },
+    isLevelEnabled: (name: string) =>
+      real ? real.isLevelEnabled(name) : LEVELS[name as LevelName] >= threshold,
+  };
+  for (const [name, number] of Object.entries(LEVELS) as [LevelName, number][]) {
+    own[name] = (...args: unknown[]) => {
+      if (real === undefined) {
+        if (number < threshold) return;
+        const line = bindings === undefined ? undefined : simpleLine(number, Date.now(), bindings, args);
+        if (line !== undefined) {
+          writeSync(1, line);
+          return;
+        }
+      }
+      (materialize()[name] as (...args: unknown[]) => void)(...args);
+    };
+  }
+  return new Proxy(own, {
+    get(target, property) {
+      if (Object.hasOwn(target, property)) return target[property];
+      const value = Reflect.get(materialize(), property);
+      return typeof value === "function" ? value.bind(real) : value;
+    },
+    set: (_target, property, value) => Reflect.set(materialize(), property, value),
+    has: (_target, property) => property in materialize(),
+  }) as unknown as Logger;
 }

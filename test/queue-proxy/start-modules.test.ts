@@ -1,5 +1,6 @@
 // What a queue-proxy loads to start: neither prom-client (until /metrics is first asked for, or at
-// once with a metrics port) nor OpenTelemetry (unless tracing is configured).
+// once with a metrics port) nor OpenTelemetry (unless tracing is configured), nor pino (its start
+// lines are simple ones, common/log-line.ts).
 import { type ChildProcess, fork } from "node:child_process";
 import t, { type Test } from "tap";
 import { ROOT, TEST_HOP_SECRET, waitFor, watchChild } from "../helpers/processes.ts";
@@ -51,7 +52,7 @@ async function start(t: Test, env: Record<string, string>) {
     ]);
   const loaded = async (pkg: string) =>
     (await modules()).some((url) => url.includes(`/node_modules/${pkg}/`));
-  return { listening, loaded, adminUrl: `http://127.0.0.1:${listening.adminPort}` };
+  return { listening, loaded, output, adminUrl: `http://127.0.0.1:${listening.adminPort}` };
 }
 
 t.test("without a metrics port: prom-client loads at the first scrape; no tracing SDK", async (t) => {
@@ -68,6 +69,12 @@ t.test("without a metrics port: prom-client loads at the first scrape; no tracin
   );
   t.match(text, /^sluice_queue_proxy_process_cpu_seconds_total /m, "with the process metrics");
   t.ok(await qp.loaded("prom-client"), "loaded for the scrape");
+});
+
+t.test("at the info level: the start lines are written without pino", async (t) => {
+  const qp = await start(t, { LOG_LEVEL: "info" });
+  await waitFor("the listening line", () => qp.output().includes('"msg":"queue-proxy listening"'));
+  t.notOk(await qp.loaded("pino"), "no pino");
 });
 
 t.test("with a metrics port: prom-client loads at start", async (t) => {
