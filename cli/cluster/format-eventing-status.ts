@@ -67,6 +67,7 @@ export function formatEventingStatus(entries: EventingEntries, allNamespaces = f
     entry.status?.sinkUri ?? "-",
     ...readyCells(entry),
   ]);
+  notes.push(...entries.unreadable.map((why) => `eventing: ${why}`));
   if (notes.length > 0) lines.push("", ...notes);
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }

@@ -5,6 +5,7 @@
 import { CustomObjectsApi, type V1ObjectMeta } from "@kubernetes/client-node";
 import { EVENTING_KINDS, type EventingKind } from "../../eventing/kubernetes/kinds.ts";
 import type { ResourceStatus } from "../../eventing/kubernetes/resource-status.ts";
+import { apiStatus } from "../../platform/kubernetes/api-status.ts";
 import { describeApiError, eventingCrdsMissing, notServed } from "./api-error.ts";
 import { ReadFailed } from "./read-status.ts";
 import type { ClusterTarget } from "./target.ts";
@@ -26,6 +27,13 @@ export interface EventingEntries {
   triggers: EventingEntry[];
   /** KafkaSource, PingSource, GitHubSource, NatsSource and SinkBinding, by kind then name. */
   sources: EventingEntry[];
+  /** Kinds this user may not list (RBAC), said as the API server refused: the rest is shown. */
+  unreadable: string[];
+}
+
+/** A kind the user may not list: left out of an answer that was not asked for Eventing. */
+interface Forbidden {
+  forbidden: string;
 }
 
 interface CustomObject {
@@ -35,7 +43,11 @@ interface CustomObject {
 }
 
 /** The objects of one kind, or undefined when the API server does not serve it. */
-async function list(target: ClusterTarget, kind: EventingKind): Promise<CustomObject[] | undefined> {
+async function list(
+  target: ClusterTarget,
+  kind: EventingKind,
+  required: boolean,
+): Promise<CustomObject[] | Forbidden | undefined> {
   const api = target.kubeConfig.makeApiClient(CustomObjectsApi);
   const where = { group: kind.group, version: kind.version, plural: kind.plural };
   try {
@@ -50,7 +62,10 @@ async function list(target: ClusterTarget, kind: EventingKind): Promise<CustomOb
       resource: `${kind.plural}.${kind.group}`,
       namespace: target.allNamespaces ? undefined : target.namespace,
     };
-    throw new ReadFailed(describeApiError(error, call, target));
+    const message = describeApiError(error, call, target);
+    // Someone allowed to see only Services still gets them.
+    if (apiStatus(error) === 403 && !required) return { forbidden: message };
+    throw new ReadFailed(message);
   }
 }
 
@@ -78,15 +93,19 @@ export async function readEventing(
   required: boolean,
 ): Promise<EventingEntries | undefined> {
   const listed = await Promise.all(
-    EVENTING_KINDS.map(async (kind) => [kind, await list(target, kind)] as const),
+    EVENTING_KINDS.map(async (kind) => [kind, await list(target, kind, required)] as const),
   );
   const served = listed.filter(([, items]) => items !== undefined);
   if (served.length === 0) {
     if (required) throw new ReadFailed(eventingCrdsMissing(target, "brokers.eventing.knative.dev"));
     return undefined;
   }
-  const entries: EventingEntries = { brokers: [], triggers: [], sources: [] };
+  const entries: EventingEntries = { brokers: [], triggers: [], sources: [], unreadable: [] };
   for (const [kind, items] of served) {
+    if (items !== undefined && !Array.isArray(items)) {
+      entries.unreadable.push(items.forbidden);
+      continue;
+    }
     const into =
       kind.kind === "Broker" ? entries.brokers : kind.kind === "Trigger" ? entries.triggers : entries.sources;
     for (const object of items ?? []) into.push(entry(kind.kind, object, target));

@@ -110,6 +110,7 @@ t.test("the status tables and why whatever is not ready is not", async (t) => {
       ),
     ],
     sources: [entry("KafkaSource", "feed")],
+    unreadable: ["forbidden: cannot list natssources.sources.sluice.dev in namespace default"],
   });
   t.equal(
     text,
@@ -126,11 +127,16 @@ feed    KafkaSource  -         -      -
 Trigger orders: Ready False: InvalidSpec: bad
 Trigger orders: generation 1 not seen by eventing yet (the status is of generation 0)
 KafkaSource feed: no status yet; is sluice's eventing component running?
+eventing: forbidden: cannot list natssources.sources.sluice.dev in namespace default
 `,
   );
-  t.equal(formatEventingStatus({ brokers: [], triggers: [], sources: [] }), "", "nothing: nothing");
+  t.equal(
+    formatEventingStatus({ brokers: [], triggers: [], sources: [], unreadable: [] }),
+    "",
+    "nothing: nothing",
+  );
   const all = formatEventingStatus(
-    { brokers: [entry("Broker", "default")], triggers: [], sources: [] },
+    { brokers: [entry("Broker", "default")], triggers: [], sources: [], unreadable: [] },
     true,
   );
   t.match(all, /^default\/default +- +- +-$/m, "with -A, the namespace");

@@ -96,7 +96,10 @@ current-context: here
 });
 
 t.test("Eventing on a real API server with the chart installed by helm", { skip }, async (t) => {
-  const cp = await startControlPlane(t, { controllerManager: false });
+  const cp = await startControlPlane(t, {
+    controllerManager: false,
+    users: [{ name: "viewer", token: "viewer-token" }],
+  });
   const kube = ["--kubeconfig", cp.kubeconfigPath];
   const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const dir = tempDir(t);
@@ -350,6 +353,39 @@ t.test("Eventing on a real API server with the chart installed by helm", { skip 
     t.match(parsed.eventing.sources, [
       { kind: "PingSource", name: "heartbeat", status: { sinkUri: address } },
     ]);
+
+    // Someone who may list Services but not Eventing: the services, and what could not be read.
+    const rbac = cp.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: "services-viewer" },
+        rules: [{ apiGroups: ["serving.sluice.dev"], resources: ["services", "revisions"], verbs: ["list"] }],
+      },
+    });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: "services-viewer" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "services-viewer" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }],
+      },
+    });
+    const viewer = ["--kubeconfig", cp.writeKubeconfig("viewer-token", "viewer")];
+    const limited = await waitFor(
+      "the binding to take effect",
+      async () => {
+        const result = await sluice(["status", ...viewer]);
+        return result.code === 0 ? result : undefined;
+      },
+      { timeoutMs: 30_000, everyMs: 200 },
+    );
+    t.match(limited.stdout, /^hello +- +-/m);
+    t.match(
+      limited.stdout,
+      "eventing: forbidden: cannot list brokers.eventing.knative.dev in namespace default",
+    );
+    const forbidden = await sluice(["status", ...viewer, "--eventing"]);
+    t.equal(forbidden.code, 1);
+    t.match(forbidden.stderr, "forbidden: cannot list");
 
     const local = await sluice(["status", "--eventing"]);
     t.equal(local.code, 2);
