@@ -29,7 +29,7 @@ export class EventingMetrics {
     });
     this.#replies = new Counter({
       name: metricName("eventing", "trigger_replies_total"),
-      help: "CloudEvents in subscribers' replies, by outcome: published back to the Broker, invalid, expired (TTL).",
+      help: "CloudEvents in subscribers' replies, by outcome: published back to the Broker, duplicate (JetStream refused it as one), expired (TTL). An invalid reply fails the delivery (trigger_events_total).",
       labelNames: ["namespace", "trigger", "outcome"],
       registers,
     });
@@ -45,7 +45,7 @@ export class EventingMetrics {
     this.#bump(`trigger ${namespace}/${trigger} ${outcome}`);
   }
 
-  reply(namespace: string, trigger: string, outcome: "published" | "invalid" | "expired"): void {
+  reply(namespace: string, trigger: string, outcome: "published" | "duplicate" | "expired"): void {
     this.#replies.inc({ namespace, trigger, outcome });
     this.#bump(`reply ${namespace}/${trigger} ${outcome}`);
   }

@@ -3,6 +3,7 @@ import { sendPlain } from "../../common/http/respond.ts";
 import type { Logger } from "../../common/log.ts";
 import { describeEvent, type StoredEvent } from "../cloudevent/event.ts";
 import { parseHttpEvent } from "../cloudevent/parse-http.ts";
+import { ttlProblem } from "../dispatcher/reply-ttl.ts";
 import type { EventingMetrics } from "../metrics.ts";
 import { type BrokerRuntime, brokerKey } from "../resources/compile.ts";
 import { storeRefusal } from "../store/refusal.ts";
@@ -58,6 +59,11 @@ export function createIngressHandler(options: IngressOptions) {
     if ("problem" in parsed) {
       trace.end(400);
       return answer(400, parsed.problem);
+    }
+    const ttl = ttlProblem(parsed.event);
+    if (ttl !== undefined) {
+      trace.end(400);
+      return answer(400, ttl);
     }
     try {
       const { duplicate } = await store(namespace, name, trace.event ?? parsed.event);

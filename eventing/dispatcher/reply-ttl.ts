@@ -24,3 +24,17 @@ export function withReplyTtl(original: StoredEvent, reply: StoredEvent): StoredE
   if (ttl <= 0) return "expired";
   return { attributes: { ...reply.attributes, [TTL_ATTRIBUTE]: String(ttl) }, data: reply.data };
 }
+
+/**
+ * What is wrong with an incoming event's hop budget, if anything: the ingress refuses (400) an
+ * event whose budget is spent or not a number, as Knative's ingress does for a TTL of 0 or less.
+ */
+export function ttlProblem(event: StoredEvent): string | undefined {
+  const value = event.attributes[TTL_ATTRIBUTE];
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value.trim()))
+    return `attribute ${TTL_ATTRIBUTE} must be a whole number of hops, not "${value}"`;
+  if (Number.parseInt(value, 10) <= 0)
+    return `attribute ${TTL_ATTRIBUTE} is ${value}: the event's hop budget is spent (a reply loop?)`;
+  return undefined;
+}

@@ -9,6 +9,7 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
+  type StreamConfig,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos, headers as natsHeaders } from "@nats-io/transport-node";
 import type { StoredEvent } from "../cloudevent/event.ts";
@@ -32,9 +33,40 @@ export interface StoreOptions {
   maxEventBytes: number;
   /** How long a delivery may go without a heartbeat before JetStream redelivers it. */
   ackWaitMs: number;
-  /** Deliveries of one Trigger in flight at once (max_ack_pending). */
+  /** Deliveries of one Trigger in flight at once (the worker holds to it; see BACKOFF_ROOM). */
   maxInFlight: number;
 }
+
+/**
+ * Events of one Trigger that may wait in back-off on top of its deliveries in flight. JetStream
+ * counts an event negatively acknowledged with a delay against the consumer's max_ack_pending
+ * until it is redelivered: were that the worker's concurrency, a few failing events would stop
+ * a Trigger taking anything new for their whole back-off. The worker bounds its deliveries
+ * itself (it pulls only for free slots), so the window is only a bound on events in back-off.
+ */
+export const BACKOFF_ROOM = 10_000;
+
+/** What a Trigger's failed attempts at one stored event came to, kept apart from the event. */
+export interface FailureRecord {
+  /** Failed attempts at the subscriber. */
+  failures: number;
+  /** The subscriber has had its turn: the event goes to the dead-letter sink. */
+  giveUp: boolean;
+  /** The last failure, for the dead letter. */
+  status?: number;
+  error?: string;
+  /** The start of the last failure's response body, base64. */
+  body?: string;
+}
+
+/**
+ * Failed attempts are counted in a stream of their own (the way JetStream's KV stores values:
+ * the last message per subject), one subject per Trigger and event: JetStream's delivery count
+ * also counts a redelivery after a crash, an ack wait missed or a worker stopping, none of which
+ * was the subscriber failing, and a negative ack carries no data.
+ */
+const FAILURES_STREAM = "sluice-delivery-failures";
+const FAILURES_SUBJECT = "sluice.failures";
 
 /** JetStream's own de-duplication window for Nats-Msg-Id (see names.ts). */
 const DUPLICATE_WINDOW_MS = 120_000;
@@ -51,6 +83,7 @@ export class BrokerStore {
    * send it on reconnect — after the producer was told 503 —, so publish() refuses at once instead.
    */
   #connected = true;
+  #failuresStream: Promise<void> | undefined;
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager, js: JetStreamClient, options: StoreOptions) {
     this.#nc = nc;
@@ -74,6 +107,20 @@ export class BrokerStore {
 
   /** Creates the Broker's stream, or brings an existing one to the current settings. */
   async ensureBroker(namespace: string, broker: string): Promise<void> {
+    this.#failuresStream ??= this.#ensureStream({
+      name: FAILURES_STREAM,
+      subjects: [`${FAILURES_SUBJECT}.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_msgs_per_subject: 1,
+      duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, this.#options.maxAgeMs)),
+      max_age: nanos(this.#options.maxAgeMs),
+    }).catch((error) => {
+      this.#failuresStream = undefined;
+      throw error;
+    });
+    await this.#failuresStream;
     const config = {
       name: streamName(namespace, broker),
       subjects: [subjectOf(namespace, broker)],
@@ -85,6 +132,10 @@ export class BrokerStore {
       max_age: nanos(this.#options.maxAgeMs),
       max_msg_size: this.#options.maxEventBytes + HEADER_ROOM_BYTES,
     };
+    await this.#ensureStream(config);
+  }
+
+  async #ensureStream(config: Partial<StreamConfig> & { name: string }): Promise<void> {
     try {
       await this.#jsm.streams.info(config.name);
     } catch (error) {
@@ -104,7 +155,7 @@ export class BrokerStore {
     const durable = consumerName(trigger);
     const settings = {
       ack_wait: nanos(this.#options.ackWaitMs),
-      max_ack_pending: this.#options.maxInFlight,
+      max_ack_pending: this.#options.maxInFlight + BACKOFF_ROOM,
       max_deliver: -1, // the dispatcher counts attempts against the Trigger's retry policy
     };
     try {
@@ -141,8 +192,15 @@ export class BrokerStore {
   /**
    * Stores an event; resolves once JetStream has it (the PubAck), rejects otherwise (refusal.ts
    * says why, for the producer's 503): at once with StoreUnavailable while NATS is disconnected.
+   * `deduplicate` (the ingress's) sets JetStream's de-duplication id from source + id; a reply
+   * gets none: a subscriber may answer with its event's source and id (Knative's appender does).
    */
-  async publish(namespace: string, broker: string, event: StoredEvent): Promise<{ duplicate: boolean }> {
+  async publish(
+    namespace: string,
+    broker: string,
+    event: StoredEvent,
+    { deduplicate = true } = {},
+  ): Promise<{ duplicate: boolean }> {
     if (!this.#connected || this.#nc.isClosed())
       throw new StoreUnavailable(this.#nc.getServer() || "its configured URL");
     const h = natsHeaders();
@@ -152,7 +210,7 @@ export class BrokerStore {
     }
     const ack = await this.#js.publish(subjectOf(namespace, broker), event.data, {
       headers: h,
-      msgID: messageId(event.attributes.source ?? "", event.attributes.id ?? ""),
+      msgID: deduplicate ? messageId(event.attributes.source ?? "", event.attributes.id ?? "") : undefined,
       expect: { streamName: streamName(namespace, broker) },
     });
     return { duplicate: ack.duplicate };
@@ -185,11 +243,45 @@ export class BrokerStore {
     }
   }
 
+  /** The failed attempts of a Trigger at the event with stream sequence `seq`, if any. */
+  async failures(
+    namespace: string,
+    broker: string,
+    trigger: string,
+    seq: number,
+  ): Promise<FailureRecord | undefined> {
+    const stored = await this.#jsm.streams.getMessage(FAILURES_STREAM, {
+      last_by_subj: failuresSubject(namespace, broker, trigger, seq),
+    });
+    return stored ? (stored.json() as FailureRecord) : undefined;
+  }
+
+  async recordFailures(
+    namespace: string,
+    broker: string,
+    trigger: string,
+    seq: number,
+    record: FailureRecord,
+  ): Promise<void> {
+    await this.#js.publish(failuresSubject(namespace, broker, trigger, seq), JSON.stringify(record));
+  }
+
+  /** Once the event is settled: its record is no longer needed (it would expire with max age). */
+  async forgetFailures(namespace: string, broker: string, trigger: string, seq: number): Promise<void> {
+    await this.#jsm.streams.purge(FAILURES_STREAM, {
+      filter: failuresSubject(namespace, broker, trigger, seq),
+    });
+  }
+
   /** Messages stored in a Broker's stream and not yet acknowledged by every Trigger (for tests and status). */
   async storedCount(namespace: string, broker: string): Promise<number> {
     const info = await this.#jsm.streams.info(streamName(namespace, broker));
     return info.state.messages;
   }
+}
+
+function failuresSubject(namespace: string, broker: string, trigger: string, seq: number): string {
+  return `${FAILURES_SUBJECT}.${namespace}.${broker}.${trigger}.${seq}`;
 }
 
 /** A stored message back as an event. */
