@@ -13,8 +13,10 @@ import type { SourceMetrics, SourceOutcome } from "./source-metrics.ts";
 // sink goes through the router with its Host and wakes at zero), the source's ceOverrides
 // extensions set, only a 2xx counted as delivered. Failed attempts are retried per the source's
 // delivery policy, then dead-lettered or dropped; with no policy, retried until the sink takes
-// the event (what lets KafkaSource commit an offset only after delivery). A reply event from the
-// sink is not forwarded anywhere: Knative's sources drop it too.
+// the event (what lets KafkaSource commit an offset only after delivery). Only failures a retry
+// may cure are retried (send-event.ts, Knative's rule): any other status is dead-lettered or
+// dropped at once, so the source moves on (a KafkaSource commits past that record). A reply
+// event from the sink is not forwarded anywhere: Knative's sources drop it too.
 
 export interface SinkSource {
   kind: string;
@@ -83,47 +85,51 @@ async function deliver(
       count("delivered");
       return "delivered";
     }
-    let waitMs: number;
-    if (policy === undefined) waitMs = untilDeliveredDelay(attempt);
-    else {
-      const next = afterFailure(policy, attempt);
-      if (next === "give-up") {
-        if (!policy.deadLetterSink) {
-          count("dropped");
-          log.warn(
-            {
-              source: `${source.kind} ${source.namespace}/${source.name}`,
-              attempts: attempt,
-              ...describeEvent(event),
-              ...failure(result),
-            },
-            "delivery to the sink failed; no dead-letter sink: event dropped",
-          );
-          return "dropped";
-        }
-        const letter = deadLetterEvent(event, {
-          status: result.ok ? undefined : result.status,
-          error: result.ok ? undefined : result.error,
-          body: result.ok ? undefined : result.body,
-          destination: source.sink.url,
-        });
-        // The dead-letter sink is tried until it takes the event: it is the last place it can go.
-        for (let dl = 1; ; dl++) {
-          if (signal?.aborted) return "aborted";
-          const sent = await send(policy.deadLetterSink, letter, options, timeoutMs);
-          if (sent.ok) {
-            count("dead_lettered");
-            return "dead_lettered";
-          }
-          log.error(
-            { sink: policy.deadLetterSink.describe, ...failure(sent) },
-            "dead-letter sink failed; trying again",
-          );
-          if (!(await wait(untilDeliveredDelay(dl), signal))) return "aborted";
-        }
+    // A status no retry can change (a 400, say) gives up at once, policy or not: a KafkaSource
+    // would otherwise hold its partition on that record for good.
+    const next = !result.retryable
+      ? "give-up"
+      : policy === undefined
+        ? { retryInMs: untilDeliveredDelay(attempt) }
+        : afterFailure(policy, attempt);
+    if (next === "give-up") {
+      if (!policy?.deadLetterSink) {
+        count("dropped");
+        log.warn(
+          {
+            source: `${source.kind} ${source.namespace}/${source.name}`,
+            attempts: attempt,
+            ...describeEvent(event),
+            ...failure(result),
+          },
+          result.retryable
+            ? "delivery to the sink failed; no dead-letter sink: event dropped"
+            : "the sink refused the event (not to be retried); no dead-letter sink: event dropped",
+        );
+        return "dropped";
       }
-      waitMs = next.retryInMs;
+      const letter = deadLetterEvent(event, {
+        status: result.ok ? undefined : result.status,
+        error: result.ok ? undefined : result.error,
+        body: result.ok ? undefined : result.body,
+        destination: source.sink.url,
+      });
+      // The dead-letter sink is tried until it takes the event: it is the last place it can go.
+      for (let dl = 1; ; dl++) {
+        if (signal?.aborted) return "aborted";
+        const sent = await send(policy.deadLetterSink, letter, options, timeoutMs);
+        if (sent.ok) {
+          count("dead_lettered");
+          return "dead_lettered";
+        }
+        log.error(
+          { sink: policy.deadLetterSink.describe, ...failure(sent) },
+          "dead-letter sink failed; trying again",
+        );
+        if (!(await wait(untilDeliveredDelay(dl), signal))) return "aborted";
+      }
     }
+    const waitMs = next.retryInMs;
     count("retried");
     log.debug(
       {
