@@ -107,6 +107,23 @@ export class BrokerStore {
 
   /** Creates the Broker's stream, or brings an existing one to the current settings. */
   async ensureBroker(namespace: string, broker: string): Promise<void> {
+    await this.#ensureFailuresStream();
+    const config = {
+      name: streamName(namespace, broker),
+      subjects: [subjectOf(namespace, broker)],
+      retention: RetentionPolicy.Interest,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      // JetStream refuses a window longer than the stream's max age.
+      duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, this.#options.maxAgeMs)),
+      max_age: nanos(this.#options.maxAgeMs),
+      max_msg_size: this.#options.maxEventBytes + HEADER_ROOM_BYTES,
+    };
+    await this.#ensureStream(config);
+  }
+
+  /** The stream of failure records, made once (and again if JetStream lost it). */
+  #ensureFailuresStream(): Promise<void> {
     this.#failuresStream ??= this.#ensureStream({
       name: FAILURES_STREAM,
       subjects: [`${FAILURES_SUBJECT}.>`],
@@ -120,19 +137,20 @@ export class BrokerStore {
       this.#failuresStream = undefined;
       throw error;
     });
-    await this.#failuresStream;
-    const config = {
-      name: streamName(namespace, broker),
-      subjects: [subjectOf(namespace, broker)],
-      retention: RetentionPolicy.Interest,
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
-      // JetStream refuses a window longer than the stream's max age.
-      duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, this.#options.maxAgeMs)),
-      max_age: nanos(this.#options.maxAgeMs),
-      max_msg_size: this.#options.maxEventBytes + HEADER_ROOM_BYTES,
-    };
-    await this.#ensureStream(config);
+    return this.#failuresStream;
+  }
+
+  /** Runs `op` on the failures stream; a stream JetStream lost is made again and `op` retried once. */
+  async #withFailuresStream<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      // A publish no stream answers is reported as "JetStream not enabled" (no responders).
+      if (!isNotFound(error) && (error as Error).name !== "JetStreamNotEnabled") throw error;
+      this.#failuresStream = undefined;
+      await this.#ensureFailuresStream();
+      return op();
+    }
   }
 
   async #ensureStream(config: Partial<StreamConfig> & { name: string }): Promise<void> {
@@ -250,9 +268,11 @@ export class BrokerStore {
     trigger: string,
     seq: number,
   ): Promise<FailureRecord | undefined> {
-    const stored = await this.#jsm.streams.getMessage(FAILURES_STREAM, {
-      last_by_subj: failuresSubject(namespace, broker, trigger, seq),
-    });
+    const stored = await this.#withFailuresStream(() =>
+      this.#jsm.streams.getMessage(FAILURES_STREAM, {
+        last_by_subj: failuresSubject(namespace, broker, trigger, seq),
+      }),
+    );
     return stored ? (stored.json() as FailureRecord) : undefined;
   }
 
@@ -263,7 +283,9 @@ export class BrokerStore {
     seq: number,
     record: FailureRecord,
   ): Promise<void> {
-    await this.#js.publish(failuresSubject(namespace, broker, trigger, seq), JSON.stringify(record));
+    await this.#withFailuresStream(() =>
+      this.#js.publish(failuresSubject(namespace, broker, trigger, seq), JSON.stringify(record)),
+    );
   }
 
   /** Once the event is settled: its record is no longer needed (it would expire with max age). */

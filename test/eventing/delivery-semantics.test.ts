@@ -183,4 +183,12 @@ t.test("delivery semantics", { skip }, async (t) => {
     const info = await jsm.consumers.info(stream, "trigger_slow");
     t.equal(info.num_ack_pending, 2, "only the two in back-off are pending");
   });
+
+  await t.test("failure records survive JetStream losing their stream (made again)", async (t) => {
+    await jsm.streams.delete("sluice-delivery-failures");
+    t.equal((await post("status-lost", "test.status", {}, "500")).status, 202);
+    const dead = await waitFor("dead-lettered", () => deadFor("status-lost")[0]);
+    t.equal(dead.headers["ce-knativeerrorcode"], "500");
+    t.equal(subscriber.at("/status").filter((e) => e.id === "status-lost").length, 3, "3 attempts");
+  });
 });
