@@ -3,14 +3,17 @@
 // for a while. Meanwhile the ingress answers 503 naming the missing stream (not "jetstream is not
 // enabled") and /readyz is not ready; once the subject is free again the stream and the
 // Trigger's consumer are recreated, /readyz is ready, and events posted are accepted and delivered.
+// And nats-server restarted on its port with an empty store: the Broker takes events again.
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import t from "tap";
+import { freePort } from "../../common/free-port.ts";
 import { streamName, subjectOf } from "../../eventing/store/names.ts";
-import { skipUnlessNats, startNats } from "../helpers/nats.ts";
+import { natsServerPath, skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -87,4 +90,87 @@ spec: { broker: default, subscriber: { uri: "${subscriber.url}/all" } }
     timeoutMs: 20_000,
   });
   t.notOk(subscriber.ids("/all").has("while-missing"), "a refused event was never stored");
+});
+
+t.test("nats-server restarted without its store", { skip: skipUnlessNats() }, async (t) => {
+  const subscriber = await startRecorder(t);
+  const dir = mkdtempSync(join(tmpdir(), "sluice-store-restart-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  /** nats-server on `port` with the store in `store`; stopped at the end. */
+  const natsWith = async (store: string) => {
+    const child = spawn(
+      natsServerPath(),
+      ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", join(dir, store)],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    child.stdout?.on("data", (chunk) => (output += chunk));
+    child.stderr?.on("data", (chunk) => (output += chunk));
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+    };
+    t.teardown(stop);
+    await waitFor("nats-server ready", () => {
+      if (child.exitCode !== null) throw new Error(`nats-server exited: ${output}`);
+      return output.includes("Server is ready");
+    });
+    return stop;
+  };
+  const stopFirst = await natsWith("first");
+  const file = join(dir, "eventing.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: all }
+spec: { broker: default, subscriber: { uri: "${subscriber.url}/all" } }
+`,
+  );
+  const eventing = await startProcess(
+    t,
+    "eventing/main.ts",
+    {
+      NATS_URL: `nats://127.0.0.1:${port}`,
+      EVENTING_PORT: "0",
+      EVENTING_ADMIN_PORT: "0",
+      EVENTING_FILES: file,
+      LOG_LEVEL: "info",
+    },
+    { timeoutMs: 60_000 },
+  );
+  const ingress = `http://127.0.0.1:${eventing.message.port}/default/default`;
+  const post = async (id: string) =>
+    (
+      await fetch(ingress, {
+        method: "POST",
+        headers: { "ce-specversion": "1.0", "ce-id": id, "ce-source": "/test", "ce-type": "t" },
+      })
+    ).status;
+  t.equal(await post("before"), 202);
+  await waitFor("delivered before", () => subscriber.ids("/all").has("before"), { timeoutMs: 30_000 });
+
+  await stopFirst();
+  await natsWith("second"); // the same port, an empty store: no stream, no consumer
+  let attempt = 0;
+  const accepted = await waitFor(
+    "an event accepted again",
+    async () => {
+      const id = `after-${++attempt}`;
+      return (await post(id)) === 202 ? id : undefined;
+    },
+    { timeoutMs: 40_000, everyMs: 250 },
+  );
+  await waitFor("and delivered", () => subscriber.ids("/all").has(accepted), { timeoutMs: 20_000 });
+  t.pass(`accepted after ${attempt} attempts and delivered`);
 });
