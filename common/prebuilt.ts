@@ -159,6 +159,16 @@ export const DATA_PATH_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MA
 
 /** The data-path components' entry points, by source path under the root. */
 const DATA_PATH_ENTRIES = ["router/main.ts", "activator/main.ts", "queue-proxy/main.ts"];
+const QUEUE_PROXY_ENTRY = "queue-proxy/main.ts";
+
+/**
+ * The queue-proxy's own, after the data path's (docs/prebuilt.md, Memory): one per pod, so its RSS
+ * counts many times over.
+ * - No Maglev, V8's middle tier: a few path functions called at start were enough to compile one
+ *   with it and bring ~2 MB of its code (the node binary's pages) into every queue-proxy; what a
+ *   request runs is optimized by TurboFan as before.
+ */
+export const QUEUE_PROXY_NODE_OPTIONS: readonly string[] = ["--no-maglev"];
 
 export interface ComponentLaunch {
   /** Node's arguments: the data-path settings first, then the entry (its bundle when fresh). */
@@ -175,11 +185,15 @@ export interface ComponentLaunch {
 export function componentLaunch(args: readonly string[], options: PrebuiltOptions = {}): ComponentLaunch {
   const root = options.root ?? ROOT;
   const dataPath = new Set(DATA_PATH_ENTRIES.map((source) => join(root, source)));
-  const isDataPath = args.some((arg) => !arg.startsWith("-") && dataPath.has(asPath(arg) ?? ""));
+  const entries = args.filter((arg) => !arg.startsWith("-")).map((arg) => asPath(arg) ?? "");
+  const isDataPath = entries.some((path) => dataPath.has(path));
+  const isQueueProxy = entries.includes(join(root, QUEUE_PROXY_ENTRY));
   const prebuilt = preferPrebuilt(args, options);
-  return isDataPath
-    ? { args: [...DATA_PATH_NODE_OPTIONS, ...prebuilt], env: { ...DATA_PATH_ENV } }
-    : { args: prebuilt, env: {} };
+  if (!isDataPath) return { args: prebuilt, env: {} };
+  const flags = isQueueProxy
+    ? [...DATA_PATH_NODE_OPTIONS, ...QUEUE_PROXY_NODE_OPTIONS]
+    : DATA_PATH_NODE_OPTIONS;
+  return { args: [...flags, ...prebuilt], env: { ...DATA_PATH_ENV } };
 }
 
 /** The bundle to run for an entry point's source (absolute path), when there is a fresh one. */

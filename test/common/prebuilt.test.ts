@@ -13,6 +13,7 @@ import {
   DATA_PATH_NODE_OPTIONS,
   prebuiltEntry,
   preferPrebuilt,
+  QUEUE_PROXY_NODE_OPTIONS,
   ROOT,
   staleness,
 } from "../../common/prebuilt.ts";
@@ -139,13 +140,16 @@ t.test(
     const launched = componentLaunch(["--import", "guard.ts", queueProxy], { root, dist });
     t.same(
       launched.args,
-      [...DATA_PATH_NODE_OPTIONS, "--import", "guard.ts", queueProxy],
-      "no build: the source",
+      [...DATA_PATH_NODE_OPTIONS, ...QUEUE_PROXY_NODE_OPTIONS, "--import", "guard.ts", queueProxy],
+      "no build: the source, with the queue-proxy's own settings",
     );
     t.same(launched.env, DATA_PATH_ENV);
+    const router = componentLaunch([pathToFileURL(join(root, "router/main.ts")).href], { root, dist });
+    t.same(router.env, DATA_PATH_ENV);
     t.same(
-      componentLaunch([pathToFileURL(join(root, "router/main.ts")).href], { root, dist }).env,
-      DATA_PATH_ENV,
+      router.args,
+      [...DATA_PATH_NODE_OPTIONS, pathToFileURL(join(root, "router/main.ts")).href],
+      "the router: the data path's settings only",
     );
     t.same(componentLaunch([join(root, "autoscaler/main.ts")], { root, dist }), {
       args: [join(root, "autoscaler/main.ts")],
@@ -181,7 +185,10 @@ t.test(
     t.ok(flags.length > 0, "flags before the entry");
     t.ok(youngMax([], process.env) > 4 * 1024 * 1024, "without them, the young generation grows past 4 MB");
     t.ok(youngMax(flags, { ...process.env, ...env }) <= 4 * 1024 * 1024, "command line");
-    const nodeOptions = { ...process.env, ...env, NODE_OPTIONS: flags.join(" ") };
+    // The queue-proxy's own V8 flags are not allowed in NODE_OPTIONS: command line only.
+    const dataPathFlags = flags.filter((flag) => !QUEUE_PROXY_NODE_OPTIONS.includes(flag));
+    t.same(dataPathFlags, DATA_PATH_NODE_OPTIONS);
+    const nodeOptions = { ...process.env, ...env, NODE_OPTIONS: dataPathFlags.join(" ") };
     t.ok(youngMax([], nodeOptions) <= 4 * 1024 * 1024, "NODE_OPTIONS");
   },
 );
