@@ -13,6 +13,7 @@ import {
   DATA_PATH_NODE_OPTIONS,
   prebuiltEntry,
   preferPrebuilt,
+  QUEUE_PROXY_ENV,
   QUEUE_PROXY_NODE_OPTIONS,
   ROOT,
   staleness,
@@ -143,7 +144,7 @@ t.test(
       [...DATA_PATH_NODE_OPTIONS, ...QUEUE_PROXY_NODE_OPTIONS, "--import", "guard.ts", queueProxy],
       "no build: the source, with the queue-proxy's own settings",
     );
-    t.same(launched.env, DATA_PATH_ENV);
+    t.same(launched.env, { ...DATA_PATH_ENV, ...QUEUE_PROXY_ENV });
     const router = componentLaunch([pathToFileURL(join(root, "router/main.ts")).href], { root, dist });
     t.same(router.env, DATA_PATH_ENV);
     t.same(
