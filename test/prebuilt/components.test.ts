@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import t, { type Test } from "tap";
-import { DATA_PATH_NODE_OPTIONS } from "../../common/prebuilt.ts";
+import { DATA_PATH_NODE_OPTIONS, QUEUE_PROXY_NODE_OPTIONS } from "../../common/prebuilt.ts";
 import type * as SpawnChild from "../../platform/local/spawn-child.ts";
 import type * as SpawnPodProcess from "../../platform/local/spawn-pod-process.ts";
 import type * as Build from "../../scripts/build.ts";
@@ -136,6 +136,7 @@ t.test("the local platform starts a pod's queue-proxy and guard from their bundl
   t.teardown(() => child.kill("SIGKILL"));
   t.same(cmdline(child).slice(1), [
     ...DATA_PATH_NODE_OPTIONS,
+    ...QUEUE_PROXY_NODE_OPTIONS,
     "--require",
     join(dist, "pod-guard.cjs"),
     join(dist, "queue-proxy.cjs"),
