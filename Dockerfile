@@ -53,7 +53,11 @@ COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/sluice-component
 #!/bin/sh
 component=$(basename "$0")
 case "$component" in
-  router|activator|autoscaler|queue-proxy|eventing)
+  # The queue-proxy's own V8 flag (common/prebuilt.ts QUEUE_PROXY_NODE_OPTIONS; node refuses it in
+  # NODE_OPTIONS, so it goes here).
+  queue-proxy)
+    exec node --no-maglev "${SLUICE_HOME:-/app}/dist/queue-proxy.cjs" "$@" ;;
+  router|activator|autoscaler|eventing)
     exec node "${SLUICE_HOME:-/app}/dist/$component.cjs" "$@" ;;
   *)
     echo "sluice image: run one of router, activator, autoscaler, queue-proxy, eventing (not $component)" >&2

@@ -8,7 +8,7 @@ import type {
   V1ResourceRequirements,
   V1SecurityContext,
 } from "@kubernetes/client-node";
-import { DATA_PATH_ENV, DATA_PATH_NODE_OPTIONS } from "../../common/prebuilt.ts";
+import { DATA_PATH_ENV, DATA_PATH_NODE_OPTIONS, QUEUE_PROXY_ENV } from "../../common/prebuilt.ts";
 import { WAIT_FOR_DRAIN_PATH } from "../../queue-proxy/drain-hook.ts";
 import type { Container } from "../../serving/manifest.ts";
 import type { Revision } from "../../serving/revisions.ts";
@@ -210,9 +210,10 @@ export function revisionDeployment(
           },
         ]
       : []),
-    // The data path's memory settings (common/prebuilt.ts); the image runs node on the bundle.
+    // The data path's memory settings (common/prebuilt.ts); the image runs node on the bundle, with
+    // the queue-proxy's own V8 flag on its command line (the Dockerfile's component script).
     { name: "NODE_OPTIONS", value: DATA_PATH_NODE_OPTIONS.join(" ") },
-    ...Object.entries(DATA_PATH_ENV).map(([name, value]) => ({ name, value })),
+    ...Object.entries({ ...DATA_PATH_ENV, ...QUEUE_PROXY_ENV }).map(([name, value]) => ({ name, value })),
     ...(queueProxy.env ?? []),
   ];
   const sidecar: V1Container = {

@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import t, { type Test } from "tap";
 import { freePort } from "../../common/free-port.ts";
+import { QUEUE_PROXY_NODE_OPTIONS } from "../../common/prebuilt.ts";
 import { build } from "../../scripts/build.ts";
 import { containerEnv, deployment, helmSkip, render } from "../charts/chart.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
@@ -194,11 +195,18 @@ async function startComponent(
     });
   });
   // The script execs node on the component's bundle: the same process.
+  const argv = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
   t.same(
-    readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0").slice(1, 2),
+    argv.filter((arg) => !arg.startsWith("--")).slice(1, 2),
     [join(tree.app, "dist", `${command}.cjs`)],
     `${command} runs from its prebuilt bundle`,
   );
+  if (command === "queue-proxy")
+    t.same(
+      argv.filter((arg) => arg.startsWith("--")),
+      QUEUE_PROXY_NODE_OPTIONS,
+      "with its own V8 flags",
+    );
   return { child, message, output };
 }
 
@@ -235,7 +243,12 @@ t.test("the Dockerfile: multi-stage, Node 24 slim, production dependencies only,
   t.equal(componentScript().path, "/usr/local/bin/sluice-component");
   const links = /for component in ([\w -]+); do/.exec(RUNTIME.lines.join("\n"));
   t.same(links?.[1].trim().split(/\s+/), COMMANDS, "one command per component, linked to the script");
-  t.match(componentScript().body, `${COMMANDS.join("|")})`, "the script runs each of them");
+  const cases = [...componentScript().body.matchAll(/^\s*([\w|-]+)\)\s*$/gm)].flatMap((m) => m[1].split("|"));
+  t.same(cases.sort(), [...COMMANDS].sort(), "the script runs each of them");
+  // The queue-proxy's own V8 flags go on its command line (node refuses them in NODE_OPTIONS).
+  const queueProxyLine = /queue-proxy\)\s*\n\s*(exec node[^\n]*)/.exec(componentScript().body)?.[1] ?? "";
+  for (const flag of QUEUE_PROXY_NODE_OPTIONS)
+    t.match(queueProxyLine, flag, `the queue-proxy runs with ${flag}`);
   // The build context the .dockerignore leaves holds every directory the COPY lines name.
   const ignored = readFileSync(join(ROOT, ".dockerignore"), "utf8")
     .split("\n")

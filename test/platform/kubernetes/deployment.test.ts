@@ -206,6 +206,7 @@ t.test("the queue-proxy sidecar gets what queue-proxy/config.ts reads", async (t
     SLUICE_HOP_SECRET: { secretKeyRef: { name: "sluice-hop", key: "secret", optional: false } },
     NODE_OPTIONS: "--max-semi-space-size=2",
     MALLOC_ARENA_MAX: "1",
+    MALLOC_TRIM_THRESHOLD_: "65536",
   });
   t.same(sidecar?.readinessProbe?.httpGet, { path: "/readyz", port: 8022 });
   t.equal(sidecar?.securityContext?.readOnlyRootFilesystem, true);
