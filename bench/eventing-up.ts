@@ -186,13 +186,16 @@ export async function startEventingUp(dir: string, kafkaBootstrap: string): Prom
         method,
         headers: { host: SINK_HOST },
         dispatcher: agent,
+        reset: true, // control calls are seconds apart: no kept-alive socket to race a close
       });
       const body = await res.body.text();
       if (res.statusCode !== 200) throw new Error(`${method} ${path}: ${res.statusCode} ${body}`);
       return JSON.parse(body) as unknown;
     };
     const heapMb = async () => {
-      const res = await request(`${eventingAdminUrl}/metrics`, { dispatcher: agent });
+      // A connection of its own (reset): the heap snapshot blocks the process for seconds, and a
+      // kept-alive socket its server closes as it wakes resets the next request on it.
+      const res = await request(`${eventingAdminUrl}/metrics`, { dispatcher: agent, reset: true });
       const text = await res.body.text();
       const bytes = /^\w*nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
       return bytes === undefined ? Number.NaN : Number(bytes) / 1024 / 1024;
