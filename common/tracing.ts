@@ -343,6 +343,17 @@ class SdkTracer implements Tracer {
     this.#error = api.SpanStatusCode.ERROR;
   }
 
+  /** The context a span starts in: the incoming parent's (remote), or a new trace's root. */
+  #parentContext(parent: ReturnType<typeof parseTraceparent>): Context {
+    if (parent === undefined) return this.#api.ROOT_CONTEXT;
+    return this.#api.trace.setSpanContext(this.#api.ROOT_CONTEXT, {
+      traceId: parent.traceId,
+      spanId: parent.spanId,
+      traceFlags: parent.flags,
+      isRemote: true,
+    });
+  }
+
   startRequestSpan(
     incoming: string | undefined,
     method: string,
@@ -350,16 +361,7 @@ class SdkTracer implements Tracer {
   ): RequestSpan | undefined {
     const parent = parseTraceparent(incoming);
     if (parent !== undefined && this.#parentDecides && !isSampled(parent.flags)) return undefined;
-    const api = this.#api;
-    const context: Context =
-      parent === undefined
-        ? api.ROOT_CONTEXT
-        : api.trace.setSpanContext(api.ROOT_CONTEXT, {
-            traceId: parent.traceId,
-            spanId: parent.spanId,
-            traceFlags: parent.flags,
-            isRemote: true,
-          });
+    const context = this.#parentContext(parent);
     const known = this.#spanNames.get(method);
     const span = this.#tracer.startSpan(
       known ?? this.#otherName,
@@ -390,15 +392,7 @@ class SdkTracer implements Tracer {
     const parent = parseTraceparent(incoming);
     if (parent !== undefined && this.#parentDecides && !isSampled(parent.flags)) return undefined;
     const api = this.#api;
-    const context: Context =
-      parent === undefined
-        ? api.ROOT_CONTEXT
-        : api.trace.setSpanContext(api.ROOT_CONTEXT, {
-            traceId: parent.traceId,
-            spanId: parent.spanId,
-            traceFlags: parent.flags,
-            isRemote: true,
-          });
+    const context = this.#parentContext(parent);
     const spanKind =
       kind === "client" ? api.SpanKind.CLIENT : kind === "producer" ? api.SpanKind.PRODUCER : this.#server;
     const span = this.#tracer.startSpan(name, { kind: spanKind, attributes }, context);
