@@ -17,9 +17,10 @@ import { Agent, request } from "undici";
 import { freePort } from "../../common/free-port.ts";
 import { signBody } from "../../eventing/sources/github-signature.ts";
 import { consumerName, streamName } from "../../eventing/store/names.ts";
-import { CHART, helm, helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
+import { helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
 import { startRecorder } from "../eventing/event-recorder.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import { installChartWithEventing } from "../helpers/kube/eventing-chart.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
 
@@ -42,33 +43,12 @@ t.test("eventing in Kubernetes mode against a real API server", { skip, timeout:
   // The chart, installed with eventing on by a real helm: the Eventing CRDs, eventing's
   // ServiceAccount and RBAC (no controller-manager: its Deployments make no pods; the process runs
   // here as that ServiceAccount instead).
-  const installed = helm([
-    "install",
-    RELEASE,
-    CHART,
-    "-n",
-    NAMESPACE,
-    "--create-namespace",
-    "--wait=false",
-    "--set",
-    "eventing.enabled=true",
-    "--set",
-    "eventing.natsUrl=nats://nats.nats.svc:4222",
-    "--kubeconfig",
-    cp.kubeconfigPath,
-  ]);
-  t.equal(installed.status, 0, `helm install:\n${installed.stdout}${installed.stderr}`);
-  for (const [group, version, plural] of [
+  await installChartWithEventing(t, cp, [
     ["eventing.knative.dev", "v1", "brokers"],
     ["eventing.knative.dev", "v1", "triggers"],
     ["sources.knative.dev", "v1", "pingsources"],
     ["sources.knative.dev", "v1alpha1", "githubsources"],
-  ])
-    await waitFor(
-      `${plural}.${group} served`,
-      () => custom.listClusterCustomObject({ group, version, plural }).then(() => true),
-      { timeoutMs: 30_000, everyMs: 100 },
-    );
+  ]);
   await core.createNamespace({ body: { metadata: { name: NS } } });
   const token = await cp.serviceAccountToken(NAMESPACE, EVENTING);
 

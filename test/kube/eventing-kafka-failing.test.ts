@@ -5,10 +5,11 @@
 import * as k8s from "@kubernetes/client-node";
 import { Admin, Producer } from "@platformatic/kafka";
 import t from "tap";
-import { CHART, helm, helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
+import { helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
 import { startRecorder } from "../eventing/event-recorder.ts";
 import { skipUnlessKafka, startKafka } from "../helpers/kafka.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import { installChartWithEventing } from "../helpers/kube/eventing-chart.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
 
@@ -30,31 +31,8 @@ t.test("a failing KafkaSource on Kubernetes", { skip, timeout: 300_000 }, async 
   ]);
   const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const installed = helm([
-    "install",
-    RELEASE,
-    CHART,
-    "-n",
-    NAMESPACE,
-    "--create-namespace",
-    "--wait=false",
-    "--set",
-    "eventing.enabled=true",
-    "--set",
-    "eventing.natsUrl=nats://nats.nats.svc:4222",
-    "--kubeconfig",
-    cp.kubeconfigPath,
-  ]);
-  t.equal(installed.status, 0, `helm install:\n${installed.stdout}${installed.stderr}`);
   const ref = { group: "sources.knative.dev", version: "v1", namespace: NS, plural: "kafkasources" };
-  await waitFor(
-    "kafkasources served",
-    () =>
-      custom
-        .listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural })
-        .then(() => true),
-    { timeoutMs: 30_000, everyMs: 100 },
-  );
+  await installChartWithEventing(t, cp, [[ref.group, ref.version, ref.plural]]);
   await core.createNamespace({ body: { metadata: { name: NS } } });
   const token = await cp.serviceAccountToken(NAMESPACE, EVENTING);
   await startProcess(

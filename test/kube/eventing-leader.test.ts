@@ -7,9 +7,10 @@
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
 import { freePort } from "../../common/free-port.ts";
-import { CHART, helm, helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
+import { helmSkip, type Manifest, NAMESPACE, RELEASE } from "../charts/chart.ts";
 import { startRecorder } from "../eventing/event-recorder.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import { installChartWithEventing } from "../helpers/kube/eventing-chart.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { type Started, startProcess, waitFor } from "../helpers/processes.ts";
 
@@ -26,30 +27,7 @@ t.test(
     const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const coordination = cp.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
-    const installed = helm([
-      "install",
-      RELEASE,
-      CHART,
-      "-n",
-      NAMESPACE,
-      "--create-namespace",
-      "--wait=false",
-      "--set",
-      "eventing.enabled=true",
-      "--set",
-      "eventing.natsUrl=nats://nats.nats.svc:4222",
-      "--kubeconfig",
-      cp.kubeconfigPath,
-    ]);
-    t.equal(installed.status, 0, `helm install: ${installed.stderr}`);
-    await waitFor(
-      "pingsources served",
-      () =>
-        custom
-          .listClusterCustomObject({ group: "sources.knative.dev", version: "v1", plural: "pingsources" })
-          .then(() => true),
-      { timeoutMs: 30_000, everyMs: 100 },
-    );
+    await installChartWithEventing(t, cp, [["sources.knative.dev", "v1", "pingsources"]]);
     await core.createNamespace({ body: { metadata: { name: NS } } });
     const token = await cp.serviceAccountToken(NAMESPACE, EVENTING);
     const kubeconfig = cp.writeKubeconfig(token, "eventing");

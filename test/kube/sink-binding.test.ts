@@ -8,9 +8,10 @@
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
 import { request } from "undici";
-import { CHART, helm, helmSkip, NAMESPACE, RELEASE } from "../charts/chart.ts";
+import { helmSkip, NAMESPACE, RELEASE } from "../charts/chart.ts";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
+import { installChartWithEventing } from "../helpers/kube/eventing-chart.ts";
 import { waitFor } from "../helpers/processes.ts";
 
 const skip = (await skipUnlessControlPlane(t)) || helmSkip();
@@ -29,31 +30,10 @@ t.test(
     const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const apps = cp.kubeConfig.makeApiClient(k8s.AppsV1Api);
-    const installed = helm([
-      "install",
-      RELEASE,
-      CHART,
-      "-n",
-      NAMESPACE,
-      "--create-namespace",
-      "--wait=false",
-      "--set",
-      "eventing.enabled=true",
-      "--set",
-      "eventing.natsUrl=nats://nats.nats.svc:4222",
-      "--kubeconfig",
-      cp.kubeconfigPath,
+    await installChartWithEventing(t, cp, [
+      ["sources.knative.dev", "v1", "sinkbindings"],
+      ["serving.sluice.dev", "v1", "services"],
     ]);
-    t.equal(installed.status, 0, `helm install:\n${installed.stdout}${installed.stderr}`);
-    for (const [group, plural] of [
-      ["sources.knative.dev", "sinkbindings"],
-      ["serving.sluice.dev", "services"],
-    ])
-      await waitFor(
-        `${plural}.${group} served`,
-        () => custom.listClusterCustomObject({ group, version: "v1", plural }).then(() => true),
-        { timeoutMs: 30_000, everyMs: 100 },
-      );
     await core.createNamespace({ body: { metadata: { name: NS } } });
     const token = await cp.serviceAccountToken(NAMESPACE, AUTOSCALER);
     const autoscaler = await startAutoscaler(t, {
