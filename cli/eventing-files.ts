@@ -3,12 +3,7 @@
 // the Eventing ones with eventing's own loader (file:line:col, as Services get). Pure but for
 // nothing: the texts are read by readServiceFiles.
 import { isMap, isScalar, parseAllDocuments } from "yaml";
-import {
-  EVENTING_API,
-  emptyLoaded,
-  type LoadedEventing,
-  loadEventingManifests,
-} from "../eventing/resources/load.ts";
+import { EVENTING_API, type LoadedEventing, loadEventingTexts } from "../eventing/resources/load.ts";
 import { SOURCE_KINDS } from "../eventing/resources/source-manifest.ts";
 import { validateEventing } from "../eventing/resources/validate.ts";
 import { validateSources } from "../eventing/resources/validate-sources.ts";
@@ -77,15 +72,7 @@ export function checkEventing(
   files: readonly ServiceFile[],
   knownBrokers?: ReadonlySet<string>,
 ): CheckedEventing {
-  const loaded = emptyLoaded();
-  for (const { file, text } of files) {
-    const one = loadEventingManifests(text, file);
-    loaded.brokers.push(...one.brokers);
-    loaded.triggers.push(...one.triggers);
-    loaded.sources.push(...one.sources);
-    loaded.sinkBindings.push(...one.sinkBindings);
-    loaded.problems.push(...one.problems);
-  }
+  const loaded = loadEventingTexts(files);
   const notes: string[] = [];
   let known = knownBrokers;
   if (known === undefined) {

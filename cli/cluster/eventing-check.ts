@@ -2,12 +2,7 @@
 // with eventing's own loader and validators (file:line:column, as the local path does), placed in
 // their namespace as Services are (none → -n or the context's; with -n, another is a problem), and
 // a Trigger's or a sink's Broker looked for in the files plus the Brokers the cluster has. Pure.
-import {
-  emptyLoaded,
-  type LoadedEventing,
-  type Located,
-  loadEventingManifests,
-} from "../../eventing/resources/load.ts";
+import { type LoadedEventing, type Located, loadEventingTexts } from "../../eventing/resources/load.ts";
 import { validateEventing } from "../../eventing/resources/validate.ts";
 import { validateSources } from "../../eventing/resources/validate-sources.ts";
 import { byPosition, formatProblem, type Problem } from "../../serving/load.ts";
@@ -80,15 +75,7 @@ export function checkClusterEventing(
   cluster: ClusterCheck,
   clusterBrokers: ReadonlySet<string> | "unknown",
 ): CheckedClusterEventing {
-  const loaded = emptyLoaded();
-  for (const { file, text } of files) {
-    const one = loadEventingManifests(text, file);
-    loaded.brokers.push(...one.brokers);
-    loaded.triggers.push(...one.triggers);
-    loaded.sources.push(...one.sources);
-    loaded.sinkBindings.push(...one.sinkBindings);
-    loaded.problems.push(...one.problems);
-  }
+  const loaded = loadEventingTexts(files);
   const documents = allDocuments(loaded, files);
   const problems = [...loaded.problems, ...place(documents, cluster)];
   const known = clusterBrokers === "unknown" ? referencedBrokers(loaded) : clusterBrokers;

@@ -137,3 +137,20 @@ export function loadEventingManifests(text: string, file: string): LoadedEventin
 export function emptyLoaded(): LoadedEventing {
   return { brokers: [], triggers: [], sources: [], sinkBindings: [], others: [], problems: [] };
 }
+
+/** Adds what `one` file loaded to `all`. */
+export function mergeLoaded(all: LoadedEventing, one: LoadedEventing): void {
+  all.brokers.push(...one.brokers);
+  all.triggers.push(...one.triggers);
+  all.sources.push(...one.sources);
+  all.sinkBindings.push(...one.sinkBindings);
+  all.others.push(...one.others);
+  all.problems.push(...one.problems);
+}
+
+/** The Eventing documents of several texts, loaded as one input (each problem names its file). */
+export function loadEventingTexts(files: readonly { file: string; text: string }[]): LoadedEventing {
+  const all = emptyLoaded();
+  for (const { file, text } of files) mergeLoaded(all, loadEventingManifests(text, file));
+  return all;
+}

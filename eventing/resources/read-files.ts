@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { byPosition, formatProblem, type Problem } from "../../serving/load.ts";
 import { compileEventing, type EventingSet, type ResolveOptions } from "./compile.ts";
-import { emptyLoaded, type LoadedEventing, loadEventingManifests } from "./load.ts";
+import { emptyLoaded, type LoadedEventing, loadEventingManifests, mergeLoaded } from "./load.ts";
 import type { SinkBindingManifest, SourceManifest } from "./source-manifest.ts";
 import { validateEventing } from "./validate.ts";
 import { validateSources } from "./validate-sources.ts";
@@ -30,15 +30,9 @@ export function readEventingFiles(
       problems.push({ file, path: "", message: `cannot read: ${(error as Error).message}` });
       continue;
     }
-    const loaded = loadEventingManifests(text, file);
-    all.brokers.push(...loaded.brokers);
-    all.triggers.push(...loaded.triggers);
-    all.sources.push(...loaded.sources);
-    all.sinkBindings.push(...loaded.sinkBindings);
-    all.others.push(...loaded.others);
-    problems.push(...loaded.problems);
+    mergeLoaded(all, loadEventingManifests(text, file));
   }
-  problems.push(...validateEventing(all), ...validateSources(all));
+  problems.push(...all.problems, ...validateEventing(all), ...validateSources(all));
   if (problems.length > 0) {
     // In the order the files were given, then by position in each.
     const files = paths.flatMap(expand);
