@@ -1,19 +1,12 @@
+import type { EventingSnapshot } from "../common/status.ts";
 import type { EventingMetrics } from "./metrics.ts";
 import type { EventingSet } from "./resources/compile.ts";
 
 // GET /v1/eventing on the admin port: each Broker's address (Knative's status.address.url) and
 // each Trigger's counts. What `sluice status` and the autoscaler's GET /v1/status will show.
 
-export interface EventingStatus {
-  brokers: { namespace: string; name: string; address: { url: string } }[];
-  triggers: {
-    namespace: string;
-    name: string;
-    broker: string;
-    subscriber: string;
-    counts: Record<string, number>;
-  }[];
-}
+/** The Brokers and Triggers part of what the autoscaler reads (common/status.ts). */
+export type EventingStatus = Pick<EventingSnapshot, "brokers" | "triggers">;
 
 export function eventingStatus(
   set: EventingSet,
