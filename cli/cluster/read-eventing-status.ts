@@ -2,12 +2,12 @@
 // SinkBindings) with the status eventing's Kubernetes mode writes on them
 // (eventing/kubernetes/resource-status.ts), in one namespace or all. A kind the API server does not
 // serve (the chart's eventing.enabled off) is left out; none served is "no Eventing here".
-import { CustomObjectsApi, type V1ObjectMeta } from "@kubernetes/client-node";
+import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { EVENTING_KINDS, type EventingKind } from "../../eventing/kubernetes/kinds.ts";
 import type { ResourceStatus } from "../../eventing/kubernetes/resource-status.ts";
 import { apiStatus } from "../../platform/kubernetes/api-status.ts";
 import { describeApiError, eventingCrdsMissing, notServed } from "./api-error.ts";
-import { ReadFailed } from "./read-status.ts";
+import { listCall, listInScope, ReadFailed } from "./read-status.ts";
 import type { ClusterTarget } from "./target.ts";
 
 export interface EventingEntry {
@@ -48,21 +48,12 @@ async function list(
   kind: EventingKind,
   required: boolean,
 ): Promise<CustomObject[] | Forbidden | undefined> {
-  const api = target.kubeConfig.makeApiClient(CustomObjectsApi);
   const where = { group: kind.group, version: kind.version, plural: kind.plural };
   try {
-    const answer = target.allNamespaces
-      ? await api.listClusterCustomObject(where)
-      : await api.listNamespacedCustomObject({ ...where, namespace: target.namespace });
-    return (answer as { items: CustomObject[] }).items;
+    return await listInScope<CustomObject>(target, where);
   } catch (error) {
     if (notServed(error)) return undefined;
-    const call = {
-      verb: "list",
-      resource: `${kind.plural}.${kind.group}`,
-      namespace: target.allNamespaces ? undefined : target.namespace,
-    };
-    const message = describeApiError(error, call, target);
+    const message = describeApiError(error, listCall(target, `${kind.plural}.${kind.group}`), target);
     // Someone allowed to see only Services still gets them.
     if (apiStatus(error) === 403 && !required) return { forbidden: message };
     throw new ReadFailed(message);

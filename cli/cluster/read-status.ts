@@ -32,21 +32,28 @@ interface CustomObject {
   status?: Record<string, unknown>;
 }
 
-async function list(target: ClusterTarget, plural: "services" | "revisions"): Promise<CustomObject[]> {
+/** The objects of one kind in the target's namespace (or all of them, with -A). */
+export async function listInScope<T>(
+  target: ClusterTarget,
+  where: { group: string; version: string; plural: string },
+): Promise<T[]> {
   const api = target.kubeConfig.makeApiClient(CustomObjectsApi);
-  const where = { group: target.group, version: "v1", plural };
+  const answer = target.allNamespaces
+    ? await api.listClusterCustomObject(where)
+    : await api.listNamespacedCustomObject({ ...where, namespace: target.namespace });
+  return (answer as { items: T[] }).items;
+}
+
+/** What a failed listInScope asked for, as describeApiError names it. */
+export function listCall(target: ClusterTarget, resource: string) {
+  return { verb: "list", resource, namespace: target.allNamespaces ? undefined : target.namespace };
+}
+
+async function list(target: ClusterTarget, plural: "services" | "revisions"): Promise<CustomObject[]> {
   try {
-    const answer = target.allNamespaces
-      ? await api.listClusterCustomObject(where)
-      : await api.listNamespacedCustomObject({ ...where, namespace: target.namespace });
-    return (answer as { items: CustomObject[] }).items;
+    return await listInScope<CustomObject>(target, { group: target.group, version: "v1", plural });
   } catch (error) {
-    const call = {
-      verb: "list",
-      resource: `${plural}.${target.group}`,
-      namespace: target.allNamespaces ? undefined : target.namespace,
-    };
-    throw new ReadFailed(describeApiError(error, call, target));
+    throw new ReadFailed(describeApiError(error, listCall(target, `${plural}.${target.group}`), target));
   }
 }
 
