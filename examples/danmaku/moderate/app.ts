@@ -6,6 +6,7 @@
 // the comment's: a retried post is stored once (the Broker de-duplicates by source + id).
 // Plain node:http, listening on $PORT like any Knative workload.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { readBody } from "../read-body.ts";
 import { blockedWord, parseBlockList } from "./block-list.ts";
 
 const PORT = Number(process.env.PORT ?? 8080);
@@ -38,17 +39,6 @@ function parseComment(body: string): Comment | string {
   return { ...(value as object), id, text };
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 async function approve(comment: Comment): Promise<void> {
   const res = await fetch(SINK as string, {
     method: "POST",
@@ -71,7 +61,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(405, { allow: "POST" }).end("POST a comment\n");
     return;
   }
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY_BYTES);
   if (body === undefined) {
     res.writeHead(413).end(`a comment is at most ${MAX_BODY_BYTES} bytes\n`);
     return;

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { readBody } from "../read-body.ts";
 import { type Comment, parsePosted } from "./comment.ts";
 import { CommentProducer } from "./producer.ts";
 import { Viewers } from "./viewers.ts";
@@ -31,23 +32,12 @@ const files = new Map(
 const viewers = new Viewers();
 const producer = new CommentProducer(KAFKA, TOPIC);
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
 }
 
 async function postComment(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY_BYTES);
   if (body === undefined) return reply(res, 413, { error: `at most ${MAX_BODY_BYTES} bytes` });
   const posted = parsePosted(body);
   if (typeof posted === "string") return reply(res, 400, { error: posted });
@@ -62,7 +52,7 @@ async function postComment(req: IncomingMessage, res: ServerResponse): Promise<v
 }
 
 async function approved(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY_BYTES);
   const id = req.headers["ce-id"];
   if (body === undefined || typeof id !== "string" || req.headers["ce-type"] !== "danmaku.approved")
     return reply(res, 400, { error: "expected a danmaku.approved CloudEvent in binary mode" });
