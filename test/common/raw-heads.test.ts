@@ -91,7 +91,18 @@ t.test("chunks, trailers, joined writes and re-serialised upgrade heads", async 
   );
   t.equal(lastChunk(), "0\r\n\r\n");
   t.equal(lastChunk({ "grpc-status": "0", x: ["a", "b"] }), "0\r\ngrpc-status: 0\r\nx: a\r\nx: b\r\n\r\n");
-  t.equal(joinHead("H\r\n\r\n", Buffer.from("body")).toString(), "H\r\n\r\nbody");
+  t.equal(joinHead("H\r\n\r\n", Buffer.from("body")), "H\r\n\r\nbody", "small: one latin1 string");
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  const small = joinHead("H\r\n\r\n", bytes);
+  t.same(
+    Buffer.from(small as string, "latin1"),
+    Buffer.concat([Buffer.from("H\r\n\r\n"), bytes]),
+    "every byte kept",
+  );
+  const large = joinHead("H\r\n\r\n", Buffer.alloc(20_000, 0xe9));
+  t.ok(Buffer.isBuffer(large), "large: one buffer");
+  t.equal((large as Buffer).length, 20_005);
+  t.equal((large as Buffer)[19_999], 0xe9);
   t.equal(
     upgradeHead({ method: "GET", url: "/ws", httpVersion: "1.1", rawHeaders: ["Upgrade", "websocket"] }),
     "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",

@@ -36,8 +36,19 @@ export function frameChunk(data: Buffer, prefix = ""): Buffer {
   return out;
 }
 
-/** A head (latin1) and a body piece as one buffer. */
-export function joinHead(head: string, data: Buffer): Buffer {
+/**
+ * Up to this many bytes, a head and a body piece are joined as one latin1 string: node writes a
+ * string that size from a stack buffer, so no Buffer (malloc'd, registered, swept) is made per
+ * response. Node's stack buffer for a string write is 16 KB.
+ */
+const JOIN_AS_STRING_MAX = 16 * 1024;
+
+/**
+ * A head (latin1) and a body piece, for one write: a latin1 string when small (latin1 maps each
+ * byte to one character and back, so the body's bytes go out as they came), else one buffer.
+ */
+export function joinHead(head: string, data: Buffer): Buffer | string {
+  if (head.length + data.length <= JOIN_AS_STRING_MAX) return head + data.toString("latin1");
   const out = Buffer.allocUnsafeSlow(head.length + data.length);
   out.write(head, 0, "latin1");
   data.copy(out, head.length);

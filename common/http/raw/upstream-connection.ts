@@ -242,7 +242,9 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
       return;
     }
     // The head and what the body has so far: one write.
-    this.socket.write(joinHead(head, chunked ? frameAll(chunks) : concat(chunks)));
+    const out = joinHead(head, chunked ? frameAll(chunks) : concat(chunks));
+    if (typeof out === "string") this.socket.write(out, "latin1");
+    else this.socket.write(out);
   }
 
   #onDrain(): void {
