@@ -1,6 +1,6 @@
 // The cold burst: N requests at once to a revision at zero, through `sluice up` as a user runs it
 // (its own default autoscaling settings, the local platform), answered by an app that takes
-// 300 ms to boot and 20 ms per request (apps/cold-app.ts). It reports what the client saw
+// 300 ms to boot and 20 ms per request (apps/cold-app.cjs). It reports what the client saw
 // (statuses, latency percentiles) and what the machine paid (pods started, CPU of every sluice
 // process and pod). `runColdBurst` is what `npm run bench` calls; `node bench/cold-burst.ts`
 // prints one run's figures (`--help` for the options).
@@ -119,7 +119,7 @@ spec:
     spec:
       containerConcurrency: ${options.containerConcurrency}
       containers:
-        - command: ${JSON.stringify([process.execPath, `${ROOT}bench/apps/cold-app.ts`])}
+        - command: ${JSON.stringify([process.execPath, `${ROOT}bench/apps/cold-app.cjs`])}
           env:
             - { name: BOOT_MS, value: "${options.bootMs}" }
             - { name: HANDLER_MS, value: "${options.handlerMs}" }
