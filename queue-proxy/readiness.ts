@@ -2,8 +2,11 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import type { ReadinessProbe } from "./config.ts";
 
-/** Until the app first answers, probe this often, so a cold start is not slowed by the probe. */
-const STARTUP_PERIOD_MS = 50;
+/**
+ * Until the app first answers, probe this often, so a cold start is not slowed by the probe (a
+ * refused connection on loopback costs microseconds; the wait is ~half of this on average).
+ */
+const STARTUP_PERIOD_MS = 20;
 /** Consecutive failures after which a ready app counts as not ready (Kubernetes' default). */
 const FAILURE_THRESHOLD = 3;
 
@@ -46,6 +49,8 @@ export class ReadinessProber {
   readonly #check: (probe: ReadinessProbe) => Promise<boolean>;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Callers of whenReady() still waiting. */
+  readonly #waiting = new Set<() => void>();
   #stopped = false;
   readonly #onChange: (ready: boolean) => void;
 
@@ -66,6 +71,28 @@ export class ReadinessProber {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#wake();
+  }
+
+  /**
+   * Resolves once the app is ready, or after `timeoutMs` (or on stop): the admin /readyz?wait=
+   * long poll, which lets the local platform learn of a ready pod at once instead of polling.
+   */
+  whenReady(timeoutMs: number): Promise<void> {
+    if (this.ready || this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#waiting.add(done);
+    });
+  }
+
+  #wake(): void {
+    for (const done of [...this.#waiting]) done();
   }
 
   async #tick(): Promise<void> {
@@ -83,5 +110,6 @@ export class ReadinessProber {
   #set(ready: boolean): void {
     this.ready = ready;
     this.#onChange(ready);
+    if (ready) this.#wake();
   }
 }

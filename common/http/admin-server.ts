@@ -12,6 +12,11 @@ export interface AdminOptions {
   registry: Registry;
   /** Whether the component should receive traffic; /readyz answers 503 while false. */
   isReady: () => boolean;
+  /**
+   * For `/readyz?wait=MS` (a long poll, MS ≤ READY_WAIT_MAX_MS): resolves when the component may
+   * have become ready, or after MS. Without it `wait` is ignored and /readyz answers at once.
+   */
+  whenReady?: (timeoutMs: number) => Promise<void>;
   /** Extra routes by exact path, e.g. { "/stats": handler }. */
   routes?: Record<string, AdminRoute>;
   /** The component's listener limits (the connection cap is lowered for admin use). */
@@ -22,10 +27,20 @@ export interface AdminOptions {
   name?: string;
 }
 
+/** The longest /readyz?wait= is held (a longer one is cut to this). */
+export const READY_WAIT_MAX_MS = 10_000;
+
+/** The wait= of a /readyz query, in ms (0 when absent or not a whole number). */
+export function readyWaitMs(url: string): number {
+  const match = /[?&]wait=(\d{1,6})(?:&|$)/.exec(url);
+  return match === null ? 0 : Math.min(Number(match[1]), READY_WAIT_MAX_MS);
+}
+
 /** Every component's admin port: /healthz, /readyz, /metrics and whatever routes it adds. */
 export function createAdminServer({
   registry,
   isReady,
+  whenReady,
   routes = {},
   limits = DEFAULT_LIMITS,
   log,
@@ -36,8 +51,11 @@ export function createAdminServer({
     const path = (req.url ?? "/").split("?", 1)[0];
     try {
       if (path === "/healthz") return sendPlain(res, 200, "ok");
-      if (path === "/readyz")
+      if (path === "/readyz") {
+        const waitMs = whenReady === undefined || isReady() ? 0 : readyWaitMs(req.url ?? "");
+        if (waitMs > 0) await whenReady?.(waitMs);
         return isReady() ? sendPlain(res, 200, "ready") : sendPlain(res, 503, "not ready");
+      }
       if (path === "/metrics") {
         const body = await registry.metrics();
         res.writeHead(200, { "content-type": registry.contentType });

@@ -20,6 +20,8 @@ const POD_GUARD = pathToFileURL(fileURLToPath(new URL("./pod-guard.ts", import.m
 const KILL_GRACE_MS = 10_000;
 /** Readiness polls of the queue-proxy: often until the pod is first ready (cold starts), then calmly. */
 const STARTUP_POLL_MS = 50;
+/** Until ready, each poll is a long poll this long: the queue-proxy answers when the app is ready. */
+const STARTUP_WAIT_MS = 1000;
 const POLL_MS = 1000;
 
 export interface PodOptions {
@@ -257,7 +259,7 @@ export class LocalPod {
         return this.#crashed("queue-proxy exited");
       }
     }
-    const ready = await queueProxyReady(this.adminUrl);
+    const ready = await queueProxyReady(this.adminUrl, 1000, this.everReady ? 0 : STARTUP_WAIT_MS);
     if (this.#ended()) return; // stopped or crashed while we asked
     const wasEverReady = this.everReady;
     const next = afterProbe(

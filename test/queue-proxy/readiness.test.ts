@@ -1,4 +1,5 @@
 import t from "tap";
+import { READY_WAIT_MAX_MS, readyWaitMs } from "../../common/http/admin-server.ts";
 import type { ReadinessProbe } from "../../queue-proxy/config.ts";
 import { ReadinessProber } from "../../queue-proxy/readiness.ts";
 
@@ -50,4 +51,40 @@ t.test("a ready app turns not ready only after three failures in a row", async (
     ],
     "ready after probe 1; two failures, a success, then three failures turn it not ready at probe 7",
   );
+});
+
+t.test(
+  "whenReady: resolves when the app becomes ready, after its timeout, or at once when ready",
+  async (t) => {
+    const script = scripted([false, false, true]);
+    const prober = new ReadinessProber({ ...probe, periodMs: 1 }, () => {}, script.check);
+    t.teardown(() => prober.stop());
+    let timedOut = false;
+    await prober.whenReady(1).then(() => (timedOut = !prober.ready));
+    t.ok(timedOut, "not started: resolved by its timeout, still not ready");
+    const waiting = prober.whenReady(60_000);
+    prober.start();
+    await waiting;
+    t.ok(prober.ready, "resolved by the probe that found the app ready");
+    await prober.whenReady(60_000);
+    t.pass("already ready: resolved at once");
+    const stopped = new ReadinessProber(
+      probe,
+      () => {},
+      async () => false,
+    );
+    const pending = stopped.whenReady(60_000);
+    stopped.stop();
+    await pending;
+    t.pass("stop wakes a waiter");
+  },
+);
+
+t.test("readyWaitMs reads /readyz?wait=MS, capped", async (t) => {
+  t.equal(readyWaitMs("/readyz"), 0);
+  t.equal(readyWaitMs("/readyz?wait=250"), 250);
+  t.equal(readyWaitMs("/readyz?x=1&wait=40&y=2"), 40);
+  t.equal(readyWaitMs("/readyz?wait=999999"), READY_WAIT_MAX_MS);
+  t.equal(readyWaitMs("/readyz?wait=-5"), 0, "not a whole number: no wait");
+  t.equal(readyWaitMs("/readyz?wait=1e3"), 0);
 });
