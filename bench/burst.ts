@@ -31,7 +31,9 @@ export function burstText(result: unknown): string {
     .map(([key, value]) => `${key} ${value}`);
   const statuses = (result as { statuses?: Record<string, number> }).statuses;
   const codes = statuses ? Object.entries(statuses).map(([code, count]) => `${count}× ${code}`) : [];
-  return [...scalars, ...(codes.length > 0 ? [`statuses ${codes.join(", ")}`] : [])].join(", ");
+  const failures = (result as { firstFailure?: Record<string, string> }).firstFailure ?? {};
+  const firsts = Object.entries(failures).map(([code, first]) => `first ${code}: ${first}`);
+  return [...scalars, ...(codes.length > 0 ? [`statuses ${codes.join(", ")}`] : []), ...firsts].join(", ");
 }
 
 export async function benchBurst(): Promise<{ figures: BurstFigures; result?: unknown }> {

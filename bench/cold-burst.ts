@@ -58,6 +58,8 @@ export interface ColdBurstResult {
   requests: number;
   /** Count per HTTP status; "error" for requests that got no response. */
   statuses: Record<string, number>;
+  /** Per status other than 200 (and "error"): the first answer's body or error message, cut short. */
+  firstFailure: Record<string, string>;
   /** Client-side latency of every request, ms. */
   p50: number;
   p90: number;
@@ -327,15 +329,19 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
     const started = performance.now();
     up.note({ msg: "burst sent", requests });
     const statuses: Record<string, number> = {};
+    const firstFailure: Record<string, string> = {};
     const latencies = await Promise.all(
       Array.from({ length: requests }, async () => {
         let code = "error";
         try {
           const res = await request(up.routerUrl, { headers: { host: HOST }, dispatcher: agent });
-          await res.body.dump();
           code = String(res.statusCode);
-        } catch {
-          // counted as "error"
+          // What went wrong is kept once per status, so a run that fails says why.
+          if (res.statusCode !== 200 && !(code in firstFailure))
+            firstFailure[code] = (await res.body.text()).trim().slice(0, 200);
+          else await res.body.dump();
+        } catch (error) {
+          firstFailure.error ??= (error as Error).message;
         }
         statuses[code] = (statuses[code] ?? 0) + 1;
         return performance.now() - started;
@@ -356,6 +362,7 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
     return {
       requests,
       statuses,
+      firstFailure,
       p50: round(percentile(sorted, 0.5)),
       p90: round(percentile(sorted, 0.9)),
       p99: round(percentile(sorted, 0.99)),
@@ -440,6 +447,8 @@ async function main(): Promise<void> {
         `pods: ${result.podsStarted} started, at most ${result.peakPods} at once, ${result.peakPending} pending, ${result.peakDesired} desired; ` +
         `CPU ${result.cpuSeconds} s in ${result.wallSeconds} s`,
     );
+    for (const [code, first] of Object.entries(result.firstFailure))
+      console.log(`  ${code}, the first: ${first}`);
   }
 }
 

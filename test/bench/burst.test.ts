@@ -15,4 +15,13 @@ t.test("burstText: its figures and statuses on one line", async (t) => {
     burstText({ requests: 300, statuses: { "200": 299, error: 1 }, p99: 1400 }),
     "requests 300, p99 1400, statuses 299× 200, 1× error",
   );
+  t.equal(
+    burstText({
+      requests: 3,
+      statuses: { "200": 1, "404": 2 },
+      firstFailure: { "404": "router: no service has the host" },
+    }),
+    "requests 3, statuses 1× 200, 2× 404, first 404: router: no service has the host",
+    "what the first failure of each status said",
+  );
 });
