@@ -2,11 +2,23 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import type { ReadinessProbe } from "./config.ts";
 
-/**
- * Until the app first answers, probe this often, so a cold start is not slowed by the probe (a
- * refused connection on loopback costs microseconds; the wait is ~half of this on average).
- */
+/** While the app is not ready, probe at least this often: a fast cold start waits ~10 ms for it. */
 const STARTUP_PERIOD_MS = 20;
+/**
+ * ...and at most every 1/20 of the time it has been waiting, so an app that boots for seconds is
+ * not probed 50 times a second (each refused connect costs the queue-proxy CPU and garbage: at a
+ * fixed 20 ms, ~4 % of a core and 10 MB more RSS after 90 s without an app). Its readiness is then
+ * seen at most ~5 % after it comes.
+ */
+const STARTUP_BACKOFF_DIVISOR = 20;
+
+/** How long to wait before the next probe of an app not ready for `waitedMs`. */
+export function notReadyProbeDelay(waitedMs: number, periodMs: number): number {
+  return Math.min(
+    Math.max(STARTUP_PERIOD_MS, waitedMs / STARTUP_BACKOFF_DIVISOR),
+    Math.max(periodMs, STARTUP_PERIOD_MS),
+  );
+}
 /** Consecutive failures after which a ready app counts as not ready (Kubernetes' default). */
 const FAILURE_THRESHOLD = 3;
 
@@ -48,6 +60,8 @@ export class ReadinessProber {
   readonly #probe: ReadinessProbe;
   readonly #check: (probe: ReadinessProbe) => Promise<boolean>;
   #failures = 0;
+  /** Since when the app has not been ready (start, or its last turn to not ready). */
+  #notReadySince = 0;
   #timer: NodeJS.Timeout | undefined;
   /** Callers of whenReady() still waiting. */
   readonly #waiting = new Set<() => void>();
@@ -65,6 +79,7 @@ export class ReadinessProber {
   }
 
   start(): void {
+    this.#notReadySince = Date.now();
     void this.#tick();
   }
 
@@ -104,11 +119,15 @@ export class ReadinessProber {
     } else if (this.ready && ++this.#failures >= FAILURE_THRESHOLD) {
       this.#set(false);
     }
-    this.#timer = setTimeout(() => void this.#tick(), this.ready ? this.#probe.periodMs : STARTUP_PERIOD_MS);
+    const delay = this.ready
+      ? this.#probe.periodMs
+      : notReadyProbeDelay(Date.now() - this.#notReadySince, this.#probe.periodMs);
+    this.#timer = setTimeout(() => void this.#tick(), delay);
   }
 
   #set(ready: boolean): void {
     this.ready = ready;
+    if (!ready) this.#notReadySince = Date.now();
     this.#onChange(ready);
     if (ready) this.#wake();
   }

@@ -1,7 +1,7 @@
 import t from "tap";
 import { READY_WAIT_MAX_MS, readyWaitMs } from "../../common/http/admin-server.ts";
 import type { ReadinessProbe } from "../../queue-proxy/config.ts";
-import { ReadinessProber } from "../../queue-proxy/readiness.ts";
+import { notReadyProbeDelay, ReadinessProber } from "../../queue-proxy/readiness.ts";
 
 const probe: ReadinessProbe = { kind: "tcp", host: "127.0.0.1", port: 1, periodMs: 60_000, timeoutMs: 10 };
 
@@ -88,3 +88,14 @@ t.test("readyWaitMs reads /readyz?wait=MS, capped", async (t) => {
   t.equal(readyWaitMs("/readyz?wait=-5"), 0, "not a whole number: no wait");
   t.equal(readyWaitMs("/readyz?wait=1e3"), 0);
 });
+
+t.test(
+  "notReadyProbeDelay: 20 ms at first, then a twentieth of the wait, never past the period",
+  async (t) => {
+    t.equal(notReadyProbeDelay(0, 1000), 20, "a fresh start: at once");
+    t.equal(notReadyProbeDelay(300, 1000), 20, "a 300 ms boot is probed every 20 ms throughout");
+    t.equal(notReadyProbeDelay(2000, 1000), 100);
+    t.equal(notReadyProbeDelay(60_000, 1000), 1000, "capped by the probe's period");
+    t.equal(notReadyProbeDelay(60_000, 5), 20, "a period below 20 ms does not speed the start-up probing up");
+  },
+);
