@@ -341,7 +341,8 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
             firstFailure[code] = (await res.body.text()).trim().slice(0, 200);
           else await res.body.dump();
         } catch (error) {
-          firstFailure.error ??= (error as Error).message;
+          // No response ("error"), or the failing response's body could not be read.
+          firstFailure[code] ??= (error as Error).message;
         }
         statuses[code] = (statuses[code] ?? 0) + 1;
         return performance.now() - started;

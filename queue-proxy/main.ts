@@ -61,7 +61,7 @@ const drainHook = new DrainHook(drainer);
 const admin = createAdminServer({
   registry,
   isReady,
-  whenReady: (timeoutMs) => prober.whenReady(timeoutMs),
+  whenReady: (timeoutMs, signal) => prober.whenReady(timeoutMs, signal),
   routes: {
     "/stats": (_req, res) => sendJson(res, 200, stats()),
     [WAIT_FOR_DRAIN_PATH]: waitForDrainRoute(drainHook, log),

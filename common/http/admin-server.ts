@@ -13,10 +13,11 @@ export interface AdminOptions {
   /** Whether the component should receive traffic; /readyz answers 503 while false. */
   isReady: () => boolean;
   /**
-   * For `/readyz?wait=MS` (a long poll, MS ≤ READY_WAIT_MAX_MS): resolves when the component may
-   * have become ready, or after MS. Without it `wait` is ignored and /readyz answers at once.
+   * For `/readyz?wait=MS` (a long poll, held at most READY_WAIT_MAX_MS): resolves when the
+   * component may have become ready, after MS, or when `signal` aborts (the asker went away).
+   * Without it `wait` is ignored and /readyz answers at once.
    */
-  whenReady?: (timeoutMs: number) => Promise<void>;
+  whenReady?: (timeoutMs: number, signal: AbortSignal) => Promise<void>;
   /** Extra routes by exact path, e.g. { "/stats": handler }. */
   routes?: Record<string, AdminRoute>;
   /** The component's listener limits (the connection cap is lowered for admin use). */
@@ -30,9 +31,9 @@ export interface AdminOptions {
 /** The longest /readyz?wait= is held (a longer one is cut to this). */
 export const READY_WAIT_MAX_MS = 10_000;
 
-/** The wait= of a /readyz query, in ms (0 when absent or not a whole number). */
+/** The wait= of a /readyz query, in ms, cut to READY_WAIT_MAX_MS (0 when absent or not a whole number). */
 export function readyWaitMs(url: string): number {
-  const match = /[?&]wait=(\d{1,6})(?:&|$)/.exec(url);
+  const match = /[?&]wait=(\d+)(?:&|$)/.exec(url);
   return match === null ? 0 : Math.min(Number(match[1]), READY_WAIT_MAX_MS);
 }
 
@@ -52,8 +53,12 @@ export function createAdminServer({
     try {
       if (path === "/healthz") return sendPlain(res, 200, "ok");
       if (path === "/readyz") {
-        const waitMs = whenReady === undefined || isReady() ? 0 : readyWaitMs(req.url ?? "");
-        if (waitMs > 0) await whenReady?.(waitMs);
+        const waitMs = isReady() ? 0 : readyWaitMs(req.url ?? "");
+        if (whenReady !== undefined && waitMs > 0) {
+          const gone = new AbortController();
+          res.once("close", () => gone.abort());
+          await whenReady(waitMs, gone.signal);
+        }
         return isReady() ? sendPlain(res, 200, "ready") : sendPlain(res, 503, "not ready");
       }
       if (path === "/metrics") {

@@ -259,7 +259,9 @@ export class LocalPod {
         return this.#crashed("queue-proxy exited");
       }
     }
-    const ready = await queueProxyReady(this.adminUrl, 1000, this.everReady ? 0 : STARTUP_WAIT_MS);
+    // An adopted pod's processes are checked at each poll (no exit event): no long poll for it.
+    const longPoll = !this.everReady && this.#children;
+    const ready = await queueProxyReady(this.adminUrl, { waitMs: longPoll ? STARTUP_WAIT_MS : 0 });
     if (this.#ended()) return; // stopped or crashed while we asked
     const wasEverReady = this.everReady;
     const next = afterProbe(

@@ -28,8 +28,11 @@ t.test("readiness follows the app: not ready until it answers, then ready", asyn
       readyz: await status(`${qp.adminUrl}/readyz`),
       probe: await status(qp.url, { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET }),
     };
-    // A long poll asked before the app runs is answered when it becomes ready.
-    const longPoll = status(`${qp.adminUrl}/readyz?wait=10000`).catch(() => undefined);
+    // A long poll asked before the app runs is answered when it becomes ready (not at its 10 s).
+    const longPoll = status(`${qp.adminUrl}/readyz?wait=10000`)
+      .then((code) => ({ code, at: Date.now() }))
+      .catch(() => undefined);
+    const appStarting = Date.now();
     const app =
       before.readyz === 503
         ? await startProcess(t, "test/fixtures/app.ts", { PORT: String(port) }).catch((error: Error) =>
@@ -46,7 +49,12 @@ t.test("readiness follows the app: not ready until it answers, then ready", asyn
     t.equal(await status(`${qp.adminUrl}/healthz`), 200, "alive all the same");
     t.equal(before.probe, 503, "network probe says not ready");
 
-    t.equal(await longPoll, 200, "the long poll (/readyz?wait=) answered once the app was ready");
+    const answered = await longPoll;
+    t.equal(answered?.code, 200, "the long poll (/readyz?wait=) answered once the app was ready");
+    t.ok(
+      answered !== undefined && answered.at - appStarting < 5000,
+      "...when the app came, not when its 10 s wait ran out",
+    );
     await waitFor("ready once the app answers", async () => (await status(`${qp.adminUrl}/readyz`)) === 200);
     const probe = await request(qp.url, {
       headers: { "k-network-probe": "queue", "sluice-hop-auth": TEST_HOP_SECRET },

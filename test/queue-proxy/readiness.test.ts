@@ -68,6 +68,17 @@ t.test(
     t.ok(prober.ready, "resolved by the probe that found the app ready");
     await prober.whenReady(60_000);
     t.pass("already ready: resolved at once");
+    const asker = new AbortController();
+    const notReady = new ReadinessProber(
+      probe,
+      () => {},
+      async () => false,
+    );
+    const gone = notReady.whenReady(60_000, asker.signal);
+    t.equal(notReady.waiting, 1);
+    asker.abort();
+    await gone;
+    t.equal(notReady.waiting, 0, "an asker that went away leaves no waiter (nor its timer) behind");
     const stopped = new ReadinessProber(
       probe,
       () => {},
@@ -85,6 +96,7 @@ t.test("readyWaitMs reads /readyz?wait=MS, capped", async (t) => {
   t.equal(readyWaitMs("/readyz?wait=250"), 250);
   t.equal(readyWaitMs("/readyz?x=1&wait=40&y=2"), 40);
   t.equal(readyWaitMs("/readyz?wait=999999"), READY_WAIT_MAX_MS);
+  t.equal(readyWaitMs("/readyz?wait=100000000"), READY_WAIT_MAX_MS, "any longer wait is cut, not dropped");
   t.equal(readyWaitMs("/readyz?wait=-5"), 0, "not a whole number: no wait");
   t.equal(readyWaitMs("/readyz?wait=1e3"), 0);
 });

@@ -34,6 +34,8 @@ const req = (target: string, extra = "", version = "1.1") =>
   `${target.startsWith("HEAD") || target.startsWith("POST") || target.startsWith("PUT") ? target : `GET ${target}`} HTTP/${version}\r\nHost: ${HOST}\r\n${extra}\r\n`;
 const close = "Connection: close\r\n";
 const big = "b".repeat(200_000);
+/** Bytes 0–255, 16 times (parts are written as latin1: one byte per character). */
+const everyByte = Array.from({ length: 4096 }, (_, i) => String.fromCharCode(i % 256)).join("");
 
 const cases: Case[] = [
   { name: "small", parts: [req("/d/len/10", close)] },
@@ -54,6 +56,11 @@ const cases: Case[] = [
     parts: [`${req("POST /d/echo", `Transfer-Encoding: chunked\r\n${close}`)}2\r\nhi\r\n0\r\nX-T: 1\r\n\r\n`],
   },
   { name: "large upload", parts: [req("PUT /d/echo", `Content-Length: ${big.length}\r\n${close}`) + big] },
+  {
+    // Under 16 KB each way, where the raw path joins head and body as one latin1 string.
+    name: "every byte value, both ways",
+    parts: [req("POST /d/echo", `Content-Length: ${everyByte.length}\r\n${close}`) + everyByte],
+  },
   {
     name: "pipelined",
     parts: [

@@ -38,8 +38,7 @@ export function frameChunk(data: Buffer, prefix = ""): Buffer {
 
 /**
  * Up to this many bytes, a head and a body piece are joined as one latin1 string: node writes a
- * string that size from a stack buffer, so no Buffer (malloc'd, registered, swept) is made per
- * response. Node's stack buffer for a string write is 16 KB.
+ * string up to 16 KB from a stack buffer, so no Buffer is made (and later swept) per response.
  */
 const JOIN_AS_STRING_MAX = 16 * 1024;
 
