@@ -4,7 +4,7 @@
 // event is delivered; `sluice apply` of a PingSource prints created / unchanged / configured and
 // the page's Sources table counts its ticks. An autoscaler told of no eventing has no `eventing`
 // key; one told of an eventing that is not there says so, naming the URL.
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudEvent, HTTP } from "cloudevents";
@@ -19,6 +19,7 @@ import { waitFor } from "../helpers/processes.ts";
 import { skipUnlessTool } from "../helpers/required-tool.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 import { launchSluiceUp } from "../helpers/sluice-up.ts";
+import { tempPath } from "../helpers/temp.ts";
 
 function findChromium(): string | undefined {
   return [process.env.CHROME_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((file) => {
@@ -170,9 +171,7 @@ spec:
     t.pass("the page shows accepted 1, delivered 1");
 
     // A PingSource applied with `sluice apply`: its line, then on the page with its ticks.
-    const dir = mkdtempSync(join(tmpdir(), "sluice-status-eventing-apply-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const pingFile = join(dir, "ping.yaml");
+    const pingFile = tempPath(t, "ping.yaml", "sluice-status-eventing-apply-");
     const writePing = (data: string) =>
       writeFileSync(
         pingFile,

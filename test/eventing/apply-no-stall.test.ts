@@ -3,12 +3,11 @@
 // unrelated Trigger `other`, both answer while that delivery is still hanging, and the healthy
 // Trigger `healthy` keeps delivering meanwhile. Before, every apply stopped every Trigger and
 // waited for the slowest delivery in flight.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import t from "tap";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 const trigger = (name: string, type: string, uri: string, extra = "") => `apiVersion: eventing.knative.dev/v1
@@ -39,9 +38,7 @@ t.test("an apply does not wait for a hanging delivery", { skip: skipUnlessNats()
     await released;
     if (!res.writableEnded) res.writeHead(202).end();
   });
-  const dir = mkdtempSync(join(tmpdir(), "sluice-apply-no-stall-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const appliedFile = join(dir, "applied.yaml");
+  const appliedFile = tempPath(t, "applied.yaml", "sluice-apply-no-stall-");
   writeFileSync(
     appliedFile,
     [

@@ -1,9 +1,7 @@
 // Broker → Trigger → subscriber with the real nats-server: what the ingress refuses is never
 // stored, a matching event is delivered once, a failing subscriber is retried per the Trigger's
 // policy and then dead-lettered, and a reply goes back to the Broker and on to a second Trigger.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { CloudEvent, HTTP } from "cloudevents";
@@ -11,6 +9,7 @@ import t from "tap";
 import { streamName } from "../../eventing/store/names.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 const skip = skipUnlessNats();
@@ -18,9 +17,7 @@ const skip = skipUnlessNats();
 t.test("broker and triggers on JetStream", { skip }, async (t) => {
   const nats = await startNats(t);
   const subscriber = await startRecorder(t);
-  const dir = mkdtempSync(join(tmpdir(), "sluice-eventing-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const manifests = join(dir, "eventing.yaml");
+  const manifests = tempPath(t, "eventing.yaml", "sluice-eventing-");
   writeFileSync(
     manifests,
     `apiVersion: eventing.knative.dev/v1

@@ -3,15 +3,14 @@
 // retried; a 2xx reply that says it is a CloudEvent but is not one fails the delivery, a 2xx body
 // that is no CloudEvent is discarded whatever its size; the ingress refuses a spent hop budget
 // and the budget stops a reply loop; a few events in back-off do not hold up the healthy ones.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import t from "tap";
 import { streamName } from "../../eventing/store/names.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { type Received, startRecorder } from "./event-recorder.ts";
 
 const skip = skipUnlessNats();
@@ -36,9 +35,7 @@ t.test("delivery semantics", { skip }, async (t) => {
     backoffDelay: PT0.05S
     deadLetterSink: { uri: "${url}/dead" }
 `;
-  const dir = mkdtempSync(join(tmpdir(), "sluice-eventing-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const manifests = join(dir, "eventing.yaml");
+  const manifests = tempPath(t, "eventing.yaml", "sluice-eventing-");
   writeFileSync(
     manifests,
     [

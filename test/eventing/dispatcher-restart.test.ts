@@ -2,9 +2,7 @@
 // the ingress answered 202 for is in JetStream, and what was in flight when the process died is
 // redelivered to the restarted one. Delivery is at-least-once: duplicates are counted, reported,
 // and bounded by what was in flight.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { CloudEvent, HTTP } from "cloudevents";
@@ -12,6 +10,7 @@ import t from "tap";
 import { streamName } from "../../eventing/store/names.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 const EVENTS = 300;
@@ -28,9 +27,7 @@ t.test("a dispatcher killed mid-stream loses no event", { skip: skipUnlessNats()
     await gate;
     res.writeHead(200).end();
   });
-  const dir = mkdtempSync(join(tmpdir(), "sluice-eventing-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const manifests = join(dir, "eventing.yaml");
+  const manifests = tempPath(t, "eventing.yaml", "sluice-eventing-");
   writeFileSync(
     manifests,
     `apiVersion: eventing.knative.dev/v1

@@ -1,9 +1,7 @@
 // A KafkaSource that cannot consume says so (real Kafka with topic auto-creation off, real
 // nats-server): on a missing topic GET /v1/eventing shows it failing, naming the topic, since
 // when; once the topic is created it is running and delivers. Before, it only logged.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { Admin, Producer } from "@platformatic/kafka";
 import t from "tap";
 import { formatEventing } from "../../cli/eventing-status.ts";
@@ -11,6 +9,7 @@ import type { EventingStatus } from "../../eventing/status.ts";
 import { skipUnlessKafka, startKafka } from "../helpers/kafka.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 t.setTimeout(300_000);
@@ -27,9 +26,7 @@ t.test("a KafkaSource on a missing topic", { skip: skipUnlessNats() || skipUnles
     startNats(t),
     startRecorder(t),
   ]);
-  const dir = mkdtempSync(join(tmpdir(), "sluice-kafka-health-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, "kafka.yaml");
+  const file = tempPath(t, "kafka.yaml", "sluice-kafka-health-");
   writeFileSync(
     file,
     `apiVersion: sources.knative.dev/v1

@@ -3,14 +3,13 @@
 // are committed only after the sink answered 2xx: with the eventing process SIGKILLed
 // mid-stream, every committed offset covers only answered records, and after a restart every
 // record is answered (none lost); the duplicates are reported.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { Admin, Producer } from "@platformatic/kafka";
 import t from "tap";
 import { skipUnlessKafka, startKafka } from "../helpers/kafka.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 // Kafka takes 15–35 s to start on a loaded machine, and the test restarts the eventing process.
@@ -67,9 +66,7 @@ t.test("KafkaSource", { skip: skipUnlessNats() || skipUnlessKafka() }, async (t)
     answered.add(event.id);
   });
 
-  const dir = mkdtempSync(join(tmpdir(), "sluice-kafkasource-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const manifests = join(dir, "kafka.yaml");
+  const manifests = tempPath(t, "kafka.yaml", "sluice-kafkasource-");
   const source = (name: string, topic: string, extra = "") => `apiVersion: sources.knative.dev/v1
 kind: KafkaSource
 metadata: { name: ${name} }

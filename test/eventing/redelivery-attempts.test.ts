@@ -1,15 +1,14 @@
 // A redelivery after the dispatcher died is not a failed attempt: with `retry: 0` an event that
 // was in flight when the process was killed reaches its subscriber again after the restart, and
 // does not go to the dead-letter sink (nor stay stuck unacknowledged when there is none).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import t from "tap";
 import { streamName } from "../../eventing/store/names.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 t.test(
@@ -27,9 +26,7 @@ t.test(
     };
     subscriber.on("/plain", held);
     subscriber.on("/with-sink", held);
-    const dir = mkdtempSync(join(tmpdir(), "sluice-eventing-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const manifests = join(dir, "eventing.yaml");
+    const manifests = tempPath(t, "eventing.yaml", "sluice-eventing-");
     writeFileSync(
       manifests,
       `apiVersion: eventing.knative.dev/v1

@@ -4,13 +4,12 @@
 // process started with keeps running through all of it; a GitHubSource applied later opens the
 // webhook port; an invalid KafkaSource, or a GitHubSource without its secret, is a 400 naming the
 // problem and nothing changes.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
 import t from "tap";
 import { signBody } from "../../eventing/sources/github-signature.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 interface Applied {
@@ -40,9 +39,7 @@ spec:
 t.test("sources applied at run time", { skip: skipUnlessNats() }, async (t) => {
   const nats = await startNats(t);
   const sink = await startRecorder(t);
-  const dir = mkdtempSync(join(tmpdir(), "sluice-sources-apply-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const appliedFile = join(dir, "applied.yaml");
+  const appliedFile = tempPath(t, "applied.yaml", "sluice-sources-apply-");
   writeFileSync(
     appliedFile,
     `apiVersion: eventing.knative.dev/v1

@@ -3,14 +3,13 @@
 // Trigger), a GitHub delivery with a valid signature reaches the sink while a bad signature is
 // 401 and a malformed delivery 400 (neither reaches it), and NATS messages on a subject are
 // delivered (a CloudEvent as itself, a request answered once delivered).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import t from "tap";
 import { signBody } from "../../eventing/sources/github-signature.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 const SECRET = "webhook-s3cret";
@@ -18,9 +17,7 @@ const SECRET = "webhook-s3cret";
 t.test("ping, GitHub and NATS sources", { skip: skipUnlessNats() }, async (t) => {
   const nats = await startNats(t);
   const sink = await startRecorder(t);
-  const dir = mkdtempSync(join(tmpdir(), "sluice-sources-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const manifests = join(dir, "sources.yaml");
+  const manifests = tempPath(t, "sources.yaml", "sluice-sources-");
   writeFileSync(
     manifests,
     `apiVersion: eventing.knative.dev/v1

@@ -6,15 +6,14 @@
 // next. The whole path with the router and queue-proxy, read back from Jaeger, is
 // test/observability/eventing-jaeger.test.ts.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import t, { type Test } from "tap";
 import { parseTraceparent } from "../../common/traceparent.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { type ReceivedSpan, startCollector } from "../helpers/otlp-collector.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempPath } from "../helpers/temp.ts";
 import { type Received, startRecorder } from "./event-recorder.ts";
 
 const skip = skipUnlessNats();
@@ -28,9 +27,7 @@ for (const mode of ["off", "on"] as const) {
     const nats = await startNats(t);
     const recorder = await startRecorder(t);
     const collector = mode === "on" ? await startCollector(t) : undefined;
-    const dir = mkdtempSync(join(tmpdir(), "sluice-eventing-tracing-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const manifests = join(dir, "eventing.yaml");
+    const manifests = tempPath(t, "eventing.yaml", "sluice-eventing-tracing-");
     writeFileSync(
       manifests,
       `apiVersion: eventing.knative.dev/v1

@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PodRecord } from "../../platform/local/pod-registry.ts";
 import type { PodTemplate } from "../../platform/platform.ts";
 import { ROOT } from "./processes.ts";
+import { tempDir } from "./temp.ts";
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -28,9 +28,7 @@ export function appTemplate(revision: string, overrides: Partial<PodTemplate> = 
 
 /** A temporary state dir, removed when the test ends (which also ends any pod orphaned in it). */
 export function tempStateDir(t: Teardown, prefix = "sluice-platform-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir(t, prefix);
 }
 
 /** Whether a process is still running (a zombie waiting to be reaped counts as gone). */
