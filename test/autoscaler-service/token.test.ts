@@ -1,8 +1,7 @@
 // SLUICE_TOKEN end to end: the API wants it, the CLI, router and activator send it, and the pods
 // the autoscaler starts do not inherit it in their environment (a local app of the same user can
 // still read other processes' /proc/<pid>/environ: docs/autoscaler.md says so).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { request } from "undici";
@@ -11,6 +10,7 @@ import { fixtureService } from "../helpers/data-plane.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
 import { startRouter } from "../helpers/router.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const TOKEN = "t0ken-for-tests-0123";
 
@@ -54,8 +54,7 @@ t.test("the API answers only with the right bearer token", async (t) => {
 
 t.test("CLI, router and activator send SLUICE_TOKEN; pods do not inherit it", async (t) => {
   const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: TOKEN });
-  const dir = mkdtempSync(join(tmpdir(), "sluice-token-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-token-");
   const file = join(dir, "hello.yaml");
   // The app prints whether it sees the token, then serves.
   const envCheck = `"${process.execPath}", "-e", "console.log('token in pod: '+(process.env.SLUICE_TOKEN||'none'));require('node:http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT)"`;

@@ -2,8 +2,7 @@
 // probed on its admin port, its environment accepted by the component's own config loader, RBAC
 // exactly as documented, the Secret's keys, and the variations (ClusterIP, HPA, Knative's group,
 // ServiceMonitor, dashboard, TLS, an existing Secret).
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { loadConfig as loadActivatorConfig } from "../../activator/config.ts";
@@ -13,6 +12,7 @@ import { TOKEN_ENV } from "../../common/api-token.ts";
 import { loadTracingConfig } from "../../common/tracing.ts";
 import { LABEL, QUEUE_PORT_NAME } from "../../platform/kubernetes/names.ts";
 import { loadConfig as loadRouterConfig } from "../../router/config.ts";
+import { tempDir } from "../helpers/temp.ts";
 import {
   CHART,
   containerEnv,
@@ -636,8 +636,7 @@ t.test(
 
 t.test("NOTES.txt says how to reach the router and apply a first Service", { skip }, async (t) => {
   // helm template does not render NOTES.txt: render it as a ConfigMap from a copy of the chart.
-  const dir = mkdtempSync(join(tmpdir(), "sluice-notes-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-notes-");
   const chart = join(dir, "sluice");
   cpSync(CHART, chart, { recursive: true });
   const notes = readFileSync(join(chart, "templates/NOTES.txt"), "utf8");

@@ -1,19 +1,18 @@
 // `sluice apply` checks the files against the running services before it sends anything: a tag host
 // that is another running service's host is refused by the CLI itself, naming both.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
 import { serviceYaml, taggedTraffic } from "../helpers/service-yaml.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const service = (name: string, traffic = "") =>
   serviceYaml(name, { namespace: "x", annotations: ['autoscaling.knative.dev/initial-scale: "0"'], traffic });
 
 t.test("a tag host that a running service has is refused before anything is sent", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-apply-hosts-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-apply-hosts-");
   const autoscaler = await startAutoscaler(t);
   const at = ["--autoscaler", autoscaler.url];
 

@@ -1,18 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { listen } from "../../common/http/listen.ts";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
 import { serviceYaml } from "../helpers/service-yaml.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
-
-function tempDir(t: { teardown(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-apply-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from "../helpers/temp.ts";
 
 /** A service that starts at zero (no pods in these tests); `target` changes its template. */
 const SERVICE = (name: string, target: string, traffic = "") =>
@@ -63,7 +57,7 @@ t.test("sluice apply against a real autoscaler", async (t) => {
   );
 
   // A new template is a new revision; a traffic change says what it was.
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-apply-");
   const v2 = join(dir, "v2.yaml");
   writeFileSync(
     v2,
@@ -84,7 +78,7 @@ t.test("sluice apply against a real autoscaler", async (t) => {
 
 t.test("invalid files: every problem, exit 2, nothing applied", async (t) => {
   const autoscaler = await startAutoscaler(t);
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-apply-");
   const good = join(dir, "a-good.yaml");
   const bad = join(dir, "b-bad.yaml");
   writeFileSync(good, SERVICE("good", "v1"));
@@ -124,7 +118,7 @@ t.test("invalid files: every problem, exit 2, nothing applied", async (t) => {
 
 t.test("a file the autoscaler refuses stops the rest; the files before it stay applied", async (t) => {
   const autoscaler = await startAutoscaler(t);
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-apply-");
   const first = join(dir, "1.yaml");
   const image = join(dir, "2.yaml");
   const third = join(dir, "3.yaml");

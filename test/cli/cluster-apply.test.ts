@@ -2,8 +2,7 @@
 // apply creates, configures or leaves Services unchanged; nothing is written unless every
 // document passes (here and in the API server's dry run); CEL refusals, a missing CRD, a refusal
 // by RBAC, an unreachable server and an unreadable kubeconfig are each said plainly.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
@@ -11,6 +10,7 @@ import { freePort } from "../../common/free-port.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
 import { SLUICE_GROUP as GROUP, installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
 import { sluice as runSluice } from "../helpers/sluice-cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const skip = await skipUnlessControlPlane(t);
 // A control plane and about 20 runs of the CLI: more than tap's 120 s per file on a busy 2-core machine.
@@ -19,12 +19,6 @@ t.setTimeout(360_000);
 /** The CLI as a user runs it; a minute each, since other tests may be loading the machine. */
 const sluice = (args: string[], options: { env?: Record<string, string> } = {}) =>
   runSluice(args, { timeoutMs: 60_000, ...options });
-
-function tempDir(t: { teardown(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-cluster-apply-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const service = (
   name: string,
@@ -45,7 +39,7 @@ spec:
 `;
 
 t.test("without a usable kubeconfig: exit 2 with the path, or exit 1 with the URL", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-cluster-apply-");
   const file = join(dir, "hello.yaml");
   writeFileSync(file, service("hello"));
   const missing = await sluice(["apply", "-f", file, "--kubeconfig", join(dir, "nope")]);
@@ -139,7 +133,7 @@ t.test("apply and validate against a real API server", { skip }, async (t) => {
   const kubeconfig = cp.kubeconfigPath;
   const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-cluster-apply-");
   const write = (name: string, text: string) => {
     const path = join(dir, name);
     writeFileSync(path, text);

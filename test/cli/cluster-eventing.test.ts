@@ -4,8 +4,7 @@
 // creates, leaves unchanged and configures; a locally invalid Trigger (file:line:col) and a rule
 // only the API server knows (its dry run) each write nothing; status shows the statuses eventing
 // would write, set here by hand through the status subresource.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
@@ -15,6 +14,7 @@ import { CHART, helm, helmSkip } from "../charts/chart.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { sluice as runSluice } from "../helpers/sluice-cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const skip = (await skipUnlessControlPlane(t)) || helmSkip();
 // A control plane, two helm runs and about 20 runs of the CLI on a busy 2-core machine.
@@ -66,14 +66,8 @@ spec:
         - image: ghcr.io/example/${name}:1
 `;
 
-function tempDir(t: { teardown(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-cluster-eventing-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 t.test("a locally invalid Trigger needs no cluster: file:line:col, nothing sent", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-cluster-eventing-");
   const port = await freePort();
   const closed = join(dir, "closed");
   writeFileSync(
@@ -102,7 +96,7 @@ t.test("Eventing on a real API server with the chart installed by helm", { skip 
   });
   const kube = ["--kubeconfig", cp.kubeconfigPath];
   const custom = cp.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-cluster-eventing-");
   const write = (name: string, text: string) => {
     const path = join(dir, name);
     writeFileSync(path, text);

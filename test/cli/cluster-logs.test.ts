@@ -3,8 +3,7 @@
 // merged oldest first with the pod as prefix; --revision, --container, --tail, --follow (pods that
 // start later included), and unknown services or revisions and forbidden calls said plainly.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
@@ -14,6 +13,7 @@ import { installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
 import { skipUnlessPodNetwork, startTestNode } from "../helpers/kube/test-node.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
 import { sluice as runSluice } from "../helpers/sluice-cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const skip = (await skipUnlessControlPlane(t)) || skipUnlessPodNetwork();
 // A control plane and pods and about 15 runs of the CLI: more than tap's 120 s per file on a busy 2-core machine.
@@ -69,8 +69,7 @@ t.test("sluice logs reads the pods' logs through the API server", { skip }, asyn
     },
   );
   const kube = ["--kubeconfig", cp.kubeconfigPath];
-  const dir = mkdtempSync(join(tmpdir(), "sluice-cluster-logs-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-cluster-logs-");
   writeFileSync(
     join(dir, "hello.yaml"),
     `apiVersion: serving.knative.dev/v1

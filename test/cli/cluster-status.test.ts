@@ -3,8 +3,7 @@
 // the Revision statuses are written through the status subresource as the revision reconciler
 // would), shown as a table, as JSON, for one namespace or all, and redrawn with --watch.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
@@ -15,6 +14,7 @@ import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/contr
 import { installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
 import { sluice as runSluice } from "../helpers/sluice-cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const skip = await skipUnlessControlPlane(t);
 // A control plane and about 15 runs of the CLI: more than tap's 120 s per file on a busy 2-core machine.
@@ -41,8 +41,7 @@ t.test("sluice status reads the statuses the controller writes", { skip }, async
   await installSluiceCrds(cp);
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: "staging" } } });
-  const dir = mkdtempSync(join(tmpdir(), "sluice-cluster-status-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-cluster-status-");
   const kube = ["--kubeconfig", cp.kubeconfigPath];
 
   const empty = await sluice(["status", ...kube]);

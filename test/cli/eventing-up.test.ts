@@ -4,8 +4,7 @@
 // back through the Broker to a second Trigger), `sluice status` counts it per Trigger, and
 // `sluice apply` of a new Trigger takes effect on the running eventing.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CloudEvent, HTTP } from "cloudevents";
 import t from "tap";
@@ -15,11 +14,11 @@ import { skipUnlessNats } from "../helpers/nats.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 import { FAST_AUTOSCALING, revisionOf } from "../helpers/sluice-up.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 t.test("sluice up runs Eventing beside the Services", { skip: skipUnlessNats() }, async (t) => {
   const recorder = await startRecorder(t);
-  const dir = mkdtempSync(join(tmpdir(), "sluice-eventing-up-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-eventing-up-");
   const file = join(dir, "shop.yaml");
   writeFileSync(
     file,

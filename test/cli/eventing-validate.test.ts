@@ -1,15 +1,14 @@
 // `sluice validate` on files that mix Services with Eventing resources: the Eventing ones are
 // checked with eventing's loader, problems with file:line:column as the Services' are.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { serviceYaml } from "../helpers/service-yaml.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 function tempFile(t: { teardown(fn: () => unknown): void }, name: string, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-eventing-validate-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-eventing-validate-");
   const file = join(dir, name);
   writeFileSync(file, text);
   return file;

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { hopSecretFor } from "../../cli/up/hop-secret.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 t.test("sluice up keeps one hop secret per state directory (re-adopted pods know it)", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-hop-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-hop-");
   const stateDir = join(dir, ".sluice");
   const first = hopSecretFor(stateDir, {});
   t.ok(first.length >= 40, "random, long");

@@ -1,14 +1,14 @@
 // The supervisor of `sluice up` on a stand-in component: a restart keeps the environment and the
 // port, a component that keeps dying is given up with its last words, and a stop during the
 // back-off does not start it again.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { request } from "undici";
 import { DEFAULT_RESTART_POLICY } from "../../cli/up/restart-policy.ts";
 import { Supervisor, type SupervisorOptions } from "../../cli/up/supervisor.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 function options(events: string[], overrides: Partial<SupervisorOptions> = {}): SupervisorOptions {
   return {
@@ -82,8 +82,7 @@ t.test("a component that dies is restarted on the same port with the same enviro
 });
 
 t.test("a component that keeps dying is given up with its last output", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-supervisor-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-supervisor-");
   const crashFile = join(dir, "crash");
   const events: string[] = [];
   const supervisor = await Supervisor.start(options(events, { env: { PORT: "0", CRASH_FILE: crashFile } }));

@@ -2,8 +2,7 @@
 // restarted on the same port, finds its services and pods again, and no request fails meanwhile;
 // a SIGKILLed router comes back on its port.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import t from "tap";
@@ -13,6 +12,7 @@ import type { DataPlaneState } from "../../common/state.ts";
 import type { StatusSnapshot } from "../../common/status.ts";
 import { runsEntry } from "../helpers/proc.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const run = promisify(execFile);
 const CLIENTS = 20;
@@ -90,8 +90,7 @@ function steadyLoad(url: string, clients: number) {
 t.test(
   "a SIGKILLed autoscaler is restarted on its port, keeps its pods, and no request fails; so is the router",
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-up-supervision-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, "sluice-up-supervision-");
     const file = join(dir, "steady.yaml");
     writeFileSync(file, SERVICE);
     const child: ChildProcess = spawn(
@@ -249,8 +248,7 @@ t.test(
 );
 
 t.test("an autoscaler that keeps dying stops the whole with its last words, exit 1", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-up-dying-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-up-dying-");
   const file = join(dir, "steady.yaml");
   writeFileSync(file, SERVICE);
   const stateDir = join(dir, "state");

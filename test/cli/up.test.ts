@@ -12,6 +12,7 @@ import { processTree } from "../../bench/lib/proc.ts";
 import type { StatusSnapshot } from "../../common/status.ts";
 import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 import { serviceYaml } from "../helpers/service-yaml.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const run = promisify(execFile);
 
@@ -110,8 +111,7 @@ t.test("sluice up runs the examples through the whole data plane, and Ctrl-C sto
 t.test(
   "sluice up refuses an invalid file before starting anything, and a taken port with a clear message",
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-up-bad-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, "sluice-up-bad-");
     const bad = join(dir, "bad.yaml");
     writeFileSync(
       bad,

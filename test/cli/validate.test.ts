@@ -1,14 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { sluice } from "../helpers/sluice-cli.ts";
-
-function tempDir(t: { teardown(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-validate-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from "../helpers/temp.ts";
 
 const VALID = (name: string) => `apiVersion: serving.knative.dev/v1
 kind: Service
@@ -48,7 +42,7 @@ t.test("the examples are valid: exit 0 and one summary line per service", async 
 });
 
 t.test("an invalid file: every problem with its line and column, exit 2", async (t) => {
-  const file = join(tempDir(t), "bad.yaml");
+  const file = join(tempDir(t, "sluice-validate-"), "bad.yaml");
   writeFileSync(file, INVALID);
   const result = await sluice(["validate", "-f", file]);
   t.equal(result.code, 2);
@@ -62,7 +56,7 @@ t.test("an invalid file: every problem with its line and column, exit 2", async 
 });
 
 t.test("every stage's problems in one pass: schema, annotations, traffic", async (t) => {
-  const file = join(tempDir(t), "stages.yaml");
+  const file = join(tempDir(t, "sluice-validate-"), "stages.yaml");
   writeFileSync(
     file,
     `apiVersion: serving.knative.dev/v1
@@ -94,7 +88,7 @@ spec:
 });
 
 t.test("null fields are absent; host collisions name both services", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-validate-");
   // metadata: and annotations: with nothing, env: ~ — all absent, as Kubernetes reads them.
   writeFileSync(
     join(dir, "a.yaml"),
@@ -124,7 +118,7 @@ t.test("null fields are absent; host collisions name both services", async (t) =
 });
 
 t.test("semantic problems point at their line too", async (t) => {
-  const file = join(tempDir(t), "traffic.yaml");
+  const file = join(tempDir(t, "sluice-validate-"), "traffic.yaml");
   writeFileSync(
     file,
     `${VALID("svc")}  traffic:\n    - latestRevision: true\n      percent: 60\n    - latestRevision: true\n      percent: 30\n      tag: b\n`,
@@ -142,7 +136,7 @@ t.test("a missing file is a problem, exit 2", async (t) => {
 });
 
 t.test("a directory: its *.yaml, *.yml and *.json files, checked together", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-validate-");
   writeFileSync(join(dir, "a.yaml"), VALID("alpha"));
   writeFileSync(join(dir, "b.yml"), VALID("beta"));
   writeFileSync(
@@ -169,13 +163,13 @@ t.test("a directory: its *.yaml, *.yml and *.json files, checked together", asyn
     `${join(dir, "d.yaml")}:4:9: metadata.name: service default/alpha is defined twice (first at ${join(dir, "a.yaml")}:1)`,
   );
 
-  const empty = await sluice(["validate", "-f", tempDir(t)]);
+  const empty = await sluice(["validate", "-f", tempDir(t, "sluice-validate-")]);
   t.equal(empty.code, 2);
   t.match(empty.stderr, /no \*\.yaml, \*\.yml or \*\.json files in this directory/);
 });
 
 t.test("references outside the files and image-only containers are notes, not problems", async (t) => {
-  const file = join(tempDir(t), "notes.yaml");
+  const file = join(tempDir(t, "sluice-validate-"), "notes.yaml");
   writeFileSync(
     file,
     `${VALID("svc")}  traffic:\n    - revisionName: svc-00001\n      percent: 100\n---\n${VALID("img").replace('- command: ["node", "app.ts"]', "- image: ghcr.io/knative/helloworld-go")}`,

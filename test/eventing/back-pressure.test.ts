@@ -2,8 +2,7 @@
 // the producer hears 503 with Retry-After (seconds) and why, and nothing of that event is stored
 // — with the server stopped mid-run (and started again: 202 again), and with JetStream full.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -13,6 +12,7 @@ import { freePort } from "../../common/free-port.ts";
 import { streamName } from "../../eventing/store/names.ts";
 import { natsServerPath, skipUnlessNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 const skip = skipUnlessNats();
@@ -75,8 +75,7 @@ t.test(
   "nats-server stopped mid-run: 503 with Retry-After, nothing stored, then 202 again",
   { skip },
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-backpressure-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, "sluice-backpressure-");
     const port = await freePort();
     const config = `listen: 127.0.0.1:${port}\njetstream { store_dir: "${join(dir, "store")}" }\n`;
     let nats = await natsAt(t, config, dir);
@@ -173,8 +172,7 @@ t.test(
 );
 
 t.test("JetStream full: 503 with Retry-After, what was refused is not stored", { skip }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-backpressure-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-backpressure-");
   const port = await freePort();
   await natsAt(
     t,

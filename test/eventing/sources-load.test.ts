@@ -2,8 +2,7 @@
 // SinkBinding YAML, and sluice's NatsSource, load unchanged; every problem comes with
 // file:line:col; sinks resolve to a Service (through the router), a Broker (its ingress) or a
 // uri; SinkBinding gives a Service its K_SINK; secrets come from the environment or files.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { compileSources } from "../../eventing/resources/compile-sources.ts";
@@ -13,6 +12,7 @@ import { validateSources } from "../../eventing/resources/validate-sources.ts";
 import { readSecret, secretEnvName } from "../../eventing/sources/secrets.ts";
 import { sinkBindingEnv } from "../../eventing/sources/sink-binding.ts";
 import { byPosition, formatProblem } from "../../serving/load.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const options = {
   routerUrl: "http://127.0.0.1:8080",
@@ -279,8 +279,7 @@ t.test("secrets: an environment variable, else {dir}/{name}/{key}", async (t) =>
   t.same(readSecret(ref, { SLUICE_SECRET_GITHUB_SECRET_SECRETTOKEN: "from-env" }, undefined), {
     value: "from-env",
   });
-  const dir = mkdtempSync(join(tmpdir(), "sluice-secrets-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-secrets-");
   mkdirSync(join(dir, "github-secret"));
   writeFileSync(join(dir, "github-secret", "secretToken"), "from-file\n");
   t.same(readSecret(ref, {}, dir), { value: "from-file" });

@@ -5,8 +5,7 @@
 // Trigger's consumer are recreated, /readyz is ready, and events posted are accepted and delivered.
 // And nats-server restarted on its port with an empty store: the Broker takes events again.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -15,13 +14,13 @@ import { freePort } from "../../common/free-port.ts";
 import { streamName, subjectOf } from "../../eventing/store/names.ts";
 import { natsServerPath, skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { startProcess, waitFor } from "../helpers/processes.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 t.test("a lost stream is recreated", { skip: skipUnlessNats() }, async (t) => {
   const nats = await startNats(t);
   const subscriber = await startRecorder(t);
-  const dir = mkdtempSync(join(tmpdir(), "sluice-store-repair-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-store-repair-");
   const file = join(dir, "eventing.yaml");
   writeFileSync(
     file,
@@ -94,8 +93,7 @@ spec: { broker: default, subscriber: { uri: "${subscriber.url}/all" } }
 
 t.test("nats-server restarted without its store", { skip: skipUnlessNats() }, async (t) => {
   const subscriber = await startRecorder(t);
-  const dir = mkdtempSync(join(tmpdir(), "sluice-store-restart-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-store-restart-");
   const port = await freePort();
   /** nats-server on `port` with the store in `store`; stopped at the end. */
   const natsWith = async (store: string) => {

@@ -2,8 +2,7 @@
 // event wakes the Service from zero, containerConcurrency holds (1 here: the app never sees two
 // deliveries at once), and the Service's reply events go back to the Broker.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CloudEvent, HTTP } from "cloudevents";
 import t from "tap";
@@ -11,6 +10,7 @@ import type { DataPlaneState } from "../../common/state.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { ROOT, startProcess, waitFor, watchChild } from "../helpers/processes.ts";
 import { FAST_AUTOSCALING, revisionOf } from "../helpers/sluice-up.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
 const EVENTS = 10;
@@ -71,8 +71,7 @@ async function sluiceUp(t: Teardown, dir: string, service: string) {
 t.test("events wake a Service at zero through the router", { skip: skipUnlessNats() }, async (t) => {
   const nats = await startNats(t);
   const recorder = await startRecorder(t);
-  const dir = mkdtempSync(join(tmpdir(), "sluice-eventing-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-eventing-");
   const sluice = await sluiceUp(
     t,
     dir,

@@ -1,13 +1,13 @@
 // preStop hooks on the test node: on deletion each container's hook (httpGet by port name, exec)
 // runs and completes before the container gets its SIGTERM, as the kubelet does.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
 import { skipUnlessPodNetwork, startTestNode } from "../helpers/kube/test-node.ts";
 import { waitFor } from "../helpers/processes.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const skip = (await skipUnlessControlPlane(t)) || skipUnlessPodNetwork();
 
@@ -36,8 +36,7 @@ t.test("preStop hooks run before SIGTERM when a pod is deleted", { skip }, async
   await startTestNode(t, cp);
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const namespace = "default";
-  const dir = mkdtempSync(join(tmpdir(), "sluice-prestop-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-prestop-");
   const record = join(dir, "events");
   const events = () => {
     try {

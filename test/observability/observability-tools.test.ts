@@ -2,8 +2,7 @@
 // the API needs one, Prometheus's own config check, and a real `sluice up --prometheus --jaeger`
 // that prints each tool's URL, where the tool answers (Jaeger's part skips where it is not built).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { request } from "undici";
@@ -19,6 +18,7 @@ import { appService } from "../helpers/autoscaler.ts";
 import { skipUnlessJaeger } from "../helpers/jaeger.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { skipUnlessPrometheus } from "../helpers/prometheus.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { sluiceUp } from "./sluice-up.ts";
 
 t.test("--prometheus and --jaeger are off unless given", async (t) => {
@@ -43,8 +43,7 @@ t.test(
   "Prometheus's config: discovery through the autoscaler, the token as a Bearer token",
   { skip: skipUnlessPrometheus() },
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-promconfig-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, "sluice-promconfig-");
     const text = prometheusConfig({
       autoscalerUrl: "http://127.0.0.1:8090",
       token: 'a"b',

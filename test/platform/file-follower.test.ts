@@ -1,13 +1,12 @@
-import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { FileFollower } from "../../platform/local/file-follower.ts";
 import { waitFor } from "../helpers/processes.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 function tempFile(t: { teardown(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-follow-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-follow-");
   return join(dir, "out");
 }
 

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, utimesSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { leaseExpired, leaseRenewedAt, renewEveryMs, renewLease } from "../../platform/local/lease.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 t.test("a lease lapses when missing or older than the grace", async (t) => {
   t.ok(leaseExpired(undefined, 1000, 60_000), "no lease file: nobody wants the pod");
@@ -17,8 +17,7 @@ t.test("renewals come several times within the grace", async (t) => {
 });
 
 t.test("renewLease creates and refreshes the file; it fails quietly when the dir is gone", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-lease-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-lease-");
   const path = join(dir, "lease");
   t.equal(leaseRenewedAt(path), undefined);
   t.ok(renewLease(path));

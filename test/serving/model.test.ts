@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import t from "tap";
 import { parseAutoscaling } from "../../serving/autoscaling.ts";
 import { loadManifests } from "../../serving/load.ts";
@@ -8,6 +5,7 @@ import type { ServiceManifest } from "../../serving/manifest.ts";
 import { RevisionStore } from "../../serving/revision-store.ts";
 import { type Revision, revisionFor } from "../../serving/revisions.ts";
 import { applyRollout, resolveRoute, rolloutPercent } from "../../serving/routes.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 function manifest(
   env = "v1",
@@ -154,8 +152,7 @@ t.test("gradual rollout starts at 1% and reaches 100% at the end of the duration
 });
 
 t.test("revision history survives a restart of the store", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-store-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "sluice-store-");
   const store = new RevisionStore(dir);
   const first = revisionFor(manifest("v1"), [], 1);
   if (!("revision" in first)) throw new Error("no revision");

@@ -1,19 +1,12 @@
 // The store's schema is versioned (PRAGMA user_version): a store from before versioning is
 // migrated on open, with its history; a store from a newer sluice is refused, not misread.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import t from "tap";
 import type { ServiceManifest } from "../../serving/manifest.ts";
 import { RevisionStore } from "../../serving/revision-store.ts";
 import { SCHEMA_VERSION } from "../../serving/store-schema.ts";
-
-function tempDir(t: { teardown(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-schema-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from "../helpers/temp.ts";
 
 const manifest = (name: string, namespace: string): ServiceManifest => ({
   apiVersion: "serving.knative.dev/v1",
@@ -52,7 +45,7 @@ const userVersion = (dir: string) => {
 };
 
 t.test("a store from before versioning is migrated on open, history kept", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-schema-");
   oldLayout(dir);
   t.equal(userVersion(dir), 0);
   const store = new RevisionStore(dir);
@@ -102,7 +95,7 @@ t.test("a store from before versioning is migrated on open, history kept", async
 });
 
 t.test("a fresh store starts at the current version; reopening changes nothing", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-schema-");
   new RevisionStore(dir).close();
   t.equal(userVersion(dir), SCHEMA_VERSION);
   new RevisionStore(dir).close();
@@ -110,7 +103,7 @@ t.test("a fresh store starts at the current version; reopening changes nothing",
 });
 
 t.test("a store a newer sluice wrote is refused with a clear error", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, "sluice-schema-");
   new RevisionStore(dir).close();
   const db = new DatabaseSync(join(dir, "sluice.db"));
   db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
