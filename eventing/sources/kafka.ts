@@ -31,6 +31,9 @@ export interface KafkaSourceOptions {
 
 export const COMMIT_INTERVAL_MS = 500;
 const RESTART_DELAY_MS = 2000;
+const SESSION_TIMEOUT_MS = 10_000;
+const REBALANCE_TIMEOUT_MS = 30_000;
+const HEARTBEAT_INTERVAL_MS = 3000;
 const STOP_WAIT_MS = 5000;
 
 export class KafkaSourceRunner {
@@ -87,6 +90,12 @@ export class KafkaSourceRunner {
         // A fresh broker has no group coordinator for a few seconds.
         retries: 10,
         retryDelay: 500,
+        // The client's defaults (60 s session, 102 s rebalance) leave a killed member's partitions
+        // unread for a minute: a replacement's join waits for the dead member's session to end.
+        // Sarama's (Knative's client) 10 s session and 3 s heartbeats instead.
+        sessionTimeout: SESSION_TIMEOUT_MS,
+        rebalanceTimeout: REBALANCE_TIMEOUT_MS,
+        heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       });
       this.#consumer = consumer;
       try {
