@@ -5,8 +5,9 @@
 // waited for the slowest delivery in flight.
 import { writeFileSync } from "node:fs";
 import t from "tap";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -48,21 +49,14 @@ t.test("an apply does not wait for a hanging delivery", { skip: skipUnlessNats()
       trigger("healthy", "t.healthy", `${subscriber.url}/healthy`),
     ].join("---\n"),
   );
-  const eventing = await startProcess(
-    t,
-    "eventing/main.ts",
-    {
-      NATS_URL: nats.url,
-      EVENTING_PORT: "0",
-      EVENTING_ADMIN_PORT: "0",
-      EVENTING_FILES: appliedFile,
-      EVENTING_APPLIED_FILE: appliedFile,
-      LOG_LEVEL: "info",
-    },
-    { timeoutMs: 60_000 },
-  );
-  const ingress = `http://127.0.0.1:${eventing.message.port}/default/default`;
-  const admin = `http://127.0.0.1:${eventing.message.adminPort}/v1/eventing`;
+  const eventing = await startEventing(t, {
+    natsUrl: nats.url,
+    files: appliedFile,
+    env: { EVENTING_APPLIED_FILE: appliedFile, LOG_LEVEL: "info" },
+    timeoutMs: 60_000,
+  });
+  const ingress = `${eventing.url}/default/default`;
+  const admin = `${eventing.adminUrl}/v1/eventing`;
   const post = async (id: string, type: string) => {
     const res = await fetch(ingress, {
       method: "POST",

@@ -10,8 +10,9 @@ import { CloudEvent, HTTP } from "cloudevents";
 import t from "tap";
 import { freePort } from "../../common/free-port.ts";
 import { streamName } from "../../eventing/store/names.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { natsServerPath, skipUnlessNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -82,18 +83,12 @@ t.test(
     const subscriber = await startRecorder(t);
     const manifests = join(dir, "eventing.yaml");
     writeFileSync(manifests, eventingYaml(`${subscriber.url}/all`));
-    const eventing = await startProcess(
-      t,
-      "eventing/main.ts",
-      {
-        NATS_URL: `nats://127.0.0.1:${port}`,
-        EVENTING_PORT: "0",
-        EVENTING_ADMIN_PORT: "0",
-        EVENTING_FILES: manifests,
-      },
-      { timeoutMs: 60_000 },
-    );
-    const broker = `http://127.0.0.1:${eventing.message.port}/bp/default`;
+    const eventing = await startEventing(t, {
+      natsUrl: `nats://127.0.0.1:${port}`,
+      files: manifests,
+      timeoutMs: 60_000,
+    });
+    const broker = `${eventing.url}/bp/default`;
 
     t.match(await post(broker, "before", { n: 1 }), { status: 202 }, "stored while NATS runs");
     await waitFor("the first event delivered", () => subscriber.ids("/all").has("before"));
@@ -189,18 +184,12 @@ t.test("JetStream full: 503 with Retry-After, what was refused is not stored", {
       "  delivery: { retry: 100, backoffPolicy: linear, backoffDelay: PT1H }\n",
     ),
   );
-  const eventing = await startProcess(
-    t,
-    "eventing/main.ts",
-    {
-      NATS_URL: `nats://127.0.0.1:${port}`,
-      EVENTING_PORT: "0",
-      EVENTING_ADMIN_PORT: "0",
-      EVENTING_FILES: manifests,
-    },
-    { timeoutMs: 60_000 },
-  );
-  const broker = `http://127.0.0.1:${eventing.message.port}/bp/default`;
+  const eventing = await startEventing(t, {
+    natsUrl: `nats://127.0.0.1:${port}`,
+    files: manifests,
+    timeoutMs: 60_000,
+  });
+  const broker = `${eventing.url}/bp/default`;
   const data = "z".repeat(100_000);
   let stored = 0;
   let refused: Awaited<ReturnType<typeof post>> | undefined;

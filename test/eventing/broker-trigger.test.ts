@@ -7,8 +7,9 @@ import { connect } from "@nats-io/transport-node";
 import { CloudEvent, HTTP } from "cloudevents";
 import t from "tap";
 import { streamName } from "../../eventing/store/names.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -76,14 +77,12 @@ spec:
     uri: ${subscriber.url}/second
 `,
   );
-  const eventing = await startProcess(t, "eventing/main.ts", {
-    NATS_URL: nats.url,
-    EVENTING_PORT: "0",
-    EVENTING_ADMIN_PORT: "0",
-    EVENTING_FILES: manifests,
-    EVENTING_MAX_EVENT_BYTES: "2048",
+  const eventing = await startEventing(t, {
+    natsUrl: nats.url,
+    files: manifests,
+    env: { EVENTING_MAX_EVENT_BYTES: "2048" },
   });
-  const broker = `http://127.0.0.1:${eventing.message.port}/demo/default`;
+  const broker = `${eventing.url}/demo/default`;
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
@@ -123,7 +122,7 @@ spec:
       "x".repeat(4096),
     );
     t.match(big, { status: 413, text: /at most 2048 bytes/ });
-    const unknown = await fetch(`http://127.0.0.1:${eventing.message.port}/demo/nope`, { method: "POST" });
+    const unknown = await fetch(`${eventing.url}/demo/nope`, { method: "POST" });
     t.equal(unknown.status, 404);
     t.equal(await lastSeq(), before, "nothing was stored");
   });
@@ -192,9 +191,7 @@ spec:
     const second = await waitFor("the reply at the second trigger", () => subscriber.at("/second")[0]);
     t.equal(second.id, "reply-r-1");
     t.same(JSON.parse(second.body), { to: "r-1" });
-    const status = await fetch(`http://127.0.0.1:${eventing.message.adminPort}/v1/eventing`).then((r) =>
-      r.json(),
-    );
+    const status = await fetch(`${eventing.adminUrl}/v1/eventing`).then((r) => r.json());
     t.match(status, {
       brokers: [{ namespace: "demo", name: "default", address: { url: broker } }],
       triggers: [

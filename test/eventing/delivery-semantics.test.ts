@@ -8,8 +8,9 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import t from "tap";
 import { streamName } from "../../eventing/store/names.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { type Received, startRecorder } from "./event-recorder.ts";
 
@@ -54,15 +55,12 @@ t.test("delivery semantics", { skip }, async (t) => {
       ),
     ].join(""),
   );
-  const eventing = await startProcess(t, "eventing/main.ts", {
-    NATS_URL: nats.url,
-    EVENTING_PORT: "0",
-    EVENTING_ADMIN_PORT: "0",
-    EVENTING_FILES: manifests,
-    EVENTING_MAX_EVENT_BYTES: "2048",
-    EVENTING_MAX_IN_FLIGHT: "2",
+  const eventing = await startEventing(t, {
+    natsUrl: nats.url,
+    files: manifests,
+    env: { EVENTING_MAX_EVENT_BYTES: "2048", EVENTING_MAX_IN_FLIGHT: "2" },
   });
-  const broker = `http://127.0.0.1:${eventing.message.port}/demo/default`;
+  const broker = `${eventing.url}/demo/default`;
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
@@ -79,9 +77,9 @@ t.test("delivery semantics", { skip }, async (t) => {
       body,
     }).then(async (res) => ({ status: res.status, text: await res.text() }));
   const counts = async (name: string) => {
-    const status = (await fetch(`http://127.0.0.1:${eventing.message.adminPort}/v1/eventing`).then((r) =>
-      r.json(),
-    )) as { triggers: { name: string; counts: Record<string, number> }[] };
+    const status = (await fetch(`${eventing.adminUrl}/v1/eventing`).then((r) => r.json())) as {
+      triggers: { name: string; counts: Record<string, number> }[];
+    };
     return status.triggers.find((tr) => tr.name === name)?.counts ?? {};
   };
   const deadFor = (id: string) => subscriber.at("/dead").filter((e) => e.id === id);

@@ -8,8 +8,9 @@ import { connect } from "@nats-io/transport-node";
 import { CloudEvent, HTTP } from "cloudevents";
 import t from "tap";
 import { streamName } from "../../eventing/store/names.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -43,17 +44,17 @@ spec:
   delivery: { retry: 5, backoffDelay: PT0.05S }
 `,
   );
-  const env = {
-    NATS_URL: nats.url,
-    EVENTING_PORT: "0",
-    EVENTING_ADMIN_PORT: "0",
-    EVENTING_FILES: manifests,
-    EVENTING_MAX_IN_FLIGHT: String(IN_FLIGHT),
-    // A delivery of a dead process is redelivered after this: short, so the test is quick.
-    EVENTING_ACK_WAIT_SECONDS: "1",
+  const options = {
+    natsUrl: nats.url,
+    files: manifests,
+    env: {
+      EVENTING_MAX_IN_FLIGHT: String(IN_FLIGHT),
+      // A delivery of a dead process is redelivered after this: short, so the test is quick.
+      EVENTING_ACK_WAIT_SECONDS: "1",
+    },
   };
-  const first = await startProcess(t, "eventing/main.ts", env);
-  const broker = `http://127.0.0.1:${first.message.port}/default/default`;
+  const first = await startEventing(t, options);
+  const broker = `${first.url}/default/default`;
   let accepted = 0;
   for (let i = 0; i < EVENTS; i++) {
     const message = HTTP.binary(
@@ -73,7 +74,7 @@ spec:
   const beforeRestart = subscriber.ids("/sink").size;
   open();
 
-  await startProcess(t, "eventing/main.ts", env);
+  await startEventing(t, options);
   await waitFor("every event delivered after the restart", () => subscriber.ids("/sink").size === EVENTS, {
     timeoutMs: 60_000,
   });

@@ -6,9 +6,10 @@ import { Admin, Producer } from "@platformatic/kafka";
 import t from "tap";
 import { formatEventing } from "../../cli/eventing-status.ts";
 import type { EventingStatus } from "../../eventing/status.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessKafka, startKafka } from "../helpers/kafka.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -40,20 +41,13 @@ spec:
   sink: { uri: "${sink.url}/late" }
 `,
   );
-  const eventing = await startProcess(
-    t,
-    "eventing/main.ts",
-    {
-      NATS_URL: nats.url,
-      EVENTING_PORT: "0",
-      EVENTING_ADMIN_PORT: "0",
-      EVENTING_WEBHOOK_PORT: "0",
-      EVENTING_FILES: file,
-      LOG_LEVEL: "info",
-    },
-    { timeoutMs: 60_000 },
-  );
-  const admin = `http://127.0.0.1:${eventing.message.adminPort}/v1/eventing`;
+  const eventing = await startEventing(t, {
+    natsUrl: nats.url,
+    files: file,
+    env: { EVENTING_WEBHOOK_PORT: "0", LOG_LEVEL: "info" },
+    timeoutMs: 60_000,
+  });
+  const admin = `${eventing.adminUrl}/v1/eventing`;
   const status = async () =>
     (await (await fetch(admin)).json()) as EventingStatus & { sources: SourceStatus[] };
   const late = async () => (await status()).sources.find((s) => s.name === "late")?.status;

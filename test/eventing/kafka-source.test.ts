@@ -6,9 +6,10 @@
 import { writeFileSync } from "node:fs";
 import { Admin, Producer } from "@platformatic/kafka";
 import t from "tap";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessKafka, startKafka } from "../helpers/kafka.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -84,8 +85,8 @@ ${extra}---
       source("flaky", "flaky", "  delivery: { retry: 5, backoffPolicy: linear, backoffDelay: PT0.05S }\n") +
       source("stream", "stream"),
   );
-  const env = { NATS_URL: nats.url, EVENTING_PORT: "0", EVENTING_ADMIN_PORT: "0", EVENTING_FILES: manifests };
-  const first = await startProcess(t, "eventing/main.ts", env);
+  const options = { natsUrl: nats.url, files: manifests };
+  const first = await startEventing(t, options);
 
   await t.test("every record reaches the sink once, as Knative's event", async (t) => {
     await waitFor("every order delivered", () => sink.ids("/orders").size === ORDERS, {
@@ -166,7 +167,7 @@ ${extra}---
         `${committedRecords} committed ≤ ${answeredBeforeKill} answered`,
       );
 
-      const second = await startProcess(t, "eventing/main.ts", env);
+      const second = await startEventing(t, options);
       await waitFor("every stream record answered", () => answered.size === STREAM, { timeoutMs: 60_000 });
       const deliveries = sink.at("/stream").length;
       const duplicates = deliveries - STREAM;

@@ -6,8 +6,9 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import t from "tap";
 import { streamName } from "../../eventing/store/names.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -50,15 +51,9 @@ spec:
   delivery: { retry: 0, deadLetterSink: { uri: "${subscriber.url}/dead" } }
 `,
     );
-    const env = {
-      NATS_URL: nats.url,
-      EVENTING_PORT: "0",
-      EVENTING_ADMIN_PORT: "0",
-      EVENTING_FILES: manifests,
-      EVENTING_ACK_WAIT_SECONDS: "1",
-    };
-    const first = await startProcess(t, "eventing/main.ts", env);
-    const res = await fetch(`http://127.0.0.1:${first.message.port}/default/default`, {
+    const options = { natsUrl: nats.url, files: manifests, env: { EVENTING_ACK_WAIT_SECONDS: "1" } };
+    const first = await startEventing(t, options);
+    const res = await fetch(`${first.url}/default/default`, {
       method: "POST",
       headers: { "ce-specversion": "1.0", "ce-id": "in-flight", "ce-source": "/crash", "ce-type": "t" },
     });
@@ -71,7 +66,7 @@ spec:
     await first.exited;
     open();
 
-    await startProcess(t, "eventing/main.ts", env);
+    await startEventing(t, options);
     await waitFor(
       "both delivered again after the restart",
       () => subscriber.at("/plain").length === 2 && subscriber.at("/with-sink").length === 2,

@@ -7,8 +7,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import t from "tap";
 import { signBody } from "../../eventing/sources/github-signature.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -48,22 +49,18 @@ metadata: { name: default }
 ---
 ${ping("steady", "steady", `${sink.url}/steady`)}`,
   );
-  const eventing = await startProcess(
-    t,
-    "eventing/main.ts",
-    {
-      NATS_URL: nats.url,
-      EVENTING_PORT: "0",
-      EVENTING_ADMIN_PORT: "0",
+  const eventing = await startEventing(t, {
+    natsUrl: nats.url,
+    files: appliedFile,
+    env: {
       EVENTING_WEBHOOK_PORT: "0",
-      EVENTING_FILES: appliedFile,
       EVENTING_APPLIED_FILE: appliedFile,
       SLUICE_SECRET_HOOK_SECRETTOKEN: "hook-s3cret",
       LOG_LEVEL: "info",
     },
-    { timeoutMs: 60_000 },
-  );
-  const admin = `http://127.0.0.1:${eventing.message.adminPort}/v1/eventing`;
+    timeoutMs: 60_000,
+  });
+  const admin = `${eventing.adminUrl}/v1/eventing`;
   t.equal(eventing.message.webhookPort, undefined, "no webhook port without a GitHubSource");
   const put = async (yaml: string, file = "applied.yaml") => {
     const res = await fetch(`${admin}?file=${file}`, {

@@ -7,8 +7,9 @@ import { writeFileSync } from "node:fs";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import t from "tap";
 import { signBody } from "../../eventing/sources/github-signature.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -68,13 +69,10 @@ spec:
   sink: { uri: "${sink.url}/nats" }
 `,
   );
-  const eventing = await startProcess(t, "eventing/main.ts", {
-    NATS_URL: nats.url,
-    EVENTING_PORT: "0",
-    EVENTING_ADMIN_PORT: "0",
-    EVENTING_WEBHOOK_PORT: "0",
-    EVENTING_FILES: manifests,
-    SLUICE_SECRET_GITHUB_SECRETTOKEN: SECRET,
+  const eventing = await startEventing(t, {
+    natsUrl: nats.url,
+    files: manifests,
+    env: { EVENTING_WEBHOOK_PORT: "0", SLUICE_SECRET_GITHUB_SECRETTOKEN: SECRET },
   });
   const webhook = `http://127.0.0.1:${eventing.message.webhookPort}/default/repo`;
 
@@ -202,9 +200,7 @@ spec:
   });
 
   await t.test("GET /v1/eventing lists the sources and their counts", async (t) => {
-    const status = (await (
-      await fetch(`http://127.0.0.1:${eventing.message.adminPort}/v1/eventing`)
-    ).json()) as {
+    const status = (await (await fetch(`${eventing.adminUrl}/v1/eventing`)).json()) as {
       sources: { kind: string; name: string; sink: string; counts: Record<string, number> }[];
     };
     t.match(

@@ -12,8 +12,9 @@ import { connect } from "@nats-io/transport-node";
 import t from "tap";
 import { freePort } from "../../common/free-port.ts";
 import { streamName, subjectOf } from "../../eventing/store/names.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { natsServerPath, skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -34,20 +35,14 @@ metadata: { name: all }
 spec: { broker: default, subscriber: { uri: "${subscriber.url}/all" } }
 `,
   );
-  const eventing = await startProcess(
-    t,
-    "eventing/main.ts",
-    {
-      NATS_URL: nats.url,
-      EVENTING_PORT: "0",
-      EVENTING_ADMIN_PORT: "0",
-      EVENTING_FILES: file,
-      LOG_LEVEL: "info",
-    },
-    { timeoutMs: 60_000 },
-  );
-  const ingress = `http://127.0.0.1:${eventing.message.port}/default/default`;
-  const readyz = `http://127.0.0.1:${eventing.message.adminPort}/readyz`;
+  const eventing = await startEventing(t, {
+    natsUrl: nats.url,
+    files: file,
+    env: { LOG_LEVEL: "info" },
+    timeoutMs: 60_000,
+  });
+  const ingress = `${eventing.url}/default/default`;
+  const readyz = `${eventing.adminUrl}/readyz`;
   const post = async (id: string) => {
     const res = await fetch(ingress, {
       method: "POST",
@@ -135,19 +130,13 @@ metadata: { name: all }
 spec: { broker: default, subscriber: { uri: "${subscriber.url}/all" } }
 `,
   );
-  const eventing = await startProcess(
-    t,
-    "eventing/main.ts",
-    {
-      NATS_URL: `nats://127.0.0.1:${port}`,
-      EVENTING_PORT: "0",
-      EVENTING_ADMIN_PORT: "0",
-      EVENTING_FILES: file,
-      LOG_LEVEL: "info",
-    },
-    { timeoutMs: 60_000 },
-  );
-  const ingress = `http://127.0.0.1:${eventing.message.port}/default/default`;
+  const eventing = await startEventing(t, {
+    natsUrl: `nats://127.0.0.1:${port}`,
+    files: file,
+    env: { LOG_LEVEL: "info" },
+    timeoutMs: 60_000,
+  });
+  const ingress = `${eventing.url}/default/default`;
   const post = async (id: string) =>
     (
       await fetch(ingress, {

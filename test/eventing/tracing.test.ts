@@ -10,9 +10,10 @@ import { writeFileSync } from "node:fs";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import t, { type Test } from "tap";
 import { parseTraceparent } from "../../common/traceparent.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
 import { type ReceivedSpan, startCollector } from "../helpers/otlp-collector.ts";
-import { startProcess, waitFor } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { tempPath } from "../helpers/temp.ts";
 import { type Received, startRecorder } from "./event-recorder.ts";
 
@@ -98,14 +99,8 @@ spec:
           OTEL_BSP_SCHEDULE_DELAY: "50",
         }
       : {};
-    const eventing = await startProcess(t, "eventing/main.ts", {
-      NATS_URL: nats.url,
-      EVENTING_PORT: "0",
-      EVENTING_ADMIN_PORT: "0",
-      EVENTING_FILES: manifests,
-      ...tracing,
-    });
-    const broker = `http://127.0.0.1:${eventing.message.port}/demo/default`;
+    const eventing = await startEventing(t, { natsUrl: nats.url, files: manifests, env: tracing });
+    const broker = `${eventing.url}/demo/default`;
     const post = async (headers: Record<string, string>, body = "") => {
       const res = await fetch(broker, { method: "POST", headers, body });
       return res.status;

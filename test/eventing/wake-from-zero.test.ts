@@ -7,8 +7,9 @@ import { join } from "node:path";
 import { CloudEvent, HTTP } from "cloudevents";
 import t from "tap";
 import type { DataPlaneState } from "../../common/state.ts";
+import { startEventing } from "../helpers/eventing.ts";
 import { skipUnlessNats, startNats } from "../helpers/nats.ts";
-import { ROOT, startProcess, waitFor, watchChild } from "../helpers/processes.ts";
+import { ROOT, waitFor, watchChild } from "../helpers/processes.ts";
 import { FAST_AUTOSCALING, revisionOf } from "../helpers/sluice-up.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
@@ -120,14 +121,12 @@ spec:
   subscriber: { uri: "${recorder.url}/echoed" }
 `,
   );
-  const eventing = await startProcess(t, "eventing/main.ts", {
-    NATS_URL: nats.url,
-    EVENTING_PORT: "0",
-    EVENTING_ADMIN_PORT: "0",
-    EVENTING_FILES: manifests,
-    SLUICE_ROUTER_URL: sluice.routerUrl,
+  const eventing = await startEventing(t, {
+    natsUrl: nats.url,
+    files: manifests,
+    env: { SLUICE_ROUTER_URL: sluice.routerUrl },
   });
-  const broker = `http://127.0.0.1:${eventing.message.port}/default/default`;
+  const broker = `${eventing.url}/default/default`;
   for (let i = 0; i < EVENTS; i++) {
     const message = HTTP.binary(new CloudEvent({ id: `p-${i}`, source: "/test", type: "ping" }));
     const res = await fetch(broker, {
