@@ -69,13 +69,15 @@ const data = createDataListener({
   onUpgrade: createUpgradeHandler(table, reporter, hopAuth, tunnels, config.limits.maxHeaderBytes),
   raw: dataPath.name === "raw" ? dataPath.parser : undefined,
 });
-const { listener, http1 } = data;
+const { listener } = data;
 const admin = createAdminServer({
   registry,
   isReady,
   limits: config.limits,
   log,
   name: "activator admin port",
+  // On the raw path the admin port runs on it too (no node:http server to serve probes).
+  raw: dataPath.name === "raw" ? dataPath.parser : undefined,
 });
 
 const holding = () =>
@@ -93,8 +95,7 @@ async function shutDown(signal: string, exitCode = 0): Promise<void> {
   watcher.stop();
   reporter.stop();
   table.close();
-  listener.close();
-  http1.close();
+  data.close();
   data.closeAllConnections();
   data.closeH2c();
   admin.close();

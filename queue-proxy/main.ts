@@ -2,6 +2,7 @@ import { createDeferredRegistry } from "../common/deferred-registry.ts";
 import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
 import { listen } from "../common/http/listen.ts";
+import { chooseDataPath } from "../common/http/raw/data-path.ts";
 import { sendJson } from "../common/http/respond.ts";
 import { createLogger } from "../common/log.ts";
 import type { PodStats } from "../common/pod-stats.ts";
@@ -25,7 +26,12 @@ const prober = new ReadinessProber(config.readinessProbe, (ready) => {
   process.send?.({ type: "ready", ready });
 });
 const isReady = () => prober.ready && !serving.ctx.draining;
-const serving = createServingSide(config, registry, log, isReady, tracer);
+const dataPath = chooseDataPath(config.dataPath);
+if (dataPath.name === "node" && dataPath.fallback)
+  log.warn({ reason: dataPath.fallback }, "raw HTTP/1.1 path unavailable here; using node:http");
+// The admin and metrics ports run on the same path: on the raw one, node:http is never loaded.
+const raw = dataPath.name === "raw" ? dataPath.parser : undefined;
+const serving = createServingSide(config, dataPath, registry, log, isReady, tracer);
 const { ctx } = serving;
 
 const stats = (): PodStats => {
@@ -69,10 +75,18 @@ const admin = createAdminServer({
   limits: config.limits,
   log,
   name: "queue-proxy admin port",
+  raw,
 });
 const metricsOnly =
   config.metricsPort >= 0
-    ? createAdminServer({ registry, isReady, limits: config.limits, log, name: "queue-proxy metrics port" })
+    ? createAdminServer({
+        registry,
+        isReady,
+        limits: config.limits,
+        log,
+        name: "queue-proxy metrics port",
+        raw,
+      })
     : undefined;
 
 let stopping = false;
@@ -124,7 +138,7 @@ try {
     "queue-proxy listening",
   );
   // A parent that starts us with an IPC channel (the local platform, tests) learns the ports here.
-  process.send?.({ type: "listening", servingPort, adminPort, metricsPort });
+  process.send?.({ type: "listening", servingPort, adminPort, metricsPort, dataPath: dataPath.name });
 } catch (error) {
   log.error((error as Error).message);
   process.exit(1);

@@ -1,4 +1,3 @@
-import { request } from "node:http";
 import { connect } from "node:net";
 import type { ReadinessProbe } from "./config.ts";
 
@@ -36,14 +35,17 @@ export function probeOnce(probe: ReadinessProbe): Promise<boolean> {
       socket.once("error", () => resolve(false));
       return;
     }
-    const req = request(
-      { host: probe.host, port: probe.port, path: probe.path, timeout: probe.timeoutMs, agent: false },
-      (res) => {
-        res.resume();
-        const status = res.statusCode ?? 0;
-        resolve(status >= 200 && status < 400);
-      },
-    );
+    // node:http is loaded on first use: a TCP probe (the default) never needs it.
+    const req = process
+      .getBuiltinModule("node:http")
+      .request(
+        { host: probe.host, port: probe.port, path: probe.path, timeout: probe.timeoutMs, agent: false },
+        (res) => {
+          res.resume();
+          const status = res.statusCode ?? 0;
+          resolve(status >= 200 && status < 400);
+        },
+      );
     req.once("timeout", () => req.destroy());
     req.once("error", () => resolve(false));
     req.end();

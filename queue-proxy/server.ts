@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
@@ -7,7 +7,7 @@ import { HopAuth } from "../common/hop-auth.ts";
 import { createDataListener } from "../common/http/data-listener.ts";
 import { DeadlineList } from "../common/http/deadline-list.ts";
 import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
-import { chooseDataPath, type DataPath } from "../common/http/raw/data-path.ts";
+import type { DataPath } from "../common/http/raw/data-path.ts";
 import { createRawUpstream } from "../common/http/raw/upstream-pool.ts";
 import { scanRequestHeaders } from "../common/http/request-headers.ts";
 import { createH2cClient, createPool, type Dispatcher } from "../common/http/undici-dispatchers.ts";
@@ -27,9 +27,6 @@ export interface ServingSide {
   ctx: ExchangeContext;
   breaker: Breaker;
   listener: NetServer;
-  http1: Server;
-  /** The HTTP/1.1 path this side runs (SLUICE_DATA_PATH, or node:http where raw cannot run). */
-  dataPath: DataPath["name"];
   /** Open WebSocket tunnels, told to go away on drain. */
   upgrades: Set<DrainableTunnel>;
   close(): Promise<void>;
@@ -52,14 +49,12 @@ function createUpstream(config: QueueProxyConfig, dataPath: DataPath): Dispatche
 
 export function createServingSide(
   config: QueueProxyConfig,
+  dataPath: DataPath,
   registry: Registry,
   log: Logger,
   isReady: () => boolean,
   tracer?: Tracer,
 ): ServingSide {
-  const dataPath = chooseDataPath(config.dataPath);
-  if (dataPath.name === "node" && dataPath.fallback)
-    log.warn({ reason: dataPath.fallback }, "raw HTTP/1.1 path unavailable here; using node:http");
   const breaker = new Breaker(config.containerConcurrency, config.queueDepth);
   const labels = { service: config.service, namespace: config.namespace, revision: config.revision };
   const ctx: ExchangeContext = {
@@ -110,7 +105,7 @@ export function createServingSide(
     onUpgrade,
     raw: dataPath.name === "raw" ? dataPath.parser : undefined,
   });
-  const { listener, http1 } = data;
+  const { listener } = data;
 
   const sweep = setInterval(
     () => ctx.deadlines.expireStartedBefore(Date.now() - config.timeoutMs),
@@ -122,13 +117,10 @@ export function createServingSide(
     ctx,
     breaker,
     listener,
-    http1,
-    dataPath: dataPath.name,
     upgrades,
     async close() {
       clearInterval(sweep);
-      listener.close();
-      http1.close();
+      data.close();
       data.closeAllConnections();
       data.closeH2c();
       for (const connection of upgrades) connection.close();

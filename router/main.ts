@@ -92,6 +92,8 @@ const admin = createAdminServer({
   limits: config.limits,
   log,
   name: "router admin port",
+  // On the raw path the admin port runs on it too (no node:http server to serve probes).
+  raw: dataPath.name === "raw" ? dataPath.parser : undefined,
 });
 
 async function shutDown(signal: string, exitCode = 0): Promise<void> {

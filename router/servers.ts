@@ -79,7 +79,7 @@ export function createRouterServers(
     plain,
     tls,
     stopAccepting() {
-      plain.close();
+      data.close();
       tls?.close();
       data.closeIdleConnections();
       data.closeH2c();

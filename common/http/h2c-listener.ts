@@ -17,7 +17,8 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * (X-Forwarded-For, trusted proxies) and a JavaScript hop on every read and write.
  */
 export function createH2cListener(
-  http1: HttpServer,
+  /** The HTTP/1 server, asked for when a connection goes to it (and not to onHttp1). */
+  http1: () => HttpServer,
   /** The h2c server, made on the first h2c connection (node:http2 is loaded only then). */
   http2: () => Http2Server,
   {
@@ -29,9 +30,6 @@ export function createH2cListener(
     onHttp1?: (socket: Socket, seen: Buffer) => void;
   },
 ): NetServer {
-  // node's HTTP server arms its header/request timeout checks on 'listening'; it never listens
-  // itself here, so tell it.
-  http1.emit("listening");
   return createNetServer({ noDelay: true }, (socket: Socket) => {
     let seen: Buffer = Buffer.alloc(0);
     // Absolute, not idle: a client dripping the preface a byte at a time gains nothing.
@@ -55,7 +53,7 @@ export function createH2cListener(
         http2().emit("connection", socket);
         return;
       }
-      http1.emit("connection", socket);
+      http1().emit("connection", socket);
       socket.resume();
     };
     socket.on("data", onData);

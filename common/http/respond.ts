@@ -1,4 +1,5 @@
-import { type ServerResponse, STATUS_CODES } from "node:http";
+import type { ServerResponse } from "node:http";
+import { STATUS_TEXT } from "./status-text.ts";
 
 /**
  * The data plane's own answers: a status and a short text body naming the cause, so a user reading
@@ -36,7 +37,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
  */
 export function rawResponse(status: number, message: string, headers: Record<string, string> = {}): string {
   const body = `${message}\n`;
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   return `${head}\r\n${body}`;
 }

@@ -1,4 +1,4 @@
-import { type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { DeadlineEntry } from "./deadline-list.ts";
@@ -103,7 +103,8 @@ export class Tunnel implements GateWaiter, DeadlineEntry {
     const headers = [...this.options.requestHeaders()];
     headers.push("connection", "upgrade", "upgrade", "websocket");
     if (ctx.extraHeaders) headers.push(...ctx.extraHeaders);
-    const ask = httpRequest({
+    // node:http is loaded on first use: a raw-path queue-proxy without WebSockets never needs it.
+    const ask = process.getBuiltinModule("node:http").request({
       host: url.hostname,
       port: Number(url.port || 80),
       method: this.req.method,

@@ -182,8 +182,14 @@ for (const component of ["queue-proxy", "router"]) {
           child.send("modules");
         });
       const atStart = await builtins();
-      t.ok(atStart.includes("http"), "node's list of loaded built-ins");
+      t.ok(atStart.includes("net"), "node's list of loaded built-ins");
       t.notOk(atStart.includes("http2"), "no node:http2 at start (~9 MB of RSS)");
+      // The raw path serves the data and admin ports without node:http (~2 MB with the probes);
+      // the router loads it for its state watch (common/http/stream-get.ts).
+      if (component === "queue-proxy") {
+        await fetch(`http://127.0.0.1:${ports.adminPort}/readyz`);
+        t.notOk((await builtins()).includes("http"), "no node:http after a probe of its admin port");
+      }
       const session = connect(`http://127.0.0.1:${ports.servingPort ?? ports.port}`);
       t.teardown(() => session.destroy());
       session.on("error", () => {});

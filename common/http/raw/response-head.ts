@@ -1,4 +1,4 @@
-import { STATUS_CODES } from "node:http";
+import { STATUS_TEXT } from "../status-text.ts";
 
 // The head of a response written to a client on the raw path, framed and worded as node:http's
 // ServerResponse does it (byte for byte but the Date): the length when known, else chunked on
@@ -65,7 +65,7 @@ export function clientResponseHead(
     lines += "Transfer-Encoding: chunked\r\n";
   }
   return {
-    head: `HTTP/1.1 ${status} ${reason ?? STATUS_CODES[status] ?? "Unknown"}\r\n${lines}\r\n`,
+    head: `HTTP/1.1 ${status} ${reason ?? STATUS_TEXT[status] ?? "Unknown"}\r\n${lines}\r\n`,
     framing,
     keepAlive,
   };
