@@ -36,16 +36,15 @@ export function probeOnce(probe: ReadinessProbe): Promise<boolean> {
       return;
     }
     // node:http is loaded on first use: a TCP probe (the default) never needs it.
-    const req = process
-      .getBuiltinModule("node:http")
-      .request(
-        { host: probe.host, port: probe.port, path: probe.path, timeout: probe.timeoutMs, agent: false },
-        (res) => {
-          res.resume();
-          const status = res.statusCode ?? 0;
-          resolve(status >= 200 && status < 400);
-        },
-      );
+    const { request } = process.getBuiltinModule("node:http");
+    const req = request(
+      { host: probe.host, port: probe.port, path: probe.path, timeout: probe.timeoutMs, agent: false },
+      (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        resolve(status >= 200 && status < 400);
+      },
+    );
     req.once("timeout", () => req.destroy());
     req.once("error", () => resolve(false));
     req.end();
