@@ -79,7 +79,7 @@ export function createRouterServers(
     plain,
     tls,
     stopAccepting() {
-      data.close();
+      plain.close();
       tls?.close();
       data.closeIdleConnections();
       data.closeH2c();

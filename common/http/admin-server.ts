@@ -34,7 +34,9 @@ export interface AdminOptions {
   /**
    * Serve with this parser on raw sockets (the component's raw path), as the data port does:
    * a queue-proxy then never loads node:http (~2 MB of RSS with the probes it serves). An upgrade
-   * request, which the raw path hands over, goes to a node:http server made for it.
+   * request, which the raw path hands over, goes to a node:http server made for it. Routes then
+   * get the raw path's request and response (RawRequest, RawResponse): url, method and headers,
+   * writeHead/write/end and one 'close' listener, no body stream — for routes that read no body.
    */
   raw?: NodeParserBinding;
 }
@@ -95,11 +97,13 @@ class RawAdminListener extends NetServer {
     super({ noDelay: true }, (socket) => raw.accept(socket, NOTHING_READ));
     this.#raw = raw;
     this.#http1 = http1;
+    // The timeout sweep runs until the last connection is gone (a long poll answered after
+    // close() is then still cut at its keep-alive timeout).
+    this.once("close", () => raw.close());
   }
 
   override close(callback?: (error?: Error) => void): this {
     this.#raw.closeIdleConnections();
-    this.#raw.close();
     this.#http1()?.close();
     return super.close(callback);
   }

@@ -1,6 +1,7 @@
 // The admin port answers the same on both HTTP/1.1 paths: node:http, and the raw path (which the
 // queue-proxy, router and activator use when they run it, so that a queue-proxy never loads
 // node:http). Upgrade requests, which the raw path hands over, get the same answers.
+import { Server as HttpServer } from "node:http";
 import type { AddressInfo, Server } from "node:net";
 import { Registry } from "prom-client";
 import t from "tap";
@@ -57,6 +58,11 @@ async function startAdmin(t: { teardown(fn: () => unknown): void }, path: "node"
 for (const path of ["node", "raw"] as const) {
   t.test(`admin port on the ${path} path`, async (t) => {
     const admin = await startAdmin(t, path);
+    t.equal(
+      admin.server instanceof HttpServer,
+      path === "node",
+      `served by ${path === "node" ? "node:http" : "the raw path"}`,
+    );
 
     const healthz = await fetch(admin.url("/healthz"));
     t.equal(healthz.status, 200, "/healthz");

@@ -15,12 +15,20 @@ import {
   type ListenerLimits,
   readListenerLimits,
 } from "../../common/http/listener-limits.ts";
+import { chooseDataPath } from "../../common/http/raw/data-path.ts";
+import { sendPlain } from "../../common/http/respond.ts";
 import { isWebSocketUpgrade } from "../../common/http/websocket-upgrade.ts";
 import type { Logger } from "../../common/log.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { openSocket } from "../helpers/raw-http.ts";
 
 const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+function rawParser() {
+  const dataPath = chooseDataPath("raw");
+  if (dataPath.name !== "raw") throw new Error(`no raw path here: ${dataPath.fallback}`);
+  return dataPath.parser;
+}
 
 t.test("readListenerLimits: defaults, the component's prefix, and every bad value named", async (t) => {
   t.same(readListenerLimits(new EnvReader("x", {}), "ROUTER"), DEFAULT_LIMITS);
@@ -123,6 +131,7 @@ async function startListener(
   t: { teardown(fn: () => unknown): void },
   over: Partial<ListenerLimits>,
   onRequest: Parameters<typeof createDataListener>[0]["onRequest"] = (_req, res) => res.end("ok\n"),
+  path: "node" | "raw" = "node",
 ) {
   const { log, warnings } = recordingLog();
   const data = createDataListener({
@@ -130,6 +139,7 @@ async function startListener(
     limits: { ...DEFAULT_LIMITS, ...over },
     log,
     onRequest,
+    raw: path === "raw" ? rawParser() : undefined,
   });
   const { listener } = data;
   await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
@@ -174,6 +184,26 @@ t.test("an idle keep-alive connection is closed; one busy in a request is not", 
   const received = await done;
   t.match(received, /^HTTP\/1\.1 200 [\s\S]*slow\n$/, "answered in full, then closed once idle");
 });
+
+for (const path of ["node", "raw"] as const) {
+  t.test(
+    `${path} path: an answered request whose body stops coming is cut at the keep-alive timeout`,
+    async (t) => {
+      // Answered at once, before its body: the rest is read and dropped while it comes, and a client
+      // that stops sending it does not hold the connection for ever.
+      const { port } = await startListener(
+        t,
+        { keepAliveTimeoutMs: 300 },
+        (_req, res) => sendPlain(res, 200, "early"),
+        path,
+      );
+      const socket = await openSocket(port);
+      const done = closed(socket);
+      socket.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\npart");
+      t.match(await done, /^HTTP\/1\.1 200 [\s\S]*early\n$/, "answered, then closed");
+    },
+  );
+}
 
 t.test("the connection cap refuses extra connections, serves the open ones, logs once", async (t) => {
   const { port, warnings } = await startListener(t, { maxConnections: 2 });

@@ -182,7 +182,7 @@ for (const component of ["queue-proxy", "router"]) {
           child.send("modules");
         });
       const atStart = await builtins();
-      t.ok(atStart.includes("net"), "node's list of loaded built-ins");
+      t.ok(atStart.includes("_http_common"), "node's list of loaded built-ins (the raw path's parser)");
       t.notOk(atStart.includes("http2"), "no node:http2 at start (~9 MB of RSS)");
       // The raw path serves the data and admin ports without node:http (~2 MB with the probes);
       // the router loads it for its state watch (common/http/stream-get.ts).

@@ -118,7 +118,12 @@ export class ClientConnection implements ParserCallbacks {
   }
 
   onBody(chunk: Buffer): void {
-    this.#parsing?.push(chunk);
+    const req = this.#parsing;
+    if (req === null) return;
+    req.push(chunk);
+    // The body of a request already answered, still coming: the client is alive (its idle clock
+    // starts again, as node's socket timeout does on any read).
+    if (this.idleSince !== 0) this.idleSince = -1;
   }
 
   onMessageComplete(): void {
@@ -152,9 +157,14 @@ export class ClientConnection implements ParserCallbacks {
       this.socket.destroySoon?.();
       return;
     }
-    // Answered before its body was all read (e.g. 404 on an upload): read the rest and drop it.
-    if (!req.complete) req.discard();
-    else this.#next();
+    // Answered before its body was all read (e.g. 404 on an upload): read the rest and drop it,
+    // under the keep-alive timeout from now on (node:http's socket timeout): a client that stops
+    // sending the rest is cut instead of holding the connection for ever.
+    if (!req.complete) {
+      req.discard();
+      this.idleSince = -1;
+      this.headStarted = false;
+    } else this.#next();
   }
 
   pauseReading(): void {
