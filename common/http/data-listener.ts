@@ -38,8 +38,6 @@ export interface DataListenerOptions {
  */
 export interface DataListener {
   listener: NetServer;
-  /** The node:http server, once made (at once on the node path). */
-  http1(): HttpServer | undefined;
   /** The h2c server, once a client has opened an h2c connection. */
   h2c(): Http2Server | undefined;
   /** The raw path's HTTP/1.1 connections, when it runs. */
@@ -106,7 +104,6 @@ export function createDataListener(options: DataListenerOptions): DataListener {
   capConnections(listener, limits.maxConnections, log, component);
   return {
     listener,
-    http1: () => http1,
     h2c: () => http2,
     raw,
     closeIdleConnections() {
