@@ -1,9 +1,9 @@
-import { LineCounter, parseAllDocuments } from "yaml";
 import type { z } from "zod";
 import { type Position, positionOf } from "../common/yaml-position.ts";
-import { isPlainObject, withoutNulls } from "./absent.ts";
+import { isPlainObject } from "./absent.ts";
 import { draftOf, type ServiceDraft } from "./draft.ts";
 import { type ServiceManifest, serviceSchema } from "./manifest.ts";
+import { readYamlDocuments } from "./yaml-documents.ts";
 
 /** One thing wrong with an input, with where it is. */
 export interface Problem {
@@ -106,45 +106,9 @@ const KINDS_TAKEN =
  * and not checked further. Never throws on any text.
  */
 export function loadManifests(text: string, file: string): Loaded {
-  const lines = new LineCounter();
+  const { lines, documents: docs, problems } = readYamlDocuments(text, file);
   const documents: LoadedDocument[] = [];
-  const problems: Problem[] = [];
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true });
-  if (!Array.isArray(docs))
-    return {
-      documents,
-      services: [],
-      problems: [{ file, path: "", line: 1, column: 1, message: "no documents found" }],
-    };
-  for (const doc of docs) {
-    const start = positionOf(doc, lines, []);
-    if (doc.errors.length > 0) {
-      for (const error of doc.errors) {
-        const { line, col } = lines.linePos(error.pos[0]);
-        problems.push({
-          file,
-          path: "",
-          line,
-          column: col,
-          message: `YAML: ${error.message.split("\n")[0]}`,
-        });
-      }
-      continue;
-    }
-    let raw: unknown;
-    try {
-      raw = doc.toJS({ maxAliasCount: 100 });
-    } catch (error) {
-      problems.push({
-        file,
-        path: "",
-        ...start,
-        message: `YAML: ${(error as Error).message.split("\n")[0]}`,
-      });
-      continue;
-    }
-    if (raw === null || raw === undefined) continue; // an empty document between ---
-    const value = withoutNulls(raw);
+  for (const { doc, value, start } of docs) {
     if (!isPlainObject(value)) {
       problems.push({
         file,

@@ -1,7 +1,7 @@
-import { LineCounter, parseAllDocuments } from "yaml";
 import { positionOf } from "../../common/yaml-position.ts";
-import { isPlainObject, withoutNulls } from "../../serving/absent.ts";
+import { isPlainObject } from "../../serving/absent.ts";
 import { byPosition, type Position, type Problem, schemaProblems } from "../../serving/load.ts";
+import { readYamlDocuments } from "../../serving/yaml-documents.ts";
 import { type BrokerManifest, brokerSchema, type TriggerManifest, triggerSchema } from "./manifest.ts";
 import { type SinkBindingManifest, SOURCE_KINDS, type SourceManifest } from "./source-manifest.ts";
 
@@ -38,41 +38,9 @@ const SCHEMAS = { Broker: brokerSchema, Trigger: triggerSchema } as const;
 
 export function loadEventingManifests(text: string, file: string): LoadedEventing {
   const out: LoadedEventing = emptyLoaded();
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true });
-  if (!Array.isArray(docs)) {
-    out.problems.push({ file, path: "", line: 1, column: 1, message: "no documents found" });
-    return out;
-  }
-  for (const doc of docs) {
-    const start = positionOf(doc, lines, []);
-    if (doc.errors.length > 0) {
-      for (const error of doc.errors) {
-        const { line, col } = lines.linePos(error.pos[0]);
-        out.problems.push({
-          file,
-          path: "",
-          line,
-          column: col,
-          message: `YAML: ${error.message.split("\n")[0]}`,
-        });
-      }
-      continue;
-    }
-    let raw: unknown;
-    try {
-      raw = doc.toJS({ maxAliasCount: 100 });
-    } catch (error) {
-      out.problems.push({
-        file,
-        path: "",
-        ...start,
-        message: `YAML: ${(error as Error).message.split("\n")[0]}`,
-      });
-      continue;
-    }
-    if (raw === null || raw === undefined) continue; // an empty document between ---
-    const value = withoutNulls(raw);
+  const { lines, documents, problems } = readYamlDocuments(text, file);
+  out.problems.push(...problems);
+  for (const { doc, value, start } of documents) {
     if (!isPlainObject(value)) {
       out.problems.push({
         file,

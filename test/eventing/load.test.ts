@@ -239,3 +239,30 @@ spec: { extra: true }
     "bad.yaml:47:9: spec.extra: unknown field",
   ]);
 });
+
+t.test(
+  "YAML an API server would refuse is a located problem, and the other documents still load",
+  async (t) => {
+    const text = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: &m { name: loop, labels: *m }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: fine }
+---
+a: [unclosed
+`;
+    const loaded = loadEventingManifests(text, "e.yaml");
+    t.same(
+      loaded.brokers.map((broker) => broker.manifest.metadata.name),
+      ["fine"],
+    );
+    const problems = loaded.problems.map(formatProblem);
+    t.equal(
+      problems[0],
+      "e.yaml:3:36: YAML: alias *m is inside the node it names: a value cannot contain itself",
+    );
+    t.match(problems.slice(1).join("\n"), /^e\.yaml:10:1: YAML: Flow sequence/);
+  },
+);

@@ -154,6 +154,29 @@ e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
   t.match(binary.problems.map(formatProblem).join("\n"), /b\.yaml:1:\d+: apiVersion: must be/);
 });
 
+t.test(
+  "an alias inside the node it names is a located problem, not a value that contains itself",
+  async (t) => {
+    // Found by load-property.test.ts: the walk that drops null fields followed such a value for ever.
+    const self = "&a1\nnamespace: *a1\nmetadata: Hello_World\nkind: Hello_World\napiVersion: hello\n";
+    t.same(loadManifests(self, "s.yaml").problems.map(formatProblem), [
+      "s.yaml:2:12: YAML: alias *a1 is inside the node it names: a value cannot contain itself",
+    ]);
+    const merge = NULLS.replace("    metadata:\n", "    metadata: &m\n      <<: *m\n");
+    t.match(loadManifests(merge, "m.yaml").problems.map(formatProblem), [
+      /^m\.yaml:\d+:11: YAML: alias \*m is inside/,
+    ]);
+    // An alias to a node it is not part of is YAML's ordinary sharing and loads.
+    const shared = NULLS.replace("  annotations: null\n", "  annotations: &notes {team: a}\n").replace(
+      "    metadata:\n",
+      "    metadata:\n      annotations: *notes\n",
+    );
+    const loaded = loadManifests(shared, "ok.yaml");
+    t.same(loaded.problems, []);
+    t.same(loaded.services[0]?.manifest.spec.template.metadata?.annotations, { team: "a" });
+  },
+);
+
 t.test("an unquoted number where a string belongs says to quote it", async (t) => {
   const text = NULLS.replace(
     "    metadata:\n",
