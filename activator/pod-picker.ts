@@ -1,6 +1,8 @@
 /** A pod of a revision as the activator tracks it. */
 export interface TrackedPod {
   url: string;
+  /** The same queue-proxy's Unix socket, when it has one (Endpoint.socket). */
+  socketPath?: string | undefined;
   inFlight: number;
   /** Passed the activator's probe: it may get traffic. */
   probed: boolean;

@@ -4,7 +4,7 @@ import { DeadlineList } from "../common/http/deadline-list.ts";
 import type { ExchangeContext } from "../common/http/proxy-exchange.ts";
 import { PROXY_HEADER } from "../common/internal-headers.ts";
 import type { Logger } from "../common/log.ts";
-import { type DataPlaneState, type RevisionState, revisionKey } from "../common/state.ts";
+import { type DataPlaneState, endpointSockets, type RevisionState, revisionKey } from "../common/state.ts";
 import type { Tracer } from "../common/tracing.ts";
 import { QUEUE_PROXY_GRACE_MS } from "./activator-exchange.ts";
 import type { ActivatorMetrics } from "./metrics.ts";
@@ -122,7 +122,8 @@ export class RevisionTable {
       entry.referenced = referenced.has(key);
       entry.ctx.timeoutMs = revision.timeoutSeconds * 1000;
       const urls = revision.endpoints.map((endpoint) => endpoint.url);
-      for (const url of entry.throttler.setEndpoints(urls)) this.#probe(entry, url);
+      for (const url of entry.throttler.setEndpoints(urls, endpointSockets(revision.endpoints)))
+        this.#probe(entry, url);
       for (const [url, probe] of entry.probes) {
         if (urls.includes(url)) continue;
         probe.abort();

@@ -78,12 +78,16 @@ export class Throttler implements Gate {
   }
 
   /** The revision's ready endpoints changed: new ones wait for their probe, gone ones get no more. */
-  setEndpoints(urls: readonly string[]): string[] {
+  setEndpoints(urls: readonly string[], sockets: ReadonlyMap<string, string> = new Map()): string[] {
     const added: string[] = [];
     const keep = new Set(urls);
     for (const url of urls) {
-      if (this.#byUrl.has(url)) continue;
-      const pod: TrackedPod = { url, inFlight: 0, probed: false };
+      const known = this.#byUrl.get(url);
+      if (known !== undefined) {
+        known.socketPath = sockets.get(url);
+        continue;
+      }
+      const pod: TrackedPod = { url, socketPath: sockets.get(url), inFlight: 0, probed: false };
       this.#byUrl.set(url, pod);
       added.push(url);
     }
@@ -122,6 +126,7 @@ export class Throttler implements Gate {
   #assign(waiter: GateWaiter, pod: TrackedPod): void {
     pod.inFlight++;
     waiter.origin = pod.url;
+    waiter.socketPath = pod.socketPath;
     this.#assigned.set(waiter, pod);
     this.#onAdmit(waiter);
   }

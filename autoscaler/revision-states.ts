@@ -29,7 +29,11 @@ export function revisionStates(
       desiredPods: runtime.desired,
       endpoints: (current?.pods ?? [])
         .filter((pod) => pod.phase === "ready" && pod.url)
-        .map((pod) => ({ pod: pod.name, url: pod.url as string })),
+        .map((pod) => ({
+          pod: pod.name,
+          url: pod.url as string,
+          ...(pod.socket === undefined ? {} : { socket: pod.socket }),
+        })),
       ...(current?.failure ? { failure: current.failure } : {}),
     };
   }

@@ -44,6 +44,18 @@ export interface Endpoint {
   pod: string;
   /** The pod's queue-proxy serving URL. */
   url: string;
+  /**
+   * A Unix socket the same queue-proxy serves on, when the pod runs on this machine (the local
+   * platform): the raw data path connects there instead of to `url`.
+   */
+  socket?: string;
+}
+
+/** The endpoints' sockets by URL, for the hops that pick among them (router, activator). */
+export function endpointSockets(endpoints: readonly Endpoint[]): ReadonlyMap<string, string> {
+  const sockets = new Map<string, string>();
+  for (const { url, socket } of endpoints) if (socket !== undefined) sockets.set(url, socket);
+  return sockets;
 }
 
 export interface RevisionState {

@@ -35,6 +35,8 @@ export interface PodStatus {
   phase: PodPhase;
   /** The queue-proxy's serving URL: where the router and activator send requests. */
   url?: string;
+  /** A Unix socket the queue-proxy serves on as well (local pods): Endpoint.socket. */
+  socket?: string;
   /** The queue-proxy's admin URL: /stats, /readyz. */
   adminUrl?: string;
   restarts: number;

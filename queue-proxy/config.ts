@@ -1,5 +1,6 @@
 import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
+import { unixSocketPathProblem } from "../common/http/listen.ts";
 import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 import { type DataPathName, readDataPath } from "../common/http/raw/data-path.ts";
 
@@ -7,6 +8,11 @@ import { type DataPathName, readDataPath } from "../common/http/raw/data-path.ts
 export interface QueueProxyConfig {
   /** Where clients (router, activator) connect; 0 picks a free port. */
   servingPort: number;
+  /**
+   * A Unix socket served as well (QUEUE_SERVING_SOCKET, local pods): a router or activator on the
+   * same machine connects there, for less kernel work per request than loopback TCP.
+   */
+  servingSocket: string | undefined;
   /** /healthz, /readyz, /stats, /metrics. */
   adminPort: number;
   /** Prometheus /metrics alone (Knative's 9091); -1 turns the extra listener off. */
@@ -120,10 +126,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const timeoutSeconds = env.number("REVISION_TIMEOUT_SECONDS", 300, { min: 1, max: 3600 });
   const probe = parseReadinessProbe(env.optionalString("SERVING_READINESS_PROBE"), userHost, userPort);
   if (typeof probe === "string") env.problem(probe);
+  const servingSocket = env.optionalString("QUEUE_SERVING_SOCKET");
+  const socketProblem = servingSocket === undefined ? undefined : unixSocketPathProblem(servingSocket);
+  if (socketProblem) env.problem(`QUEUE_SERVING_SOCKET=${servingSocket}: ${socketProblem}`);
   const hop = parseHopSecret(env.optionalString("SLUICE_HOP_SECRET"));
   if (hop.problem) env.problem(hop.problem);
   const config: QueueProxyConfig = {
     servingPort: env.port("QUEUE_SERVING_PORT", 8012, { allowZero: true }),
+    servingSocket,
     adminPort: env.port("QUEUE_ADMIN_PORT", 8022, { allowZero: true }),
     metricsPort: env.int("QUEUE_METRICS_PORT", 9091, { min: -1, max: 65535 }),
     bindAddress: env.string("QUEUE_BIND_ADDRESS", "127.0.0.1"),

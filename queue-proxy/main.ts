@@ -1,7 +1,8 @@
+import type { Server as NetServer } from "node:net";
 import { createDeferredRegistry } from "../common/deferred-registry.ts";
 import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
-import { listen } from "../common/http/listen.ts";
+import { listen, listenOnSocket } from "../common/http/listen.ts";
 import { chooseDataPath } from "../common/http/raw/data-path.ts";
 import { sendJson } from "../common/http/respond.ts";
 import { createLogger } from "../common/log.ts";
@@ -105,12 +106,16 @@ async function shutDown(signal: string, exitCode = 0): Promise<void> {
     clean ? "drained" : "drain timeout reached; exiting",
   );
   prober.stop();
+  servingSocket?.close();
   await serving.close();
   await tracer.shutdown().catch((error: Error) => log.warn(error.message));
   admin.close();
   metricsOnly?.close();
   process.exit(exitCode);
 }
+
+/** The Unix socket served beside the port, once it listens. */
+let servingSocket: NetServer | undefined;
 
 onShutdown((reason) => void shutDown(reason));
 onUnhandled(log, (reason, exitCode) => void shutDown(reason, exitCode));
@@ -122,6 +127,12 @@ try {
     config.bindAddress,
     "queue-proxy serving port",
   );
+  if (config.servingSocket !== undefined)
+    servingSocket = await listenOnSocket(
+      serving.listener,
+      config.servingSocket,
+      "queue-proxy serving socket",
+    );
   const adminPort = await listen(admin, config.adminPort, config.bindAddress, "queue-proxy admin port");
   const metricsPort = metricsOnly
     ? await listen(metricsOnly, config.metricsPort, config.bindAddress, "queue-proxy metrics port")
@@ -130,6 +141,7 @@ try {
   log.info(
     {
       servingPort,
+      servingSocket: config.servingSocket,
       adminPort,
       metricsPort,
       userPort: config.userPort,

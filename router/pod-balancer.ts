@@ -1,6 +1,8 @@
 /** A ready pod's queue-proxy and the requests the router has in flight to it. */
 export interface PodSlot {
   readonly url: string;
+  /** The same queue-proxy's Unix socket, when it has one (Endpoint.socket). */
+  socketPath: string | undefined;
   outstanding: number;
 }
 
@@ -27,9 +29,13 @@ export class PodBalancer {
   }
 
   /** Replaces the pod set; pods that stay keep their outstanding counts. */
-  setPods(urls: readonly string[]): void {
+  setPods(urls: readonly string[], sockets: ReadonlyMap<string, string> = new Map()): void {
     const byUrl = new Map<string, PodSlot>();
-    for (const url of urls) byUrl.set(url, this.#byUrl.get(url) ?? { url, outstanding: 0 });
+    for (const url of urls) {
+      const slot = this.#byUrl.get(url) ?? { url, socketPath: undefined, outstanding: 0 };
+      slot.socketPath = sockets.get(url);
+      byUrl.set(url, slot);
+    }
     this.#byUrl = byUrl;
     this.#pods = [...byUrl.values()];
   }

@@ -5,7 +5,7 @@ import type { ExchangeContext, Gate, GateWaiter } from "../common/http/proxy-exc
 import type { Dispatcher } from "../common/http/undici-dispatchers.ts";
 import { REVISION_HEADER } from "../common/internal-headers.ts";
 import type { Logger } from "../common/log.ts";
-import { type RevisionMode, type RevisionState, splitRevisionKey } from "../common/state.ts";
+import { endpointSockets, type RevisionMode, type RevisionState, splitRevisionKey } from "../common/state.ts";
 import type { Tracer } from "../common/tracing.ts";
 import { RevisionCounters } from "./metrics.ts";
 import { PodBalancer, type PodSlot } from "./pod-balancer.ts";
@@ -93,7 +93,10 @@ export class RevisionTarget implements Gate {
     this.state = state;
     this.mode = state.mode;
     this.#balancer.containerConcurrency = state.containerConcurrency;
-    this.#balancer.setPods(state.endpoints.map((endpoint) => endpoint.url));
+    this.#balancer.setPods(
+      state.endpoints.map((endpoint) => endpoint.url),
+      endpointSockets(state.endpoints),
+    );
     this.ctx.timeoutMs = state.timeoutSeconds * 1000 + this.#slackMs;
   }
 
@@ -102,6 +105,7 @@ export class RevisionTarget implements Gate {
     const slot = this.mode === "serve" && !waiter.viaActivator ? this.#balancer.acquire() : undefined;
     waiter.slot = slot ?? null;
     waiter.origin = slot ? slot.url : this.#activatorOrigin;
+    waiter.socketPath = slot?.socketPath;
     return "admitted";
   }
 

@@ -79,6 +79,14 @@ export function goalRows(
       values: (p) => perCount((c) => at("serve", p, c)?.pathXNginx),
     },
     {
+      // Not the goal's setting (sluice up's pods take the socket) but the cost on Kubernetes.
+      figure: `router→qp over TCP (as across pods), all sluice processes, CPU/req ×nginx @${counts.join("/")}`,
+      before: "8.4×",
+      goal: "(for comparison)",
+      digits: 2,
+      values: (p) => perCount((c) => at("serve-tcp", p, c)?.pathXNginx),
+    },
+    {
       figure: `router→act→qp, all sluice processes, ×nginx @${counts.join("/")}`,
       before: "-",
       goal: "-",

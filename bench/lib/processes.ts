@@ -2,6 +2,9 @@
 // shared by every scenario after that: the app, nginx and the bare forwarder in front of it, and per
 // data path a queue-proxy, an activator and a router following a stand-in for the autoscaler's
 // state watch (so the run measures routing, not scaling).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../common/free-port.ts";
 import type { DataPlaneState, RevisionState, ServiceState } from "../../common/state.ts";
@@ -27,8 +30,10 @@ export const QUEUE_PROXY_MAIN = here("../queue-proxy/main.ts");
 export const HOSTS = {
   /** Serve mode straight to the app: the router alone, one hop like nginx. */
   alone: { Host: "alone.default.example.com" },
-  /** Serve mode to the queue-proxy. */
+  /** Serve mode to the queue-proxy, on its Unix socket (as `sluice up` runs pods). */
   serve: { Host: "serve.default.example.com" },
+  /** Serve mode to the queue-proxy over loopback TCP (as across pods on Kubernetes). */
+  serveTcp: { Host: "serve-tcp.default.example.com" },
   /** Proxy mode: through the activator to the queue-proxy. */
   proxy: { Host: "proxy.default.example.com" },
 };
@@ -37,22 +42,38 @@ export const HOSTS = {
 export interface Running {
   pid: number;
   port: number;
+  /** A queue-proxy's Unix socket, served beside its port. */
+  socket?: string;
 }
 
-/** The state a path's router and activator follow; `extra` more services for a large table. */
-export function benchState(appOrigin: string, queueProxyOrigin: string, extra = 0): DataPlaneState {
+/**
+ * The state a path's router and activator follow; `extra` more services for a large table. The
+ * queue-proxy's endpoint carries its socket as the local platform's do; serve-tcp's goes to a
+ * queue-proxy of its own over TCP (so that neither one's memory counts the other's connections).
+ */
+export function benchState(
+  appOrigin: string,
+  queueProxy: { url: string; socket?: string },
+  tcpQueueProxy: { url: string },
+  extra = 0,
+): DataPlaneState {
+  const tcp = { pod: "qp-tcp", url: tcpQueueProxy.url };
+  const local = {
+    pod: "qp",
+    url: queueProxy.url,
+    ...(queueProxy.socket === undefined ? {} : { socket: queueProxy.socket }),
+  };
   const services: ServiceState[] = [
     serviceState("alone", [{ revision: "alone-00001", percent: 100 }]),
     serviceState("serve", [{ revision: "serve-00001", percent: 100 }]),
+    serviceState("serve-tcp", [{ revision: "serve-tcp-00001", percent: 100 }]),
     serviceState("proxy", [{ revision: "proxy-00001", percent: 100 }]),
   ];
   const revisions: RevisionState[] = [
     revisionState("alone-00001", "alone", { endpoints: [{ pod: "app", url: appOrigin }] }),
-    revisionState("serve-00001", "serve", { endpoints: [{ pod: "qp", url: queueProxyOrigin }] }),
-    revisionState("proxy-00001", "proxy", {
-      mode: "proxy",
-      endpoints: [{ pod: "qp", url: queueProxyOrigin }],
-    }),
+    revisionState("serve-00001", "serve", { endpoints: [local] }),
+    revisionState("serve-tcp-00001", "serve-tcp", { endpoints: [tcp] }),
+    revisionState("proxy-00001", "proxy", { mode: "proxy", endpoints: [local] }),
   ];
   for (let i = 0; i < extra; i++) {
     services.push(serviceState(`svc-${i}`, [{ revision: `svc-${i}-00001`, percent: 100 }]));
@@ -126,14 +147,25 @@ export class BenchProcesses {
     });
   }
 
-  queueProxy(path: DataPath): Promise<Running> {
-    return this.#once(`queue-proxy:${path}`, async () => {
+  /** A queue-proxy of `path` serving on a Unix socket too (as local pods do), or on TCP alone. */
+  queueProxy(path: DataPath, socket: "socket" | "tcp" = "socket"): Promise<Running> {
+    return this.#once(`queue-proxy:${path}:${socket}`, async () => {
       const [port, adminPort] = [await freePort(), await freePort()];
+      let socketPath: string | undefined;
+      if (socket === "socket") {
+        const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));
+        this.#cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+        socketPath = join(dir, "queue-proxy.sock");
+      }
       const child = await startAndWait(QUEUE_PROXY_MAIN, [], {
-        env: { ...queueProxyEnv((await this.app()).port, port, adminPort), ...dataPathEnv(path) },
+        env: {
+          ...queueProxyEnv((await this.app()).port, port, adminPort),
+          ...(socketPath === undefined ? {} : { QUEUE_SERVING_SOCKET: socketPath }),
+          ...dataPathEnv(path),
+        },
         ready: answers200(`${origin(adminPort)}/readyz`),
       });
-      return this.#keep(child, port);
+      return { ...this.#keep(child, port), ...(socketPath === undefined ? {} : { socket: socketPath }) };
     });
   }
 
@@ -152,9 +184,13 @@ export class BenchProcesses {
   /** The state watch a path's router and activator follow, `extra` services beyond the three. */
   #autoscaler(path: DataPath, extra: number): Promise<FakeAutoscaler> {
     return this.#once(`autoscaler:${path}:${extra}`, async () => {
+      const queueProxy = await this.queueProxy(path);
+      // node:http's path connects to the port whatever the endpoint says: one queue-proxy will do.
+      const tcpQueueProxy = path === "raw" ? await this.queueProxy(path, "tcp") : queueProxy;
       const state = benchState(
         origin((await this.app()).port),
-        origin((await this.queueProxy(path)).port),
+        { url: origin(queueProxy.port), socket: queueProxy.socket },
+        { url: origin(tcpQueueProxy.port) },
         extra,
       );
       return startFakeAutoscaler({ teardown: (fn) => void this.#cleanups.push(fn) }, state);

@@ -7,6 +7,7 @@ import type { ChildSpan, RequestSpan, Tracer } from "../tracing.ts";
 import type { DeadlineEntry, DeadlineList } from "./deadline-list.ts";
 import { sendGrpcTrailersOnly } from "./grpc-trailers-only.ts";
 import { endToEndHeaderObject } from "./hop-by-hop.ts";
+import type { UpstreamDispatch } from "./raw/upstream-request.ts";
 import { startRequestSpan } from "./request-span.ts";
 import { sendPlain } from "./respond.ts";
 
@@ -15,6 +16,11 @@ export interface GateWaiter {
   admit(): void;
   /** Where to send the request; a gate that picks among pods sets it before admitting. */
   origin: string | undefined;
+  /**
+   * The same pod's Unix socket on this machine, when it has one (UpstreamDispatch.socketPath); a
+   * WebSocket tunnel ignores it and connects to the origin.
+   */
+  socketPath?: string | undefined;
 }
 
 /**
@@ -102,6 +108,7 @@ const NOT_CONNECTED = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "EADDRNOTAVAIL",
+  "ENOENT", // a pod's Unix socket, gone with its pod
 ]);
 
 /** Whether `error` came from the connect step: the upstream saw nothing of the request. */
@@ -177,6 +184,7 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
   nextDeadline: DeadlineEntry | null = null;
   controller: DispatchController | null = null;
   origin: string | undefined = undefined;
+  socketPath: string | undefined = undefined;
   state = WAITING;
   admitted = false;
   status = 0;
@@ -281,16 +289,15 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     this.admitted = true;
     this.state = DISPATCHED;
     const { req, ctx } = this;
-    ctx.upstream.dispatch(
-      {
-        origin: this.origin,
-        path: req.url ?? "/",
-        method: req.method as Dispatcher.HttpMethod,
-        headers: this.headers,
-        body: this.hasBody ? req : null,
-      },
-      this,
-    );
+    const options: Dispatcher.DispatchOptions & Pick<UpstreamDispatch, "socketPath"> = {
+      origin: this.origin,
+      socketPath: this.socketPath,
+      path: req.url ?? "/",
+      method: req.method as Dispatcher.HttpMethod,
+      headers: this.headers,
+      body: this.hasBody ? req : null,
+    };
+    ctx.upstream.dispatch(options, this);
   }
 
   // undici handler ---------------------------------------------------------------------------

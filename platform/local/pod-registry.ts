@@ -18,6 +18,8 @@ export interface PodRecord {
   readyAt?: number;
   appPort: number;
   servingPort: number;
+  /** The Unix socket the queue-proxy serves on as well (none when the pod's path is too long). */
+  servingSocket?: string;
   adminPort: number;
   app: ProcessIdentity;
   /** Missing while the pod is between starting its app and its queue-proxy. */
@@ -109,6 +111,7 @@ function parseRecord(read: () => string): PodRecord | undefined {
       typeof value.revision === "string" &&
       typeof value.adminPort === "number" &&
       typeof value.servingPort === "number" &&
+      (value.servingSocket === undefined || typeof value.servingSocket === "string") &&
       typeof value.app?.pid === "number";
     return valid ? value : undefined;
   } catch {

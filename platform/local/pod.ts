@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { unixSocketPathProblem } from "../../common/http/listen.ts";
 import type { Logger } from "../../common/log.ts";
 import type { PodPhase, PodStatus, PodTemplate } from "../platform.ts";
 import { FileFollower } from "./file-follower.ts";
@@ -45,6 +46,15 @@ function podFiles(dir: string) {
   };
 }
 
+/**
+ * The queue-proxy's Unix socket in the pod's directory, for the router and activator on this
+ * machine; none when the path is too long for a socket (a deep state directory): TCP serves alone.
+ */
+function servingSocketIn(podDir: string): string | undefined {
+  const path = join(podDir, "queue-proxy.sock");
+  return unixSocketPathProblem(path) === undefined ? path : undefined;
+}
+
 /** The last lines of a file (the queue-proxy's log), for a crash report. */
 function lastLines(path: string, count: number): string[] {
   const tail = new LogTail(count);
@@ -78,6 +88,8 @@ export class LocalPod {
   phase: PodPhase = "starting";
   everReady = false;
   url: string | undefined;
+  /** The queue-proxy's Unix socket, beside `url`. */
+  socket: string | undefined;
   adminUrl: string | undefined;
   /** Why the pod ended, when it crashed. */
   exitReason: string | undefined;
@@ -109,6 +121,7 @@ export class LocalPod {
     pod.everReady = ready || record.readyAt !== undefined;
     pod.phase = ready ? "ready" : pod.everReady ? "not-ready" : "starting";
     pod.url = `http://127.0.0.1:${record.servingPort}`;
+    pod.socket = record.servingSocket;
     pod.adminUrl = `http://127.0.0.1:${record.adminPort}`;
     pod.#follow(podFiles(options.registry.podDir(record)));
     pod.#schedulePoll();
@@ -121,6 +134,7 @@ export class LocalPod {
       name: this.name,
       phase: this.phase,
       url: this.url,
+      ...(this.socket === undefined ? {} : { socket: this.socket }),
       adminUrl: this.adminUrl,
       restarts,
       startedAt: this.startedAt,
@@ -145,7 +159,9 @@ export class LocalPod {
     const { template } = this;
     const [appPort, servingPort, adminPort] = await reservePorts(3);
     if (this.phase !== "starting") return; // stopped while we waited for ports
-    const files = podFiles(this.#options.registry.podDir({ namespace: template.namespace, name: this.name }));
+    const podDir = this.#options.registry.podDir({ namespace: template.namespace, name: this.name });
+    const files = podFiles(podDir);
+    const servingSocket = servingSocketIn(podDir);
     this.#children = true;
     const [command, ...commandArgs] = template.command;
     const app = spawnPodProcess(command, [...commandArgs, ...template.args], {
@@ -174,6 +190,7 @@ export class LocalPod {
       startedAt: this.startedAt,
       appPort,
       servingPort,
+      ...(servingSocket === undefined ? {} : { servingSocket }),
       adminPort,
       app: identify(app.pid),
     };
@@ -195,6 +212,7 @@ export class LocalPod {
           REVISION_IDLE_TIMEOUT_SECONDS: String(template.idleTimeoutSeconds ?? 0),
           SERVING_READINESS_PROBE: template.readinessProbe ? JSON.stringify(template.readinessProbe) : "",
           QUEUE_SERVING_PORT: String(servingPort),
+          QUEUE_SERVING_SOCKET: servingSocket,
           QUEUE_ADMIN_PORT: String(adminPort),
           QUEUE_METRICS_PORT: "-1",
           QUEUE_DRAIN_QUIET_SECONDS: String(drainQuietSeconds),
@@ -222,6 +240,7 @@ export class LocalPod {
     record.queueProxy = identify(queueProxy.pid);
     registry.write(record);
     this.url = `http://127.0.0.1:${servingPort}`;
+    this.socket = servingSocket;
     this.adminUrl = `http://127.0.0.1:${adminPort}`;
     this.#schedulePoll();
   }

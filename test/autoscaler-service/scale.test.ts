@@ -124,6 +124,11 @@ t.test("load drives a revision 0 → N → 0, history survives a restart", async
   const endpoints = state.revisions["default/hello-00001"].endpoints;
   t.equal(new Set(endpoints.map((e) => e.pod)).size, 4, "four different pods");
   t.equal(new Set(endpoints.map((e) => e.url)).size, 4, "at four different addresses");
+  t.equal(new Set(endpoints.map((e) => e.socket)).size, 4, "each with its own socket (local pods)");
+  t.ok(
+    endpoints.every((e) => e.socket?.endsWith("/queue-proxy.sock")),
+    "the router and activator get the queue-proxies' sockets",
+  );
   t.equal(
     state.revisions["default/hello-00001"].mode,
     "serve",

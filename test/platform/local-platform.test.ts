@@ -1,5 +1,6 @@
+import { existsSync } from "node:fs";
 import t from "tap";
-import { request } from "undici";
+import { Agent, request } from "undici";
 import { createLogger } from "../../common/log.ts";
 import { LocalPlatform } from "../../platform/local/local-platform.ts";
 import type { RevisionPods } from "../../platform/platform.ts";
@@ -31,6 +32,12 @@ t.test("scales a revision 0 → 2 → 0 with real processes", async (t) => {
   for (const pod of pods) {
     const res = await request(`${pod.url}/`);
     t.equal(await res.body.text(), "hello from hello-00001\n", `${pod.name} serves through its queue-proxy`);
+    // The same queue-proxy on its Unix socket, in the pod's directory.
+    t.match(pod.socket, /\/pods\/default_hello-00001-\d+\/queue-proxy\.sock$/);
+    const viaSocket = await request("http://pod/", {
+      dispatcher: new Agent({ connect: { socketPath: pod.socket } }),
+    });
+    t.equal(await viaSocket.body.text(), "hello from hello-00001\n", `${pod.name} serves on its socket`);
   }
   const pids = pods.flatMap((pod) => [pod.pids?.app, pod.pids?.queueProxy]) as number[];
 
@@ -52,6 +59,10 @@ t.test("scales a revision 0 → 2 → 0 with real processes", async (t) => {
   t.equal(await res.body.text(), "released\n", "the in-flight request completed during scale-down");
   await waitFor("all pods gone", () => platform.revision("default/hello-00001")?.pods.length === 0);
   t.notOk(pids.some(isRunning), "every process exited");
+  t.notOk(
+    pods.some((pod) => existsSync(pod.socket as string)),
+    "their sockets are gone",
+  );
 });
 
 t.test("a crashed pod is replaced", async (t) => {
@@ -161,9 +172,9 @@ t.test("pods outlive a SIGKILLed platform and the next one adopts them", async (
   t.equal(adopted?.desired, 2, "the desired scale counts them");
   t.same(
     readyPods(adopted)
-      .map((pod) => [pod.name, pod.url, pod.pids?.app, pod.pids?.queueProxy])
+      .map((pod) => [pod.name, pod.url, pod.socket, pod.pids?.app, pod.pids?.queueProxy])
       .sort(),
-    pods.map((pod) => [pod.name, pod.url, pod.pids?.app, pod.pids?.queueProxy]).sort(),
+    pods.map((pod) => [pod.name, pod.url, pod.socket, pod.pids?.app, pod.pids?.queueProxy]).sort(),
     "same pods, same endpoints, same processes, ready at once",
   );
 

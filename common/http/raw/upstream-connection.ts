@@ -32,7 +32,7 @@ const LAST_CHUNK = "0\r\n\r\n";
  * complete response to a completely sent request on a connection both sides keep alive.
  */
 export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
-  readonly socket: Socket;
+  socket: Socket;
   readonly #owner: ConnectionOwner;
   readonly #parser: NodeParser;
   readonly #host: string;
@@ -48,16 +48,33 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   /** When this connection went idle (for the pool's keep-alive timeout); -1: not stamped yet. */
   idleSince = 0;
 
-  constructor(host: string, port: number, binding: NodeParserBinding, owner: ConnectionOwner) {
+  readonly #listeners = {
+    connect: () => this.#onConnect(),
+    error: (error: Error) => this.#onError(error),
+    end: () => this.#onEnd(),
+    close: () => this.#onClose(),
+    drain: () => this.#onDrain(),
+  };
+  /** Connecting to the origin's Unix socket: its TCP port is the way in if that fails (tcpFallback). */
+  #onSocket: boolean;
+  readonly #tcp: { host: string; port: number };
+
+  /** `socketPath`: the origin's Unix socket on this machine; `host:port` stays its Host. */
+  constructor(
+    host: string,
+    port: number,
+    socketPath: string | undefined,
+    binding: NodeParserBinding,
+    owner: ConnectionOwner,
+  ) {
     this.#owner = owner;
     this.#host = `${host}:${port}`;
     this.#parser = binding.create("response", this, 0);
-    this.socket = connect({ host, port, noDelay: true });
-    this.socket.on("connect", () => this.#onConnect());
-    this.socket.on("error", (error) => this.#onError(error));
-    this.socket.on("end", () => this.#onEnd());
-    this.socket.on("close", () => this.#onClose());
-    this.socket.on("drain", () => this.#onDrain());
+    this.#onSocket = socketPath !== undefined;
+    this.#tcp = { host, port };
+    this.socket = this.#listen(
+      socketPath === undefined ? connect({ host, port, noDelay: true }) : connect({ path: socketPath }),
+    );
   }
 
   get busy(): boolean {
@@ -263,6 +280,10 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   }
 
   #onError(error: Error): void {
+    if (this.#onSocket && !this.#connected && (error as NodeJS.ErrnoException).code === "EAGAIN") {
+      this.#tcpFallback();
+      return;
+    }
     const request = this.#current;
     this.#destroy();
     request?.fail(error);
@@ -274,6 +295,23 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     this.#current = null;
     this.#owner.remove(this);
     request?.fail(new SocketError("other side closed"));
+  }
+
+  /**
+   * A Unix socket's full accept queue refuses a connect at once (EAGAIN), where TCP's would retry
+   * its SYN: a burst of new connections (a thousand requests to a pod just ready) then goes to the
+   * same queue-proxy's port, nothing having been sent yet.
+   */
+  #tcpFallback(): void {
+    this.#onSocket = false;
+    for (const [event, listener] of Object.entries(this.#listeners)) this.socket.off(event, listener);
+    this.socket.destroy();
+    this.socket = this.#listen(connect({ ...this.#tcp, noDelay: true }));
+  }
+
+  #listen(socket: Socket): Socket {
+    for (const [event, listener] of Object.entries(this.#listeners)) socket.on(event, listener);
+    return socket;
   }
 
   #destroy(): void {

@@ -27,12 +27,14 @@ class TimeoutError extends Error {
 class OriginPool implements ConnectionOwner {
   readonly host: string;
   readonly port: number;
+  readonly socketPath: string | undefined;
   readonly idle: UpstreamConnection[] = [];
   readonly all = new Set<UpstreamConnection>();
 
-  constructor(host: string, port: number) {
+  constructor(host: string, port: number, socketPath: string | undefined) {
     this.host = host;
     this.port = port;
+    this.socketPath = socketPath;
   }
 
   release(connection: UpstreamConnection): void {
@@ -70,10 +72,10 @@ export class UpstreamPool {
     const request = new UpstreamRequest(options, handler);
     handler.onRequestStart?.(request, {});
     if (request.done) return true;
-    const pool = this.#pool(String(options.origin ?? this.#options.origin));
+    const pool = this.#pool(String(options.origin ?? this.#options.origin), options.socketPath);
     let connection = pool.idle.pop();
     if (connection === undefined) {
-      connection = new UpstreamConnection(pool.host, pool.port, this.#binding, pool);
+      connection = new UpstreamConnection(pool.host, pool.port, pool.socketPath, this.#binding, pool);
       pool.all.add(connection);
     }
     connection.send(request);
@@ -92,12 +94,14 @@ export class UpstreamPool {
     return count;
   }
 
-  #pool(origin: string): OriginPool {
-    let pool = this.#origins.get(origin);
+  /** A socket path is its own pool: the same origin reached over TCP and a socket never share one. */
+  #pool(origin: string, socketPath: string | undefined): OriginPool {
+    const key = socketPath === undefined ? origin : `${origin} ${socketPath}`;
+    let pool = this.#origins.get(key);
     if (pool === undefined) {
       const url = new URL(origin);
-      pool = new OriginPool(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 80));
-      this.#origins.set(origin, pool);
+      pool = new OriginPool(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 80), socketPath);
+      this.#origins.set(key, pool);
     }
     return pool;
   }

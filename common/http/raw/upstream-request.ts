@@ -17,6 +17,12 @@ export interface UpstreamHandler {
 
 export interface UpstreamDispatch {
   origin?: string | URL;
+  /**
+   * The origin's Unix socket, when it also listens on one on this machine (a local pod's
+   * queue-proxy): the raw path connects there, for less kernel work per request than loopback TCP.
+   * undici's pools ignore it and use the origin.
+   */
+  socketPath?: string;
   path: string;
   method: string;
   headers?: string[] | null;

@@ -25,6 +25,14 @@ const rows = withRatios(
       p99Ms: connections === 8 ? 2 : 40,
       rssMb: { router: 75, "queue-proxy": 60 },
     }),
+    measurement({
+      target: "router→qp tcp [node]",
+      family: "serve-tcp",
+      path: "node",
+      connections,
+      ownCpu: 30,
+      pathCpu: 80,
+    }),
   ]),
 );
 
@@ -37,6 +45,8 @@ t.test("goals: each figure per path, met only when every client count meets it",
   t.equal(goal("router alone")?.met.node, "yes");
   t.same(goal("router→qp, all")?.byPath, { node: "2.50 / 3.50" });
   t.equal(goal("router→qp, all")?.met.node, "no", "64 connections misses ≤ 3×");
+  t.same(goal("router→qp over TCP")?.byPath, { node: "4.00 / 4.00" });
+  t.equal(goal("router→qp over TCP")?.met.node, "-", "for comparison, no goal of its own");
   t.same(goal("router→qp p99 added")?.byPath, { node: "1.000" }, "8 connections only");
   t.equal(goal("router→qp p99 added")?.met.node, "yes");
   t.equal(goal("queue-proxy listening")?.met.node, "yes");
