@@ -2,7 +2,8 @@ import type { Server as NetServer } from "node:net";
 import { createDeferredRegistry } from "../common/deferred-registry.ts";
 import { exitOnConfigError, loadConfigOrExit } from "../common/env.ts";
 import { createAdminServer } from "../common/http/admin-server.ts";
-import { listen, listenOnSocket } from "../common/http/listen.ts";
+import { capConnections } from "../common/http/connection-cap.ts";
+import { forwardingServer, listen, listenOnSocket } from "../common/http/listen.ts";
 import { chooseDataPath } from "../common/http/raw/data-path.ts";
 import { sendJson } from "../common/http/respond.ts";
 import { createLogger } from "../common/log.ts";
@@ -127,12 +128,12 @@ try {
     config.bindAddress,
     "queue-proxy serving port",
   );
-  if (config.servingSocket !== undefined)
-    servingSocket = await listenOnSocket(
-      serving.listener,
-      config.servingSocket,
-      "queue-proxy serving socket",
-    );
+  if (config.servingSocket !== undefined) {
+    const socketServer = forwardingServer(serving.listener);
+    capConnections(socketServer, config.limits.maxConnections, log, "queue-proxy serving socket");
+    await listenOnSocket(socketServer, config.servingSocket, "queue-proxy serving socket");
+    servingSocket = socketServer;
+  }
   const adminPort = await listen(admin, config.adminPort, config.bindAddress, "queue-proxy admin port");
   const metricsPort = metricsOnly
     ? await listen(metricsOnly, config.metricsPort, config.bindAddress, "queue-proxy metrics port")

@@ -1,5 +1,5 @@
 import { lstatSync, unlinkSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { isAbsolute } from "node:path";
 
 /** Listens and resolves with the bound port (useful with port 0); rejects with a clear message. */
@@ -30,27 +30,51 @@ export function unixSocketPathProblem(path: string): string | undefined {
   return undefined;
 }
 
+/** A server that hands each connection it accepts to `server` (to serve it on a second address). */
+export function forwardingServer(server: Server): Server {
+  return createServer((socket) => server.emit("connection", socket));
+}
+
 /**
- * Serves `server`'s connections on a Unix socket as well (capped at its maxConnections, counted
- * apart), replacing a socket a killed process left there; any other file there is an error.
- * Closing the returned server removes the socket (libuv unlinks it).
+ * Listens on a Unix socket. A socket already at `path` that nobody answers on (left by a killed
+ * process) is replaced; one a live process answers on, or any other file, is an error. Closing
+ * the server removes the socket (libuv unlinks it).
  */
-export function listenOnSocket(server: Server, path: string, what = "server"): Promise<Server> {
-  const socketServer = createServer((socket) => server.emit("connection", socket));
-  socketServer.maxConnections = server.maxConnections;
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) =>
-      reject(new Error(`${what}: cannot listen on ${path}: ${error.message}`, { cause: error }));
+export async function listenOnSocket(server: Server, path: string, what = "server"): Promise<void> {
+  const fail = (reason: string, cause?: unknown) =>
+    new Error(`${what}: cannot listen on ${path}: ${reason}`, { cause });
+  let existing: boolean;
+  try {
+    existing = lstatSync(path, { throwIfNoEntry: false })?.isSocket() ?? false;
+  } catch (error) {
+    throw fail((error as Error).message, error);
+  }
+  if (existing) {
+    if (await answers(path)) throw fail("another process is listening there");
     try {
-      if (lstatSync(path, { throwIfNoEntry: false })?.isSocket()) unlinkSync(path);
+      unlinkSync(path);
     } catch (error) {
-      onError(error as NodeJS.ErrnoException);
-      return;
+      throw fail((error as Error).message, error);
     }
-    socketServer.once("error", onError);
-    socketServer.listen(path, () => {
-      socketServer.off("error", onError);
-      resolve(socketServer);
+  }
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(fail(error.message, error));
+    server.once("error", onError);
+    server.listen(path, () => {
+      server.off("error", onError);
+      resolve();
     });
+  });
+}
+
+/** Whether a process accepts connections on the Unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect({ path });
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
   });
 }

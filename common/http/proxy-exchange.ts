@@ -108,7 +108,6 @@ const NOT_CONNECTED = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "EADDRNOTAVAIL",
-  "ENOENT", // a pod's Unix socket, gone with its pod
 ]);
 
 /** Whether `error` came from the connect step: the upstream saw nothing of the request. */

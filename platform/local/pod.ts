@@ -162,6 +162,11 @@ export class LocalPod {
     const podDir = this.#options.registry.podDir({ namespace: template.namespace, name: this.name });
     const files = podFiles(podDir);
     const servingSocket = servingSocketIn(podDir);
+    if (servingSocket === undefined)
+      this.#log.info(
+        { podDir },
+        "the pod's directory is too deep for a Unix socket: its queue-proxy is reached on its port alone",
+      );
     this.#children = true;
     const [command, ...commandArgs] = template.command;
     const app = spawnPodProcess(command, [...commandArgs, ...template.args], {

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import t from "tap";
 import { Agent, request } from "undici";
 import { createLogger } from "../../common/log.ts";
@@ -41,8 +40,11 @@ t.test("scales a revision 0 → 2 → 0 with real processes", async (t) => {
   }
   const pids = pods.flatMap((pod) => [pod.pids?.app, pod.pids?.queueProxy]) as number[];
 
-  // An in-flight request survives scale-down: the queue-proxy drains before the app stops.
-  const held = request(`${pods[0].url}/hold`);
+  // An in-flight request survives scale-down: the queue-proxy drains before the app stops (this
+  // one on the queue-proxy's socket, the way the router reaches it).
+  const held = request("http://pod/hold", {
+    dispatcher: new Agent({ connect: { socketPath: pods[0].socket } }),
+  });
   await waitFor(
     "request held",
     async () => ((await (await request(`${pods[0].url}/_state`)).body.json()) as { held: number }).held === 1,
@@ -59,10 +61,6 @@ t.test("scales a revision 0 → 2 → 0 with real processes", async (t) => {
   t.equal(await res.body.text(), "released\n", "the in-flight request completed during scale-down");
   await waitFor("all pods gone", () => platform.revision("default/hello-00001")?.pods.length === 0);
   t.notOk(pids.some(isRunning), "every process exited");
-  t.notOk(
-    pods.some((pod) => existsSync(pod.socket as string)),
-    "their sockets are gone",
-  );
 });
 
 t.test("a crashed pod is replaced", async (t) => {

@@ -55,7 +55,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     close: () => this.#onClose(),
     drain: () => this.#onDrain(),
   };
-  /** Connecting to the origin's Unix socket: its TCP port is the way in if that fails (tcpFallback). */
+  /** Connecting to the origin's Unix socket: its TCP port is the way in if that fails (#tcpFallback). */
   #onSocket: boolean;
   readonly #tcp: { host: string; port: number };
 
@@ -280,7 +280,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   }
 
   #onError(error: Error): void {
-    if (this.#onSocket && !this.#connected && (error as NodeJS.ErrnoException).code === "EAGAIN") {
+    if (this.#onSocket && !this.#connected) {
       this.#tcpFallback();
       return;
     }
@@ -298,9 +298,11 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   }
 
   /**
-   * A Unix socket's full accept queue refuses a connect at once (EAGAIN), where TCP's would retry
-   * its SYN: a burst of new connections (a thousand requests to a pod just ready) then goes to the
-   * same queue-proxy's port, nothing having been sent yet.
+   * The socket could not be connected to; nothing has been sent, so the same queue-proxy's port
+   * gives the real answer. A full accept queue refuses a Unix-socket connect at once (EAGAIN)
+   * where TCP's would retry its SYN (a thousand requests released to a pod just ready); a socket
+   * file removed under a live pod (ENOENT) must not take the pod out of service; a pod that is
+   * gone refuses the TCP connect too, and that is the error the request sees.
    */
   #tcpFallback(): void {
     this.#onSocket = false;
