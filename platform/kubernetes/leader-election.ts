@@ -118,6 +118,7 @@ export class LeaderElector {
     const stopped = this.#stop.signal;
     while (!stopped.aborted) {
       let renewed = false;
+      const sentAt = Date.now();
       try {
         renewed = await this.#tryAcquireOrRenew();
       } catch (error) {
@@ -126,8 +127,16 @@ export class LeaderElector {
       }
       if (stopped.aborted) break;
       if (renewed) {
-        this.#armWatchdog();
-        if (!this.#leading) this.#startLeading();
+        // The deadline runs from when this renewal was sent, not from its answer: the others
+        // time the Lease from when they saw it written, which may be as early as that. A renewal
+        // answered after the deadline proves nothing (they may be leading by now).
+        const left = this.#renewDeadlineMs - (Date.now() - sentAt);
+        if (left > 0) {
+          this.#armWatchdog(left);
+          if (!this.#leading) this.#startLeading();
+        } else if (this.#leading) {
+          this.#stopLeading(`the Lease's renewal took longer than ${this.#renewDeadlineMs} ms`);
+        }
       }
       // Candidates wait a little longer at random so they do not all try at once (client-go's 1.2).
       const wait = this.#leading ? this.#retryPeriodMs : this.#retryPeriodMs * (1 + 0.2 * Math.random());
@@ -143,11 +152,11 @@ export class LeaderElector {
   }
 
   /** A leader that has not renewed by the deadline stops leading, even if a request hangs. */
-  #armWatchdog(): void {
+  #armWatchdog(ms: number): void {
     clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => {
       if (this.#leading) this.#stopLeading(`could not renew the Lease within ${this.#renewDeadlineMs} ms`);
-    }, this.#renewDeadlineMs);
+    }, ms);
     this.#watchdog.unref();
   }
 

@@ -190,6 +190,41 @@ t.test("leader election on a real Lease", { skip }, async (t) => {
     t.equal(c.mostAtOnce, 1, "never two leaders at once");
   });
 
+  await t.test(
+    "a renewal answered late counts from when it was sent: no overlap with the next leader",
+    async (t) => {
+      // The renewal lands at once but its answer takes 1.9 s (a loaded API server), and no later
+      // one lands. Timed from the answer, the leader would believe itself the holder until ~3.9 s
+      // after its write, while the rival may take the Lease 3 s after seeing that write.
+      let mode: "normal" | "slow" | "failing" = "normal";
+      const api: LeaseApi = {
+        readNamespacedLease: (p) => coordination.readNamespacedLease(p),
+        createNamespacedLease: (p) => coordination.createNamespacedLease(p),
+        async replaceNamespacedLease(p) {
+          if (mode === "failing") throw new Error("connection refused");
+          const written = await coordination.replaceNamespacedLease(p);
+          if (mode === "slow") {
+            mode = "failing";
+            await new Promise((resolve) => setTimeout(resolve, 1900));
+          }
+          return written;
+        },
+      };
+      const c = campaign(cp.kubeConfig, "late-answer");
+      t.teardown(c.stopAll);
+      const late = c.add("late", api);
+      late.start();
+      await waitFor("it to lead", () => late.isLeader);
+      const rival = c.add("rival");
+      rival.start();
+      await waitFor("the rival to see it", () => rival.leader === "late");
+      mode = "slow";
+      await waitFor("the rival to take over", () => rival.isLeader, { timeoutMs: 5 * LEASE_MS });
+      t.equal(c.mostAtOnce, 1, "never two leaders at once");
+      t.match(c.log.join("\n"), /late stopped: .*\nrival started/);
+    },
+  );
+
   await t.test("a released Lease is taken without waiting for it to expire", async (t) => {
     const c = campaign(cp.kubeConfig, "released");
     t.teardown(c.stopAll);
