@@ -173,9 +173,9 @@ t.test(
 
     const dir = tempDir(t);
     const server = createServer((socket) => {
-    socket.on("error", () => {}); // the check for a live socket connects and hangs up
-    socket.end("served\n");
-  });
+      socket.on("error", () => {}); // the check for a live socket connects and hangs up
+      socket.end("served\n");
+    });
     await listen(server, 0);
     t.teardown(() => server.close());
     // A socket left behind by a killed process: bound, then the process gone without unlinking it.
