@@ -12,6 +12,18 @@ export interface RequestRefusal {
 }
 
 /**
+ * How long a revision whose last route went keeps taking requests: each router follows the
+ * autoscaler's state on its own watch, and one that has not seen the change yet still sends the
+ * revision its share (the end of a rollout, a traffic split moved).
+ */
+export const ROUTE_CHANGE_GRACE_MS = 5000;
+
+/** Whether a route sends traffic to the revision, or did a moment ago (ROUTE_CHANGE_GRACE_MS). */
+export function routedNow(entry: Pick<RevisionEntry, "referenced" | "unreferencedAt">, now: number): boolean {
+  return entry.referenced || (entry.unreferencedAt > 0 && now - entry.unreferencedAt < ROUTE_CHANGE_GRACE_MS);
+}
+
+/**
  * (Not the gate's admit(), which lets a waiting request in: this decides whether it may wait.)
  * The checks every request and upgrade passes at the activator, in this order: from the router
  * (with a hop secret), naming a revision (its Sluice-Revision key), once the state has arrived,
@@ -41,7 +53,7 @@ export function checkRequest(
     };
   const entry = table.get(key);
   if (!entry || entry.removed) return { status: 404, message: `activator: unknown revision ${key}` };
-  if (!entry.referenced)
+  if (!routedNow(entry, Date.now()))
     return {
       status: 404,
       message: `activator: no route sends traffic to revision ${key}`,

@@ -24,8 +24,10 @@ export interface RevisionEntry {
   grace: DeadlineList;
   /** Left the state: no new requests; kept only until those in flight finish. */
   removed: boolean;
-  /** Some service's traffic or tag names it: only then may requests name it. */
+  /** Some service's traffic or tag names it: only then may requests name it (routedNow). */
   referenced: boolean;
+  /** When the last route to it went (0: never routed): a router may lag the state a moment. */
+  unreferencedAt: number;
   /** A pod refused a connection: stop using it until it passes the probe again. */
   podUnreachable(url: string): void;
 }
@@ -119,7 +121,9 @@ export class RevisionTable {
     for (const [key, revision] of Object.entries(state.revisions)) {
       const entry = this.#entries.get(key) ?? this.#create(key, revision);
       entry.state = revision;
+      const wasReferenced = entry.referenced;
       entry.referenced = referenced.has(key);
+      if (wasReferenced && !entry.referenced) entry.unreferencedAt = Date.now();
       entry.ctx.timeoutMs = revision.timeoutSeconds * 1000;
       const urls = revision.endpoints.map((endpoint) => endpoint.url);
       for (const url of entry.throttler.setEndpoints(urls, endpointSockets(revision.endpoints)))
@@ -208,6 +212,7 @@ export class RevisionTable {
       state: revision,
       removed: false,
       referenced: false,
+      unreferencedAt: 0,
       probes: new Map(),
       grace: new DeadlineList(),
       podUnreachable: (url) => {

@@ -8,7 +8,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Admin, Producer } from "@platformatic/kafka";
-import { freePort } from "../common/free-port.ts";
+import { freePorts } from "../common/free-port.ts";
 import { adopt } from "./lib/children.ts";
 
 const START_SCRIPT = fileURLToPath(new URL("../scripts/tools/kafka-start.sh", import.meta.url));
@@ -39,7 +39,7 @@ export interface BenchKafka {
 
 export async function startKafka({ timeoutMs = 120_000 } = {}): Promise<BenchKafka> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-kafka-"));
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort] = await freePorts(2);
   const child: ChildProcess = spawn(START_SCRIPT, [dir, String(port), String(controllerPort)], {
     stdio: ["ignore", "pipe", "pipe"],
   });

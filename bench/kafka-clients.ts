@@ -11,7 +11,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
-import { freePort } from "../common/free-port.ts";
+import { freePorts } from "../common/free-port.ts";
 
 type Client = "platformatic" | "kafkajs";
 interface Result {
@@ -95,7 +95,7 @@ async function parent(records: number): Promise<void> {
 /** scripts/tools/kafka-start.sh on free ports (test/helpers/kafka.ts does the same, but brings tap). */
 async function startKafka(teardowns: (() => unknown)[]): Promise<{ bootstrap: string }> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-kafka-bench-"));
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort] = await freePorts(2);
   const script = new URL("../scripts/tools/kafka-start.sh", import.meta.url).pathname;
   const proc = spawn(script, [dir, String(port), String(controllerPort)], {
     stdio: ["ignore", "pipe", "pipe"],

@@ -4,7 +4,7 @@
 // alternate (node, raw, node, raw…) so a busy moment does not land on one path only.
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { freePort } from "../common/free-port.ts";
+import { freePorts } from "../common/free-port.ts";
 import { componentLaunch, preferPrebuilt } from "../common/prebuilt.ts";
 import { adopt } from "./lib/children.ts";
 import { type DataPath, dataPathEnv } from "./lib/data-path.ts";
@@ -34,7 +34,7 @@ async function until(check: () => Promise<boolean>, intervalMs: number, what: st
 }
 
 async function sample(appPort: number, path: DataPath): Promise<StartupSample> {
-  const [port, adminPort] = [await freePort(), await freePort()];
+  const [port, adminPort] = await freePorts(2);
   const started = performance.now();
   // What the local platform spawns: the prebuilt bundle when fresh (npm install builds it), with
   // the data path's memory settings.

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../common/free-port.ts";
+import { freePort, freePorts } from "../../common/free-port.ts";
 import type { DataPlaneState, RevisionState, ServiceState } from "../../common/state.ts";
 import {
   type FakeAutoscaler,
@@ -150,7 +150,7 @@ export class BenchProcesses {
   /** A queue-proxy of `path` serving on a Unix socket too (as local pods do), or on TCP alone. */
   queueProxy(path: DataPath, socket: "socket" | "tcp" = "socket"): Promise<Running> {
     return this.#once(`queue-proxy:${path}:${socket}`, async () => {
-      const [port, adminPort] = [await freePort(), await freePort()];
+      const [port, adminPort] = await freePorts(2);
       let socketPath: string | undefined;
       if (socket === "socket") {
         const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));
@@ -199,7 +199,7 @@ export class BenchProcesses {
 
   activator(path: DataPath): Promise<Running> {
     return this.#once(`activator:${path}`, async () => {
-      const [port, adminPort] = [await freePort(), await freePort()];
+      const [port, adminPort] = await freePorts(2);
       const child = await startAndWait(here("../activator/main.ts"), [], {
         env: {
           ACTIVATOR_PORT: String(port),
@@ -221,7 +221,7 @@ export class BenchProcesses {
   router(path: DataPath, extra = 0, sampled?: number): Promise<Running> {
     return this.#once(`router:${path}:${extra}:${sampled ?? "off"}`, async () => {
       if (extra > 0) process.stderr.write(`starting a router with ${extra.toLocaleString("en")} services…\n`);
-      const [port, adminPort] = [await freePort(), await freePort()];
+      const [port, adminPort] = await freePorts(2);
       const child = await startAndWait(here("../router/main.ts"), [], {
         env: {
           ROUTER_PORT: String(port),

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Admin } from "@platformatic/kafka";
 import { isMap, parseAllDocuments } from "yaml";
-import { freePort } from "../../common/free-port.ts";
+import { freePorts } from "../../common/free-port.ts";
 import type { SourceManifest } from "../../eventing/resources/source-manifest.ts";
 import { type RunningTool, runTool } from "./observability-tools.ts";
 
@@ -155,7 +155,7 @@ export async function planKafka(
   if (missing !== undefined) throw new Error(missing);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort] = await freePorts(2);
   const bootstrap = `127.0.0.1:${port}`;
   const tool = runTool("kafka", START_SCRIPT, [dir, String(port), String(controllerPort)], bootstrap);
   const started: RunningKafka = { ...tool, bootstrap };

@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { freePorts } from "../../common/free-port.ts";
 import { unixSocketPathProblem } from "../../common/http/listen.ts";
 import type { Logger } from "../../common/log.ts";
 import type { PodPhase, PodStatus, PodTemplate } from "../platform.ts";
@@ -10,7 +11,6 @@ import { LogTail } from "./log-tail.ts";
 import type { PodOutput } from "./pod-logs.ts";
 import { afterProbe } from "./pod-phase.ts";
 import type { PodRecord, PodRegistry } from "./pod-registry.ts";
-import { reservePorts } from "./ports.ts";
 import { identify, processState, signalProcess, waitGone } from "./process-identity.ts";
 import { queueProxyReady } from "./queue-proxy-readiness.ts";
 import { spawnPodProcess } from "./spawn-pod-process.ts";
@@ -157,7 +157,7 @@ export class LocalPod {
 
   async #spawn(): Promise<void> {
     const { template } = this;
-    const [appPort, servingPort, adminPort] = await reservePorts(3);
+    const [appPort, servingPort, adminPort] = await freePorts(3);
     if (this.phase !== "starting") return; // stopped while we waited for ports
     const podDir = this.#options.registry.podDir({ namespace: template.namespace, name: this.name });
     const files = podFiles(podDir);

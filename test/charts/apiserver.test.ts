@@ -13,7 +13,7 @@ import { join } from "node:path";
 import t, { type Test } from "tap";
 import { Agent, request } from "undici";
 import { parseAllDocuments } from "yaml";
-import { freePort } from "../../common/free-port.ts";
+import { freePorts } from "../../common/free-port.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
 import { skipUnlessTool } from "../helpers/required-tool.ts";
 import { CHART, helm, helmSkip, type Manifest } from "./chart.ts";
@@ -88,7 +88,7 @@ async function startCluster(t: Test): Promise<Cluster> {
     return child;
   };
 
-  const [client, peer, secure] = [await freePort(), await freePort(), await freePort()];
+  const [client, peer, secure] = await freePorts(3);
   const etcdUrl = `http://127.0.0.1:${client}`;
   run(ETCD, [
     "--name=test",

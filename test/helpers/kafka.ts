@@ -5,7 +5,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../common/free-port.ts";
+import { freePorts } from "../../common/free-port.ts";
 import { ROOT } from "./processes.ts";
 import { skipUnlessTool } from "./required-tool.ts";
 
@@ -49,15 +49,15 @@ export interface KafkaBroker {
 
 /**
  * Starts a broker; resolves once it logs "Kafka Server started". Its ports come from the OS
- * (freePort): the controller's must be known before start, in the voter set. `autoCreateTopics:
- * false` makes a consumer of a missing topic see it missing.
+ * (freePorts: held together, so the two differ): the controller's must be known before start, in
+ * the voter set. `autoCreateTopics: false` makes a consumer of a missing topic see it missing.
  */
 export async function startKafka(
   t: Teardown,
   { timeoutMs = 90_000, autoCreateTopics = true } = {},
 ): Promise<KafkaBroker> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-kafka-"));
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort] = await freePorts(2);
   const child = spawn(
     join(ROOT, "scripts/tools/kafka-start.sh"),
     [dir, String(port), String(controllerPort)],

@@ -20,7 +20,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { Agent, fetch } from "undici";
-import { freePort } from "../../../common/free-port.ts";
+import { freePort, freePorts } from "../../../common/free-port.ts";
 import { ROOT, waitFor } from "../processes.ts";
 import { skipUnlessTool } from "../required-tool.ts";
 
@@ -284,7 +284,7 @@ export async function startControlPlane(
   // etcd. Ports are picked free and passed in; a lost race shows as an early exit and is retried.
   let etcdUrl = "";
   for (let attempt = 1; ; attempt++) {
-    const [client, peer] = [await freePort(), await freePort()];
+    const [client, peer] = await freePorts(2);
     etcdUrl = `http://127.0.0.1:${client}`;
     const peerUrl = `http://127.0.0.1:${peer}`;
     const log = join(dir, "etcd.log");
