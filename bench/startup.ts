@@ -3,6 +3,9 @@
 // connection, the CPU it used to get there, and its RSS once ready and idle. Samples of the paths
 // alternate (node, raw, node, raw…) so a busy moment does not land on one path only.
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { freePorts } from "../common/free-port.ts";
 import { componentLaunch, preferPrebuilt } from "../common/prebuilt.ts";
@@ -33,17 +36,18 @@ async function until(check: () => Promise<boolean>, intervalMs: number, what: st
   }
 }
 
-async function sample(appPort: number, path: DataPath): Promise<StartupSample> {
+async function sample(appPort: number, path: DataPath, socket: string): Promise<StartupSample> {
   const [port, adminPort] = await freePorts(2);
   const started = performance.now();
   // What the local platform spawns: the prebuilt bundle when fresh (npm install builds it), with
-  // the data path's memory settings.
+  // the data path's memory settings, serving on a Unix socket beside its port.
   const launch = componentLaunch([QUEUE_PROXY_MAIN]);
   const child = spawn(process.execPath, launch.args, {
     env: {
       ...process.env,
       LOG_LEVEL: "warn",
       ...queueProxyEnv(appPort, port, adminPort),
+      QUEUE_SERVING_SOCKET: socket,
       ...dataPathEnv(path),
       ...launch.env,
     },
@@ -70,14 +74,16 @@ export async function benchStartup(
   count = 5,
 ): Promise<{ figures: StartupFigures[]; samples: StartupSample[] }> {
   const app = await processes.app();
+  const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));
   const samples: StartupSample[] = [];
   process.stderr.write("queue-proxy starts");
   for (let i = 0; i < count; i++)
     for (const path of paths) {
-      samples.push(await sample(app.port, path));
+      samples.push(await sample(app.port, path, join(dir, `${samples.length}.sock`)));
       process.stderr.write(".");
     }
   process.stderr.write("\n");
+  rmSync(dir, { recursive: true, force: true });
   const figures = paths.map((path) => {
     const mine = samples.filter((s) => s.path === path);
     return {
