@@ -47,14 +47,33 @@ export interface KafkaBroker {
   output: () => string;
 }
 
+/** Starts to try: a port chosen free may be taken by another test before the JVM binds it. */
+const START_ATTEMPTS = 3;
+
 /**
  * Starts a broker; resolves once it logs "Kafka Server started". Its ports come from the OS
  * (freePorts: held together, so the two differ): the controller's must be known before start, in
- * the voter set. `autoCreateTopics: false` makes a consumer of a missing topic see it missing.
+ * the voter set. Seconds pass between choosing them and the JVM binding them, so a start that
+ * finds one taken ("Address already in use") is tried again on new ports. `autoCreateTopics:
+ * false` makes a consumer of a missing topic see it missing.
  */
 export async function startKafka(
   t: Teardown,
   { timeoutMs = 90_000, autoCreateTopics = true } = {},
+): Promise<KafkaBroker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startKafkaOnce(t, timeoutMs, autoCreateTopics);
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS || !/Address already in use/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startKafkaOnce(
+  t: Teardown,
+  timeoutMs: number,
+  autoCreateTopics: boolean,
 ): Promise<KafkaBroker> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-kafka-"));
   const [port, controllerPort] = await freePorts(2);
