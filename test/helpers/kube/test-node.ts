@@ -903,7 +903,14 @@ export async function startTestNode(
   // Pods are handled one event at a time, in order.
   let queue = Promise.resolve();
   const enqueue = (pod: k8s.V1Pod) => {
-    queue = queue.then(() => reconcilePod(pod)).catch(() => {});
+    queue = queue
+      .then(() => reconcilePod(pod))
+      .catch((error: Error) => {
+        // Not thrown at the test (the queue goes on), but said: a pod it left unstarted is why.
+        process.stderr.write(
+          `# test-node ${name}: pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${error.message}\n`,
+        );
+      });
   };
 
   const pods = k8s.makeInformer(kc, "/api/v1/pods", () => core.listPodForAllNamespaces());
