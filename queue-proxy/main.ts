@@ -13,7 +13,8 @@ import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
 import { Drainer } from "./drain.ts";
 import { DrainHook, WAIT_FOR_DRAIN_PATH, waitForDrainRoute } from "./drain-hook.ts";
-import { ReadinessProber } from "./readiness.ts";
+import { nodeHttpGet, rawHttpGet } from "./http-probe.ts";
+import { probeOnce, ReadinessProber } from "./readiness.ts";
 import { createServingSide } from "./server.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
@@ -22,17 +23,24 @@ const registry = createDeferredRegistry("queue-proxy", { now: config.metricsPort
 const tracer = await createTracer("queue-proxy").catch(exitOnConfigError);
 const startedAt = Date.now();
 
-const prober = new ReadinessProber(config.readinessProbe, (ready) => {
-  log.info({ ready }, ready ? "app is ready" : "app stopped answering its readiness probe");
-  // A parent with an IPC channel (the local platform) learns readiness without polling.
-  process.send?.({ type: "ready", ready });
-});
-const isReady = () => prober.ready && !serving.ctx.draining;
 const dataPath = chooseDataPath(config.dataPath);
 if (dataPath.name === "node" && dataPath.fallback)
   log.warn({ reason: dataPath.fallback }, "raw HTTP/1.1 path unavailable here; using node:http");
-// The admin and metrics ports run on the same path: on the raw one, node:http is never loaded.
+// The admin and metrics ports, and an httpGet readiness probe, run on the same path: on the raw
+// one, node:http is never loaded.
 const raw = dataPath.name === "raw" ? dataPath.parser : undefined;
+const httpGet = raw === undefined ? nodeHttpGet : rawHttpGet(raw);
+
+const prober = new ReadinessProber(
+  config.readinessProbe,
+  (ready) => {
+    log.info({ ready }, ready ? "app is ready" : "app stopped answering its readiness probe");
+    // A parent with an IPC channel (the local platform) learns readiness without polling.
+    process.send?.({ type: "ready", ready });
+  },
+  (probe) => probeOnce(probe, httpGet),
+);
+const isReady = () => prober.ready && !serving.ctx.draining;
 const serving = createServingSide(config, dataPath, registry, log, isReady, tracer);
 const { ctx } = serving;
 

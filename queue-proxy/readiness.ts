@@ -1,5 +1,6 @@
 import { connect } from "node:net";
 import type { ReadinessProbe } from "./config.ts";
+import { type HttpGet, nodeHttpGet } from "./http-probe.ts";
 
 /** While the app is not ready, probe at most this often: a fast cold start waits ~10 ms for it. */
 const STARTUP_PERIOD_MS = 20;
@@ -20,34 +21,20 @@ export function notReadyProbeDelay(waitedMs: number, periodMs: number): number {
 /** Consecutive failures after which a ready app counts as not ready (Kubernetes' default). */
 const FAILURE_THRESHOLD = 3;
 
-export function probeOnce(probe: ReadinessProbe): Promise<boolean> {
+/** One probe of the app: a TCP connect, or an HTTP GET sent by `httpGet` (http-probe.ts). */
+export function probeOnce(probe: ReadinessProbe, httpGet: HttpGet = nodeHttpGet): Promise<boolean> {
+  if (probe.kind === "http") return httpGet(probe);
   return new Promise((resolve) => {
-    if (probe.kind === "tcp") {
-      const socket = connect({ host: probe.host, port: probe.port, timeout: probe.timeoutMs });
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("timeout", () => {
-        socket.destroy();
-        resolve(false);
-      });
-      socket.once("error", () => resolve(false));
-      return;
-    }
-    // node:http is loaded on first use: a TCP probe (the default) never needs it.
-    const { request } = process.getBuiltinModule("node:http");
-    const req = request(
-      { host: probe.host, port: probe.port, path: probe.path, timeout: probe.timeoutMs, agent: false },
-      (res) => {
-        res.resume();
-        const status = res.statusCode ?? 0;
-        resolve(status >= 200 && status < 400);
-      },
-    );
-    req.once("timeout", () => req.destroy());
-    req.once("error", () => resolve(false));
-    req.end();
+    const socket = connect({ host: probe.host, port: probe.port, timeout: probe.timeoutMs });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(false));
   });
 }
 

@@ -71,6 +71,8 @@ function environment(component: string): Record<string, string> {
         QUEUE_METRICS_PORT: "-1",
         SERVING_SERVICE: "hello",
         SERVING_REVISION: "hello-00001",
+        // The app is probed over HTTP: on the raw path that too is done without node:http.
+        SERVING_READINESS_PROBE: JSON.stringify({ httpGet: { path: "/healthz" } }),
       };
     case "router":
       return {
@@ -184,11 +186,18 @@ for (const component of ["queue-proxy", "router"]) {
       const atStart = await builtins();
       t.ok(atStart.includes("_http_common"), "node's list of loaded built-ins (the raw path's parser)");
       t.notOk(atStart.includes("http2"), "no node:http2 at start (~9 MB of RSS)");
-      // The raw path serves the data and admin ports without node:http (~2 MB with the probes);
-      // the router loads it for its state watch (common/http/stream-get.ts).
+      // The raw path serves the data and admin ports, and probes the app over HTTP, without
+      // node:http (~2 MB with the probes); the router loads it for its state watch
+      // (common/http/stream-get.ts).
       if (component === "queue-proxy") {
-        await fetch(`http://127.0.0.1:${ports.adminPort}/readyz`);
-        t.notOk((await builtins()).includes("http"), "no node:http after a probe of its admin port");
+        await waitFor(
+          "the app found ready by the httpGet probe",
+          async () => (await fetch(`http://127.0.0.1:${ports.adminPort}/readyz`)).status === 200,
+        );
+        t.notOk(
+          (await builtins()).includes("http"),
+          "no node:http after probing the app over HTTP and being probed on its admin port",
+        );
       }
       const session = connect(`http://127.0.0.1:${ports.servingPort ?? ports.port}`);
       t.teardown(() => session.destroy());
