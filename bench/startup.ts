@@ -80,46 +80,69 @@ async function sample(
   }
 }
 
-/** `count` starts per path, alternating paths; the medians per path, printed and returned. */
+export interface StartupOptions {
+  /** Starts per path (their medians are the figures). */
+  count?: number;
+  /** Also one start per path left idle this long (all paths at once), then its RSS; 0: none. */
+  longIdleMs?: number;
+}
+
+/**
+ * `count` starts per path, alternating paths, and the long idle; the medians per path, printed
+ * and returned. Every queue-proxy probes its app over TCP, the default probe.
+ */
 export async function benchStartup(
   processes: BenchProcesses,
   paths: readonly DataPath[],
-  count = 5,
+  { count = 5, longIdleMs = LONG_IDLE_MS }: StartupOptions = {},
 ): Promise<{ figures: StartupFigures[]; samples: StartupSample[] }> {
   const app = await processes.app();
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));
   const samples: StartupSample[] = [];
-  process.stderr.write("queue-proxy starts");
-  for (let i = 0; i < count; i++)
-    for (const path of paths) {
-      samples.push(await sample(app.port, path, join(dir, `${samples.length}.sock`)));
-      process.stderr.write(".");
+  let long: StartupSample[] = [];
+  try {
+    process.stderr.write("queue-proxy starts");
+    for (let i = 0; i < count; i++)
+      for (const path of paths) {
+        samples.push(await sample(app.port, path, join(dir, `${samples.length}.sock`)));
+        process.stderr.write(".");
+      }
+    process.stderr.write("\n");
+    if (longIdleMs > 0) {
+      process.stderr.write(`queue-proxy idle ${longIdleMs / 1000} s, one per path at once…\n`);
+      long = await Promise.all(
+        paths.map((path) => sample(app.port, path, join(dir, `long-${path}.sock`), longIdleMs)),
+      );
     }
-  process.stderr.write(`\nqueue-proxy idle ${LONG_IDLE_MS / 1000} s, one per path at once…\n`);
-  const long = await Promise.all(
-    paths.map((path) => sample(app.port, path, join(dir, `long-${path}.sock`), LONG_IDLE_MS)),
-  );
-  rmSync(dir, { recursive: true, force: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const figures = paths.map((path) => {
     const mine = samples.filter((s) => s.path === path);
+    const longOne = long.find((s) => s.path === path);
     return {
       path,
       listenMs: median(mine.map((s) => s.listenMs)),
       cpuMs: median(mine.map((s) => s.cpuMs)),
       idleRssMb: median(mine.map((s) => s.idleRssMb)),
-      longIdleRssMb: long.find((s) => s.path === path)?.idleRssMb ?? Number.NaN,
+      ...(longOne === undefined ? {} : { longIdleRssMb: longOne.idleRssMb }),
     };
   });
   const runs =
     preferPrebuilt([QUEUE_PROXY_MAIN])[0] === QUEUE_PROXY_MAIN
       ? "source (no fresh bundle)"
       : "prebuilt bundle";
-  console.log(`\nqueue-proxy start, ${runs} (median of ${count} per path; spawn → serving port accepts):`);
+  console.log(
+    `\nqueue-proxy start, ${runs} (median of ${count} per path; spawn → serving port accepts; ` +
+      "its app probed over TCP every second):",
+  );
   for (const f of figures)
     console.log(
       `  [${f.path}] listening after ${fixed(f.listenMs, 0)} ms, ${fixed(f.cpuMs, 0)} ms CPU to get there, ` +
-        `${fixed(f.idleRssMb, 1)} MB RSS once ready and idle 1 s; ` +
-        `${fixed(f.longIdleRssMb, 1)} MB after ${LONG_IDLE_MS / 1000} s idle (its app probed every second)`,
+        `${fixed(f.idleRssMb, 1)} MB RSS once ready and idle 1 s` +
+        (f.longIdleRssMb === undefined
+          ? ""
+          : `; ${fixed(f.longIdleRssMb, 1)} MB after ${longIdleMs / 1000} s idle (one start)`),
     );
   return { figures, samples };
 }

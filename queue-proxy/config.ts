@@ -106,6 +106,12 @@ export function parseReadinessProbe(
     if (typeof path !== "string" || !path.startsWith("/")) {
       return "SERVING_READINESS_PROBE: httpGet.path must start with /";
     }
+    // It goes into the request line as it is: a space or a line break would end it early.
+    const bad = /[^\x21-\x7e]/.exec(path);
+    if (bad !== null) {
+      const found = JSON.stringify(bad[0]);
+      return `SERVING_READINESS_PROBE: httpGet.path holds ${found} at index ${bad.index}: only visible ASCII, percent-encode the rest`;
+    }
     const port = http.port === undefined || http.port === 0 ? userPort : Number(http.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       return "SERVING_READINESS_PROBE: httpGet.port is not a port";

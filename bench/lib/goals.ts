@@ -137,7 +137,7 @@ export function goalRows(
       values: (p) => [startOf(p)?.idleRssMb ?? Number.NaN],
     },
     {
-      figure: "queue-proxy RSS idle 60 s, probing its app every second (MB)",
+      figure: "queue-proxy RSS after --long-idle (one start, its app TCP-probed each second; MB)",
       before: "-",
       goal: "(for comparison)",
       digits: 1,

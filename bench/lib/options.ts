@@ -15,11 +15,19 @@ export interface BenchOptions {
   paths: DataPath[];
   /** Also measure latency below saturation (8 clients, 1,000 req/s in all). */
   paced: boolean;
+  /** The start-up family's long-idle sample, seconds; 0: none. */
+  longIdleSeconds: number;
 }
 
 /** The defaults, and the shorter ones of the "quick" preset (any option given still wins). */
-export const DEFAULTS = { duration: "15", rounds: "5", warmup: "2", connections: "8,64" };
-export const QUICK_DEFAULTS = { duration: "2", rounds: "2", warmup: "1", connections: "8,64" };
+export const DEFAULTS = { duration: "15", rounds: "5", warmup: "2", connections: "8,64", "long-idle": "60" };
+export const QUICK_DEFAULTS = {
+  duration: "2",
+  rounds: "2",
+  warmup: "1",
+  connections: "8,64",
+  "long-idle": "0",
+};
 
 export const OPTIONS_USAGE = `options:
   --duration S      measured seconds per target and client count (default 15)
@@ -30,6 +38,9 @@ export const OPTIONS_USAGE = `options:
                     little CPU; autocannon runs in this process and rounds latency to whole ms)
   --paths L         data paths of sluice's processes, SLUICE_DATA_PATH (default node,raw)
   --paced           also measure latency below saturation (8 clients, 1,000 req/s in all)
+  --long-idle S     startup: also one queue-proxy per path left idle S seconds, then its RSS
+                    (default 60, past the first optimizing compile its own probes bring on;
+                    quick: 0, none)
   -h, --help        this text`;
 
 export class UsageError extends Error {}
@@ -49,6 +60,7 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
         load: { type: "string" },
         paths: { type: "string", default: DATA_PATHS.join(",") },
         paced: { type: "boolean", default: false },
+        "long-idle": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -64,12 +76,15 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
   const rounds = Number(values.rounds);
   const warmupSeconds = Number(values.warmup);
   const connections = String(values.connections).split(",").map(Number);
+  const longIdleSeconds = Number(values["long-idle"]);
   if (!Number.isFinite(seconds) || seconds < 1 || seconds > 300)
     throw new UsageError(`--duration ${values.duration}: expected 1 to 300 seconds`);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > seconds)
     throw new UsageError(`--rounds ${values.rounds}: expected a whole number from 1 to the duration`);
   if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0 || warmupSeconds > 60)
     throw new UsageError(`--warmup ${values.warmup}: expected 0 to 60 seconds`);
+  if (!Number.isFinite(longIdleSeconds) || longIdleSeconds < 0 || longIdleSeconds > 600)
+    throw new UsageError(`--long-idle ${values["long-idle"]}: expected 0 to 600 seconds`);
   if (connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1000))
     throw new UsageError(`--connections ${values.connections}: expected numbers from 1 to 1000`);
   const paths = String(values.paths).split(",");
@@ -93,6 +108,7 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
       load,
       paths: paths as DataPath[],
       paced: values.paced === true,
+      longIdleSeconds,
     },
   };
 }

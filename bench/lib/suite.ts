@@ -56,7 +56,8 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
     );
     console.log(`sluice's processes: ${howComponentsRun()}`);
     // Start-up first, on a machine not yet busy with the comparison's processes (only the app).
-    if (choice.startup) startup = await benchStartup(processes, options.paths);
+    if (choice.startup)
+      startup = await benchStartup(processes, options.paths, { longIdleMs: options.longIdleSeconds * 1000 });
 
     if (choice.families.length > 0) {
       const targets: Target[] = [];

@@ -42,7 +42,12 @@ const { spawnChild } = await load<typeof SpawnChild>("platform/local/spawn-child
 const { spawnPodProcess } = await load<typeof SpawnPodProcess>("platform/local/spawn-pod-process.ts");
 const built = (await load<typeof Build>("scripts/build.ts")).build();
 
-const app = createServer((_req, res) => res.end("hello from the app")).listen(0, "127.0.0.1");
+/** Requests the app has had for /healthz: the queue-proxies' httpGet readiness probes. */
+let healthChecks = 0;
+const app = createServer((req, res) => {
+  if (req.url === "/healthz") healthChecks++;
+  res.end("hello from the app");
+}).listen(0, "127.0.0.1");
 t.teardown(() => app.close());
 
 const cmdline = (child: ChildProcess) =>
@@ -194,6 +199,7 @@ for (const component of ["queue-proxy", "router"]) {
           "the app found ready by the httpGet probe",
           async () => (await fetch(`http://127.0.0.1:${ports.adminPort}/readyz`)).status === 200,
         );
+        t.ok(healthChecks > 0, "the app was probed over HTTP (not by a TCP connect)");
         t.notOk(
           (await builtins()).includes("http"),
           "no node:http after probing the app over HTTP and being probed on its admin port",

@@ -53,6 +53,16 @@ t.test("readiness probe in Knative's JSON form", async (t) => {
   t.match(parseReadinessProbe("{not json", "h", 1), /not valid JSON/);
   t.match(parseReadinessProbe('{"exec":{}}', "h", 1), /unknown field exec/);
   t.match(parseReadinessProbe('{"httpGet":{"path":"ready"}}', "h", 1), /must start with \//);
+  t.equal(
+    parseReadinessProbe(JSON.stringify({ httpGet: { path: "/ready\r\nx-injected: 1" } }), "h", 1),
+    'SERVING_READINESS_PROBE: httpGet.path holds "\\r" at index 6: only visible ASCII, percent-encode the rest',
+    "a line break would add a header to the probe's request",
+  );
+  t.match(parseReadinessProbe(JSON.stringify({ httpGet: { path: "/a b" } }), "h", 1), /holds " " at index 2/);
+  t.match(parseReadinessProbe(JSON.stringify({ httpGet: { path: "/é" } }), "h", 1), /holds "é" at index 1/);
+  t.match(parseReadinessProbe(JSON.stringify({ httpGet: { path: "/ok%20?q=1&r=~" } }), "h", 1), {
+    path: "/ok%20?q=1&r=~",
+  });
   t.match(parseReadinessProbe('{"tcpSocket":{"port":"x"}}', "h", 1), /not a port/);
 });
 

@@ -68,7 +68,8 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     owner: ConnectionOwner,
   ) {
     this.#owner = owner;
-    this.#host = `${host}:${port}`;
+    // The pool has the bare address; an IPv6 one goes back in brackets in the Host header.
+    this.#host = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     this.#parser = binding.create("response", this, 0);
     this.#onSocket = socketPath !== undefined;
     this.#tcp = { host, port };

@@ -56,6 +56,21 @@ t.test("goals: each figure per path, met only when every client count meets it",
   t.equal(goal("cold burst")?.met.node, "yes");
   t.notOk(goal("router→act→qp"), "a family not in the run is left out");
   t.notOk(goal("queue-proxy alone"));
+  t.same(goal("queue-proxy idle RSS")?.byPath, { node: "45.00" }, "two decimals: 50.03 must not read 50");
+  t.notOk(goal("queue-proxy RSS after --long-idle"), "no long-idle sample (--long-idle 0): no row");
+});
+
+t.test("goals: the long idle is shown for comparison, beside the 1 s idle it does not decide", async (t) => {
+  const goals = goalRows(
+    rows,
+    ["node"],
+    [{ path: "node", listenMs: 80, cpuMs: 80, idleRssMb: 50.03, longIdleRssMb: 51.04 }],
+    undefined,
+  );
+  const idle = goals.find((g) => g.figure.startsWith("queue-proxy idle RSS"));
+  t.same([idle?.byPath.node, idle?.met.node], ["50.03", "no"], "just over 50 is a miss");
+  const long = goals.find((g) => g.figure.startsWith("queue-proxy RSS after --long-idle"));
+  t.same([long?.byPath.node, long?.met.node, long?.goal], ["51.0", "-", "(for comparison)"]);
 });
 
 t.test("goals: a burst that did not run says so; one not chosen is left out", async (t) => {
