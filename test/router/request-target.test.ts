@@ -74,7 +74,10 @@ t.test("request targets and hosts through router → queue-proxy → app", async
 
   t.test("HTTP/2: :authority is the host; a Host naming another is refused", async (t) => {
     const session = connect(router.url);
-    t.teardown(() => session.close());
+    // The router is stopped by the parent's teardown, maybe before this session's close is done:
+    // a reset then is no failure of the test.
+    session.on("error", () => {});
+    t.teardown(() => session.destroy());
     const ask = async (headers: Record<string, string>) => {
       const stream = session.request({ ":path": "/h2", ":authority": HOST, ...headers });
       const status = await new Promise<number>((resolve) =>
