@@ -5,6 +5,7 @@
 // path, by node:http.
 import type { NodeParserBinding } from "../common/http/raw/node-parser.ts";
 import { UpstreamPool } from "../common/http/raw/upstream-pool.ts";
+import { urlHost } from "../common/http/url-host.ts";
 import type { ReadinessProbe } from "./config.ts";
 
 export type HttpProbe = Extract<ReadinessProbe, { kind: "http" }>;
@@ -53,10 +54,9 @@ export function rawHttpGet(binding: NodeParserBinding): HttpGet {
     new Promise((resolve) => {
       const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: probe.timeoutMs });
       const settle = settleOnce(probe.timeoutMs, () => void pool.close(), resolve);
-      const host = probe.host.includes(":") ? `[${probe.host}]` : probe.host;
       try {
         pool.dispatch(
-          { origin: `http://${host}:${probe.port}`, path: probe.path, method: "GET" },
+          { origin: `http://${urlHost(probe.host)}:${probe.port}`, path: probe.path, method: "GET" },
           {
             onResponseStart: (_request, status) => settle(isReadyStatus(status)),
             onResponseError: () => settle(false),

@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
+import { urlHost } from "../url-host.ts";
 import { frameChunk, joinHead } from "./chunked.ts";
 import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
 import { upstreamRequestHead } from "./request-head.ts";
@@ -68,8 +69,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     owner: ConnectionOwner,
   ) {
     this.#owner = owner;
-    // The pool has the bare address; an IPv6 one goes back in brackets in the Host header.
-    this.#host = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    this.#host = `${urlHost(host)}:${port}`; // the pool has the bare address
     this.#parser = binding.create("response", this, 0);
     this.#onSocket = socketPath !== undefined;
     this.#tcp = { host, port };
