@@ -21,7 +21,7 @@ import type { QueueBudget } from "./throttler.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
-const log = createLogger("activator");
+const log = loadConfigOrExit(() => createLogger("activator"));
 const registry = createRegistry("activator");
 const tracer = await createTracer("activator").catch(exitOnConfigError);
 const budget: QueueBudget = { waiting: 0, max: config.queueDepth };

@@ -1,6 +1,7 @@
 import { writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Logger, LoggerOptions } from "pino";
+import { ConfigError } from "./env.ts";
 import { fields, LEVELS, type LevelName, simpleLine } from "./log-line.ts";
 
 export type { Logger };
@@ -15,8 +16,19 @@ type Pino = (options: LoggerOptions) => Logger;
 const loadPino = (): Pino =>
   (typeof require === "function" ? require("pino") : createRequire(import.meta.url)("pino")) as Pino;
 
-/** One JSON line per event; LOG_LEVEL picks the level (default info). */
-export function createLogger(component: string, level = process.env.LOG_LEVEL ?? "info"): Logger {
+/** LOG_LEVEL (info when unset or empty); a ConfigError naming it when it is not a level. */
+function levelFromEnv(component: string): string {
+  const level = process.env.LOG_LEVEL || "info";
+  if (level === "silent" || Object.hasOwn(LEVELS, level)) return level;
+  const levels = [...Object.keys(LEVELS), "silent"].join(", ");
+  throw new ConfigError(component, [`LOG_LEVEL=${JSON.stringify(level)}: not a log level; one of ${levels}`]);
+}
+
+/**
+ * One JSON line per event, at `level`, else LOG_LEVEL's (default info; one that is not a level
+ * throws a ConfigError naming it).
+ */
+export function createLogger(component: string, level = levelFromEnv(component)): Logger {
   const options: LoggerOptions = { name: component, level, base: { component, pid: process.pid } };
   const threshold = level === "silent" ? Number.POSITIVE_INFINITY : LEVELS[level as LevelName];
   // An unknown level: pino's own error, at once.

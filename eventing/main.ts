@@ -33,7 +33,7 @@ import { useTracer } from "./tracing.ts";
 // for the model and eventing/*/ for each part.
 
 const config = loadConfigOrExit(() => loadConfig());
-const log = createLogger("eventing");
+const log = loadConfigOrExit(() => createLogger("eventing"));
 const registry = createRegistry("eventing");
 const metrics = new EventingMetrics(registry);
 const sourceMetrics = new SourceMetrics(registry);

@@ -18,7 +18,10 @@ import { probeOnce, ReadinessProber } from "./readiness.ts";
 import { createServingSide } from "./server.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
-const log = createLogger("queue-proxy").child({ revision: config.revision, pod: config.pod });
+const log = loadConfigOrExit(() => createLogger("queue-proxy")).child({
+  revision: config.revision,
+  pod: config.pod,
+});
 const registry = createDeferredRegistry("queue-proxy", { now: config.metricsPort >= 0 });
 const tracer = await createTracer("queue-proxy").catch(exitOnConfigError);
 const startedAt = Date.now();

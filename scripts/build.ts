@@ -11,13 +11,17 @@
 // of a Node built-in turned into require() by a plugin; the output then has no import or export
 // statement left and is wrapped in an async function, which makes it a CommonJS script.
 // OpenTelemetry stays outside the bundles: it is required from node_modules only when tracing is on.
+// pino and prom-client are bundled each on its own (CommonJS, common/prebuilt.ts BUNDLED_PACKAGES),
+// and required from dist/ by the components' bundles when first used: a queue-proxy that never
+// needs them does not keep their source.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { builtinModules } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
 import {
   BUNDLED_ENTRIES,
+  BUNDLED_PACKAGES,
   inputRecord,
   MANIFEST,
   MANIFEST_VERSION,
@@ -38,38 +42,60 @@ export interface BuildOptions {
   dist?: string;
   /** Source path (relative to the root) → bundle name; common/prebuilt.ts's list by default. */
   entries?: Readonly<Record<string, string>>;
+  /** Package name → bundle name, bundled on their own; common/prebuilt.ts's list by default. */
+  packages?: Readonly<Record<string, string>>;
 }
 
 export interface BuildResult {
   dist: string;
   bundles: { source: string; file: string; bytes: number }[];
+  /** The packages' bundles (`source` is the package's name). */
+  packages: { source: string; file: string; bytes: number }[];
   inputs: number;
 }
 
 const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 
 /**
- * `import … from "node:http"` becomes a CommonJS module around require("node:http"), and an
- * import of a package left out of the bundles (EXTERNAL) one around a require() that resolves from
- * the root's node_modules (wherever the bundle is): the output is left with no import statement.
+ * `import … from "node:http"` becomes a CommonJS module around require("node:http"); an import of
+ * a package left out of the bundles (EXTERNAL) one around a require() that resolves from the
+ * root's node_modules (wherever the bundle is); and, in a component's bundle, an import of a
+ * package bundled on its own (`packages`: name → file in dist/) one around a require() of that
+ * file. The output is left with no import statement.
  */
-const requiredAtRunTime: Plugin = {
-  name: "required-at-run-time",
-  setup(build) {
-    build.onResolve({ filter: /.*/ }, (args) => {
-      if (args.namespace === "run-time") return { path: args.path, external: true };
-      if (BUILTINS.has(args.path) || args.path.startsWith("node:"))
-        return { path: args.path, namespace: "run-time", pluginData: "require" };
-      if (EXTERNAL.some((prefix) => args.path.startsWith(prefix)))
-        return { path: args.path, namespace: "run-time", pluginData: "__sluiceRequire" };
-      return undefined;
-    });
-    build.onLoad({ filter: /.*/, namespace: "run-time" }, (args) => ({
-      contents: `module.exports = ${args.pluginData}(${JSON.stringify(args.path)});`,
-      loader: "js",
-    }));
-  },
-};
+function requiredAtRunTime(packages: Readonly<Record<string, string>> = {}): Plugin {
+  return {
+    name: "required-at-run-time",
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.namespace === "run-time") return { path: args.path, external: true };
+        if (BUILTINS.has(args.path) || args.path.startsWith("node:"))
+          return {
+            path: args.path,
+            namespace: "run-time",
+            pluginData: `require(${JSON.stringify(args.path)})`,
+          };
+        if (EXTERNAL.some((prefix) => args.path.startsWith(prefix)))
+          return {
+            path: args.path,
+            namespace: "run-time",
+            pluginData: `__sluiceRequire(${JSON.stringify(args.path)})`,
+          };
+        if (Object.hasOwn(packages, args.path))
+          return {
+            path: args.path,
+            namespace: "run-time",
+            pluginData: `require(require("node:path").join(__dirname, ${JSON.stringify(packages[args.path])}))`,
+          };
+        return undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: "run-time" }, (args) => ({
+        contents: `module.exports = ${args.pluginData};`,
+        loader: "js",
+      }));
+    },
+  };
+}
 
 /**
  * pino's transports run in worker threads (thread-stream); sluice logs to stdout and never uses
@@ -138,39 +164,27 @@ function writeAtomically(path: string, contents: string | Uint8Array): void {
   renameSync(temporary, path);
 }
 
+/** The banner's line that defines __sluiceRequire (EXTERNAL packages), for a bundle in dist. */
+const externalRequire =
+  'const __sluiceRequire = require("node:module").createRequire(require("node:path").join(__sluiceRoot, "package.json"));';
+
 /** Builds every entry into `dist` (bundles first, then the manifest that makes them fresh). */
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   const root = options.root ?? ROOT;
   const dist = options.dist ?? process.env.SLUICE_DIST ?? join(root, "dist");
   const entries = options.entries ?? BUNDLED_ENTRIES;
+  const packages = options.packages ?? BUNDLED_PACKAGES;
   const esbuild = await import("esbuild");
   const rootFromDist = relative(dist, root).split(sep).join("/") || ".";
+  const rootLine = `const __sluiceRoot = require("node:path").join(__dirname, ${JSON.stringify(rootFromDist)});`;
   const inputs: Manifest["inputs"] = {};
-  const result = await esbuild.build({
+  const shared = {
     absWorkingDir: root,
-    entryPoints: Object.entries(entries).map(([source, bundle]) => ({
-      in: join(root, source),
-      out: bundle.replace(/\.cjs$/, ""),
-    })),
     outdir: dist,
     outExtension: { ".js": ".cjs" },
     bundle: true,
-    format: "esm",
     platform: "node",
     target: "node24",
-    plugins: [requiredAtRunTime, pinoWithoutTransports, loadAndRecord(root, inputs)],
-    banner: {
-      js: [
-        '"use strict";',
-        `const __sluiceRoot = require("node:path").join(__dirname, ${JSON.stringify(rootFromDist)});`,
-        'const __sluiceSourceUrl = (path) => require("node:url").pathToFileURL(require("node:path").join(__sluiceRoot, path)).href;',
-        'const __sluiceRequire = require("node:module").createRequire(require("node:path").join(__sluiceRoot, "package.json"));',
-        "(async () => {",
-      ].join("\n"),
-    },
-    // An error thrown at the top level is rethrown outside the promise, as an uncaught exception:
-    // the same exit as an ES module entry point's.
-    footer: { js: "})().catch((error) => process.nextTick(() => { throw error; }));" },
     sourcemap: "linked",
     // The source V8 keeps for compiling functions on first call is then a third smaller: −0.35 MB
     // of RSS in every queue-proxy. Names stay; NODE_OPTIONS=--enable-source-maps maps a stack
@@ -179,7 +193,41 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
     metafile: true,
     write: false,
     logLevel: "warning",
+  } as const;
+  const components = esbuild.build({
+    ...shared,
+    entryPoints: Object.entries(entries).map(([source, bundle]) => ({
+      in: join(root, source),
+      out: bundle.replace(/\.cjs$/, ""),
+    })),
+    format: "esm",
+    plugins: [requiredAtRunTime(packages), pinoWithoutTransports, loadAndRecord(root, inputs)],
+    banner: {
+      js: [
+        '"use strict";',
+        rootLine,
+        'const __sluiceSourceUrl = (path) => require("node:url").pathToFileURL(require("node:path").join(__sluiceRoot, path)).href;',
+        externalRequire,
+        "(async () => {",
+      ].join("\n"),
+    },
+    // An error thrown at the top level is rethrown outside the promise, as an uncaught exception:
+    // the same exit as an ES module entry point's.
+    footer: { js: "})().catch((error) => process.nextTick(() => { throw error; }));" },
   });
+  // The packages are CommonJS already: each bundled as a CommonJS module of its own.
+  const fromRoot = createRequire(join(root, "package.json"));
+  const ownPackages = esbuild.build({
+    ...shared,
+    entryPoints: Object.entries(packages).map(([name, bundle]) => ({
+      in: fromRoot.resolve(name),
+      out: bundle.replace(/\.cjs$/, ""),
+    })),
+    format: "cjs",
+    plugins: [requiredAtRunTime(), pinoWithoutTransports],
+    banner: { js: [rootLine, externalRequire].join("\n") },
+  });
+  const [result, packagesResult] = await Promise.all([components, ownPackages]);
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
     const left = output.imports.filter((i) => i.kind === "import-statement").map((i) => i.path);
     if (left.length > 0 || output.exports.length > 0)
@@ -188,16 +236,21 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       );
   }
   mkdirSync(dist, { recursive: true });
-  const bundles: BuildResult["bundles"] = [];
-  for (const file of result.outputFiles) {
-    if (file.text.includes("import.meta") && file.path.endsWith(".cjs"))
-      throw new Error(`${file.path}: import.meta other than import.meta.url is left in it`);
-    writeAtomically(file.path, file.contents);
-    if (file.path.endsWith(".cjs")) {
-      const source = Object.keys(entries).find((s) => join(dist, entries[s]) === file.path) as string;
-      bundles.push({ source, file: file.path, bytes: file.contents.byteLength });
+  const written = (outputs: typeof result.outputFiles, names: Readonly<Record<string, string>>) => {
+    const out: BuildResult["bundles"] = [];
+    for (const file of outputs) {
+      if (file.text.includes("import.meta") && file.path.endsWith(".cjs"))
+        throw new Error(`${file.path}: import.meta other than import.meta.url is left in it`);
+      writeAtomically(file.path, file.contents);
+      if (file.path.endsWith(".cjs")) {
+        const source = Object.keys(names).find((s) => join(dist, names[s]) === file.path) as string;
+        out.push({ source, file: file.path, bytes: file.contents.byteLength });
+      }
     }
-  }
+    return out;
+  };
+  const bundles = written(result.outputFiles, entries);
+  const packageBundles = written(packagesResult.outputFiles, packages);
 
   const add = (path: string) => {
     inputs[path] = inputRecord(join(root, path));
@@ -213,10 +266,11 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
     version: MANIFEST_VERSION,
     builtAt: new Date().toISOString(),
     entries: { ...entries },
+    packages: { ...packages },
     inputs,
   };
   writeAtomically(join(dist, MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
-  return { dist, bundles, inputs: Object.keys(inputs).length };
+  return { dist, bundles, packages: packageBundles, inputs: Object.keys(inputs).length };
 }
 
 function exists(path: string): boolean {
@@ -242,7 +296,9 @@ async function main(args: string[]): Promise<void> {
   }
   const started = performance.now();
   const result = await build();
-  const sizes = result.bundles.map((b) => `${relative(ROOT, b.file)} ${(b.bytes / 1024).toFixed(0)} kB`);
+  const sizes = [...result.bundles, ...result.packages].map(
+    (b) => `${relative(ROOT, b.file)} ${(b.bytes / 1024).toFixed(0)} kB`,
+  );
   console.log(
     `sluice build: ${sizes.join(", ")} from ${result.inputs} files in ${Math.round(performance.now() - started)} ms`,
   );

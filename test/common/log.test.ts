@@ -125,7 +125,36 @@ t.test("createLogger writes the simple lines itself and loads pino for the first
   for (const line of lines) t.equal(typeof line.time, "number");
 });
 
-t.test("an unknown level is pino's error, at once", async (t) => {
+t.test("LOG_LEVEL: info when unset or empty, a ConfigError naming it when not a level", async (t) => {
+  const { createLogger } = await import("../../common/log.ts");
+  const { ConfigError } = await import("../../common/env.ts");
+  const saved = process.env.LOG_LEVEL;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.LOG_LEVEL;
+    else process.env.LOG_LEVEL = saved;
+  });
+  for (const unset of [undefined, ""]) {
+    if (unset === undefined) delete process.env.LOG_LEVEL;
+    else process.env.LOG_LEVEL = unset;
+    const log = createLogger("x");
+    t.ok(log.isLevelEnabled("info") && !log.isLevelEnabled("debug"), `info for ${JSON.stringify(unset)}`);
+  }
+  process.env.LOG_LEVEL = "debug";
+  t.ok(createLogger("x").isLevelEnabled("debug"));
+  process.env.LOG_LEVEL = "silent";
+  t.notOk(createLogger("x").isLevelEnabled("fatal"));
+  for (const bad of ["loud", "INFO", "toString"]) {
+    process.env.LOG_LEVEL = bad;
+    t.throws(
+      () => createLogger("x"),
+      new ConfigError("x", [
+        `LOG_LEVEL=${JSON.stringify(bad)}: not a log level; one of trace, debug, info, warn, error, fatal, silent`,
+      ]),
+    );
+  }
+});
+
+t.test("an unknown level given in code is pino's error, at once", async (t) => {
   const { createLogger } = await import("../../common/log.ts");
   t.throws(() => createLogger("x", "loud"), /default level:loud must be included in custom levels/);
   t.equal(createLogger("x", "silent").isLevelEnabled("fatal"), false);

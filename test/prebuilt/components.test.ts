@@ -2,10 +2,11 @@
 // platform choosing the bundles. On a copy of the tree (sources, scripts/build.ts, the same
 // node_modules), built into its dist/ as `npm install` builds the repository's: edits to the
 // working tree while this runs cannot make the bundles stale under it.
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:http";
 import { connect } from "node:http2";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,6 +107,46 @@ t.test("the build: one CommonJS script per component and the pod guard", async (
   ]);
   for (const { file } of bundles)
     t.match(readFileSync(file, "utf8"), /^"use strict";\n/, `${file} is a script`);
+});
+
+t.test("pino and prom-client: bundles of their own, required by the components that use them", async (t) => {
+  const { packages } = await built;
+  t.same(
+    packages.map((p) => [p.source, p.file]),
+    [
+      ["pino", join(dist, "pino.cjs")],
+      ["prom-client", join(dist, "prom-client.cjs")],
+    ],
+  );
+  // Their code is not in a component's bundle (a string from each package's own source)...
+  const queueProxy = readFileSync(join(dist, "queue-proxy.cjs"), "utf8");
+  t.notMatch(queueProxy, /Symbol\("pino\.setLevel"\)/, "no pino in the queue-proxy's bundle");
+  t.notMatch(queueProxy, /process_cpu_user_seconds_total/, "no prom-client in it");
+  t.match(readFileSync(join(dist, "pino.cjs"), "utf8"), /Symbol\("pino\.setLevel"\)/);
+  t.match(readFileSync(join(dist, "prom-client.cjs"), "utf8"), /process_cpu_user_seconds_total/);
+  // ...and each works from there, wherever it is required from.
+  const require = createRequire(join(work, "elsewhere.js"));
+  const lines: string[] = [];
+  const pino = require(join(dist, "pino.cjs")) as typeof import("pino").default;
+  pino({ base: null }, { write: (line: string) => lines.push(line) }).error(new Error("boom"), "failed");
+  t.match(JSON.parse(lines[0]), { level: 50, msg: "failed", err: { type: "Error", message: "boom" } });
+  const promClient = require(join(dist, "prom-client.cjs")) as typeof import("prom-client");
+  const registry = new promClient.Registry();
+  promClient.collectDefaultMetrics({ register: registry });
+  t.match(await registry.metrics(), /^process_cpu_user_seconds_total /m, "its process metrics");
+});
+
+t.test("a component's bundle stops on a LOG_LEVEL that is not a level, naming it", async (t) => {
+  await built;
+  const result = spawnSync(process.execPath, [join(dist, "queue-proxy.cjs")], {
+    env: { ...process.env, ...environment("queue-proxy"), LOG_LEVEL: "loud" },
+    encoding: "utf8",
+  });
+  t.equal(result.status, 2);
+  t.match(
+    result.stderr,
+    /^queue-proxy: invalid configuration:\n {2}- LOG_LEVEL="loud": not a log level; one of trace, debug/,
+  );
 });
 
 for (const component of ["autoscaler", "activator", "router", "queue-proxy"]) {
