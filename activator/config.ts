@@ -3,9 +3,12 @@ import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
 import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 import { type DataPathName, readDataPath } from "../common/http/raw/data-path.ts";
+import { type LogLevel, readLogLevel } from "../common/log.ts";
 
 /** The activator's settings, from its environment, parsed once at start-up. */
 export interface ActivatorConfig {
+  /** LOG_LEVEL. */
+  logLevel: LogLevel;
   port: number;
   adminPort: number;
   bindAddress: string;
@@ -36,6 +39,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const hop = parseHopSecret(env.optionalString("SLUICE_HOP_SECRET"));
   if (hop.problem) env.problem(hop.problem);
   const config: ActivatorConfig = {
+    logLevel: readLogLevel(env),
     port: env.port("ACTIVATOR_PORT", 8081, { allowZero: true }),
     adminPort: env.port("ACTIVATOR_ADMIN_PORT", 9081, { allowZero: true }),
     bindAddress: env.string("ACTIVATOR_BIND_ADDRESS", "127.0.0.1"),

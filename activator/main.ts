@@ -21,7 +21,7 @@ import type { QueueBudget } from "./throttler.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
-const log = loadConfigOrExit(() => createLogger("activator"));
+const log = createLogger("activator", config.logLevel);
 const registry = createRegistry("activator");
 const tracer = await createTracer("activator").catch(exitOnConfigError);
 const budget: QueueBudget = { waiting: 0, max: config.queueDepth };

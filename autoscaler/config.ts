@@ -3,6 +3,7 @@ import { TOKEN_ENV } from "../common/api-token.ts";
 import { EnvReader } from "../common/env.ts";
 import { MIN_HOP_SECRET_LENGTH, parseHopSecret } from "../common/hop-auth.ts";
 import { DEFAULT_LIMITS, type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
+import { type LogLevel, readLogLevel } from "../common/log.ts";
 import { KNATIVE_GROUP, type ServingGroup, SLUICE_GROUP } from "../platform/kubernetes/names.ts";
 import { DEFAULT_POD_MEMORY_MB, type LocalCapacity, machineCapacity } from "../platform/local/capacity.ts";
 import { hostnameOf, isLoopbackName } from "./allowed-host.ts";
@@ -12,6 +13,8 @@ export const MIN_TOKEN_LENGTH = MIN_HOP_SECRET_LENGTH;
 
 /** The autoscaler's settings, from its environment, parsed once at start-up. */
 export interface AutoscalerConfig {
+  /** LOG_LEVEL. */
+  logLevel: LogLevel;
   port: number;
   bindAddress: string;
   /** Domain of generated hosts: {service}.{namespace}.{domain}. */
@@ -219,6 +222,7 @@ export function loadConfig(
 ): AutoscalerConfig {
   const env = new EnvReader("autoscaler", source);
   const config: AutoscalerConfig = {
+    logLevel: readLogLevel(env),
     port: env.port("AUTOSCALER_PORT", 8090, { allowZero: true }),
     bindAddress: env.string("AUTOSCALER_BIND_ADDRESS", "127.0.0.1"),
     domain: env.string("SLUICE_DOMAIN", "example.com"),

@@ -16,7 +16,7 @@ const config = loadConfigOrExit(() => loadConfig());
 // Pods inherit this process's environment: the API's credential is not handed to user apps
 // (a local app of the same user could still read it from /proc; see docs/autoscaler.md).
 delete process.env[TOKEN_ENV];
-const log = loadConfigOrExit(() => createLogger("autoscaler"));
+const log = createLogger("autoscaler", config.logLevel);
 const registry = createRegistry("autoscaler");
 // The Kubernetes client is large: a local autoscaler never loads it (nor a cluster one the store).
 const backend =

@@ -1,7 +1,7 @@
 import { writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Logger, LoggerOptions } from "pino";
-import { ConfigError } from "./env.ts";
+import type { EnvReader } from "./env.ts";
 import { fields, LEVELS, type LevelName, simpleLine } from "./log-line.ts";
 
 export type { Logger };
@@ -10,25 +10,23 @@ type Pino = (options: LoggerOptions) => Logger;
 
 // pino is loaded at the first line it is needed for, not at start (~3 MB of RSS with the
 // worker_threads and assert it requires: a queue-proxy that only says it is listening never needs
-// it). In a bundle (CommonJS) esbuild turns `require("pino")` into the bundled pino, initialized
-// at this call; from the sources (an ES module) there is no `require`, and node_modules' pino is
+// it). In a bundle (CommonJS) esbuild turns `require("pino")` into a require() of pino's own
+// bundle beside it (dist/pino.cjs, scripts/build.ts); from the sources (an ES module) there is no `require`, and node_modules' pino is
 // required instead.
 const loadPino = (): Pino =>
   (typeof require === "function" ? require("pino") : createRequire(import.meta.url)("pino")) as Pino;
 
-/** LOG_LEVEL (info when unset or empty); a ConfigError naming it when it is not a level. */
-function levelFromEnv(component: string): string {
-  const level = process.env.LOG_LEVEL || "info";
-  if (level === "silent" || Object.hasOwn(LEVELS, level)) return level;
-  const levels = [...Object.keys(LEVELS), "silent"].join(", ");
-  throw new ConfigError(component, [`LOG_LEVEL=${JSON.stringify(level)}: not a log level; one of ${levels}`]);
+/** pino's level names, and silent (nothing written). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** LOG_LEVEL, in a component's configuration: info when unset or empty. */
+export function readLogLevel(env: EnvReader): LogLevel {
+  return env.oneOf("LOG_LEVEL", LOG_LEVELS, "info");
 }
 
-/**
- * One JSON line per event, at `level`, else LOG_LEVEL's (default info; one that is not a level
- * throws a ConfigError naming it).
- */
-export function createLogger(component: string, level = levelFromEnv(component)): Logger {
+/** One JSON line per event, at `level` (a component's is its configuration's LOG_LEVEL). */
+export function createLogger(component: string, level: string): Logger {
   const options: LoggerOptions = { name: component, level, base: { component, pid: process.pid } };
   const threshold = level === "silent" ? Number.POSITIVE_INFINITY : LEVELS[level as LevelName];
   // An unknown level: pino's own error, at once.

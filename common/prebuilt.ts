@@ -25,8 +25,9 @@ export const BUNDLED_ENTRIES: Readonly<Record<string, string>> = {
 /**
  * Packages bundled each on its own, beside the components' bundles, by package name. A component's
  * bundle requires one from there when it first uses it (a queue-proxy: pino at its first line that
- * is not a simple one, prom-client at its first scrape), so their code is not part of a source
- * that V8 keeps whole in every process: −0.18 MB of a queue-proxy's idle RSS (docs/prebuilt.md).
+ * is not a simple one; prom-client at its first scrape, or at start when it has a metrics port, as
+ * on Kubernetes), so a queue-proxy that does not use them does not keep their code in the source
+ * V8 holds whole for every script: −0.18 MB of a local queue-proxy's idle RSS (docs/prebuilt.md).
  */
 export const BUNDLED_PACKAGES: Readonly<Record<string, string>> = {
   pino: "pino.cjs",
@@ -115,7 +116,7 @@ function manifestStaleness(manifest: Manifest, root: string, dist: string): stri
     if (sha256File(full) !== recorded.sha256) return `${path} changed`;
     verified.set(full, key);
   }
-  for (const bundle of [...Object.values(manifest.entries), ...Object.values(manifest.packages)]) {
+  for (const bundle of [...Object.values(manifest.entries), ...Object.values(manifest.packages ?? {})]) {
     try {
       statSync(join(dist, bundle));
     } catch {

@@ -1,8 +1,11 @@
 import { hostname } from "node:os";
 import { EnvReader } from "../common/env.ts";
+import { type LogLevel, readLogLevel } from "../common/log.ts";
 
 /** The eventing process's settings (Broker ingress and Trigger dispatcher), parsed once at start-up. */
 export interface EventingConfig {
+  /** LOG_LEVEL. */
+  logLevel: LogLevel;
   /** The Broker ingress: POST /{namespace}/{broker}. */
   port: number;
   /** /healthz, /readyz, /metrics, /v1/eventing. */
@@ -77,6 +80,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (!/^https?:\/\/[^/]+$/.test(routerUrl))
     env.problem(`SLUICE_ROUTER_URL=${JSON.stringify(routerUrl)}: expected http://host:port`);
   const config: EventingConfig = {
+    logLevel: readLogLevel(env),
     port: env.port("EVENTING_PORT", 8070, { allowZero: true }),
     adminPort: env.port("EVENTING_ADMIN_PORT", 9070, { allowZero: true }),
     webhookPort: env.port("EVENTING_WEBHOOK_PORT", 8071, { allowZero: true }),

@@ -33,7 +33,7 @@ import { useTracer } from "./tracing.ts";
 // for the model and eventing/*/ for each part.
 
 const config = loadConfigOrExit(() => loadConfig());
-const log = loadConfigOrExit(() => createLogger("eventing"));
+const log = createLogger("eventing", config.logLevel);
 const registry = createRegistry("eventing");
 const metrics = new EventingMetrics(registry);
 const sourceMetrics = new SourceMetrics(registry);

@@ -3,9 +3,12 @@ import { parseHopSecret } from "../common/hop-auth.ts";
 import { unixSocketPathProblem } from "../common/http/listen.ts";
 import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 import { type DataPathName, readDataPath } from "../common/http/raw/data-path.ts";
+import { type LogLevel, readLogLevel } from "../common/log.ts";
 
 /** Everything the queue-proxy reads from its environment, parsed once at start-up. */
 export interface QueueProxyConfig {
+  /** LOG_LEVEL. */
+  logLevel: LogLevel;
   /** Where clients (router, activator) connect; 0 picks a free port. */
   servingPort: number;
   /**
@@ -138,6 +141,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const hop = parseHopSecret(env.optionalString("SLUICE_HOP_SECRET"));
   if (hop.problem) env.problem(hop.problem);
   const config: QueueProxyConfig = {
+    logLevel: readLogLevel(env),
     servingPort: env.port("QUEUE_SERVING_PORT", 8012, { allowZero: true }),
     servingSocket,
     adminPort: env.port("QUEUE_ADMIN_PORT", 8022, { allowZero: true }),

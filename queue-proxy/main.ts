@@ -18,7 +18,7 @@ import { probeOnce, ReadinessProber } from "./readiness.ts";
 import { createServingSide } from "./server.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
-const log = loadConfigOrExit(() => createLogger("queue-proxy")).child({
+const log = createLogger("queue-proxy", config.logLevel).child({
   revision: config.revision,
   pod: config.pod,
 });

@@ -3,10 +3,13 @@ import { EnvReader } from "../common/env.ts";
 import { parseHopSecret } from "../common/hop-auth.ts";
 import { type ListenerLimits, readListenerLimits } from "../common/http/listener-limits.ts";
 import { type DataPathName, readDataPath } from "../common/http/raw/data-path.ts";
+import { type LogLevel, readLogLevel } from "../common/log.ts";
 import { parseTrustedProxies, type TrustedProxies } from "./trusted-proxies.ts";
 
 /** The router's settings, from its environment, parsed once at start-up. */
 export interface RouterConfig {
+  /** LOG_LEVEL. */
+  logLevel: LogLevel;
   port: number;
   adminPort: number;
   bindAddress: string;
@@ -57,6 +60,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const hop = parseHopSecret(env.optionalString("SLUICE_HOP_SECRET"));
   if (hop.problem) env.problem(hop.problem);
   const config: RouterConfig = {
+    logLevel: readLogLevel(env),
     port: env.port("ROUTER_PORT", 8080, { allowZero: true }),
     adminPort: env.port("ROUTER_ADMIN_PORT", 9080, { allowZero: true }),
     bindAddress: env.string("ROUTER_BIND_ADDRESS", "127.0.0.1"),

@@ -20,7 +20,7 @@ import { createRouterServers } from "./servers.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 
 const config = loadConfigOrExit(() => loadConfig());
-const log = loadConfigOrExit(() => createLogger("router"));
+const log = createLogger("router", config.logLevel);
 // prom-client (and its process metrics' timers and GC observer) at the first scrape of /metrics.
 const registry = createDeferredRegistry("router");
 const tracer = await createTracer("router").catch(exitOnConfigError);

@@ -9,7 +9,7 @@ import { createLogger } from "../../common/log.ts";
 import { revisionState, serviceState, stateOf } from "../helpers/fake-autoscaler.ts";
 
 function tableWith(t: { teardown(fn: () => unknown): void }, secret: string | undefined) {
-  const log = createLogger("activator-test");
+  const log = createLogger("activator-test", "warn");
   const reporter = new StatsReporter("http://127.0.0.1:1", "test", log);
   const registry = new Registry();
   const sizes = () => table.sizes();

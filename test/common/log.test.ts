@@ -125,33 +125,26 @@ t.test("createLogger writes the simple lines itself and loads pino for the first
   for (const line of lines) t.equal(typeof line.time, "number");
 });
 
-t.test("LOG_LEVEL: info when unset or empty, a ConfigError naming it when not a level", async (t) => {
-  const { createLogger } = await import("../../common/log.ts");
-  const { ConfigError } = await import("../../common/env.ts");
-  const saved = process.env.LOG_LEVEL;
-  t.teardown(() => {
-    if (saved === undefined) delete process.env.LOG_LEVEL;
-    else process.env.LOG_LEVEL = saved;
-  });
-  for (const unset of [undefined, ""]) {
-    if (unset === undefined) delete process.env.LOG_LEVEL;
-    else process.env.LOG_LEVEL = unset;
-    const log = createLogger("x");
-    t.ok(log.isLevelEnabled("info") && !log.isLevelEnabled("debug"), `info for ${JSON.stringify(unset)}`);
-  }
-  process.env.LOG_LEVEL = "debug";
-  t.ok(createLogger("x").isLevelEnabled("debug"));
-  process.env.LOG_LEVEL = "silent";
-  t.notOk(createLogger("x").isLevelEnabled("fatal"));
-  for (const bad of ["loud", "INFO", "toString"]) {
-    process.env.LOG_LEVEL = bad;
+t.test("LOG_LEVEL in a component's configuration: info when unset or empty, a problem named", async (t) => {
+  const { readLogLevel } = await import("../../common/log.ts");
+  const { ConfigError, EnvReader } = await import("../../common/env.ts");
+  const read = (value: string | undefined) => {
+    const env = new EnvReader("x", { LOG_LEVEL: value });
+    const level = readLogLevel(env);
+    env.finish();
+    return level;
+  };
+  t.equal(read(undefined), "info");
+  t.equal(read(""), "info");
+  for (const level of ["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+    t.equal(read(level), level);
+  for (const bad of ["loud", "INFO", "toString"])
     t.throws(
-      () => createLogger("x"),
+      () => read(bad),
       new ConfigError("x", [
-        `LOG_LEVEL=${JSON.stringify(bad)}: not a log level; one of trace, debug, info, warn, error, fatal, silent`,
+        `LOG_LEVEL=${JSON.stringify(bad)}: expected one of trace, debug, info, warn, error, fatal, silent`,
       ]),
     );
-  }
 });
 
 t.test("an unknown level given in code is pino's error, at once", async (t) => {

@@ -283,7 +283,7 @@ t.test(
               ]),
             ),
       }),
-      log: createLogger("test"),
+      log: createLogger("test", "warn"),
     });
     t.equal(await served_.apply(resources), false, "a GitHubSource without its Secret: try again later");
     t.same(applied.at(-1)?.kinds, ["PingSource"]);

@@ -101,7 +101,7 @@ t.test("the eventing controller against a real API server", { skip, timeout: 120
       applied.push(resources);
       return true;
     },
-    log: createLogger("eventing-test"),
+    log: createLogger("eventing-test", "warn"),
     retry: { baseMs: 50, maxMs: 200 },
   });
   t.teardown(() => controller.stop());

@@ -145,7 +145,7 @@ t.test("a component's bundle stops on a LOG_LEVEL that is not a level, naming it
   t.equal(result.status, 2);
   t.match(
     result.stderr,
-    /^queue-proxy: invalid configuration:\n {2}- LOG_LEVEL="loud": not a log level; one of trace, debug/,
+    /^queue-proxy: invalid configuration:\n {2}- LOG_LEVEL="loud": expected one of trace, debug/,
   );
 });
 
@@ -206,7 +206,7 @@ t.test("the local platform starts a pod's queue-proxy and guard from their bundl
 
 for (const component of ["queue-proxy", "router"]) {
   t.test(
-    `${component} from its bundle loads node:http2 at the first h2c connection, not at start`,
+    `${component} from its bundle loads node:http2 at the first h2c connection and prom-client at the first scrape, not at start`,
     async (t) => {
       await built;
       // (From its sources, an ES module's `import … from "node:http"` loads node's own undici and
@@ -219,16 +219,25 @@ for (const component of ["queue-proxy", "router"]) {
       t.teardown(() => child.kill("SIGKILL"));
       const ports = await listening(t, child);
       t.ok(cmdline(child).includes(join(dist, `${component}.cjs`)), "the bundle runs");
-      const builtins = () =>
-        new Promise<string[]>((resolve) => {
-          const onMessage = (message: { type?: string; builtins?: string[] }) => {
+      const modules = () =>
+        new Promise<{ urls: string[]; builtins: string[] }>((resolve) => {
+          const onMessage = (message: { type?: string; urls?: string[]; builtins?: string[] }) => {
             if (message?.type !== "modules") return;
             child.off("message", onMessage);
-            resolve(message.builtins ?? []);
+            resolve({ urls: message.urls ?? [], builtins: message.builtins ?? [] });
           };
           child.on("message", onMessage);
           child.send("modules");
         });
+      const builtins = async () => (await modules()).builtins;
+      /** Which of the packages bundled on their own it has required (from dist/). */
+      const packagesRequired = async () => {
+        const { urls } = await modules();
+        return ["pino.cjs", "prom-client.cjs"].filter((file) =>
+          urls.includes(pathToFileURL(join(dist, file)).href),
+        );
+      };
+      t.same(await packagesRequired(), [], "neither pino nor prom-client at start");
       const atStart = await builtins();
       t.ok(atStart.includes("_http_common"), "node's list of loaded built-ins (the raw path's parser)");
       t.notOk(atStart.includes("http2"), "no node:http2 at start (~9 MB of RSS)");
@@ -251,6 +260,12 @@ for (const component of ["queue-proxy", "router"]) {
       session.on("error", () => {});
       await new Promise((resolve) => session.once("remoteSettings", resolve));
       t.ok((await builtins()).includes("http2"), "loaded for an h2c client, whose session it serves");
+      await fetch(`http://127.0.0.1:${ports.adminPort}/metrics`);
+      // (pino may be there too by now: the router warns of the unreachable autoscaler.)
+      t.ok(
+        (await packagesRequired()).includes("prom-client.cjs"),
+        "prom-client from its own bundle at the first scrape",
+      );
     },
   );
 }

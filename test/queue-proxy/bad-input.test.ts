@@ -143,6 +143,7 @@ t.test("a bad environment variable stops start-up with a message naming it", asy
       CONTAINER_CONCURRENCY: "many",
       REVISION_TIMEOUT_SECONDS: "-5",
       USER_PORT: "70000",
+      LOG_LEVEL: "loud",
     },
     encoding: "utf8",
   });
@@ -150,4 +151,5 @@ t.test("a bad environment variable stops start-up with a message naming it", asy
   t.match(result.stderr, /CONTAINER_CONCURRENCY="many": expected an integer/);
   t.match(result.stderr, /REVISION_TIMEOUT_SECONDS="-5"/);
   t.match(result.stderr, /USER_PORT="70000"/);
+  t.match(result.stderr, /LOG_LEVEL="loud": expected one of trace, debug, info, warn, error, fatal, silent/);
 });

@@ -16,7 +16,7 @@ function registry(t: { teardown(fn: () => unknown): void }) {
     http1: {} as Dispatcher,
     h2c: {} as Dispatcher,
     activatorOrigin: "http://activator",
-    log: createLogger("router-test"),
+    log: createLogger("router-test", "warn"),
     accessLog: false,
     timeoutSlackMs: 1000,
     hopAuth: new HopAuth(undefined),
