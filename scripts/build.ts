@@ -229,6 +229,13 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   });
   const [result, packagesResult] = await Promise.all([components, ownPackages]);
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    // A package with a bundle of its own must not be in a component's too (a subpath import, or a
+    // dependency's own copy of it, would put it there).
+    const copied = Object.keys(packages).filter((name) =>
+      Object.keys(output.inputs).some((input) => input.includes(`node_modules/${name}/`)),
+    );
+    if (copied.length > 0)
+      throw new Error(`${file}: ${copied.join(", ")} bundled into it although bundled on its own`);
     const left = output.imports.filter((i) => i.kind === "import-statement").map((i) => i.path);
     if (left.length > 0 || output.exports.length > 0)
       throw new Error(

@@ -129,6 +129,16 @@ t.test(
 
     rmSync(join(dist, "greeting.cjs"));
     t.match(staleness({ root, dist }), /greeting\.cjs is missing/, "a missing package bundle: stale");
+
+    // A subpath import would copy the package into the entry's bundle too: the build refuses it.
+    writeFileSync(
+      main,
+      `${MAIN}const { greet } = await import("greeting/index.js");\nconsole.log(greet("you"));\n`,
+    );
+    await t.rejects(
+      build({ root, dist, entries: ENTRIES, packages: { greeting: "greeting.cjs" } }),
+      /app\.cjs: greeting bundled into it although bundled on its own/,
+    );
   },
 );
 
