@@ -11,8 +11,8 @@ type Pino = (options: LoggerOptions) => Logger;
 // pino is loaded at the first line it is needed for, not at start (~3 MB of RSS with the
 // worker_threads and assert it requires: a queue-proxy that only says it is listening never needs
 // it). In a bundle (CommonJS) esbuild turns `require("pino")` into a require() of pino's own
-// bundle beside it (dist/pino.cjs, scripts/build.ts); from the sources (an ES module) there is no `require`, and node_modules' pino is
-// required instead.
+// bundle beside it (dist/pino.cjs, scripts/build.ts); from the sources (an ES module) there is no
+// `require`, and node_modules' pino is required instead.
 const loadPino = (): Pino =>
   (typeof require === "function" ? require("pino") : createRequire(import.meta.url)("pino")) as Pino;
 
