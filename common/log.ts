@@ -17,8 +17,8 @@ const loadPino = (): Pino =>
   (typeof require === "function" ? require("pino") : createRequire(import.meta.url)("pino")) as Pino;
 
 /** pino's level names, and silent (nothing written). */
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogLevel = LevelName | "silent";
+const LOG_LEVELS: readonly LogLevel[] = [...(Object.keys(LEVELS) as LevelName[]), "silent"];
 
 /** LOG_LEVEL, in a component's configuration: info when unset or empty. */
 export function readLogLevel(env: EnvReader): LogLevel {

@@ -90,7 +90,7 @@ const SAMPLERS = [
 type SamplerName = (typeof SAMPLERS)[number];
 
 const PROTOCOLS = ["http/protobuf", "http/json"] as const;
-const LOG_LEVELS = ["none", "error", "warn", "info", "debug", "verbose", "all"] as const;
+const OTEL_LOG_LEVELS = ["none", "error", "warn", "info", "debug", "verbose", "all"] as const;
 
 /**
  * What sluice reads from the OTEL_* environment itself: whether tracing is on and which exporter
@@ -114,7 +114,7 @@ export interface TracingConfig {
     maxExportBatchSize?: number;
   };
   /** OTEL_LOG_LEVEL; the SDK's own warnings are shown when unset. */
-  logLevel: (typeof LOG_LEVELS)[number] | undefined;
+  otelLogLevel: (typeof OTEL_LOG_LEVELS)[number] | undefined;
 }
 
 function isBlank(value: string | undefined): value is undefined {
@@ -219,13 +219,13 @@ export function loadTracingConfig(component: string, source: Env = process.env):
     maxQueueSize: optionalInt(env, "OTEL_BSP_MAX_QUEUE_SIZE", 1, 1_000_000),
     maxExportBatchSize: optionalInt(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1, 1_000_000),
   };
-  const logLevel =
+  const otelLogLevel =
     env.optionalString("OTEL_LOG_LEVEL") === undefined
       ? undefined
-      : choice(env, "OTEL_LOG_LEVEL", LOG_LEVELS, "none");
+      : choice(env, "OTEL_LOG_LEVEL", OTEL_LOG_LEVELS, "none");
 
   env.finish();
-  return { url, protocol, sampler, samplerRatio, batch, logLevel };
+  return { url, protocol, sampler, samplerRatio, batch, otelLogLevel };
 }
 
 const DISABLED: Tracer = Object.freeze({
@@ -271,7 +271,8 @@ async function startSdkTracer(component: string, config: TracingConfig): Promise
   ]);
   // The SDK reports bad values of the variables it reads itself only through diag: show its
   // warnings unless OTEL_LOG_LEVEL says otherwise.
-  const level = api.DiagLogLevel[(config.logLevel ?? "warn").toUpperCase() as keyof typeof api.DiagLogLevel];
+  const level =
+    api.DiagLogLevel[(config.otelLogLevel ?? "warn").toUpperCase() as keyof typeof api.DiagLogLevel];
   const log = createLogger(component, "trace").child({ otel: true });
   api.diag.setLogger(
     {

@@ -89,7 +89,7 @@ t.test("configuration from the standard variables", async (t) => {
   t.equal(defaults.url, "http://127.0.0.1:4318/v1/traces");
   t.equal(defaults.protocol, "http/protobuf");
   t.equal(defaults.sampler, "parentbased_always_on");
-  t.equal(defaults.logLevel, undefined);
+  t.equal(defaults.otelLogLevel, undefined);
 
   const config = loadTracingConfig("router", {
     OTEL_EXPORTER_OTLP_ENDPOINT: "http://ignored:4318",
