@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { RawRequest } from "../common/http/raw/raw-request.ts";
 import { requestHasBody, scanRequestHeaders } from "../common/http/request-headers.ts";
 import { sendPlain } from "../common/http/respond.ts";
 import { addForwardedHeaders } from "./forwarded.ts";
@@ -25,11 +26,12 @@ export interface HandlerDeps {
  * its Host (RFC 9113 §8.3.1; the listener refused the request if they differ), else Host.
  */
 export function hostOf(req: IncomingMessage): string | undefined {
+  if (req instanceof RawRequest) return req.header("host");
   return (req.headers[":authority"] as string | undefined) ?? req.headers.host;
 }
 
 export function route(deps: HandlerDeps, req: IncomingMessage): Resolution {
-  const tag = req.headers[TAG_HEADER];
+  const tag = req instanceof RawRequest ? req.header(TAG_HEADER) : req.headers[TAG_HEADER];
   return resolve(
     deps.table(),
     hostOf(req),

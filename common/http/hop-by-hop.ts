@@ -51,6 +51,46 @@ export function endToEndRawHeaders(raw: readonly string[], out: string[] = []): 
   return out;
 }
 
+/** The lengths of the hop-by-hop names: most names are of none, and skip the set's lookup. */
+const HOP_BY_HOP_LENGTHS = new Set([...HOP_BY_HOP].map((name) => name.length));
+
+/**
+ * Filters a response's flat raw header list (as llhttp framed it) down to the end-to-end headers,
+ * appending them to `out` with lower-case names, in the order received: what undici's header
+ * object gives the node:http path, without the object. Returns the Content-Length value, if any.
+ */
+export function endToEndResponseHeaders(raw: readonly string[], out: string[]): string | undefined {
+  let named: Set<string> | undefined;
+  let length: string | undefined;
+  const start = out.length;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    if (HOP_BY_HOP_LENGTHS.has(lower.length) && HOP_BY_HOP.has(lower)) {
+      if (lower === "connection" && !isPlainConnectionValue(value)) {
+        named ??= new Set();
+        for (const token of connectionTokens(value)) named.add(token);
+      }
+      continue;
+    }
+    if (lower.length === 14 && lower === "content-length") length = value;
+    out.push(lower, value);
+  }
+  if (named !== undefined) dropNamed(out, start, named);
+  return length;
+}
+
+/** Rare path: drops from out[start…] the headers a Connection header named. */
+function dropNamed(out: string[], start: number, named: Set<string>): void {
+  let write = start;
+  for (let read = start; read < out.length; read += 2) {
+    if (named.has(out[read])) continue;
+    out[write++] = out[read];
+    out[write++] = out[read + 1];
+  }
+  out.length = write;
+}
+
 /**
  * Filters a header object with lower-case names (as undici hands responses over) into a flat list
  * for `res.writeHead`. Array values (set-cookie) stay separate lines.

@@ -6,7 +6,8 @@ import { parseTraceparent } from "../traceparent.ts";
 import type { ChildSpan, RequestSpan, Tracer } from "../tracing.ts";
 import type { DeadlineEntry, DeadlineList } from "./deadline-list.ts";
 import { sendGrpcTrailersOnly } from "./grpc-trailers-only.ts";
-import { endToEndHeaderObject } from "./hop-by-hop.ts";
+import { endToEndHeaderObject, endToEndResponseHeaders } from "./hop-by-hop.ts";
+import { addHeaders } from "./raw/header-object.ts";
 import type { UpstreamDispatch } from "./raw/upstream-request.ts";
 import { startRequestSpan } from "./request-span.ts";
 import { sendPlain } from "./respond.ts";
@@ -318,16 +319,50 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
       this.finish();
       return;
     }
+    const length = headers["content-length"];
+    this.#writeHead(
+      statusCode,
+      statusMessage,
+      endToEndHeaderObject(headers),
+      typeof length === "string" ? length : undefined,
+    );
+  }
+
+  /** The raw pool's response head, a flat list: filtered straight into the client's, no object made. */
+  onRawResponseStart(
+    controller: DispatchController,
+    statusCode: number,
+    rawHeaders: readonly string[],
+    statusMessage: string,
+  ): void {
+    if (this.req.httpVersionMajor !== 1) {
+      // An HTTP/2 client's answer may be gRPC's trailers-only one, which reads the object.
+      const headers: Record<string, string | string[]> = {};
+      addHeaders(headers, rawHeaders);
+      this.onResponseStart(controller, statusCode, headers, statusMessage);
+      return;
+    }
+    if (this.state === DONE) return;
+    this.status = statusCode;
+    const out: string[] = [];
+    this.#writeHead(statusCode, statusMessage, out, endToEndResponseHeaders(rawHeaders, out));
+  }
+
+  /** `out`: the end-to-end headers from upstream; `length`: their Content-Length. */
+  #writeHead(
+    status: number,
+    statusMessage: string | undefined,
+    out: string[],
+    length: string | undefined,
+  ): void {
     this.state = RESPONDING;
-    const out = endToEndHeaderObject(headers);
     // HTTP/2 has no Connection header; there GOAWAY on shutdown does the same job.
     if (this.ctx.draining && this.req.httpVersionMajor === 1) out.push("connection", "close");
     if (this.ctx.responseHeaders) out.push(...this.ctx.responseHeaders);
-    const length = headers["content-length"];
-    if (typeof length === "string" && this.req.method !== "HEAD") this.remaining = Number(length);
+    if (length !== undefined && this.req.method !== "HEAD") this.remaining = Number(length);
     // A reason phrase is HTTP/1's alone (node warns when one is handed to an HTTP/2 answer).
-    if (statusMessage && this.req.httpVersionMajor === 1) this.res.writeHead(statusCode, statusMessage, out);
-    else this.res.writeHead(statusCode, out);
+    if (statusMessage && this.req.httpVersionMajor === 1) this.res.writeHead(status, statusMessage, out);
+    else this.res.writeHead(status, out);
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {

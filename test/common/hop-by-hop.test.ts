@@ -1,6 +1,11 @@
 import t from "tap";
 import { HopAuth } from "../../common/hop-auth.ts";
-import { endToEndHeaderObject, endToEndRawHeaders } from "../../common/http/hop-by-hop.ts";
+import {
+  endToEndHeaderObject,
+  endToEndRawHeaders,
+  endToEndResponseHeaders,
+} from "../../common/http/hop-by-hop.ts";
+import { addHeaders } from "../../common/http/raw/header-object.ts";
 import { scanRequestHeaders } from "../../common/http/request-headers.ts";
 import { INTERNAL_HEADERS } from "../../common/internal-headers.ts";
 
@@ -42,6 +47,57 @@ t.test("endToEndHeaderObject flattens arrays and filters", async (t) => {
     }),
     ["set-cookie", "a=1", "set-cookie", "b=2", "date", "d"],
   );
+});
+
+t.test("endToEndResponseHeaders: undici's object's filtering and names, in the order received", async (t) => {
+  const raw = [
+    "Content-Type",
+    "text/plain",
+    "Set-Cookie",
+    "a=1",
+    "set-cookie",
+    "b=2",
+    "X-Hop",
+    "1",
+    "Content-Length",
+    "12",
+    "Date",
+    "d",
+    "Connection",
+    "keep-alive, X-Hop",
+    "Keep-Alive",
+    "timeout=5",
+    "Transfer-Encoding",
+    "chunked",
+    "X-Ok",
+    "yes",
+  ];
+  const out = ["sluice-revision", "r"];
+  t.equal(endToEndResponseHeaders(raw, out), "12", "the Content-Length value");
+  t.same(out, [
+    "sluice-revision",
+    "r",
+    "content-type",
+    "text/plain",
+    "set-cookie",
+    "a=1",
+    "set-cookie",
+    "b=2",
+    "content-length",
+    "12",
+    "date",
+    "d",
+    "x-ok",
+    "yes",
+  ]);
+  // The node:http path's bytes from the same head: the same list wherever no name repeats apart.
+  const object: Record<string, string | string[]> = {};
+  addHeaders(object, raw);
+  t.same(endToEndHeaderObject(object), out.slice(2));
+
+  const plain: string[] = [];
+  t.equal(endToEndResponseHeaders(["Connection", "close", "Date", "d"], plain), undefined);
+  t.same(plain, ["date", "d"], "Connection: close names nothing");
 });
 
 t.test("scanRequestHeaders learns the facts in one pass", async (t) => {

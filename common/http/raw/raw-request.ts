@@ -84,6 +84,23 @@ export class RawRequest {
     return out;
   }
 
+  /**
+   * One header's value as `headers` would give it (lower-case name; repeats joined, the first
+   * Host), found without making the object: the router reads two headers of a request's many.
+   */
+  header(lowerName: string): string | undefined {
+    if (this.#headers !== undefined) return this.#headers[lowerName];
+    const raw = this.rawHeaders;
+    let value: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i];
+      if (name.length !== lowerName.length || name.toLowerCase() !== lowerName) continue;
+      if (value === undefined) value = raw[i + 1];
+      else if (lowerName !== "host") value = `${value}, ${raw[i + 1]}`;
+    }
+    return value;
+  }
+
   /** The parser's body bytes. */
   push(chunk: Buffer): void {
     if (this.#discard) return;

@@ -2,6 +2,7 @@ import { connect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { urlHost } from "../url-host.ts";
 import { frameChunk, joinHead } from "./chunked.ts";
+import { addHeaders } from "./header-object.ts";
 import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
 import { upstreamRequestHead } from "./request-head.ts";
 import type { RequestCarrier, UpstreamRequest } from "./upstream-request.ts";
@@ -169,9 +170,13 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     this.#keepAlive = keepAlive && !request.isHead;
     request.responding = true;
     request.lastDataAt = -1;
-    const object: Record<string, string | string[]> = {};
-    addHeaders(object, raw);
-    request.handler.onResponseStart?.(request, status, object, message);
+    const { handler } = request;
+    if (handler.onRawResponseStart !== undefined) handler.onRawResponseStart(request, status, raw, message);
+    else if (handler.onResponseStart !== undefined) {
+      const object: Record<string, string | string[]> = {};
+      addHeaders(object, raw);
+      handler.onResponseStart(request, status, object, message);
+    }
     return request.isHead ? 1 : 0;
   }
 
@@ -328,18 +333,6 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
 
 function closeParser(parser: NodeParser): void {
   parser.close();
-}
-
-/** Flat header list → undici's object: lower-case names, repeated names as arrays. */
-function addHeaders(out: Record<string, string | string[]>, raw: readonly string[]): void {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    const value = raw[i + 1];
-    const seen = out[name];
-    if (seen === undefined) out[name] = value;
-    else if (typeof seen === "string") out[name] = [seen, value];
-    else seen.push(value);
-  }
 }
 
 function totalLength(chunks: Buffer[] | null): number {

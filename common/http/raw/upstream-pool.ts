@@ -112,7 +112,9 @@ export class UpstreamPool {
       for (const connection of pool.all) {
         const request = connection.current;
         if (request === null) {
-          if (connection.idleSince !== 0 && now - connection.idleSince > keepAliveTimeoutMs)
+          // -1: gone idle since the last sweep (released without a clock read); 0: never used.
+          if (connection.idleSince === -1) connection.idleSince = now;
+          else if (connection.idleSince !== 0 && now - connection.idleSince > keepAliveTimeoutMs)
             connection.close();
           continue;
         }

@@ -10,6 +10,16 @@ export interface UpstreamHandler {
     headers: Record<string, string | string[]>,
     statusMessage?: string,
   ): void;
+  /**
+   * The raw pool's form of onResponseStart, preferred when the handler has it: the head's headers
+   * as llhttp framed them (a flat name, value list), with no object made.
+   */
+  onRawResponseStart?(
+    controller: UpstreamRequest,
+    status: number,
+    rawHeaders: readonly string[],
+    statusMessage: string,
+  ): void;
   onResponseData?(controller: UpstreamRequest, chunk: Buffer): void;
   onResponseEnd?(controller: UpstreamRequest, trailers: Record<string, string | string[]>): void;
   onResponseError?(controller: UpstreamRequest, error: Error): void;
