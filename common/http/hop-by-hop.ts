@@ -21,6 +21,7 @@ export function isHopByHop(lowerName: string): boolean {
 
 /** "keep-alive" and "close", what nearly every peer sends, name no other header. */
 export function isPlainConnectionValue(value: string): boolean {
+  if (value === "keep-alive" || value === "close") return true; // as nearly every peer spells it
   return (value.length === 10 || value.length === 5) && /^(keep-alive|close)$/i.test(value);
 }
 

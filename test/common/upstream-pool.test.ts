@@ -1,6 +1,8 @@
-// The raw path's upstream pool keeps a connection open between requests until it has been idle
-// for the keep-alive timeout: a connection that happens to be idle when the pool's sweep looks
-// is not closed then (which cost a reconnect per sweep and connection under load).
+// The raw path's upstream pool times by a sweep: a connection is closed once idle for the
+// keep-alive timeout, a request fails once its response has not started for the headers timeout,
+// and neither earlier (a connection idle, or a request waiting, when the sweep looks is only
+// stamped then: closing it there cost a reconnect per sweep and connection under load, and
+// failing it a 504 for any request the sweep found waiting).
 import { once } from "node:events";
 import { createServer } from "node:http";
 import type { Socket } from "node:net";
@@ -11,11 +13,11 @@ import { UpstreamPool } from "../../common/http/raw/upstream-pool.ts";
 
 const binding = loadNodeParser();
 
-function get(pool: UpstreamPool, origin: string): Promise<string> {
+function get(pool: UpstreamPool, origin: string, path = "/"): Promise<string> {
   return new Promise((resolve, reject) => {
     let body = "";
     pool.dispatch(
-      { origin, path: "/", method: "GET" },
+      { origin, path, method: "GET" },
       {
         onResponseData: (_controller, chunk) => (body += chunk),
         onResponseEnd: () => resolve(body),
@@ -52,4 +54,27 @@ t.test("an idle connection is reused, and closed only once idle for the keep-ali
   );
   t.ok(Date.now() - idleFrom >= keepAliveTimeoutMs);
   t.equal(pool.connections, 0, "the pool let go of it");
+});
+
+t.test("a response that starts within the headers timeout is not cut; one that does not fails", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  const app = createServer((req, res) => {
+    const ms = Number(new URL(req.url ?? "/", "http://x").searchParams.get("ms"));
+    setTimeout(() => res.end(`after ${ms}`), ms).unref();
+  });
+  const port = await listen(app, 0);
+  t.teardown(() => {
+    app.closeAllConnections();
+    app.close();
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  const headersTimeoutMs = 1000; // the sweep looks every 250 ms: several times within each wait
+  const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 4000, headersTimeoutMs });
+  t.teardown(() => pool.close());
+
+  t.equal(await get(pool, origin, "/?ms=700"), "after 700", "answered after several sweeps");
+  const sent = Date.now();
+  const error = await get(pool, origin, "/?ms=60000").catch((error: Error) => error);
+  t.match(error, { code: "UND_ERR_HEADERS_TIMEOUT" });
+  t.ok(Date.now() - sent >= headersTimeoutMs, `failed after ${Date.now() - sent} ms, not before the timeout`);
 });

@@ -42,6 +42,19 @@ t.test("responseStartTimeoutSeconds: no headers in time → 504", async (t) => {
   await qp.settled();
 });
 
+t.test("responseStartTimeoutSeconds: a response that starts in time is answered", async (t) => {
+  const app = await startApp(t);
+  const qp = await startQueueProxy(t, app.port, {
+    REVISION_TIMEOUT_SECONDS: "60",
+    REVISION_RESPONSE_START_TIMEOUT_SECONDS: "2",
+  });
+  // Waiting through several of the pool's sweeps (every 500 ms here), each of which sees it waiting.
+  const res = await request(`${qp.url}/sleep?ms=1200`);
+  t.equal(res.statusCode, 200);
+  await res.body.text();
+  await qp.settled();
+});
+
 t.test("idleTimeoutSeconds after headers were sent: the response is reset, not completed", async (t) => {
   const app = await startApp(t);
   const qp = await startQueueProxy(t, app.port, {

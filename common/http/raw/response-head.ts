@@ -51,7 +51,8 @@ export function clientResponseHead(
   // Without a length an HTTP/1.0 body runs to the close.
   const closeDelimited = !noBody && !hasLength && request.versionMinor === 0;
   // A Connection header of our own (Connection: close while draining) is node's to keep as given.
-  const keepAlive = request.keepAlive && !closeDelimited && !/close/i.test(connection ?? "");
+  const keepAlive =
+    request.keepAlive && !closeDelimited && (connection === undefined || !/close/i.test(connection));
   if (connection === undefined)
     lines += keepAlive
       ? `Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n`

@@ -119,7 +119,10 @@ export class UpstreamPool {
           continue;
         }
         if (!request.responding) {
-          if (headersTimeoutMs > 0 && request.sentAt !== 0 && now - request.sentAt > headersTimeoutMs)
+          // -1: sent since the last sweep; 0: not sent yet (connecting).
+          if (headersTimeoutMs === 0 || request.sentAt === 0) continue;
+          if (request.sentAt === -1) request.sentAt = now;
+          else if (now - request.sentAt > headersTimeoutMs)
             connection.timedOut(new TimeoutError("UND_ERR_HEADERS_TIMEOUT", "Headers Timeout Error"));
         } else if (bodyTimeoutMs > 0 && !request.paused) {
           if (request.lastDataAt === -1) request.lastDataAt = now;
