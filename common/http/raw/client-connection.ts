@@ -4,6 +4,7 @@ import { rawResponse } from "../respond.ts";
 import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
 import { RawRequest } from "./raw-request.ts";
 import { RawResponse } from "./raw-response.ts";
+import { SocketWriter } from "./socket-writer.ts";
 import { upgradeHead } from "./upgrade-handover.ts";
 
 export interface ClientConnectionOptions {
@@ -39,6 +40,7 @@ export class ClientConnection implements ParserCallbacks {
   readonly #options: ClientConnectionOptions;
   readonly #parser: NodeParser;
   readonly #handle: HandleLike;
+  readonly #writer: SocketWriter;
   #headers: string[] = [];
   #url = "";
   /** The request whose body the parser is reading. */
@@ -49,6 +51,8 @@ export class ClientConnection implements ParserCallbacks {
   #upgrade: { req: RawRequest; method: string } | null = null;
   #paused = false;
   #closed = false;
+  /** A message ended in the read being parsed (its remaining bytes are not a new head). */
+  #endedInRead = false;
   /**
    * When the connection last had nothing to do (for the idle and header timeouts); 0: busy; -1:
    * idle since the sweep last looked (it stamps the time: no clock read per request).
@@ -69,7 +73,7 @@ export class ClientConnection implements ParserCallbacks {
     this.#parser = options.binding.create("request", this, options.maxHeaderBytes);
     socket.on("close", () => this.#onSocketClose());
     socket.on("error", () => socket.destroy());
-    socket.on("drain", () => this.#active?.drained());
+    this.#writer = new SocketWriter(socket, options.binding.streamWrap, () => this.#drained());
     if (first.length > 0) this.onExecute(this.#parser.execute(first));
     if (this.#closed || this.#upgrade !== null) return;
     this.#handle._consumed = true;
@@ -130,28 +134,37 @@ export class ClientConnection implements ParserCallbacks {
     const req = this.#parsing;
     if (req === null) return;
     this.#parsing = null;
+    this.#endedInRead = true;
     req.end();
     if (this.#active !== null && this.#active.req === req && this.#active.writableEnded) this.#next();
   }
 
   onExecute(result: number | ParseError): void {
+    const ended = this.#endedInRead;
+    this.#endedInRead = false;
     if (typeof result !== "number") this.#parseError(result);
     else if (this.#upgrade !== null) this.#handOverUpgrade(result);
     else if (this.#active === null && this.#queue.length > 0) this.#next();
-    else if (this.#active === null && this.#parsing === null && this.idleSince !== 0) this.headStarted = true;
+    else if (!ended && this.#active === null && this.#parsing === null && this.idleSince !== 0) {
+      // Bytes of a next head while idle: the header timeout applies, counted from now.
+      if (!this.headStarted) this.idleSince = -1;
+      this.headStarted = true;
+    }
   }
 
   // for requests and responses ------------------------------------------------------------------
 
   write(data: Buffer | string): boolean {
     if (this.#closed) return false;
-    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+    return this.#writer.write(data);
   }
 
   responseDone(response: RawResponse, keepAlive: boolean): void {
     if (this.#active !== response) return;
     const { req } = response;
     if (!keepAlive) {
+      // Nothing more is read or started: a pipelined request behind this one goes nowhere.
+      this.pauseReading();
       this.#closed = true;
       this.socket.end();
       this.socket.destroySoon?.();
@@ -198,8 +211,11 @@ export class ClientConnection implements ParserCallbacks {
     this.socket.destroy();
   }
 
+  /** Nothing in progress, the last response written out (a slow reader's download is not idle). */
   get idle(): boolean {
-    return this.#active === null && this.#parsing === null && this.#queue.length === 0;
+    return (
+      this.#active === null && this.#parsing === null && this.#queue.length === 0 && !this.#writer.waiting
+    );
   }
 
   // internals -----------------------------------------------------------------------------------
@@ -235,6 +251,7 @@ export class ClientConnection implements ParserCallbacks {
   }
 
   #next(): void {
+    if (this.#closed) return; // closing after the last response: nothing more starts
     this.#active = null;
     const next = this.#queue.shift();
     if (next !== undefined) {
@@ -244,8 +261,15 @@ export class ClientConnection implements ParserCallbacks {
     if (this.#queue.length === 0) this.resumeReading();
   }
 
+  /** The last response's bytes waiting for the client were all written. */
+  #drained(): void {
+    if (this.#active !== null) this.#active.drained();
+    else this.#becomeIdle();
+  }
+
+  /** The keep-alive clock starts once the last response is written out, as node:http's does. */
   #becomeIdle(): void {
-    if (this.#parsing !== null || this.#active !== null) return;
+    if (this.#parsing !== null || this.#active !== null || this.#writer.waiting || this.#closed) return;
     this.idleSince = -1;
     this.headStarted = false;
   }
@@ -254,8 +278,9 @@ export class ClientConnection implements ParserCallbacks {
     if (this.#closed) return;
     // After a request that closes the connection llhttp refuses more bytes: that request's
     // answer still goes out, and then the connection closes.
-    if (error.code === "HPE_CLOSED_CONNECTION" && this.#active !== null) {
+    if (error.code === "HPE_CLOSED_CONNECTION" && (this.#active !== null || this.#queue.length > 0)) {
       this.pauseReading();
+      if (this.#active === null) this.#next();
       return;
     }
     this.#closed = true;
@@ -299,7 +324,6 @@ export class ClientConnection implements ParserCallbacks {
     this.#handle._consumed = false;
     this.socket.removeAllListeners("close");
     this.socket.removeAllListeners("error");
-    this.socket.removeAllListeners("drain");
     this.#options.onClose(this);
   }
 

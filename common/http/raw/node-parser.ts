@@ -4,6 +4,7 @@
 // Being internal, it is checked at start-up; anything missing and the component keeps the
 // node:http path (data-path.ts).
 import { createRequire } from "node:module";
+import { loadStreamWrap, type StreamWrapBinding } from "./socket-writer.ts";
 
 /** The parser's callbacks, installed by index as node:http does. */
 export interface ParserCallbacks {
@@ -49,6 +50,8 @@ export interface NodeParserBinding {
   create(kind: "request" | "response", callbacks: ParserCallbacks, maxHeaderSize: number): NodeParser;
   /** Method names by llhttp's method number. */
   methods: readonly string[];
+  /** The write side of the same internals: sockets written without net.Socket's Writable. */
+  streamWrap: StreamWrapBinding;
 }
 
 interface ParserClass {
@@ -83,10 +86,12 @@ const NEEDED_CONSTANTS = [
 ];
 
 /**
- * Node's parser, or why it cannot be used. `load` stands in for require("_http_common") in tests.
+ * Node's parser (and the socket writes of socket-writer.ts), or why they cannot be used. `load`
+ * stands in for require("_http_common") in tests, `loadStreamWrapBinding` for stream_wrap.
  */
 export function loadNodeParser(
   load: () => unknown = () => createRequire(import.meta.url)("_http_common"),
+  loadStreamWrapBinding?: () => unknown,
 ): NodeParserBinding | { problem: string } {
   let common: { HTTPParser?: ParserClass; methods?: string[] };
   try {
@@ -104,9 +109,12 @@ export function loadNodeParser(
   const methods = common.methods;
   if (!Array.isArray(methods) || methods[1] !== "GET")
     return { problem: "_http_common's methods are not llhttp's" };
+  const streamWrap = loadStreamWrap(loadStreamWrapBinding);
+  if ("problem" in streamWrap) return streamWrap;
   const resource = { type: "SLUICE_RAW_HTTP" };
   return {
     methods,
+    streamWrap,
     create(kind, callbacks, maxHeaderSize) {
       const parser = new Parser();
       parser.initialize(kind === "request" ? Parser.REQUEST : Parser.RESPONSE, resource, maxHeaderSize, 0);

@@ -5,6 +5,7 @@ import { frameChunk, joinHead } from "./chunked.ts";
 import { addHeaders } from "./header-object.ts";
 import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
 import { upstreamRequestHead } from "./request-head.ts";
+import { SocketWriter } from "./socket-writer.ts";
 import type { RequestCarrier, UpstreamRequest } from "./upstream-request.ts";
 
 /** undici's error for a connection the other side closed mid-exchange (same 502 text). */
@@ -35,7 +36,9 @@ const LAST_CHUNK = "0\r\n\r\n";
  */
 export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   socket: Socket;
+  #writer: SocketWriter;
   readonly #owner: ConnectionOwner;
+  readonly #binding: NodeParserBinding;
   readonly #parser: NodeParser;
   readonly #host: string;
   #handle: HandleLike | null = null;
@@ -49,13 +52,14 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   #trailers: Record<string, string | string[]> | null = null;
   /** When this connection went idle (for the pool's keep-alive timeout); -1: not stamped yet. */
   idleSince = 0;
+  /** When its connect began (for the pool's connect timeout); -1: not stamped yet. */
+  connectingSince = -1;
 
   readonly #listeners = {
     connect: () => this.#onConnect(),
     error: (error: Error) => this.#onError(error),
     end: () => this.#onEnd(),
     close: () => this.#onClose(),
-    drain: () => this.#onDrain(),
   };
   /** Connecting to the origin's Unix socket: its TCP port is the way in if that fails (#tcpFallback). */
   #onSocket: boolean;
@@ -70,6 +74,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     owner: ConnectionOwner,
   ) {
     this.#owner = owner;
+    this.#binding = binding;
     this.#host = `${urlHost(host)}:${port}`; // the pool has the bare address
     this.#parser = binding.create("response", this, 0);
     this.#onSocket = socketPath !== undefined;
@@ -77,6 +82,12 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     this.socket = this.#listen(
       socketPath === undefined ? connect({ host, port, noDelay: true }) : connect({ path: socketPath }),
     );
+    this.#writer = this.#writerFor(this.socket);
+  }
+
+  /** Its connect has not completed. */
+  get connecting(): boolean {
+    return !this.#connected && !this.#closed;
   }
 
   get busy(): boolean {
@@ -122,11 +133,11 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
 
   writeBody(_request: UpstreamRequest, chunk: Buffer): boolean {
     if (this.#closed) return true;
-    return this.socket.write(this.#chunked ? frameChunk(chunk) : chunk);
+    return this.#writer.write(this.#chunked ? frameChunk(chunk) : chunk);
   }
 
   endBody(request: UpstreamRequest): void {
-    if (this.#chunked && !this.#closed) this.socket.write(LAST_CHUNK, "latin1");
+    if (this.#chunked && !this.#closed) this.#writer.write(LAST_CHUNK);
     request.sent = true;
   }
 
@@ -243,13 +254,13 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     if (request.isHead) this.#keepAlive = false;
     if (body === null || body === undefined) {
       request.sent = true;
-      this.socket.write(upstreamRequestHead(method, path, headers ?? [], false, this.#host).head, "latin1");
+      this.#writer.write(upstreamRequestHead(method, path, headers ?? [], false, this.#host).head);
       return;
     }
     if (!("attach" in body)) {
       const { head, chunked } = upstreamRequestHead(method, path, headers ?? [], true, this.#host);
       this.#chunked = chunked;
-      this.socket.write(head, "latin1");
+      this.#writer.write(head);
       pipeStream(body, request);
       return;
     }
@@ -261,13 +272,11 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     this.#chunked = chunked;
     if (complete) request.sent = true;
     if (chunks === null) {
-      this.socket.write(head, "latin1");
+      this.#writer.write(head);
       return;
     }
     // The head and what the body has so far: one write.
-    const out = joinHead(head, chunked ? frameAll(chunks) : concat(chunks));
-    if (typeof out === "string") this.socket.write(out, "latin1");
-    else this.socket.write(out);
+    this.#writer.write(joinHead(head, chunked ? frameAll(chunks) : concat(chunks)));
   }
 
   #onDrain(): void {
@@ -315,6 +324,12 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     for (const [event, listener] of Object.entries(this.#listeners)) this.socket.off(event, listener);
     this.socket.destroy();
     this.socket = this.#listen(connect({ ...this.#tcp, noDelay: true }));
+    this.#writer = this.#writerFor(this.socket);
+    this.connectingSince = -1;
+  }
+
+  #writerFor(socket: Socket): SocketWriter {
+    return new SocketWriter(socket, this.#binding.streamWrap, () => this.#onDrain());
   }
 
   #listen(socket: Socket): Socket {

@@ -12,7 +12,11 @@ export interface UpstreamPoolOptions {
   headersTimeoutMs?: number;
   /** Longest silence within a response body; 0: none. */
   bodyTimeoutMs?: number;
+  /** A connection not made within this fails its request as undici's connector does (default 10 s). */
+  connectTimeoutMs?: number;
 }
+
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** undici's error codes for the two timeouts, so the Exchange maps them to the same 504s. */
 class TimeoutError extends Error {
@@ -58,13 +62,20 @@ export class UpstreamPool {
   readonly #options: UpstreamPoolOptions;
   readonly #origins = new Map<string, OriginPool>();
   readonly #sweep: NodeJS.Timeout;
+  readonly #sweepMs: number;
 
   constructor(binding: NodeParserBinding, options: UpstreamPoolOptions) {
     this.#binding = binding;
     this.#options = options;
-    const timeouts = [options.keepAliveTimeoutMs, options.headersTimeoutMs ?? 0, options.bodyTimeoutMs ?? 0];
+    const timeouts = [
+      options.keepAliveTimeoutMs,
+      options.headersTimeoutMs ?? 0,
+      options.bodyTimeoutMs ?? 0,
+      options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    ];
     const shortest = Math.min(...timeouts.filter((ms) => ms > 0));
-    this.#sweep = setInterval(() => this.#expire(Date.now()), Math.max(10, Math.min(1000, shortest / 4)));
+    this.#sweepMs = Math.max(10, Math.min(500, shortest / 8));
+    this.#sweep = setInterval(() => this.#expire(Date.now()), this.#sweepMs);
     this.#sweep.unref();
   }
 
@@ -108,12 +119,21 @@ export class UpstreamPool {
 
   #expire(now: number): void {
     const { keepAliveTimeoutMs, headersTimeoutMs = 0, bodyTimeoutMs = 0 } = this.#options;
+    const connectTimeoutMs = this.#options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     for (const pool of this.#origins.values()) {
       for (const connection of pool.all) {
+        if (connection.connecting) {
+          if (connection.connectingSince === -1) connection.connectingSince = now;
+          else if (now - connection.connectingSince > connectTimeoutMs)
+            connection.timedOut(new TimeoutError("UND_ERR_CONNECT_TIMEOUT", "Connect Timeout Error"));
+          continue;
+        }
         const request = connection.current;
         if (request === null) {
           // -1: gone idle since the last sweep (released without a clock read); 0: never used.
-          if (connection.idleSince === -1) connection.idleSince = now;
+          // Stamped a sweep early: closed by the timeout rather than after it, so never at the
+          // moment the next hop closes its end (its keep-alive timeout is longer than ours).
+          if (connection.idleSince === -1) connection.idleSince = now - this.#sweepMs;
           else if (connection.idleSince !== 0 && now - connection.idleSince > keepAliveTimeoutMs)
             connection.close();
           continue;

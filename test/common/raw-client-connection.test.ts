@@ -1,0 +1,100 @@
+// A raw-path client connection's timing and ordering edges: the keep-alive clock starts once the
+// last response is written out (a slow reader's download is not cut), the end of a body read
+// after its answer is not a new head (no 408 on an idle connection), and a request that closes
+// the connection is answered even when more bytes follow it in the same read.
+import type { Socket } from "node:net";
+import t from "tap";
+import { createDataListener, type RequestHandler } from "../../common/http/data-listener.ts";
+import { DEFAULT_LIMITS, type ListenerLimits } from "../../common/http/listener-limits.ts";
+import { chooseDataPath } from "../../common/http/raw/data-path.ts";
+import { createLogger } from "../../common/log.ts";
+import { openSocket } from "../helpers/raw-http.ts";
+
+async function rawListener(
+  t: { teardown(fn: () => unknown): void },
+  limits: Partial<ListenerLimits>,
+  onRequest: RequestHandler,
+): Promise<number> {
+  const dataPath = chooseDataPath("raw");
+  if (dataPath.name !== "raw") throw new Error(`no raw path here: ${dataPath.fallback}`);
+  const data = createDataListener({
+    component: "test",
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    log: createLogger("test", "silent"),
+    onRequest,
+    raw: dataPath.parser,
+  });
+  await new Promise<void>((resolve) => data.listener.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => {
+    data.listener.close();
+    data.closeAllConnections();
+  });
+  return (data.listener.address() as { port: number }).port;
+}
+
+/** Everything the server sends until it closes the connection. */
+function untilClosed(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", () => {});
+    socket.on("close", () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+t.test("a client reading slowly gets the whole response past the keep-alive timeout", async (t) => {
+  const body = Buffer.alloc(32 * 1024 * 1024, "b"); // more than loopback's socket buffers hold
+  const port = await rawListener(t, { keepAliveTimeoutMs: 200, headersTimeoutMs: 400 }, (_req, res) => {
+    res.writeHead(200, { "content-length": body.length });
+    res.end(body);
+  });
+  const socket = await openSocket(port);
+  const received = untilClosed(socket);
+  let length = 0;
+  // Hung up by the client once the body is in; a cut connection ends it sooner.
+  socket.on("data", (chunk: Buffer) => {
+    length += chunk.length;
+    if (length >= body.length) socket.end();
+  });
+  socket.pause();
+  socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  // The reader stalls for several keep-alive timeouts while the rest of the body waits.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  socket.resume();
+  const bytes = await received;
+  const head = bytes.indexOf("\r\n\r\n");
+  t.match(bytes.subarray(0, head).toString(), /^HTTP\/1\.1 200/);
+  t.equal(bytes.length - head - 4, body.length, "every byte of the body arrived");
+});
+
+t.test("the end of a body read after its answer leaves the connection idle, not a head", async (t) => {
+  const port = await rawListener(t, { keepAliveTimeoutMs: 300, headersTimeoutMs: 60_000 }, (_req, res) =>
+    res.end("early\n"),
+  );
+  const socket = await openSocket(port);
+  let text = "";
+  socket.on("data", (chunk) => (text += chunk));
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
+  while (!text.includes("early\n")) await new Promise((resolve) => socket.once("data", resolve));
+  socket.write("world"); // the rest of the body, read and dropped
+  const answered = text.length;
+  await closed;
+  t.equal(text.slice(answered), "", "closed at the keep-alive timeout, without a 408");
+});
+
+t.test("a request closing the connection is answered when more bytes follow in its read", async (t) => {
+  const seen: string[] = [];
+  const port = await rawListener(t, {}, (req, res) => {
+    seen.push(req.url ?? "");
+    res.end("ok\n");
+  });
+  const socket = await openSocket(port);
+  const received = untilClosed(socket);
+  socket.write(
+    "GET /first HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n",
+  );
+  const text = (await received).toString();
+  t.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n3\r\nok\n\r\n0\r\n\r\n$/, "one answer, to the first");
+  t.same(seen, ["/first"], "nothing after the request that closed the connection");
+});
