@@ -100,6 +100,13 @@ t.test("endToEndResponseHeaders: undici's object's filtering and names, in the o
   t.same(plain, ["date", "d"], "Connection: close names nothing");
 });
 
+t.test("addHeaders: names that are Object's own properties are ordinary headers", async (t) => {
+  const out: Record<string, string | string[]> = {};
+  addHeaders(out, ["Constructor", "a", "constructor", "b", "__proto__", "x", "toString", "c"]);
+  t.same(out, { constructor: ["a", "b"], tostring: "c" });
+  t.equal(Object.getPrototypeOf(out), Object.prototype, "__proto__ is dropped, not followed");
+});
+
 t.test("scanRequestHeaders learns the facts in one pass", async (t) => {
   const out: string[] = [];
   const facts = scanRequestHeaders(

@@ -67,6 +67,29 @@ t.test("a client reading slowly gets the whole response past the keep-alive time
   t.equal(bytes.length - head - 4, body.length, "every byte of the body arrived");
 });
 
+t.test("a slow reader answered before its body ended also gets the whole response", async (t) => {
+  const body = Buffer.alloc(32 * 1024 * 1024, "b");
+  const port = await rawListener(t, { keepAliveTimeoutMs: 200, headersTimeoutMs: 400 }, (_req, res) => {
+    res.writeHead(200, { "content-length": body.length });
+    res.end(body);
+  });
+  const socket = await openSocket(port);
+  const received = untilClosed(socket);
+  let length = 0;
+  socket.on("data", (chunk: Buffer) => {
+    length += chunk.length;
+    if (length >= body.length) socket.end();
+  });
+  socket.pause();
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.write("world"); // the rest of the body, after the answer started
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  socket.resume();
+  const bytes = await received;
+  t.equal(bytes.length - bytes.indexOf("\r\n\r\n") - 4, body.length, "every byte of the body arrived");
+});
+
 t.test("the end of a body read after its answer leaves the connection idle, not a head", async (t) => {
   const port = await rawListener(t, { keepAliveTimeoutMs: 300, headersTimeoutMs: 60_000 }, (_req, res) =>
     res.end("early\n"),

@@ -53,6 +53,8 @@ export class ClientConnection implements ParserCallbacks {
   #closed = false;
   /** A message ended in the read being parsed (its remaining bytes are not a new head). */
   #endedInRead = false;
+  /** A request closed the connection: whatever follows it is not read. */
+  #lastRequest = false;
   /**
    * When the connection last had nothing to do (for the idle and header timeouts); 0: busy; -1:
    * idle since the sweep last looked (it stamps the time: no clock read per request).
@@ -175,8 +177,9 @@ export class ClientConnection implements ParserCallbacks {
     // sending the rest is cut instead of holding the connection for ever.
     if (!req.complete) {
       req.discard();
-      this.idleSince = -1;
       this.headStarted = false;
+      // Timed once the answer is written out (#drained), not while a slow reader takes it.
+      this.idleSince = this.#writer.waiting ? 0 : -1;
     } else this.#next();
   }
 
@@ -190,7 +193,7 @@ export class ClientConnection implements ParserCallbacks {
   }
 
   resumeReading(): void {
-    if (!this.#paused || this.#queue.length > 0 || this.#closed) return;
+    if (!this.#paused || this.#queue.length > 0 || this.#closed || this.#lastRequest) return;
     this.#paused = false;
     this.#readStart();
   }
@@ -263,13 +266,19 @@ export class ClientConnection implements ParserCallbacks {
 
   /** The last response's bytes waiting for the client were all written. */
   #drained(): void {
-    if (this.#active !== null) this.#active.drained();
-    else this.#becomeIdle();
+    const active = this.#active;
+    if (active === null) this.#becomeIdle();
+    else if (!active.writableEnded) active.drained();
+    else if (this.idleSince === 0) this.idleSince = -1; // answered early: now the rest of the body is timed
   }
 
   /** The keep-alive clock starts once the last response is written out, as node:http's does. */
   #becomeIdle(): void {
-    if (this.#parsing !== null || this.#active !== null || this.#writer.waiting || this.#closed) return;
+    if (this.#parsing !== null || this.#active !== null || this.#closed) return;
+    if (this.#writer.waiting) {
+      this.idleSince = 0; // busy until the last response is written out (#drained)
+      return;
+    }
     this.idleSince = -1;
     this.headStarted = false;
   }
@@ -279,6 +288,7 @@ export class ClientConnection implements ParserCallbacks {
     // After a request that closes the connection llhttp refuses more bytes: that request's
     // answer still goes out, and then the connection closes.
     if (error.code === "HPE_CLOSED_CONNECTION" && (this.#active !== null || this.#queue.length > 0)) {
+      this.#lastRequest = true;
       this.pauseReading();
       if (this.#active === null) this.#next();
       return;

@@ -6,9 +6,11 @@ export function addHeaders(out: Record<string, string | string[]>, raw: readonly
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     const value = raw[i + 1];
-    const seen = out[name];
-    if (seen === undefined) out[name] = value;
-    else if (typeof seen === "string") out[name] = [seen, value];
+    // Own properties only: a header named Constructor must not find Object's.
+    const seen = Object.hasOwn(out, name) ? out[name] : undefined;
+    if (seen === undefined) {
+      if (name !== "__proto__") out[name] = value;
+    } else if (typeof seen === "string") out[name] = [seen, value];
     else seen.push(value);
   }
 }

@@ -12,7 +12,7 @@ export interface UpstreamPoolOptions {
   headersTimeoutMs?: number;
   /** Longest silence within a response body; 0: none. */
   bodyTimeoutMs?: number;
-  /** A connection not made within this fails its request as undici's connector does (default 10 s). */
+  /** A connection not made within this fails its request as undici's connector does (default 10 s; 0: none). */
   connectTimeoutMs?: number;
 }
 
@@ -123,6 +123,7 @@ export class UpstreamPool {
     for (const pool of this.#origins.values()) {
       for (const connection of pool.all) {
         if (connection.connecting) {
+          if (connectTimeoutMs === 0) continue;
           if (connection.connectingSince === -1) connection.connectingSince = now;
           else if (now - connection.connectingSince > connectTimeoutMs)
             connection.timedOut(new TimeoutError("UND_ERR_CONNECT_TIMEOUT", "Connect Timeout Error"));
