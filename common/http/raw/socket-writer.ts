@@ -1,10 +1,11 @@
 // Writes on a raw-path socket go straight to its native handle, as node's own net.Socket does
 // underneath, without net.Socket's Writable around it: that makes a WriteWrap through a C++
 // constructor, runs a dozen calls and queues a nextTick per write, and the raw path writes twice
-// per proxied request (measured in docs/data-path.md). What the kernel takes at once is done;
-// what it cannot take yet stays queued in libuv, in order, and the writer reports backpressure
-// until it is written. Like the parser, this is node's internal binding (process.binding's
-// stream_wrap), checked at start-up (data-path.ts).
+// per proxied request (~4% of the router's CPU per request, within one run's noise:
+// docs/data-path.md). What the kernel takes at once is done; what it cannot take yet stays
+// queued in libuv, in order, and the writer reports backpressure until it is written. Like the
+// parser, this is node's internal binding (process.binding's stream_wrap), checked at start-up
+// (data-path.ts).
 import type { Socket } from "node:net";
 
 interface WriteReq {
