@@ -42,8 +42,17 @@ function untilClosed(socket: Socket): Promise<Buffer> {
   });
 }
 
-t.test("a client reading slowly gets the whole response past the keep-alive timeout", async (t) => {
-  const body = Buffer.alloc(32 * 1024 * 1024, "b"); // more than loopback's socket buffers hold
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A 32 MB answer (more than loopback's socket buffers hold) to a client that sends `request`,
+ * then stops reading for several keep-alive timeouts; returns the body's length as received.
+ */
+async function slowDownload(
+  t: { teardown(fn: () => unknown): void },
+  request: (socket: Socket) => Promise<void>,
+): Promise<{ received: number; sent: number }> {
+  const body = Buffer.alloc(32 * 1024 * 1024, "b");
   const port = await rawListener(t, { keepAliveTimeoutMs: 200, headersTimeoutMs: 400 }, (_req, res) => {
     res.writeHead(200, { "content-length": body.length });
     res.end(body);
@@ -57,37 +66,27 @@ t.test("a client reading slowly gets the whole response past the keep-alive time
     if (length >= body.length) socket.end();
   });
   socket.pause();
-  socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-  // The reader stalls for several keep-alive timeouts while the rest of the body waits.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await request(socket);
+  await sleep(1000);
   socket.resume();
   const bytes = await received;
-  const head = bytes.indexOf("\r\n\r\n");
-  t.match(bytes.subarray(0, head).toString(), /^HTTP\/1\.1 200/);
-  t.equal(bytes.length - head - 4, body.length, "every byte of the body arrived");
+  return { received: bytes.length - bytes.indexOf("\r\n\r\n") - 4, sent: body.length };
+}
+
+t.test("a client reading slowly gets the whole response past the keep-alive timeout", async (t) => {
+  const { received, sent } = await slowDownload(t, async (socket) => {
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  });
+  t.equal(received, sent, "every byte of the body arrived");
 });
 
 t.test("a slow reader answered before its body ended also gets the whole response", async (t) => {
-  const body = Buffer.alloc(32 * 1024 * 1024, "b");
-  const port = await rawListener(t, { keepAliveTimeoutMs: 200, headersTimeoutMs: 400 }, (_req, res) => {
-    res.writeHead(200, { "content-length": body.length });
-    res.end(body);
+  const { received, sent } = await slowDownload(t, async (socket) => {
+    socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
+    await sleep(100);
+    socket.write("world"); // the rest of the body, after the answer started
   });
-  const socket = await openSocket(port);
-  const received = untilClosed(socket);
-  let length = 0;
-  socket.on("data", (chunk: Buffer) => {
-    length += chunk.length;
-    if (length >= body.length) socket.end();
-  });
-  socket.pause();
-  socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  socket.write("world"); // the rest of the body, after the answer started
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  socket.resume();
-  const bytes = await received;
-  t.equal(bytes.length - bytes.indexOf("\r\n\r\n") - 4, body.length, "every byte of the body arrived");
+  t.equal(received, sent, "every byte of the body arrived");
 });
 
 t.test("the end of a body read after its answer leaves the connection idle, not a head", async (t) => {
