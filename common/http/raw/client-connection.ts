@@ -5,6 +5,7 @@ import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from 
 import { RawRequest } from "./raw-request.ts";
 import { RawResponse } from "./raw-response.ts";
 import { SocketWriter } from "./socket-writer.ts";
+import { UNSTAMPED, UNTIMED } from "./sweep-stamp.ts";
 import { upgradeHead } from "./upgrade-handover.ts";
 
 export interface ClientConnectionOptions {
@@ -56,8 +57,8 @@ export class ClientConnection implements ParserCallbacks {
   /** A request closed the connection: whatever follows it is not read. */
   #lastRequest = false;
   /**
-   * When the connection last had nothing to do (for the idle and header timeouts); 0: busy; -1:
-   * idle since the sweep last looked (it stamps the time: no clock read per request).
+   * When the connection last had nothing to do (for the idle and header timeouts); UNTIMED: busy;
+   * UNSTAMPED: idle since the sweep last looked (it stamps the time: no clock read per request).
    */
   idleSince: number;
   /** Bytes of a next request arrived while idle: the header timeout applies, not keep-alive's. */
@@ -115,7 +116,7 @@ export class ClientConnection implements ParserCallbacks {
       return 0;
     }
     this.#parsing = req;
-    this.idleSince = 0;
+    this.idleSince = UNTIMED;
     // Started when this read is parsed (onExecute), not now: a framing error llhttp finds just
     // after the head (an unknown Transfer-Encoding) must refuse the request before it goes anywhere.
     this.#queue.push(req);
@@ -129,7 +130,7 @@ export class ClientConnection implements ParserCallbacks {
     req.push(chunk);
     // The body of a request already answered, still coming: the client is alive (its idle clock
     // starts again, as node's socket timeout does on any read).
-    if (this.idleSince !== 0) this.idleSince = -1;
+    if (this.idleSince !== UNTIMED) this.idleSince = UNSTAMPED;
   }
 
   onMessageComplete(): void {
@@ -147,9 +148,9 @@ export class ClientConnection implements ParserCallbacks {
     if (typeof result !== "number") this.#parseError(result);
     else if (this.#upgrade !== null) this.#handOverUpgrade(result);
     else if (this.#active === null && this.#queue.length > 0) this.#next();
-    else if (!ended && this.#active === null && this.#parsing === null && this.idleSince !== 0) {
+    else if (!ended && this.#active === null && this.#parsing === null && this.idleSince !== UNTIMED) {
       // Bytes of a next head while idle: the header timeout applies, counted from now.
-      if (!this.headStarted) this.idleSince = -1;
+      if (!this.headStarted) this.idleSince = UNSTAMPED;
       this.headStarted = true;
     }
   }
@@ -179,7 +180,7 @@ export class ClientConnection implements ParserCallbacks {
       req.discard();
       this.headStarted = false;
       // Timed once the answer is written out (#drained), not while a slow reader takes it.
-      this.idleSince = this.#writer.waiting ? 0 : -1;
+      this.idleSince = this.#writer.waiting ? UNTIMED : UNSTAMPED;
     } else this.#next();
   }
 
@@ -204,7 +205,7 @@ export class ClientConnection implements ParserCallbacks {
 
   /** The idle or header timeout passed (the listener's sweep decides). */
   timedOut(): void {
-    if (this.#active === null && this.headStarted && this.idleSince !== 0 && this.#parsing === null) {
+    if (this.#active === null && this.headStarted && this.idleSince !== UNTIMED && this.#parsing === null) {
       const { status, reason } = describeClientError("ERR_HTTP_HEADERS_TIMEOUT");
       this.#closed = true;
       this.socket.end(rawResponse(status, `${this.#options.component}: ${reason}`));
@@ -232,7 +233,7 @@ export class ClientConnection implements ParserCallbacks {
   #start(req: RawRequest): void {
     const res = new RawResponse(this, req);
     this.#active = res;
-    this.idleSince = 0;
+    this.idleSince = UNTIMED;
     if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && !hasHost(req.rawHeaders)) {
       // node:http's answer (RFC 9112 §3.2: an HTTP/1.1 request without Host is refused).
       res.shouldKeepAlive = false;
@@ -269,17 +270,17 @@ export class ClientConnection implements ParserCallbacks {
     const active = this.#active;
     if (active === null) this.#becomeIdle();
     else if (!active.writableEnded) active.drained();
-    else if (this.idleSince === 0) this.idleSince = -1; // answered early: now the rest of the body is timed
+    else if (this.idleSince === UNTIMED) this.idleSince = UNSTAMPED; // answered early: now the rest of the body is timed
   }
 
   /** The keep-alive clock starts once the last response is written out, as node:http's does. */
   #becomeIdle(): void {
     if (this.#parsing !== null || this.#active !== null || this.#closed) return;
     if (this.#writer.waiting) {
-      this.idleSince = 0; // busy until the last response is written out (#drained)
+      this.idleSince = UNTIMED; // busy until the last response is written out (#drained)
       return;
     }
-    this.idleSince = -1;
+    this.idleSince = UNSTAMPED;
     this.headStarted = false;
   }
 

@@ -4,6 +4,7 @@ import { ClientConnection } from "./client-connection.ts";
 import { consumableHandle, type NodeParserBinding } from "./node-parser.ts";
 import type { RawRequest } from "./raw-request.ts";
 import type { RawResponse } from "./raw-response.ts";
+import { EXPIRED, sweepStamp } from "./sweep-stamp.ts";
 
 export interface RawServerOptions {
   component: string;
@@ -70,14 +71,10 @@ export class RawServer {
   #expire(now: number): void {
     const { headersTimeoutMs, keepAliveTimeoutMs } = this.#options.limits;
     for (const connection of this.#connections) {
-      const since = connection.idleSince;
-      if (since === 0) continue;
-      if (since === -1) {
-        connection.idleSince = now;
-        continue;
-      }
-      if (now - since > (connection.headStarted ? headersTimeoutMs : keepAliveTimeoutMs))
-        connection.timedOut();
+      const limitMs = connection.headStarted ? headersTimeoutMs : keepAliveTimeoutMs;
+      const since = sweepStamp(connection.idleSince, now, limitMs);
+      if (since === EXPIRED) connection.timedOut();
+      else connection.idleSince = since;
     }
   }
 }

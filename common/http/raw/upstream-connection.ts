@@ -6,6 +6,7 @@ import { addHeaders } from "./header-object.ts";
 import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
 import { upstreamRequestHead } from "./request-head.ts";
 import { SocketWriter } from "./socket-writer.ts";
+import { UNSTAMPED, UNTIMED } from "./sweep-stamp.ts";
 import type { RequestCarrier, UpstreamRequest } from "./upstream-request.ts";
 
 /** undici's error for a connection the other side closed mid-exchange (same 502 text). */
@@ -50,10 +51,10 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   #informational = false;
   #headers: string[] | null = null;
   #trailers: Record<string, string | string[]> | null = null;
-  /** When this connection went idle (for the pool's keep-alive timeout); -1: not stamped yet. */
-  idleSince = 0;
-  /** When its connect began (for the pool's connect timeout); -1: not stamped yet. */
-  connectingSince = -1;
+  /** When this connection went idle (for the pool's keep-alive timeout; see sweep-stamp.ts). */
+  idleSince = UNTIMED;
+  /** When its connect began (for the pool's connect timeout). */
+  connectingSince = UNSTAMPED;
 
   readonly #listeners = {
     connect: () => this.#onConnect(),
@@ -180,7 +181,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     }
     this.#keepAlive = keepAlive && !request.isHead;
     request.responding = true;
-    request.lastDataAt = -1;
+    request.lastDataAt = UNSTAMPED;
     const { handler } = request;
     if (handler.onRawResponseStart !== undefined) handler.onRawResponseStart(request, status, raw, message);
     else if (handler.onResponseStart !== undefined) {
@@ -194,7 +195,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   onBody(chunk: Buffer): void {
     const request = this.#current;
     if (request === null || request.done) return;
-    request.lastDataAt = -1; // the pool's sweep reads the clock; -1: data came since it looked
+    request.lastDataAt = UNSTAMPED; // data came: the pool's sweep reads the clock
     request.handler.onResponseData?.(request, chunk);
   }
 
@@ -210,7 +211,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     const trailers = this.#trailers ?? {};
     this.#trailers = null;
     if (this.#keepAlive && request.sent && !this.#closed) {
-      this.idleSince = -1; // stamped by the pool's sweep
+      this.idleSince = UNSTAMPED; // stamped by the pool's sweep
       this.resume();
       this.#owner.release(this);
     } else this.#destroy();
@@ -250,7 +251,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
 
   #write(request: UpstreamRequest): void {
     const { method, path, headers, body } = request.options;
-    request.sentAt = -1; // stamped by the pool's sweep
+    request.sentAt = UNSTAMPED; // stamped by the pool's sweep
     if (request.isHead) this.#keepAlive = false;
     if (body === null || body === undefined) {
       request.sent = true;
@@ -279,11 +280,9 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     this.#writer.write(joinHead(head, chunked ? frameAll(chunks) : concat(chunks)));
   }
 
+  /** The upstream took what was written: the request body (raw or a stream) may flow again. */
   #onDrain(): void {
-    const body = this.#current?.options.body;
-    if (body === null || body === undefined) return;
-    if ("attach" in body) body.resume();
-    else body.resume();
+    this.#current?.options.body?.resume();
   }
 
   #onEnd(): void {
@@ -325,7 +324,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     this.socket.destroy();
     this.socket = this.#listen(connect({ ...this.#tcp, noDelay: true }));
     this.#writer = this.#writerFor(this.socket);
-    this.connectingSince = -1;
+    this.connectingSince = UNSTAMPED;
   }
 
   #writerFor(socket: Socket): SocketWriter {

@@ -1,12 +1,13 @@
 import type { Dispatcher } from "undici";
 import type { NodeParserBinding } from "./node-parser.ts";
+import { EXPIRED, sweepStamp } from "./sweep-stamp.ts";
 import { type ConnectionOwner, UpstreamConnection } from "./upstream-connection.ts";
 import { type UpstreamDispatch, type UpstreamHandler, UpstreamRequest } from "./upstream-request.ts";
 
 export interface UpstreamPoolOptions {
   /** Where a request that names no origin goes (the queue-proxy's one app), as undici's Pool. */
   origin?: string;
-  /** An idle connection is closed after this (below the next hop's own keep-alive timeout). */
+  /** An idle connection is closed after this (below the next hop's own keep-alive timeout); 0: never. */
   keepAliveTimeoutMs: number;
   /** From the request written to the response head; 0: none (the revision's deadline only). */
   headersTimeoutMs?: number;
@@ -123,32 +124,29 @@ export class UpstreamPool {
     for (const pool of this.#origins.values()) {
       for (const connection of pool.all) {
         if (connection.connecting) {
-          if (connectTimeoutMs === 0) continue;
-          if (connection.connectingSince === -1) connection.connectingSince = now;
-          else if (now - connection.connectingSince > connectTimeoutMs)
+          const since = sweepStamp(connection.connectingSince, now, connectTimeoutMs);
+          if (since === EXPIRED)
             connection.timedOut(new TimeoutError("UND_ERR_CONNECT_TIMEOUT", "Connect Timeout Error"));
+          else connection.connectingSince = since;
           continue;
         }
         const request = connection.current;
         if (request === null) {
-          // -1: gone idle since the last sweep (released without a clock read); 0: never used.
           // Stamped a sweep early: closed by the timeout rather than after it, so never at the
           // moment the next hop closes its end (its keep-alive timeout is longer than ours).
-          if (connection.idleSince === -1) connection.idleSince = now - this.#sweepMs;
-          else if (connection.idleSince !== 0 && now - connection.idleSince > keepAliveTimeoutMs)
-            connection.close();
-          continue;
-        }
-        if (!request.responding) {
-          // -1: sent since the last sweep; 0: not sent yet (connecting).
-          if (headersTimeoutMs === 0 || request.sentAt === 0) continue;
-          if (request.sentAt === -1) request.sentAt = now;
-          else if (now - request.sentAt > headersTimeoutMs)
+          const since = sweepStamp(connection.idleSince, now, keepAliveTimeoutMs, now - this.#sweepMs);
+          if (since === EXPIRED) connection.close();
+          else connection.idleSince = since;
+        } else if (!request.responding) {
+          const since = sweepStamp(request.sentAt, now, headersTimeoutMs);
+          if (since === EXPIRED)
             connection.timedOut(new TimeoutError("UND_ERR_HEADERS_TIMEOUT", "Headers Timeout Error"));
-        } else if (bodyTimeoutMs > 0 && !request.paused) {
-          if (request.lastDataAt === -1) request.lastDataAt = now;
-          else if (now - request.lastDataAt > bodyTimeoutMs)
+          else request.sentAt = since;
+        } else if (!request.paused) {
+          const since = sweepStamp(request.lastDataAt, now, bodyTimeoutMs);
+          if (since === EXPIRED)
             connection.timedOut(new TimeoutError("UND_ERR_BODY_TIMEOUT", "Body Timeout Error"));
+          else request.lastDataAt = since;
         }
       }
     }

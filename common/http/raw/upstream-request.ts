@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { BodySink, RawRequest } from "./raw-request.ts";
+import { UNTIMED } from "./sweep-stamp.ts";
 
 /** undici's dispatch handler, the part the Exchange implements: both pools drive the same one. */
 export interface UpstreamHandler {
@@ -68,11 +69,11 @@ export class UpstreamRequest implements BodySink {
   responding = false;
   done = false;
   /**
-   * For the pool's timeouts: when the request went out, and the last response bytes came; -1:
+   * For the pool's timeouts: when the request went out, and the last response bytes came; UNSTAMPED:
    * since the sweep last looked (it stamps the time, so the request path reads no clock).
    */
-  sentAt = 0;
-  lastDataAt = 0;
+  sentAt = UNTIMED;
+  lastDataAt = UNTIMED;
 
   constructor(options: UpstreamDispatch, handler: UpstreamHandler) {
     this.options = options;
