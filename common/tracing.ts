@@ -364,23 +364,20 @@ class SdkTracer implements Tracer {
     if (parent !== undefined && this.#parentDecides && !isSampled(parent.flags)) return undefined;
     const context = this.#parentContext(parent);
     const known = this.#spanNames.get(method);
-    const span = this.#tracer.startSpan(
-      known ?? this.#otherName,
-      {
-        kind: this.#server,
-        attributes:
-          known === undefined
-            ? { ...attributes, "http.request.method": "_OTHER", "http.request.method_original": method }
-            : { ...attributes, "http.request.method": method },
-      },
-      context,
-    );
+    // Attributes go on once the span records: the SDK cleans every attribute it is given at the
+    // start, sampled or not (most of the cost of a request not sampled), and sluice's samplers
+    // (OTEL_TRACES_SAMPLER's built-in ones) decide without looking at attributes.
+    const span = this.#tracer.startSpan(known ?? this.#otherName, { kind: this.#server }, context);
     if (!span.isRecording()) {
       // A trace this hop started and chose not to sample: the next hops must hear "not sampled"
       // (flags 00), or each parent-based sampler behind would start a trace of its own.
       if (parent === undefined) return unsampledDecision(span.spanContext());
       return undefined;
     }
+    span.setAttributes(attributes);
+    if (known === undefined)
+      span.setAttributes({ "http.request.method": "_OTHER", "http.request.method_original": method });
+    else span.setAttribute("http.request.method", method);
     return new SdkRequestSpan(span, span.spanContext(), this);
   }
 
@@ -396,13 +393,14 @@ class SdkTracer implements Tracer {
     const context = this.#parentContext(parent);
     const spanKind =
       kind === "client" ? api.SpanKind.CLIENT : kind === "producer" ? api.SpanKind.PRODUCER : this.#server;
-    const span = this.#tracer.startSpan(name, { kind: spanKind, attributes }, context);
+    const span = this.#tracer.startSpan(name, { kind: spanKind }, context); // attributes: as startRequestSpan
     const own = span.spanContext();
     if (!span.isRecording()) {
       if (parent !== undefined) return undefined;
       const traceparent = formatTraceparent({ traceId: own.traceId, spanId: own.spanId, flags: 0 });
       return { traceparent, end() {} };
     }
+    span.setAttributes(attributes);
     return new SdkHopSpan(span, this.#error, own);
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RawRequest } from "../common/http/raw/raw-request.ts";
-import { requestHasBody, scanRequestHeaders } from "../common/http/request-headers.ts";
+import { requestHasBody, requestHeader, scanRequestHeaders } from "../common/http/request-headers.ts";
 import { sendPlain } from "../common/http/respond.ts";
 import { addForwardedHeaders } from "./forwarded.ts";
 import type { RouterMetrics } from "./metrics.ts";
@@ -31,14 +31,7 @@ export function hostOf(req: IncomingMessage): string | undefined {
 }
 
 export function route(deps: HandlerDeps, req: IncomingMessage): Resolution {
-  const tag = req instanceof RawRequest ? req.header(TAG_HEADER) : req.headers[TAG_HEADER];
-  return resolve(
-    deps.table(),
-    hostOf(req),
-    req.url ?? "/",
-    typeof tag === "string" ? tag : undefined,
-    deps.options,
-  );
+  return resolve(deps.table(), hostOf(req), req.url ?? "/", requestHeader(req, TAG_HEADER), deps.options);
 }
 
 /**

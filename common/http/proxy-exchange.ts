@@ -9,6 +9,7 @@ import { sendGrpcTrailersOnly } from "./grpc-trailers-only.ts";
 import { endToEndHeaderObject, endToEndResponseHeaders } from "./hop-by-hop.ts";
 import { addHeaders } from "./raw/header-object.ts";
 import type { UpstreamDispatch } from "./raw/upstream-request.ts";
+import { requestHeader } from "./request-headers.ts";
 import { startRequestSpan } from "./request-span.ts";
 import { sendPlain } from "./respond.ts";
 
@@ -528,8 +529,7 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     const traceparent = this.span?.traceparent;
     if (traceparent !== undefined)
       return { trace_id: traceparent.slice(3, 35), span_id: traceparent.slice(36, 52) };
-    const incoming = this.req.headers.traceparent;
-    const parent = parseTraceparent(typeof incoming === "string" ? incoming : undefined);
+    const parent = parseTraceparent(requestHeader(this.req, "traceparent"));
     return parent === undefined ? {} : { trace_id: parent.traceId, span_id: parent.spanId };
   }
 }

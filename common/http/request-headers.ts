@@ -3,6 +3,7 @@ import type { Http2ServerRequest } from "node:http2";
 import type { HopAuth } from "../hop-auth.ts";
 import { HOP_AUTH_HEADER, isInternalHeader, PROBE_HEADER, PROXY_HEADER } from "../internal-headers.ts";
 import { isHopByHop, isPlainConnectionValue } from "./hop-by-hop.ts";
+import { RawRequest } from "./raw/raw-request.ts";
 
 /** What a proxy needs to know about an incoming request, learned in one pass over its headers. */
 export interface RequestHeaderFacts {
@@ -99,4 +100,15 @@ function removeConnectionNamed(out: string[], named: string[]): void {
 export function requestHasBody(req: IncomingMessage, facts: RequestHeaderFacts): boolean {
   if (req.httpVersionMajor === 2) return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
   return facts.hasBody;
+}
+
+/**
+ * One request header's value (lower-case name; repeats joined as node:http joins them), without
+ * making a raw request's header object: the data path reads two or three headers of a request's
+ * many. A header node:http keeps as an array (set-cookie) reads as absent.
+ */
+export function requestHeader(req: IncomingMessage | RawRequest, lowerName: string): string | undefined {
+  if (req instanceof RawRequest) return req.header(lowerName);
+  const value = req.headers[lowerName];
+  return typeof value === "string" ? value : undefined;
 }

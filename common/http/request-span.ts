@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { RequestSpan, Tracer } from "../tracing.ts";
+import { requestHeader } from "./request-headers.ts";
 
 /**
  * Starts this hop's span for a request when tracing is on and the trace sampled, and makes the
@@ -13,18 +14,13 @@ export function startRequestSpan(
   revision: string,
 ): RequestSpan | undefined {
   if (!tracer.enabled) return undefined;
-  const incoming = req.headers.traceparent;
   const url = req.url ?? "/";
   const query = url.indexOf("?");
-  const span = tracer.startRequestSpan(
-    typeof incoming === "string" ? incoming : undefined,
-    req.method ?? "GET",
-    {
-      "url.path": query === -1 ? url : url.slice(0, query),
-      "server.address": req.headers.host ?? String(req.headers[":authority"] ?? ""),
-      "sluice.revision": revision,
-    },
-  );
+  const span = tracer.startRequestSpan(requestHeader(req, "traceparent"), req.method ?? "GET", {
+    "url.path": query === -1 ? url : url.slice(0, query),
+    "server.address": requestHeader(req, "host") ?? requestHeader(req, ":authority") ?? "",
+    "sluice.revision": revision,
+  });
   if (span === undefined) return undefined;
   for (let i = 0; i < headers.length; i += 2) {
     if (headers[i].length === 11 && headers[i].toLowerCase() === "traceparent") {
