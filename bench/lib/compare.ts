@@ -4,6 +4,7 @@ import { type CpuSnapshot, cpuPerRequest, sumCpu } from "./cpu.ts";
 import type { DataPath } from "./data-path.ts";
 import { type LoadResult, runLoad } from "./load.ts";
 import { type BenchOptions, roundSeconds } from "./options.ts";
+import type { Pinning } from "./placement.ts";
 import { cpuMicros, memoryMb, processTree } from "./proc.ts";
 import { median } from "./stats.ts";
 
@@ -58,6 +59,8 @@ export interface Measurement extends LoadResult {
 function pidsOf(process: PathProcess): number[] {
   return process.tree ? processTree(process.pid) : [process.pid];
 }
+
+const targetPids = (target: Target) => target.processes.flatMap(pidsOf);
 
 /** `read` summed over a process (or its tree); NaN once it is gone, so one crash is a gap, not the end of the run. */
 function sumOver(process: PathProcess, read: (pid: number) => number): number {
@@ -124,24 +127,40 @@ export function summarizeRounds(
  * At each client count: warms every target, then runs `rounds` rounds in which the targets take
  * turns (A B C, A B C, …). Interleaving and taking the median round keeps a burst of noise on a
  * shared 2-core machine (another process, a GC, a frequency change) from deciding a comparison.
+ * With `pinning`, each target gets the measured CPU for its turn (placement.ts).
  */
-export async function measureAll(targets: Target[], options: BenchOptions): Promise<Measurement[]> {
+export async function measureAll(
+  targets: Target[],
+  options: BenchOptions,
+  pinning?: Pinning,
+): Promise<Measurement[]> {
   const seconds = roundSeconds(options);
   const results: Measurement[] = [];
-  for (const connections of options.connections) {
-    process.stderr.write(`${connections} connections: warm-up`);
-    if (options.warmupSeconds > 0)
+  const everyPid = () => targets.flatMap(targetPids);
+  const turnOf = (target: Target) => pinning?.measure(targetPids(target), everyPid());
+  pinning?.start();
+  try {
+    for (const connections of options.connections) {
+      process.stderr.write(`${connections} connections: warm-up`);
+      if (options.warmupSeconds > 0)
+        for (const target of targets) {
+          turnOf(target);
+          await runLoad(options.load, target.url, connections, options.warmupSeconds, target.headers);
+        }
+      const rounds = new Map<Target, Round[]>(targets.map((target) => [target, []]));
+      for (let round = 1; round <= options.rounds; round++) {
+        process.stderr.write(`, round ${round}`);
+        for (const target of targets) {
+          turnOf(target);
+          rounds.get(target)?.push(await measureRound(target, options, connections, seconds));
+        }
+      }
+      process.stderr.write("\n");
       for (const target of targets)
-        await runLoad(options.load, target.url, connections, options.warmupSeconds, target.headers);
-    const rounds = new Map<Target, Round[]>(targets.map((target) => [target, []]));
-    for (let round = 1; round <= options.rounds; round++) {
-      process.stderr.write(`, round ${round}`);
-      for (const target of targets)
-        rounds.get(target)?.push(await measureRound(target, options, connections, seconds));
+        results.push(summarizeRounds(target, connections, rounds.get(target) ?? [], rssOf(target)));
     }
-    process.stderr.write("\n");
-    for (const target of targets)
-      results.push(summarizeRounds(target, connections, rounds.get(target) ?? [], rssOf(target)));
+  } finally {
+    pinning?.stop(everyPid());
   }
   return results;
 }

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { DATA_PATHS, type DataPath, isDataPath } from "./data-path.ts";
 import { type LoadTool, pickLoadTool } from "./load.ts";
+import { isPlacement, PLACEMENTS, type Placement } from "./placement.ts";
 
 export interface BenchOptions {
   /** Measured seconds per target and client count, split over `rounds`. */
@@ -17,6 +18,8 @@ export interface BenchOptions {
   paced: boolean;
   /** The start-up family's long-idle sample, seconds; 0: none. */
   longIdleSeconds: number;
+  /** Where the measured processes run while loaded (placement.ts). */
+  placement: Placement;
 }
 
 /** The defaults, and the shorter ones of the "quick" preset (any option given still wins). */
@@ -37,6 +40,9 @@ export const OPTIONS_USAGE = `options:
   --load TOOL       wrk or autocannon (default: wrk when installed, it measures µs and costs
                     little CPU; autocannon runs in this process and rounds latency to whole ms)
   --paths L         data paths of sluice's processes, SLUICE_DATA_PATH (default node,raw)
+  --placement P     shared: the measured processes run wherever the kernel puts them, beside
+                    wrk and the app (default); pinned: each target's processes on a CPU of
+                    their own, wrk, the app and the rest on the others (placement.ts)
   --paced           also measure latency below saturation (8 clients, 1,000 req/s in all)
   --long-idle S     startup: also one queue-proxy per path left idle S seconds, then its RSS
                     (default 60, past the first optimizing compile its own probes bring on;
@@ -60,6 +66,7 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
         load: { type: "string" },
         paths: { type: "string", default: DATA_PATHS.join(",") },
         paced: { type: "boolean", default: false },
+        placement: { type: "string", default: "shared" },
         "long-idle": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -91,6 +98,9 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
   const badPath = paths.find((path) => !isDataPath(path));
   if (badPath !== undefined || paths.length === 0 || new Set(paths).size !== paths.length)
     throw new UsageError(`--paths ${values.paths}: expected some of ${DATA_PATHS.join(",")}, each once`);
+  const placement = String(values.placement);
+  if (!isPlacement(placement))
+    throw new UsageError(`--placement ${placement}: expected ${PLACEMENTS.join(" or ")}`);
   let load: LoadTool;
   try {
     load = pickLoadTool(values.load as string | undefined);
@@ -109,6 +119,7 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
       paths: paths as DataPath[],
       paced: values.paced === true,
       longIdleSeconds,
+      placement,
     },
   };
 }

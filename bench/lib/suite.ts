@@ -12,6 +12,7 @@ import { type BurstFigures, goalRows, type StartupFigures } from "./goals.ts";
 import type { BenchOptions } from "./options.ts";
 import { roundSeconds } from "./options.ts";
 import { type Paced, pacedReport } from "./paced-latency.ts";
+import { Pinning } from "./placement.ts";
 import { BenchProcesses } from "./processes.ts";
 import { printDetails, printRawVsNode, printSummary, printTracingCost, withRatios } from "./report.ts";
 import { saveResults } from "./results.ts";
@@ -38,6 +39,8 @@ function howComponentsRun(): string {
 const firstLine = (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0];
 
 export async function runSuite(choice: SuiteChoice, options: BenchOptions, name: string): Promise<void> {
+  // Before anything starts: a machine that cannot pin fails here, not after the start-up family.
+  const pinning = options.placement === "pinned" && choice.families.length > 0 ? new Pinning() : undefined;
   const processes = new BenchProcesses();
   const skipped: { target: string; reason: string }[] = [];
   let startup: { figures: StartupFigures[]; samples: unknown[] } | undefined;
@@ -74,9 +77,10 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
       console.log(
         `\nload: ${options.load} on 127.0.0.1, ${targets.length} targets; per target and client count ` +
           `${options.warmupSeconds} s warm-up, then ${options.rounds} interleaved rounds of ` +
-          `${roundSeconds(options)} s (figures: median round)`,
+          `${roundSeconds(options)} s (figures: median round)\n` +
+          `placement: ${pinning === undefined ? "shared (wherever the kernel puts each process)" : `pinned, ${pinning.describe()}`}`,
       );
-      rows = withRatios(await measureAll(targets, options));
+      rows = withRatios(await measureAll(targets, options, pinning));
       printDetails(rows);
       if (options.paced) paced = await pacedReport(targets, options);
     }
@@ -93,7 +97,7 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
     printTracingCost(rows);
   }
   if (rows.length > 0 || startup || burst) {
-    console.log("\n== issue 13 goals (this run) ==");
+    console.log(`\n== issue 13 goals (this run, placement ${options.placement}) ==`);
     const goals = goalRows(rows, options.paths, startup?.figures ?? [], burst?.figures);
     printTable(
       [

@@ -31,6 +31,9 @@ t.test("an unknown scenario or a bad option is refused with the usage", async (t
   const badPath = await bench(["serve", "--paths", "fast"]);
   t.equal(badPath.code, 2);
   t.match(badPath.stderr, "--paths fast");
+  const badPlacement = await bench(["serve", "--placement", "nowhere"]);
+  t.equal(badPlacement.code, 2);
+  t.match(badPlacement.stderr, "--placement nowhere: expected shared or pinned");
 });
 
 t.test(
