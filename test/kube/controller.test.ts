@@ -24,6 +24,9 @@ import { waitFor } from "../helpers/processes.ts";
 import { startRouter } from "../helpers/router.ts";
 
 const skip = (await skipUnlessControlPlane(t)) || skipUnlessPodNetwork();
+// A control plane, two autoscalers, a leader's death and an API server restart: its own test
+// allows 240 s, more than tap's 120 s per file (which a busy CI run once hit).
+t.setTimeout(300_000);
 const namespace = "default";
 
 /** The autoscaler that answers ready: the one holding the Lease. */
