@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HopAuth } from "../common/hop-auth.ts";
-import { requestHasBody, scanRequestHeaders } from "../common/http/request-headers.ts";
+import { requestHasBody, requestHeader, scanRequestHeaders } from "../common/http/request-headers.ts";
 import { sendPlain } from "../common/http/respond.ts";
 import { REVISION_HEADER } from "../common/internal-headers.ts";
 import { ActivatorExchange } from "./activator-exchange.ts";
@@ -22,7 +22,7 @@ export function createActivatorHandler(
   return function handleRequest(req, res) {
     const headers: string[] = [];
     const facts = scanRequestHeaders(req.rawHeaders, headers, auth);
-    const found = checkRequest(table, req.headers[REVISION_HEADER], facts, auth);
+    const found = checkRequest(table, requestHeader(req, REVISION_HEADER), facts, auth);
     if ("status" in found) {
       if (found.poke) reporter.poke(found.poke); // new demand earns the revision another try
       return sendPlain(res, found.status, found.message, found.headers);
