@@ -120,3 +120,42 @@ t.test(
     t.equal(pool.connections, 0, "the connection is dropped");
   },
 );
+
+t.test("a body paused longer than the body timeout is timed afresh once resumed", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  // The app sends a first chunk, then the rest 900 ms later; the reader pauses from 100 ms (the
+  // sweep has stamped the first chunk by then) to 800 ms. Timed from that stamp, the 100 ms wait
+  // after resume() would look like 800.
+  const app = createServer((_req, res) => {
+    res.write("first ");
+    setTimeout(() => res.end("rest"), 900).unref();
+  });
+  const port = await listen(app, 0);
+  t.teardown(() => {
+    app.closeAllConnections();
+    app.close();
+  });
+  const bodyTimeoutMs = 300; // the sweep looks every 37 ms
+  const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 4000, bodyTimeoutMs });
+  t.teardown(() => pool.close());
+
+  const body = await new Promise<string>((resolve, reject) => {
+    let body = "";
+    pool.dispatch(
+      { origin: `http://127.0.0.1:${port}`, path: "/", method: "GET" },
+      {
+        onResponseData: (controller, chunk) => {
+          if (body === "")
+            setTimeout(() => {
+              controller.pause();
+              setTimeout(() => controller.resume(), 700);
+            }, 100);
+          body += chunk;
+        },
+        onResponseEnd: () => resolve(body),
+        onResponseError: (_controller, error) => reject(error),
+      },
+    );
+  });
+  t.equal(body, "first rest", "not cut by a body timeout counted across the pause");
+});

@@ -13,7 +13,8 @@ export const EXPIRED = -2;
 
 /**
  * One stamp at one sweep: the stamp to keep (`stampAs`, normally `now`, for an UNSTAMPED one), or
- * EXPIRED when more than `limitMs` passed since it. A limit of 0 times nothing.
+ * EXPIRED when more than `limitMs` passed since it. A limit of 0 times nothing. Real stamps are
+ * Date.now() times, so none is ever mistaken for UNSTAMPED, UNTIMED or EXPIRED.
  */
 export function sweepStamp(stamp: number, now: number, limitMs: number, stampAs = now): number {
   if (limitMs === 0 || stamp === UNTIMED) return stamp;

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import type { BodySink, RawRequest } from "./raw-request.ts";
-import { UNTIMED } from "./sweep-stamp.ts";
+import { UNSTAMPED, UNTIMED } from "./sweep-stamp.ts";
 
 /** undici's dispatch handler, the part the Exchange implements: both pools drive the same one. */
 export interface UpstreamHandler {
@@ -100,6 +100,7 @@ export class UpstreamRequest implements BodySink {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.lastDataAt = UNSTAMPED; // the body timeout starts afresh (as undici's), not from before the pause
     if (!this.done) this.carrier?.resume();
   }
 
