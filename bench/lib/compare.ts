@@ -136,8 +136,7 @@ export async function measureAll(
 ): Promise<Measurement[]> {
   const seconds = roundSeconds(options);
   const results: Measurement[] = [];
-  const everyPid = () => targets.flatMap(targetPids);
-  const turnOf = (target: Target) => pinning?.measure(targetPids(target), everyPid());
+  const turnOf = (target: Target) => pinning?.measure(targetPids(target));
   pinning?.start();
   try {
     for (const connections of options.connections) {
@@ -160,7 +159,7 @@ export async function measureAll(
         results.push(summarizeRounds(target, connections, rounds.get(target) ?? [], rssOf(target)));
     }
   } finally {
-    pinning?.stop(everyPid());
+    pinning?.stop();
   }
   return results;
 }

@@ -4,6 +4,7 @@
 // processes on the rest — a proxy with a core to itself, as the experiment behind issue 13's goals
 // measured. The two answer different questions, so the report says which one a run used.
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 
 export const PLACEMENTS = ["shared", "pinned"] as const;
 export type Placement = (typeof PLACEMENTS)[number];
@@ -42,25 +43,30 @@ function affinity(pid: number): string {
 function pin(pids: number[], cpus: string): void {
   for (const pid of pids) {
     try {
-      execFileSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
-    } catch {
-      // gone: the round charges it as NaN anyway
+      execFileSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: ["ignore", "ignore", "pipe"] });
+    } catch (error) {
+      if (!existsSync(`/proc/${pid}`)) continue; // gone: the round charges it as NaN anyway
+      const why = String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim();
+      throw new Error(`pinned placement: cannot move process ${pid} to CPU ${cpus}: ${why}`);
     }
   }
 }
 
 /**
  * Pinned placement over a run: `start` moves this process (and so the load tool it spawns) to the
- * rest; `measure` gives one target's processes the measured CPU and moves every other known
- * process to the rest; `stop` gives all CPUs back, so what runs next (the cold burst) is not pinned.
+ * rest; `measure` gives one target's processes the measured CPU and moves every other process the
+ * run started (`others()`: the app, other targets, the OTLP sink…) to the rest; `stop` gives all
+ * CPUs back, so what runs next (paced latency, the cold burst) is not pinned.
  */
 export class Pinning {
   readonly #all: string;
   readonly #cpus: { measured: string; rest: string };
+  readonly #others: () => number[];
 
-  constructor() {
+  constructor(others: () => number[]) {
     this.#all = affinity(process.pid);
     this.#cpus = splitCpus(parseCpuList(this.#all));
+    this.#others = others;
   }
 
   describe(): string {
@@ -71,16 +77,16 @@ export class Pinning {
     pin([process.pid], this.#cpus.rest);
   }
 
-  measure(targetPids: number[], otherPids: number[]): void {
+  measure(targetPids: number[]): void {
     const mine = new Set(targetPids);
     pin(
-      otherPids.filter((pid) => !mine.has(pid)),
+      this.#others().filter((pid) => !mine.has(pid)),
       this.#cpus.rest,
     );
     pin(targetPids, this.#cpus.measured);
   }
 
-  stop(otherPids: number[]): void {
-    pin([process.pid, ...otherPids], this.#all);
+  stop(): void {
+    pin([process.pid, ...this.#others()], this.#all);
   }
 }

@@ -18,6 +18,7 @@ import {
 import { type Child, startAndWait } from "./children.ts";
 import { type DataPath, dataPathEnv } from "./data-path.ts";
 import { startNginx } from "./nginx.ts";
+import { processTree } from "./proc.ts";
 import { answers200, portAnswers } from "./ready.ts";
 
 const here = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
@@ -244,6 +245,11 @@ export class BenchProcesses {
       OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
       OTEL_TRACES_SAMPLER_ARG: String(sampled),
     };
+  }
+
+  /** Every process started so far, with its descendants (nginx's workers). */
+  pids(): number[] {
+    return this.#children.flatMap((child) => processTree(child.pid));
   }
 
   async stop(): Promise<void> {

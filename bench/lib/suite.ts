@@ -40,8 +40,11 @@ const firstLine = (error: unknown) => String((error as Error)?.message ?? error)
 
 export async function runSuite(choice: SuiteChoice, options: BenchOptions, name: string): Promise<void> {
   // Before anything starts: a machine that cannot pin fails here, not after the start-up family.
-  const pinning = options.placement === "pinned" && choice.families.length > 0 ? new Pinning() : undefined;
   const processes = new BenchProcesses();
+  const pinning =
+    options.placement === "pinned" && choice.families.length > 0
+      ? new Pinning(() => processes.pids())
+      : undefined;
   const skipped: { target: string; reason: string }[] = [];
   let startup: { figures: StartupFigures[]; samples: unknown[] } | undefined;
   let burst: { figures: BurstFigures; result?: unknown } | undefined;
@@ -97,7 +100,9 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
     printTracingCost(rows);
   }
   if (rows.length > 0 || startup || burst) {
-    console.log(`\n== issue 13 goals (this run, placement ${options.placement}) ==`);
+    console.log(
+      `\n== issue 13 goals (this run; placement ${options.placement} for the load figures, start-up and burst unpinned) ==`,
+    );
     const goals = goalRows(rows, options.paths, startup?.figures ?? [], burst?.figures);
     printTable(
       [

@@ -9,6 +9,7 @@ const allowedCpus = (pid: number) =>
   /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
 
 t.test("taskset's CPU lists", async (t) => {
+  t.same(parseCpuList("0-2"), [0, 1, 2]);
   t.same(parseCpuList("0"), [0]);
   t.same(parseCpuList("0-3,6\n"), [0, 1, 2, 3, 6]);
   t.throws(() => parseCpuList("0-a"), /cannot read CPU list "0-a"/);
@@ -24,28 +25,30 @@ t.test(
   "pinning moves a target's processes and gives every CPU back at the end",
   { skip: availableParallelism() < 2 ? "one CPU: nothing to pin apart" : false },
   async (t) => {
-    const before = allowedCpus(process.pid) ?? "";
-    const { measured, rest } = splitCpus(parseCpuList(before));
+    const before = parseCpuList(allowedCpus(process.pid) ?? "");
+    const cpus = (pid: number) => parseCpuList(allowedCpus(pid) ?? ""); // the kernel writes ranges: "0-2"
+    const { measured, rest } = splitCpus(before);
+    const [measuredCpus, restCpus] = [parseCpuList(measured), parseCpuList(rest)];
     const target = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
     const other = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
-    t.teardown(() => {
-      target.kill();
-      other.kill();
-    });
     await Promise.all([once(target, "spawn"), once(other, "spawn")]);
     const pids = [target.pid as number, other.pid as number];
 
-    const pinning = new Pinning();
+    const pinning = new Pinning(() => pids);
+    t.teardown(() => {
+      pinning.stop(); // also when an assertion below throws
+      target.kill();
+      other.kill();
+    });
     pinning.start();
-    t.equal(allowedCpus(process.pid), rest, "the bench (and the load tool it spawns) on the rest");
-    pinning.measure([pids[0]], pids);
-    t.equal(allowedCpus(pids[0]), measured, "the target on the measured CPU");
-    t.equal(allowedCpus(pids[1]), rest, "another target's process on the rest");
-    pinning.measure([pids[1]], pids);
-    t.equal(allowedCpus(pids[1]), measured, "turns change places");
-    t.equal(allowedCpus(pids[0]), rest);
-    pinning.stop(pids);
-    for (const pid of [process.pid, ...pids])
-      t.equal(allowedCpus(pid), before, `pid ${pid}: every CPU again`);
+    t.same(cpus(process.pid), restCpus, "the bench (and the load tool it spawns) on the rest");
+    pinning.measure([pids[0]]);
+    t.same(cpus(pids[0]), measuredCpus, "the target on the measured CPU");
+    t.same(cpus(pids[1]), restCpus, "every other process on the rest");
+    pinning.measure([pids[1]]);
+    t.same(cpus(pids[1]), measuredCpus, "turns change places");
+    t.same(cpus(pids[0]), restCpus);
+    pinning.stop();
+    for (const pid of [process.pid, ...pids]) t.same(cpus(pid), before, `pid ${pid}: every CPU again`);
   },
 );
