@@ -70,7 +70,7 @@ export class Pinning {
   }
 
   describe(): string {
-    return `the measured target's processes on CPU ${this.#cpus.measured}; load tool, app and the other targets on ${this.#cpus.rest}`;
+    return `the measured target's processes on CPU ${this.#cpus.measured}; the load tool and every other process the run started on ${this.#cpus.rest}`;
   }
 
   start(): void {
