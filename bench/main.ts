@@ -28,7 +28,7 @@ const FAMILIES: Record<string, { load: () => Promise<Scenario>; about: string }>
   },
   floor: {
     load: async () => (await import("./references.ts")).floor,
-    about: "the bare node:http + undici forwarder: the floor for a Node proxy",
+    about: "the floors: the bare node:http + undici forwarder, and the raw path with nothing of the router",
   },
   "router-10k": {
     load: async () => (await import("./router.ts")).routerMany,

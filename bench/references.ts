@@ -1,6 +1,8 @@
 // The references every run measures sluice against: the app itself and nginx one hop in front of
-// it; and, on request, the bare node:http + undici forwarder (the floor for a Node proxy).
+// it; and, on request, the floors: the bare node:http + undici forwarder (the floor for a Node
+// proxy) and sluice's raw path forwarding with nothing of the router (the floor for the router).
 
+import { RAW_FLOOR } from "./lib/goals.ts";
 import { NGINX } from "./lib/nginx.ts";
 import { loopbackUrl } from "./lib/processes.ts";
 import type { Scenario } from "./lib/scenario.ts";
@@ -42,7 +44,8 @@ export const references: Scenario = {
 
 export const floor: Scenario = {
   name: "floor",
-  about: "the bare node:http + undici forwarder in front of the app: the floor for a Node proxy",
+  about:
+    "in front of the app, the bare node:http + undici forwarder (the floor for a Node proxy) and the raw path with nothing of the router (its floor)",
   plan: (processes) => [
     {
       name: "bare-forwarder",
@@ -53,6 +56,18 @@ export const floor: Scenario = {
           family: "floor",
           url: loopbackUrl(bare.port),
           processes: [{ label: "bare-forwarder", pid: bare.pid }],
+        };
+      },
+    },
+    {
+      name: RAW_FLOOR,
+      start: async () => {
+        const raw = await processes.rawForwarder();
+        return {
+          name: RAW_FLOOR,
+          family: "floor",
+          url: loopbackUrl(raw.port),
+          processes: [{ label: "raw-forwarder", pid: raw.pid }],
         };
       },
     },

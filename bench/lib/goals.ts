@@ -15,6 +15,9 @@ export interface StartupFigures {
   longIdleRssMb?: number;
 }
 
+/** The raw path's floor target (bench/references.ts). */
+export const RAW_FLOOR = "raw-forwarder";
+
 /** What the cold burst gave: its p99 when it reported one, or why there is none. */
 export type BurstFigures = { p99Ms: number } | { missing: string };
 
@@ -65,6 +68,20 @@ export function goalRows(
       max: 1.5,
       digits: 2,
       values: (p) => perCount((c) => at("router", p, c)?.ownXNginx),
+    },
+    {
+      // The technique itself, without the router's features (apps/raw-forwarder.ts): how far the
+      // router alone could come down in this run and placement.
+      figure: `raw path forwarding with nothing of the router (its floor), CPU/req ×nginx @${counts.join("/")}`,
+      before: "-",
+      goal: "(for comparison)",
+      digits: 2,
+      values: (p) =>
+        perCount((c) =>
+          p === "raw"
+            ? rows.find((r) => r.target === RAW_FLOOR && r.connections === c)?.ownXNginx
+            : undefined,
+        ),
     },
     {
       figure: `router's own CPU on router→qp, ×nginx @${counts.join("/")}`,

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, freePorts } from "../../common/free-port.ts";
+import { DATA_PATH_ENV, DATA_PATH_NODE_OPTIONS } from "../../common/prebuilt.ts";
 import type { DataPlaneState, RevisionState, ServiceState } from "../../common/state.ts";
 import {
   type FakeAutoscaler,
@@ -144,6 +145,26 @@ export class BenchProcesses {
         env: { PORT: String(port), UPSTREAM_PORT: String((await this.app()).port) },
         ready: answers200(loopbackUrl(port)),
       });
+      return this.#keep(child, port);
+    });
+  }
+
+  /**
+   * sluice's raw HTTP/1.1 path forwarding to the app with nothing of the router (apps/raw-forwarder.ts):
+   * the floor for the router on that path.
+   */
+  rawForwarder(): Promise<Running> {
+    return this.#once("raw-floor", async () => {
+      const port = await freePort();
+      // With the router's Node settings, so that the two differ only in what they run.
+      const child = await startAndWait(
+        process.execPath,
+        [...DATA_PATH_NODE_OPTIONS, here("apps/raw-forwarder.ts")],
+        {
+          env: { ...DATA_PATH_ENV, PORT: String(port), UPSTREAM_PORT: String((await this.app()).port) },
+          ready: answers200(loopbackUrl(port)),
+        },
+      );
       return this.#keep(child, port);
     });
   }

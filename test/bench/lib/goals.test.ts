@@ -89,3 +89,34 @@ t.test("goals: a hop that seems to take latency away is noise, not a goal met", 
   t.equal(added?.byPath.raw, "-9.000");
   t.equal(added?.met.raw, "noisy");
 });
+
+t.test("goals: the raw path's floor sits beside the router alone, under the raw path only", async (t) => {
+  const measured = withRatios(
+    [8, 64].flatMap((connections) => [
+      measurement({ target: "nginx", connections, ownCpu: 20, pathCpu: 20 }),
+      measurement({ target: "raw-forwarder", family: "floor", connections, ownCpu: 24, pathCpu: 24 }),
+      measurement({
+        target: "router [raw]",
+        family: "router",
+        path: "raw",
+        connections,
+        ownCpu: 30,
+        pathCpu: 30,
+      }),
+    ]),
+  );
+  const goals = goalRows(measured, ["node", "raw"], [], undefined);
+  const floor = goals.find((g) => g.figure.startsWith("raw path forwarding"));
+  t.same(floor?.byPath, { node: "- / -", raw: "1.20 / 1.20" });
+  t.same([floor?.goal, floor?.met.raw], ["(for comparison)", "-"]);
+  t.equal(goals.indexOf(floor as never), 1, "right after the router alone");
+  t.notOk(
+    goalRows(
+      measured.filter((r) => r.target !== "raw-forwarder"),
+      ["raw"],
+      [],
+      undefined,
+    ).some((g) => g.figure.startsWith("raw path forwarding")),
+    "no floor in the run: no row",
+  );
+});
