@@ -7,13 +7,14 @@
 //
 // PORT (0 = any; reported over IPC when there is a channel), UPSTREAM_PORT (on 127.0.0.1).
 import { createDataListener } from "../../common/http/data-listener.ts";
-import { endToEndRawHeaders, endToEndResponseHeaders } from "../../common/http/hop-by-hop.ts";
+import { endToEndResponseHeaders } from "../../common/http/hop-by-hop.ts";
 import { DEFAULT_LIMITS } from "../../common/http/listener-limits.ts";
 import { chooseDataPath } from "../../common/http/raw/data-path.ts";
 import type { RawRequest } from "../../common/http/raw/raw-request.ts";
 import type { RawResponse } from "../../common/http/raw/raw-response.ts";
 import { UpstreamPool } from "../../common/http/raw/upstream-pool.ts";
 import type { UpstreamHandler, UpstreamRequest } from "../../common/http/raw/upstream-request.ts";
+import { scanRequestHeaders } from "../../common/http/request-headers.ts";
 import { createLogger } from "../../common/log.ts";
 
 const dataPath = chooseDataPath("raw");
@@ -51,20 +52,11 @@ class Forward implements UpstreamHandler {
 }
 
 function forward(req: RawRequest, res: RawResponse): void {
-  const raw = req.rawHeaders;
-  let hasBody = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i].toLowerCase();
-    if (lower === "transfer-encoding" || (lower === "content-length" && raw[i + 1] !== "0")) hasBody = true;
-  }
+  // The router's own header pass: end-to-end headers copied, and whether a body follows.
+  const headers: string[] = [];
+  const { hasBody } = scanRequestHeaders(req.rawHeaders, headers);
   upstream.dispatch(
-    {
-      origin,
-      path: req.url,
-      method: req.method,
-      headers: endToEndRawHeaders(raw),
-      body: hasBody ? req : null,
-    },
+    { origin, path: req.url, method: req.method, headers, body: hasBody ? req : null },
     new Forward(res),
   );
 }
