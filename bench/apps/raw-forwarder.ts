@@ -19,7 +19,12 @@ import { createLogger } from "../../common/log.ts";
 
 const dataPath = chooseDataPath("raw");
 if (dataPath.name !== "raw") throw new Error(`raw-forwarder: no raw path here: ${dataPath.fallback}`);
-const origin = `http://127.0.0.1:${process.env.UPSTREAM_PORT}`;
+const upstreamPort = Number(process.env.UPSTREAM_PORT);
+if (!Number.isInteger(upstreamPort) || upstreamPort < 1 || upstreamPort > 65535)
+  throw new Error(
+    `raw-forwarder: UPSTREAM_PORT must be the app's port on 127.0.0.1, got ${JSON.stringify(process.env.UPSTREAM_PORT)}`,
+  );
+const origin = `http://127.0.0.1:${upstreamPort}`;
 const upstream = new UpstreamPool(dataPath.parser, { keepAliveTimeoutMs: 4000 });
 
 class Forward implements UpstreamHandler {

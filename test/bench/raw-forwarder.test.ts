@@ -97,3 +97,10 @@ function rawExchange(port: number, bytes: string): Promise<string> {
     socket.on("error", reject);
   });
 }
+
+t.test("raw-forwarder: no app port, no start, and says why", async (t) => {
+  await t.rejects(
+    startProcess(t, "bench/apps/raw-forwarder.ts", { PORT: "0", UPSTREAM_PORT: "" }),
+    /UPSTREAM_PORT must be the app's port on 127\.0\.0\.1, got ""/,
+  );
+});
