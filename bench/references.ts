@@ -1,8 +1,10 @@
 // The references every run measures sluice against: the app itself and nginx one hop in front of
 // it; and, on request, the floors: the bare node:http + undici forwarder (the floor for a Node
-// proxy) and sluice's raw path forwarding with nothing of the router (the floor for the router).
+// proxy), sluice's raw path forwarding with nothing of the router (the floor for the router), and
+// the same technique with none of sluice's code, with either llhttp build (the floor for the raw
+// path itself).
 
-import { RAW_FLOOR } from "./lib/goals.ts";
+import { LLHTTP_FLOORS, RAW_FLOOR } from "./lib/goals.ts";
 import { NGINX } from "./lib/nginx.ts";
 import { loopbackUrl } from "./lib/processes.ts";
 import type { Scenario } from "./lib/scenario.ts";
@@ -45,7 +47,7 @@ export const references: Scenario = {
 export const floor: Scenario = {
   name: "floor",
   about:
-    "in front of the app, the bare node:http + undici forwarder (the floor for a Node proxy) and the raw path with nothing of the router (its floor)",
+    "in front of the app, the bare node:http + undici forwarder (the floor for a Node proxy), the raw path with nothing of the router (its floor), and llhttp on raw sockets with none of sluice's code, node's binding and undici's WebAssembly (the raw path's floor)",
   plan: (processes) => [
     {
       name: "bare-forwarder",
@@ -71,5 +73,17 @@ export const floor: Scenario = {
         };
       },
     },
+    ...(["node", "wasm"] as const).map((parser) => ({
+      name: LLHTTP_FLOORS[parser],
+      start: async () => {
+        const floor = await processes.llhttpForwarder(parser);
+        return {
+          name: LLHTTP_FLOORS[parser],
+          family: "floor",
+          url: loopbackUrl(floor.port),
+          processes: [{ label: "llhttp-forwarder", pid: floor.pid }],
+        };
+      },
+    })),
   ],
 };

@@ -1,9 +1,9 @@
 // The floor for the router on the raw path: sluice's raw HTTP/1.1 pieces (the sniffing listener,
 // llhttp reading both sockets in C++, the upstream pool) forwarding to one origin, and nothing
 // else: no routing, gate, stats, metrics, spans, timeouts or X-Forwarded headers. What the router
-// costs above this is its features; what this costs above nginx is the technique itself (the
-// experiment behind issue 13 measured its own such forwarder at 1.16–1.29× nginx, pinned).
-// Unlike bare-forwarder.ts it moves with sluice's raw-path code: that is what it measures.
+// costs above this is its features; what this costs above llhttp-forwarder.ts (the same technique
+// with none of sluice's code) is sluice's raw-path code. Unlike bare-forwarder.ts it moves with
+// sluice's raw-path code: that is what it measures.
 //
 // PORT (0 = any; reported over IPC when there is a channel), UPSTREAM_PORT (on 127.0.0.1).
 import { createDataListener } from "../../common/http/data-listener.ts";

@@ -17,6 +17,8 @@ export interface StartupFigures {
 
 /** The raw path's floor target (bench/references.ts). */
 export const RAW_FLOOR = "raw-forwarder";
+/** The technique's floor targets, by llhttp build: none of sluice's code (bench/references.ts). */
+export const LLHTTP_FLOORS = { node: "llhttp-forwarder", wasm: "llhttp-forwarder wasm" } as const;
 
 /** What the cold burst gave: its p99 when it reported one, or why there is none. */
 export type BurstFigures = { p99Ms: number } | { missing: string };
@@ -60,6 +62,16 @@ export function goalRows(
   const perCount = (pick: (c: number) => number | undefined) => counts.map((c) => pick(c) ?? Number.NaN);
   const startOf = (path: DataPath) => startup.find((s) => s.path === path);
   const at64 = counts.includes(64) ? [64] : counts.slice(-1);
+  // A floor target's ratio, shown under the raw path (it is built from it) for comparison.
+  const floorRow = (target: string) => ({
+    before: "-",
+    goal: "(for comparison)",
+    digits: 2,
+    values: (p: DataPath) =>
+      perCount((c) =>
+        p === "raw" ? rows.find((r) => r.target === target && r.connections === c)?.ownXNginx : undefined,
+      ),
+  });
   const goals: Goal[] = [
     {
       figure: `router alone (router→app), CPU/req ×nginx @${counts.join("/")}`,
@@ -70,18 +82,16 @@ export function goalRows(
       values: (p) => perCount((c) => at("router", p, c)?.ownXNginx),
     },
     {
-      // The technique itself, without the router's features (apps/raw-forwarder.ts): how far the
-      // router alone could come down in this run and placement.
+      // Sluice's raw path without the router's features (apps/raw-forwarder.ts): how far the
+      // router alone could come down in this run and placement by slimming its features.
       figure: `raw path forwarding with nothing of the router (its floor), CPU/req ×nginx @${counts.join("/")}`,
-      before: "-",
-      goal: "(for comparison)",
-      digits: 2,
-      values: (p) =>
-        perCount((c) =>
-          p === "raw"
-            ? rows.find((r) => r.target === RAW_FLOOR && r.connections === c)?.ownXNginx
-            : undefined,
-        ),
+      ...floorRow(RAW_FLOOR),
+    },
+    {
+      // The technique with none of sluice's code (apps/llhttp-forwarder.ts, node's llhttp): what
+      // the raw path itself costs above it is sluice's own code on every request.
+      figure: `the technique alone: llhttp forwarder, none of sluice's code, CPU/req ×nginx @${counts.join("/")}`,
+      ...floorRow(LLHTTP_FLOORS.node),
     },
     {
       figure: `router's own CPU on router→qp, ×nginx @${counts.join("/")}`,

@@ -169,6 +169,30 @@ export class BenchProcesses {
     });
   }
 
+  /**
+   * The technique with none of sluice's code (apps/llhttp-forwarder.ts), framed by node's llhttp
+   * binding or undici's WebAssembly build: the floor under the raw path itself.
+   */
+  llhttpForwarder(parser: "node" | "wasm"): Promise<Running> {
+    return this.#once(`llhttp-floor:${parser}`, async () => {
+      const port = await freePort();
+      const child = await startAndWait(
+        process.execPath,
+        [...DATA_PATH_NODE_OPTIONS, here("apps/llhttp-forwarder.ts")],
+        {
+          env: {
+            ...DATA_PATH_ENV,
+            PORT: String(port),
+            UPSTREAM_PORT: String((await this.app()).port),
+            LLHTTP: parser,
+          },
+          ready: answers200(loopbackUrl(port)),
+        },
+      );
+      return this.#keep(child, port);
+    });
+  }
+
   /** A queue-proxy of `path` serving on a Unix socket too (as local pods do), or on TCP alone. */
   queueProxy(path: DataPath, socket: "socket" | "tcp" = "socket"): Promise<Running> {
     return this.#once(`queue-proxy:${path}:${socket}`, async () => {

@@ -90,11 +90,13 @@ t.test("goals: a hop that seems to take latency away is noise, not a goal met", 
   t.equal(added?.met.raw, "noisy");
 });
 
-t.test("goals: the raw path's floor sits beside the router alone, under the raw path only", async (t) => {
+t.test("goals: the floors sit beside the router alone, under the raw path only", async (t) => {
   const measured = withRatios(
     [8, 64].flatMap((connections) => [
       measurement({ target: "nginx", connections, ownCpu: 20, pathCpu: 20 }),
       measurement({ target: "raw-forwarder", family: "floor", connections, ownCpu: 24, pathCpu: 24 }),
+      measurement({ target: "llhttp-forwarder", family: "floor", connections, ownCpu: 22, pathCpu: 22 }),
+      measurement({ target: "llhttp-forwarder wasm", family: "floor", connections, ownCpu: 26, pathCpu: 26 }),
       measurement({
         target: "router [raw]",
         family: "router",
@@ -110,13 +112,16 @@ t.test("goals: the raw path's floor sits beside the router alone, under the raw 
   t.same(floor?.byPath, { node: "- / -", raw: "1.20 / 1.20" });
   t.same([floor?.goal, floor?.met.raw], ["(for comparison)", "-"]);
   t.equal(goals.indexOf(floor as never), 1, "right after the router alone");
+  const technique = goals.find((g) => g.figure.startsWith("the technique alone"));
+  t.same(technique?.byPath, { node: "- / -", raw: "1.10 / 1.10" }, "node's llhttp, not the WebAssembly one");
+  t.equal(goals.indexOf(technique as never), 2, "after the raw path's floor");
   t.notOk(
     goalRows(
-      measured.filter((r) => r.target !== "raw-forwarder"),
+      measured.filter((r) => r.family !== "floor"),
       ["raw"],
       [],
       undefined,
-    ).some((g) => g.figure.startsWith("raw path forwarding")),
+    ).some((g) => g.figure.startsWith("raw path forwarding") || g.figure.startsWith("the technique alone")),
     "no floor in the run: no row",
   );
 });
