@@ -10,9 +10,12 @@
 // JavaScript per parser event and per read; or `wasm`, undici's WebAssembly build, fed from the
 // handle's read callback (one JavaScript call per read, parser events as calls out of WebAssembly).
 //
-// It forwards only what the benchmark sends, and says so: requests without a body and not HEAD
-// (others get 501), answers buffered whole and sent on with their length (fine for a small answer, not for
-// streaming), fixed hop-by-hop headers dropped (as nginx does, not the names Connection lists).
+// It forwards only what the benchmark sends, and says so: requests without a body, not HEAD, not
+// an upgrade (others get 501, after the answers due before them), answers buffered whole and
+// sent on with their length (fine for a small answer, not for streaming), fixed hop-by-hop
+// headers dropped (as nginx does, not the names Connection lists). Connection: close and
+// HTTP/1.0 are not honoured (the connection stays open), and a 204's or 1xx's answer gets
+// content-length: 0: the load sends neither.
 // Node internals (process.binding's stream_wrap, _http_common), like the raw path itself.
 //
 // PORT (0 = any; reported over IPC when there is a channel), UPSTREAM_PORT (on 127.0.0.1), LLHTTP.
@@ -80,40 +83,48 @@ class Pair {
   readonly clientHandle: Handle;
   upstreamHandle: Handle | null = null;
   upstream: Socket | null = null;
-  /** Request heads written before the upstream connection was made. */
+  /** Request heads held until the upstream connection is made. */
   waiting = "";
+  /** Requests sent upstream and not answered yet (pipelined ones answer in order). */
+  outstanding = 0;
+  /** The last thing this connection says (a 501, 400 or 502), once the answers before it are out. */
+  lastWords: string | null = null;
   answerHead = "";
   answerBody = "";
 
   constructor(client: Socket) {
     this.client = client;
     this.clientHandle = handleOf(client);
-    client.on("error", () => this.close());
-    client.on("close", () => this.close());
+    client.on("error", () => this.onClientGone());
+    client.on("close", () => this.onClientGone());
   }
 
-  request(method: string, url: string, headers: readonly string[]): void {
-    // A HEAD's answer announces a length whose body never comes.
+  onRequest(method: string, url: string, headers: readonly string[]): void {
+    if (this.lastWords !== null) return; // refused already: nothing after it goes upstream
+    // A HEAD's answer announces a length whose body never comes; an upgrade is not HTTP after it.
     if (method === "HEAD") {
-      this.#refuse();
+      this.#end(NOT_IMPLEMENTED);
       return;
     }
     let head = `${method} ${url} HTTP/1.1\r\n`;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i].toLowerCase();
-      if (name === "content-length" ? headers[i + 1] !== "0" : name === "transfer-encoding") {
-        this.#refuse();
+      const body = name === "content-length" ? headers[i + 1] !== "0" : name === "transfer-encoding";
+      if (body || name === "upgrade") {
+        this.#end(NOT_IMPLEMENTED);
         return;
       }
+      // Request names go on as sent (as nginx does); only the answer's are lower-cased, below.
       if (!HOP_BY_HOP.has(name)) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     }
     head += "\r\n";
+    this.outstanding++;
     if (this.upstreamHandle !== null) write(this.upstreamHandle, head);
     else if (this.upstream === null) this.#connect(head);
     else this.waiting += head;
   }
 
-  answerStarted(status: number, headers: readonly string[]): void {
+  onAnswerStart(status: number, headers: readonly string[]): void {
     let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i].toLowerCase();
@@ -123,36 +134,44 @@ class Pair {
     this.answerBody = "";
   }
 
-  answerBodyPart(text: string): void {
+  onAnswerBody(text: string): void {
     this.answerBody += text;
   }
 
-  answerEnded(): void {
+  onAnswerEnd(): void {
     write(
       this.clientHandle,
       `${this.answerHead}content-length: ${this.answerBody.length}\r\n\r\n${this.answerBody}`,
     );
+    this.outstanding--;
+    if (this.outstanding === 0 && this.lastWords !== null) this.#end(this.lastWords);
   }
 
-  /** What a parser found wrong: the client gets 400 (its request) or 502 (the app's answer). */
-  failed(side: "request" | "response"): void {
-    const status = side === "request" ? "400 Bad Request" : "502 Bad Gateway";
-    write(this.clientHandle, `HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-    this.client.end();
+  /** A parser found bad framing: the client's (400) or the app's (502). */
+  onParseError(side: "request" | "response"): void {
+    this.#end(side === "request" ? BAD_REQUEST : BAD_GATEWAY);
+  }
+
+  /** The app's connection failed or closed: a 502 if an answer was still due, else just the end. */
+  onUpstreamGone(): void {
+    this.upstream?.destroy();
+    if (this.outstanding > 0) {
+      this.outstanding = 0;
+      this.#end(BAD_GATEWAY);
+    } else this.client.end(); // after what is queued: an answer in flight is not cut
+  }
+
+  onClientGone(): void {
+    this.client.destroy();
     this.upstream?.destroy();
   }
 
-  /** What this forwarder does not forward (see the top of the file). */
-  #refuse(): void {
-    write(
-      this.clientHandle,
-      "HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-    );
+  /** Says `words` once the answers due before it are out, then closes the connection. */
+  #end(words: string): void {
+    this.lastWords ??= words;
+    if (this.outstanding > 0) return;
+    write(this.clientHandle, this.lastWords);
     this.client.end();
-  }
-
-  close(): void {
-    this.client.destroy();
     this.upstream?.destroy();
   }
 
@@ -160,8 +179,8 @@ class Pair {
     const upstream = connect({ port: upstreamPort, host: "127.0.0.1", noDelay: true });
     this.upstream = upstream;
     this.waiting = head;
-    upstream.on("error", () => this.failed("response"));
-    upstream.on("close", () => this.client.destroy());
+    upstream.on("error", () => this.onUpstreamGone());
+    upstream.on("close", () => this.onUpstreamGone());
     upstream.on("connect", () => {
       this.upstreamHandle = handleOf(upstream);
       readWith(upstream, "response", this);
@@ -171,12 +190,17 @@ class Pair {
   }
 }
 
+const closing = (status: string) => `HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
+const NOT_IMPLEMENTED = closing("501 Not Implemented");
+const BAD_REQUEST = closing("400 Bad Request");
+const BAD_GATEWAY = closing("502 Bad Gateway");
 const STATUS_TEXT = require("node:http").STATUS_CODES as Record<number, string>;
 
 // ---- node's llhttp binding, reading the handle in C++ ----
 interface NodeParser {
   initialize(kind: number, resource: object, maxHeaderSize: number, lenient: number): void;
   consume(handle: Handle): void;
+  close(): void;
   [callback: number]: unknown;
 }
 const common = require("node:_http_common") as {
@@ -189,32 +213,49 @@ const resource = { type: "LLHTTP_FORWARDER" };
 function nodeParser(side: "request" | "response", pair: Pair): NodeParser {
   const parser = new HTTPParser();
   parser.initialize(side === "request" ? HTTPParser.REQUEST : HTTPParser.RESPONSE, resource, 16384, 0);
-  parser[HTTPParser.kOnHeaders] = ignore;
+  // Past 32 headers node hands them (and the target so far) over early, here, and then not again
+  // with the head.
+  let early: string[] = [];
+  let earlyUrl = "";
+  parser[HTTPParser.kOnHeaders] = (headers: string[], url: string) => {
+    early.push(...headers);
+    earlyUrl += url;
+  };
+  const all = (headers: string[] | undefined) => {
+    const out = headers === undefined ? early : early.length === 0 ? headers : [...early, ...headers];
+    early = [];
+    return out;
+  };
+  const target = (url: string | undefined) => {
+    const out = url ?? earlyUrl;
+    earlyUrl = "";
+    return out;
+  };
   if (side === "request") {
     parser[HTTPParser.kOnHeadersComplete] = (
       _major: number,
       _minor: number,
-      headers: string[],
+      headers: string[] | undefined,
       method: number,
-      url: string,
-    ) => pair.request(common.methods[method], url, headers);
+      url: string | undefined,
+    ) => pair.onRequest(common.methods[method], target(url), all(headers));
     parser[HTTPParser.kOnBody] = ignore;
     parser[HTTPParser.kOnMessageComplete] = ignore;
   } else {
     parser[HTTPParser.kOnHeadersComplete] = (
       _major: number,
       _minor: number,
-      headers: string[],
+      headers: string[] | undefined,
       _method: number,
       _url: string,
       status: number,
-    ) => pair.answerStarted(status, headers);
-    parser[HTTPParser.kOnBody] = (chunk: Buffer) => pair.answerBodyPart(latin1(chunk, 0, chunk.length));
-    parser[HTTPParser.kOnMessageComplete] = () => pair.answerEnded();
+    ) => pair.onAnswerStart(status, all(headers));
+    parser[HTTPParser.kOnBody] = (chunk: Buffer) => pair.onAnswerBody(latin1(chunk, 0, chunk.length));
+    parser[HTTPParser.kOnMessageComplete] = () => pair.onAnswerEnd();
   }
   // The one place node's binding reports a framing error: without it a bad request would hang.
   parser[HTTPParser.kOnExecute] = (result: unknown) => {
-    if (result instanceof Error) pair.failed(side);
+    if (result instanceof Error) pair.onParseError(side);
   };
   return parser;
 }
@@ -232,15 +273,18 @@ interface WasmParser {
 interface Llhttp {
   memory: WebAssembly.Memory;
   malloc(size: number): number;
+  free(pointer: number): void;
   llhttp_alloc(type: number): number;
   llhttp_free(parser: number): void;
   llhttp_execute(parser: number, at: number, length: number): number;
   llhttp_get_method(parser: number): number;
 }
-const READ_BUFFER = 65536;
+/** The read copied into WebAssembly's memory: node reads up to 64 KiB at once; grown if more. */
+let readSize = 65536;
 let llhttp: Llhttp | null = null;
 /** llhttp's parser types (request, response), read from undici's constants with the module. */
 let wasmTypes = { REQUEST: 0, RESPONSE: 0 };
+let wasmPausedUpgrade = -1;
 let readAt = 0;
 let memory = Buffer.alloc(0);
 let parsing: WasmParser;
@@ -252,10 +296,12 @@ function wasmText(at: number, length: number): string {
 }
 
 function loadWasm(): Llhttp {
-  const { METHODS, TYPE } = require("undici/lib/llhttp/constants.js") as {
+  const { ERROR, METHODS, TYPE } = require("undici/lib/llhttp/constants.js") as {
+    ERROR: { PAUSED_UPGRADE: number };
     METHODS: Record<string, number>;
     TYPE: { REQUEST: number; RESPONSE: number };
   };
+  wasmPausedUpgrade = ERROR.PAUSED_UPGRADE;
   const methodNames: string[] = [];
   for (const [name, id] of Object.entries(METHODS)) methodNames[id] = name;
   wasmTypes = TYPE;
@@ -289,48 +335,60 @@ function loadWasm(): Llhttp {
         wasm_on_headers_complete: (pointer: number, status: number) => {
           const { pair, side } = parsing;
           if (side === "request")
-            pair.request(
+            pair.onRequest(
               methodNames[(llhttp as Llhttp).llhttp_get_method(pointer)],
               parsing.url,
               parsing.headers,
             );
-          else pair.answerStarted(status, parsing.headers);
+          else pair.onAnswerStart(status, parsing.headers);
           return 0;
         },
         wasm_on_body: (_p: number, at: number, length: number) => {
-          if (parsing.side === "response") parsing.pair.answerBodyPart(wasmText(at, length));
+          if (parsing.side === "response") parsing.pair.onAnswerBody(wasmText(at, length));
           return 0;
         },
         wasm_on_message_complete: () => {
-          if (parsing.side === "response") parsing.pair.answerEnded();
+          if (parsing.side === "response") parsing.pair.onAnswerEnd();
           return 0;
         },
       },
     },
   );
   const exports = instance.exports as unknown as Llhttp;
-  readAt = exports.malloc(READ_BUFFER);
+  readAt = exports.malloc(readSize);
   return exports;
 }
 function onWasmRead(this: Handle, buffer: ArrayBuffer): void {
   const parser = this.context as WasmParser;
   const length = state[streamWrap.kReadBytesOrError];
   if (length < 0) {
-    parser.pair.close(); // EOF or a read error
+    // EOF or a read error: net.Socket never hears of it, this read callback being ours.
+    if (parser.side === "request") parser.pair.onClientGone();
+    else parser.pair.onUpstreamGone();
     return;
   }
   const wasm = llhttp as Llhttp;
+  if (length > readSize) {
+    wasm.free(readAt);
+    readSize = length;
+    readAt = wasm.malloc(readSize);
+  }
   new Uint8Array(wasm.memory.buffer, readAt, length).set(
     new Uint8Array(buffer, state[streamWrap.kArrayBufferOffset], length),
   );
   parsing = parser;
-  if (wasm.llhttp_execute(parser.pointer, readAt, length) !== 0) parser.pair.failed(parser.side);
+  const result = wasm.llhttp_execute(parser.pointer, readAt, length);
+  // A paused upgrade is a request already refused (onRequest): not a framing error.
+  if (result !== 0 && result !== wasmPausedUpgrade) parser.pair.onParseError(parser.side);
 }
 
 function readWith(socket: Socket, side: "request" | "response", pair: Pair): void {
   const handle = handleOf(socket);
   if (parserName === "node") {
-    nodeParser(side, pair).consume(handle);
+    const parser = nodeParser(side, pair);
+    parser.consume(handle);
+    // Not collected on its own (it holds the pair through its callbacks): freed as node:http does.
+    socket.once("close", () => setImmediate(() => parser.close()));
     return;
   }
   llhttp ??= loadWasm();

@@ -6,6 +6,8 @@ import { type AddressInfo, connect } from "node:net";
 import t from "tap";
 import { startProcess } from "../helpers/processes.ts";
 
+const BIG = 1 << 20;
+
 interface Seen {
   method: string;
   url: string;
@@ -17,6 +19,15 @@ for (const parser of ["node", "wasm"]) {
     const seen: Seen[] = [];
     const app = createServer((req, res) => {
       seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+      if (req.url === "/die") {
+        req.socket.destroy();
+        return;
+      }
+      if (req.url === "/big-then-close") {
+        res.writeHead(200, { connection: "close", "content-length": BIG });
+        res.end(Buffer.alloc(BIG, 97));
+        return;
+      }
       if (req.url === "/chunked") {
         res.writeHead(200, { "x-app": "chunked" });
         res.write("abc");
@@ -60,6 +71,41 @@ for (const parser of ["node", "wasm"]) {
     );
     t.match(two, /hi 1\n.*hi 2\n$/s, "pipelined requests answered in order");
 
+    // A head arriving in pieces, cut inside a name and inside a value (two reads, most likely).
+    const pieces = await exchange(port, ["GET /s1 HTTP/1.1\r\nHost: x\r\nX-Sp", "lit: a", "b\r\n\r\n"], 1);
+    t.match(pieces, /hi 1\n$/);
+    t.equal(seen.at(-1)?.headers["x-split"], "ab", "a header cut across reads, whole upstream");
+
+    const many = Array.from({ length: 40 }, (_, i) => `X-H${i}: ${i}\r\n`).join("");
+    t.match(await exchange(port, `GET /m1 HTTP/1.1\r\nHost: x\r\n${many}\r\n`, 1), /hi 1\n$/);
+    t.same(
+      [seen.at(-1)?.headers["x-h0"], seen.at(-1)?.headers["x-h39"]],
+      ["0", "39"],
+      "more than 32 headers, all forwarded",
+    );
+
+    const refusedLast = await exchange(
+      port,
+      "GET /q1 HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx",
+      0,
+    );
+    t.match(refusedLast, /hi 1\n.*HTTP\/1\.1 501 /s, "a refusal waits for the answer before it");
+
+    const whole = await exchange(port, "GET /big-then-close HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+    t.equal(
+      whole.length - whole.indexOf("\r\n\r\n") - 4,
+      BIG,
+      "the app closing after a big answer: all of it",
+    );
+    t.match(whole, new RegExp(`content-length: ${BIG}\r\n`));
+
+    t.match(
+      await exchange(port, "GET /die HTTP/1.1\r\nHost: x\r\n\r\n", 0),
+      /^HTTP\/1\.1 502 /,
+      "the app's connection gone mid-request: 502",
+    );
+    const before = seen.length;
+
     for (const [what, bytes, status] of [
       ["a body", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx", 501],
       ["a chunked body", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501],
@@ -74,7 +120,7 @@ for (const parser of ["node", "wasm"]) {
       const answer = await exchange(port, bytes, 0);
       t.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}: ${status}, the connection closed`);
     }
-    t.equal(seen.length, 4, "nothing refused reached the app");
+    t.equal(seen.length, before, "nothing refused reached the app");
 
     await new Promise<void>((resolve) => app.close(() => resolve()));
     app.closeAllConnections();
@@ -90,9 +136,15 @@ for (const parser of ["node", "wasm"]) {
  * Sends `bytes` on a new connection; resolves with everything answered once `answers` whole
  * answers are in (each ends with its 5- or 6-byte body), or, for 0, once the forwarder closes.
  */
-function exchange(port: number, bytes: string, answers: number): Promise<string> {
+function exchange(port: number, bytes: string | string[], answers: number): Promise<string> {
+  const parts = typeof bytes === "string" ? [bytes] : [...bytes];
   return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
+    // Pieces 20 ms apart, so that they most likely arrive as reads of their own.
+    const send = () => {
+      socket.write(parts.shift() as string);
+      if (parts.length > 0) setTimeout(send, 20);
+    };
+    const socket = connect(port, "127.0.0.1", send);
     let answer = "";
     socket.setEncoding("latin1");
     socket.on("data", (chunk) => {
