@@ -1,10 +1,11 @@
 // The technique's own floor: about the least a Node forwarder on raw sockets framed by llhttp does
-// per request, with none of sluice's code. raw-forwarder.ts is sluice's raw path with nothing of
-// the router; this is the same technique with nothing of sluice's raw path either (no request
-// and response objects, no pool, no sweeps, one pass over the headers each way), so the pair says
-// how much of the raw path's cost is its own code and how much is Node's. It is as lean as the
-// experiment behind issue 13's goals: each client connection gets its own upstream connection,
-// and each socket is written through its native handle.
+// per request, with none of sluice's code on the request path (sluice's start-up check of node's
+// stream binding aside). raw-forwarder.ts is sluice's raw path with nothing of the router; this is
+// the same technique with nothing of sluice's raw path either (no request and response objects, no
+// pool, no sweeps, one pass over the headers each way), so the pair says how much of the raw
+// path's cost is its own code and how much is Node's. It is as lean as the experiment behind issue
+// 13's goals: each client connection gets its own upstream connection, and each socket is written
+// through its native handle.
 //
 // LLHTTP picks the parser: `node` (default), node's binding reading each socket in C++ and calling
 // JavaScript per parser event and per read; or `wasm`, undici's WebAssembly build, fed from the
@@ -21,13 +22,11 @@
 // PORT (0 = any; reported over IPC when there is a channel), UPSTREAM_PORT (on 127.0.0.1), LLHTTP.
 import { createRequire } from "node:module";
 import { connect, createServer, type Socket } from "node:net";
+import { loadStreamWrap, type StreamWrapBinding } from "../../common/http/raw/socket-writer.ts";
+import { upstreamPort } from "./upstream-port.ts";
 
 const require = createRequire(import.meta.url);
-const upstreamPort = Number(process.env.UPSTREAM_PORT);
-if (!Number.isInteger(upstreamPort) || upstreamPort < 1 || upstreamPort > 65535)
-  throw new Error(
-    `llhttp-forwarder: UPSTREAM_PORT must be the app's port on 127.0.0.1, got ${JSON.stringify(process.env.UPSTREAM_PORT)}`,
-  );
+const appPort = upstreamPort("llhttp-forwarder");
 const parserName = process.env.LLHTTP ?? "node";
 if (parserName !== "node" && parserName !== "wasm")
   throw new Error(`llhttp-forwarder: LLHTTP must be node or wasm, got ${JSON.stringify(parserName)}`);
@@ -42,14 +41,14 @@ interface Handle {
   onread: (this: Handle, buffer: ArrayBuffer) => void;
   context?: WasmParser;
 }
-const streamWrap = (process as unknown as { binding(name: string): Record<string, unknown> }).binding(
-  "stream_wrap",
-) as {
+// Loaded and checked at start as the raw path does (a start-up step, not per request).
+const loaded = loadStreamWrap();
+if ("problem" in loaded) throw new Error(`llhttp-forwarder: ${loaded.problem}`);
+// The read callback's two slots too, which the raw path does not use (its parser reads in C++).
+const streamWrap = loaded as unknown as Omit<StreamWrapBinding, "WriteWrap"> & {
   WriteWrap: new () => WriteReq;
-  streamBaseState: Int32Array;
   kReadBytesOrError: number;
   kArrayBufferOffset: number;
-  kLastWriteWasAsync: number;
 };
 const state = streamWrap.streamBaseState;
 
@@ -68,6 +67,8 @@ const latin1 = (buffer: Buffer, start: number, end: number) =>
   (buffer as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
 
 // ---- one client connection and its upstream connection ----
+// A fixed set of hop-by-hop names, not sluice's own list (common/http/hop-by-hop.ts, which also
+// reads the Connection header's tokens): this forwarder stands for the technique, not for sluice.
 const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
@@ -176,7 +177,7 @@ class Pair {
   }
 
   #connect(head: string): void {
-    const upstream = connect({ port: upstreamPort, host: "127.0.0.1", noDelay: true });
+    const upstream = connect({ port: appPort, host: "127.0.0.1", noDelay: true });
     this.upstream = upstream;
     this.waiting = head;
     upstream.on("error", () => this.onUpstreamGone());

@@ -16,15 +16,11 @@ import { UpstreamPool } from "../../common/http/raw/upstream-pool.ts";
 import type { UpstreamHandler, UpstreamRequest } from "../../common/http/raw/upstream-request.ts";
 import { scanRequestHeaders } from "../../common/http/request-headers.ts";
 import { createLogger } from "../../common/log.ts";
+import { upstreamPort } from "./upstream-port.ts";
 
 const dataPath = chooseDataPath("raw");
 if (dataPath.name !== "raw") throw new Error(`raw-forwarder: no raw path here: ${dataPath.fallback}`);
-const upstreamPort = Number(process.env.UPSTREAM_PORT);
-if (!Number.isInteger(upstreamPort) || upstreamPort < 1 || upstreamPort > 65535)
-  throw new Error(
-    `raw-forwarder: UPSTREAM_PORT must be the app's port on 127.0.0.1, got ${JSON.stringify(process.env.UPSTREAM_PORT)}`,
-  );
-const origin = `http://127.0.0.1:${upstreamPort}`;
+const origin = `http://127.0.0.1:${upstreamPort("raw-forwarder")}`;
 const upstream = new UpstreamPool(dataPath.parser, { keepAliveTimeoutMs: 4000 });
 
 class Forward implements UpstreamHandler {
