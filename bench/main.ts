@@ -28,7 +28,8 @@ const FAMILIES: Record<string, { load: () => Promise<Scenario>; about: string }>
   },
   floor: {
     load: async () => (await import("./references.ts")).floor,
-    about: "the floors: the bare node:http + undici forwarder, and the raw path with nothing of the router",
+    about:
+      "the floors: the bare node:http + undici forwarder, the raw path with nothing of the router, llhttp with none of sluice's code, and two of those chained",
   },
   "router-10k": {
     load: async () => (await import("./router.ts")).routerMany,

@@ -2,9 +2,9 @@
 // it; and, on request, the floors: the bare node:http + undici forwarder (the floor for a Node
 // proxy), sluice's raw path forwarding with nothing of the router (the floor for the router), and
 // the same technique with none of sluice's code, with either llhttp build (the floor for the raw
-// path itself).
+// path itself), and two of those in a chain (the floor under router → queue-proxy).
 
-import { LLHTTP_FLOORS, RAW_FLOOR } from "./lib/goals.ts";
+import { LLHTTP_CHAIN_FLOOR, LLHTTP_FLOORS, RAW_FLOOR } from "./lib/goals.ts";
 import { NGINX } from "./lib/nginx.ts";
 import { loopbackUrl } from "./lib/processes.ts";
 import type { Scenario } from "./lib/scenario.ts";
@@ -47,7 +47,7 @@ export const references: Scenario = {
 export const floor: Scenario = {
   name: "floor",
   about:
-    "in front of the app, the bare node:http + undici forwarder (the floor for a Node proxy), the raw path with nothing of the router (its floor), and llhttp on raw sockets with none of sluice's code, node's binding and undici's WebAssembly (the raw path's floor)",
+    "in front of the app, the bare node:http + undici forwarder (the floor for a Node proxy), the raw path with nothing of the router (its floor), llhttp on raw sockets with none of sluice's code, node's binding and undici's WebAssembly (the raw path's floor), and two of the node one chained (the floor under router→queue-proxy)",
   plan: (processes) => [
     {
       name: "bare-forwarder",
@@ -85,5 +85,20 @@ export const floor: Scenario = {
         };
       },
     })),
+    {
+      name: LLHTTP_CHAIN_FLOOR,
+      start: async () => {
+        const { front, back } = await processes.llhttpChain();
+        return {
+          name: LLHTTP_CHAIN_FLOOR,
+          family: "floor",
+          url: loopbackUrl(front.port),
+          processes: [
+            { label: "llhttp-forwarder", pid: front.pid },
+            { label: "llhttp-forwarder 2", pid: back.pid },
+          ],
+        };
+      },
+    },
   ],
 };

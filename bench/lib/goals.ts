@@ -19,9 +19,14 @@ export interface StartupFigures {
 export const RAW_FLOOR = "raw-forwarder";
 /** The technique's floor targets, by llhttp build: none of sluice's code (bench/references.ts). */
 export const LLHTTP_FLOORS = { node: "llhttp-forwarder", wasm: "llhttp-forwarder wasm" } as const;
+/** Two of the node one in a chain: the technique's floor under router → queue-proxy. */
+export const LLHTTP_CHAIN_FLOOR = "llhttp-forwarder chain";
 
-/** What the cold burst gave: its p99 when it reported one, or why there is none. */
-export type BurstFigures = { p99Ms: number } | { missing: string };
+/**
+ * What the cold bursts gave: the median of their p99s, each run's, and the requests not answered
+ * 200 (the goal wants none); or why there is no figure.
+ */
+export type BurstFigures = { p99Ms: number; runsP99Ms: number[]; failed: number } | { missing: string };
 
 interface Goal {
   figure: string;
@@ -62,14 +67,16 @@ export function goalRows(
   const perCount = (pick: (c: number) => number | undefined) => counts.map((c) => pick(c) ?? Number.NaN);
   const startOf = (path: DataPath) => startup.find((s) => s.path === path);
   const at64 = counts.includes(64) ? [64] : counts.slice(-1);
-  // A floor target's ratio, shown under the raw path (it is built from it) for comparison.
-  const floorRow = (target: string) => ({
+  const burstRuns = burst && "runsP99Ms" in burst ? burst.runsP99Ms.length : 1;
+  // A floor target's ratio (its first process's, or all of its processes'), shown under the raw
+  // path (it is built from it) for comparison.
+  const floorRow = (target: string, of: "ownXNginx" | "pathXNginx" = "ownXNginx") => ({
     before: "-",
     goal: "(for comparison)",
     digits: 2,
     values: (p: DataPath) =>
       perCount((c) =>
-        p === "raw" ? rows.find((r) => r.target === target && r.connections === c)?.ownXNginx : undefined,
+        p === "raw" ? rows.find((r) => r.target === target && r.connections === c)?.[of] : undefined,
       ),
   });
   const goals: Goal[] = [
@@ -107,6 +114,12 @@ export function goalRows(
       max: 3,
       digits: 2,
       values: (p) => perCount((c) => at("serve", p, c)?.pathXNginx),
+    },
+    {
+      // Two llhttp forwarders chained (over TCP, so beside the TCP row below it is like for like):
+      // what the technique alone costs for two hops in this run and placement.
+      figure: `the technique twice: two llhttp forwarders chained, CPU/req ×nginx @${counts.join("/")}`,
+      ...floorRow(LLHTTP_CHAIN_FLOOR, "pathXNginx"),
     },
     {
       // Not the goal's setting (sluice up's pods take the socket) but the cost on Kubernetes.
@@ -187,9 +200,9 @@ export function goalRows(
       values: (p) => at64.map((c) => at("serve", p, c)?.rssMb.router ?? Number.NaN),
     },
     {
-      figure: "cold burst of 300 at zero, p99 (ms; one run, default path)",
+      figure: `cold burst of 300 at zero, p99 (ms; ${burstRuns === 1 ? "one run" : `median of ${burstRuns} runs`}, default path)`,
       before: "6,500 ms",
-      goal: "≤ 1,500 ms",
+      goal: "≤ 1,500 ms, all 200",
       max: 1500,
       digits: 0,
       values: () => [burst && "p99Ms" in burst ? burst.p99Ms : Number.NaN],
@@ -217,6 +230,16 @@ export function goalRows(
     }
     if (goal.figure.startsWith("cold burst") && burst && "missing" in burst)
       for (const path of paths) byPath[path] = "not measured";
+    else if (goal.figure.startsWith("cold burst") && burst && "runsP99Ms" in burst)
+      for (const path of paths) {
+        // Every run shown; any request not answered 200 misses the goal whatever the p99.
+        if (burst.runsP99Ms.length > 1)
+          byPath[path] += ` (runs ${burst.runsP99Ms.map((v) => fixed(v, 0)).join(", ")})`;
+        if (burst.failed > 0) {
+          byPath[path] += `, ${burst.failed} not 200`;
+          met[path] = "no";
+        }
+      }
     return { figure: goal.figure, byPath, goal: goal.goal, met, before: goal.before };
   });
 }

@@ -20,16 +20,26 @@ export interface BenchOptions {
   longIdleSeconds: number;
   /** Where the measured processes run while loaded (placement.ts). */
   placement: Placement;
+  /** Cold bursts run, each on a fresh sluice up; the figure is their median p99. */
+  burstRuns: number;
 }
 
 /** The defaults, and the shorter ones of the "quick" preset (any option given still wins). */
-export const DEFAULTS = { duration: "15", rounds: "5", warmup: "2", connections: "8,64", "long-idle": "60" };
+export const DEFAULTS = {
+  duration: "15",
+  rounds: "5",
+  warmup: "2",
+  connections: "8,64",
+  "long-idle": "60",
+  "burst-runs": "3",
+};
 export const QUICK_DEFAULTS = {
   duration: "2",
   rounds: "2",
   warmup: "1",
   connections: "8,64",
   "long-idle": "0",
+  "burst-runs": "1",
 };
 
 export const OPTIONS_USAGE = `options:
@@ -47,6 +57,8 @@ export const OPTIONS_USAGE = `options:
   --long-idle S     startup: also one queue-proxy per path left idle S seconds, then its RSS
                     (default 60, past the first optimizing compile its own probes bring on;
                     quick: 0, none)
+  --burst-runs N    burst: runs, each on a fresh sluice up; the goal is judged on their median
+                    p99, every run shown (default 3; quick: 1)
   -h, --help        this text`;
 
 export class UsageError extends Error {}
@@ -68,6 +80,7 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
         paced: { type: "boolean", default: false },
         placement: { type: "string", default: "shared" },
         "long-idle": { type: "string" },
+        "burst-runs": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -84,6 +97,7 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
   const warmupSeconds = Number(values.warmup);
   const connections = String(values.connections).split(",").map(Number);
   const longIdleSeconds = Number(values["long-idle"]);
+  const burstRuns = Number(values["burst-runs"]);
   if (!Number.isFinite(seconds) || seconds < 1 || seconds > 300)
     throw new UsageError(`--duration ${values.duration}: expected 1 to 300 seconds`);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > seconds)
@@ -92,6 +106,8 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
     throw new UsageError(`--warmup ${values.warmup}: expected 0 to 60 seconds`);
   if (!Number.isFinite(longIdleSeconds) || longIdleSeconds < 0 || longIdleSeconds > 600)
     throw new UsageError(`--long-idle ${values["long-idle"]}: expected 0 to 600 seconds`);
+  if (!Number.isInteger(burstRuns) || burstRuns < 1 || burstRuns > 10)
+    throw new UsageError(`--burst-runs ${values["burst-runs"]}: expected a whole number from 1 to 10`);
   if (connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1000))
     throw new UsageError(`--connections ${values.connections}: expected numbers from 1 to 1000`);
   const paths = String(values.paths).split(",");
@@ -120,6 +136,7 @@ export function parseBenchArgs(args: string[]): { names: string[]; help: boolean
       paced: values.paced === true,
       longIdleSeconds,
       placement,
+      burstRuns,
     },
   };
 }

@@ -193,6 +193,26 @@ export class BenchProcesses {
     });
   }
 
+  /**
+   * Two llhttp forwarders (node's parser) in a chain in front of the app, over loopback TCP: the
+   * technique's floor under router → queue-proxy. The back one is llhttpForwarder("node").
+   */
+  llhttpChain(): Promise<{ front: Running; back: Running }> {
+    return this.#once("llhttp-chain", async () => {
+      const back = await this.llhttpForwarder("node");
+      const port = await freePort();
+      const child = await startAndWait(
+        process.execPath,
+        [...DATA_PATH_NODE_OPTIONS, here("apps/llhttp-forwarder.ts")],
+        {
+          env: { ...DATA_PATH_ENV, PORT: String(port), UPSTREAM_PORT: String(back.port), LLHTTP: "node" },
+          ready: answers200(loopbackUrl(port)),
+        },
+      );
+      return { front: this.#keep(child, port), back };
+    });
+  }
+
   /** A queue-proxy of `path` serving on a Unix socket too (as local pods do), or on TCP alone. */
   queueProxy(path: DataPath, socket: "socket" | "tcp" = "socket"): Promise<Running> {
     return this.#once(`queue-proxy:${path}:${socket}`, async () => {

@@ -91,7 +91,7 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
     await processes.stop();
   }
   // Last, with the comparison's processes gone: it starts a whole sluice up and forks pods.
-  if (choice.burst) burst = await benchBurst();
+  if (choice.burst) burst = await benchBurst(options.burstRuns);
 
   if (rows.length > 0) {
     console.log("\n== summary: CPU µs/req of every sluice process on the path, ratio to nginx's one hop ==");

@@ -1,5 +1,6 @@
 import t from "tap";
-import { burstText, findP99Ms } from "../../bench/burst.ts";
+import { burstFigures, burstText, findP99Ms } from "../../bench/burst.ts";
+import { parseBenchArgs } from "../../bench/lib/options.ts";
 
 t.test("findP99Ms: the cold burst's p99 in ms, wherever runColdBurst put it", async (t) => {
   t.equal(findP99Ms({ requests: 300, p50: 400, p99: 1400 }), 1400);
@@ -24,4 +25,27 @@ t.test("burstText: its figures and statuses on one line", async (t) => {
     "requests 3, statuses 1× 200, 2× 404, first 404: router: no service has the host",
     "what the first failure of each status said",
   );
+});
+
+t.test("burstFigures: the median p99 of the runs, each run's, and what was not a 200", async (t) => {
+  t.same(
+    burstFigures([
+      { p99: 1300, statuses: { "200": 300 } },
+      { p99: 1600, statuses: { "200": 299, "503": 1 } },
+      { p99: 1400, statuses: { "200": 300 } },
+    ]),
+    { p99Ms: 1400, runsP99Ms: [1300, 1600, 1400], failed: 1 },
+  );
+  t.same(burstFigures([{ p99: 1300 }, { p50: 1 }]), { missing: "runColdBurst reported no p99" });
+});
+
+t.test("--burst-runs: 3 by default, 1 in quick, whole numbers 1 to 10", async (t) => {
+  t.equal(parseBenchArgs(["burst"]).options.burstRuns, 3);
+  t.equal(parseBenchArgs(["quick"]).options.burstRuns, 1);
+  t.equal(parseBenchArgs(["burst", "--burst-runs", "5"]).options.burstRuns, 5);
+  for (const bad of ["0", "11", "2.5", "x"])
+    t.throws(
+      () => parseBenchArgs(["--burst-runs", bad]),
+      /--burst-runs .*: expected a whole number from 1 to 10/,
+    );
 });

@@ -39,6 +39,8 @@ const rows = withRatios(
 t.test("goals: each figure per path, met only when every client count meets it", async (t) => {
   const goals = goalRows(rows, ["node"], [{ path: "node", listenMs: 80, cpuMs: 120, idleRssMb: 45 }], {
     p99Ms: 1200,
+    runsP99Ms: [1200],
+    failed: 0,
   });
   const goal = (start: string) => goals.find((g) => g.figure.startsWith(start));
   t.same(goal("router alone")?.byPath, { node: "1.25 / 1.25" });
@@ -124,4 +126,46 @@ t.test("goals: the floors sit beside the router alone, under the raw path only",
     ).some((g) => g.figure.startsWith("raw path forwarding") || g.figure.startsWith("the technique alone")),
     "no floor in the run: no row",
   );
+});
+
+t.test("goals: the chain of two llhttp forwarders counts both, beside router→qp", async (t) => {
+  const measured = withRatios(
+    [8, 64].flatMap((connections) => [
+      measurement({ target: "nginx", connections, ownCpu: 20, pathCpu: 20 }),
+      measurement({
+        target: "llhttp-forwarder chain",
+        family: "floor",
+        connections,
+        ownCpu: 22,
+        pathCpu: connections === 8 ? 46 : 50,
+      }),
+      measurement({
+        target: "router→qp [raw]",
+        family: "serve",
+        path: "raw",
+        connections,
+        ownCpu: 30,
+        pathCpu: 60,
+      }),
+    ]),
+  );
+  const goals = goalRows(measured, ["raw"], [], undefined);
+  const chain = goals.find((g) => g.figure.startsWith("the technique twice"));
+  t.same(chain?.byPath, { raw: "2.30 / 2.50" }, "every process of the chain, not the front one's");
+  t.same([chain?.goal, chain?.met.raw], ["(for comparison)", "-"]);
+  const serve = goals.find((g) => g.figure.startsWith("router→qp, all"));
+  t.equal(goals.indexOf(chain as never), goals.indexOf(serve as never) + 1, "right after router→qp");
+});
+
+t.test("goals: the burst over several runs, judged on the median, every run shown", async (t) => {
+  const burstRow = (figures: Parameters<typeof goalRows>[3]) =>
+    goalRows(rows, ["raw"], [], figures).find((g) => g.figure.startsWith("cold burst"));
+  const three = burstRow({ p99Ms: 1400, runsP99Ms: [1400, 1600, 1300], failed: 0 });
+  t.match(three?.figure, /median of 3 runs/);
+  t.equal(three?.byPath.raw, "1400 (runs 1400, 1600, 1300)");
+  t.equal(three?.met.raw, "yes", "one slow run of three does not decide it");
+  const failing = burstRow({ p99Ms: 900, runsP99Ms: [900], failed: 2 });
+  t.match(failing?.figure, /one run/);
+  t.equal(failing?.byPath.raw, "900, 2 not 200");
+  t.equal(failing?.met.raw, "no", "all 200 is part of the goal");
 });
