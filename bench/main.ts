@@ -70,7 +70,7 @@ const STANDALONE: Record<
 const PRESETS: Record<string, { names: string[]; about: string }> = {
   all: {
     names: ["queue-proxy", "router", "serve", "proxy", "floor", "startup", "burst"],
-    about: "the default: every family but router-10k, the start and the burst (about 11 min)",
+    about: "the default: every family but router-10k, the start and the burst (about 13 min)",
   },
   quick: {
     names: ["queue-proxy", "router", "serve", "proxy", "startup"],

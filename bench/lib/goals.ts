@@ -26,7 +26,9 @@ export const LLHTTP_CHAIN_FLOOR = "llhttp-forwarder chain";
  * What the cold bursts gave: the median of their p99s, each run's, and the requests not answered
  * 200 (the goal wants none); or why there is no figure.
  */
-export type BurstFigures = { p99Ms: number; runsP99Ms: number[]; failed: number } | { missing: string };
+export type BurstFigures =
+  | { p99Ms: number; runsP99Ms: number[]; failed: number }
+  | { missing: string; runs?: number; failed?: number };
 
 interface Goal {
   figure: string;
@@ -67,7 +69,8 @@ export function goalRows(
   const perCount = (pick: (c: number) => number | undefined) => counts.map((c) => pick(c) ?? Number.NaN);
   const startOf = (path: DataPath) => startup.find((s) => s.path === path);
   const at64 = counts.includes(64) ? [64] : counts.slice(-1);
-  const burstRuns = burst && "runsP99Ms" in burst ? burst.runsP99Ms.length : 1;
+  const burstRuns =
+    burst === undefined ? 1 : "runsP99Ms" in burst ? burst.runsP99Ms.length : (burst.runs ?? 1);
   // A floor target's ratio (its first process's, or all of its processes'), shown under the raw
   // path (it is built from it) for comparison.
   const floorRow = (target: string, of: "ownXNginx" | "pathXNginx" = "ownXNginx") => ({
@@ -228,14 +231,13 @@ export function goalRows(
               ? "yes"
               : "no";
     }
-    if (goal.figure.startsWith("cold burst") && burst && "missing" in burst)
-      for (const path of paths) byPath[path] = "not measured";
-    else if (goal.figure.startsWith("cold burst") && burst && "runsP99Ms" in burst)
+    if (goal.figure.startsWith("cold burst") && burst)
       for (const path of paths) {
-        // Every run shown; any request not answered 200 misses the goal whatever the p99.
-        if (burst.runsP99Ms.length > 1)
+        if ("missing" in burst) byPath[path] = "not measured";
+        else if (burst.runsP99Ms.length > 1)
           byPath[path] += ` (runs ${burst.runsP99Ms.map((v) => fixed(v, 0)).join(", ")})`;
-        if (burst.failed > 0) {
+        // Any request not answered 200 misses the goal, whatever the p99 (or its absence).
+        if ((burst.failed ?? 0) > 0) {
           byPath[path] += `, ${burst.failed} not 200`;
           met[path] = "no";
         }

@@ -47,7 +47,7 @@ export async function runSuite(choice: SuiteChoice, options: BenchOptions, name:
       : undefined;
   const skipped: { target: string; reason: string }[] = [];
   let startup: { figures: StartupFigures[]; samples: unknown[] } | undefined;
-  let burst: { figures: BurstFigures; result?: unknown } | undefined;
+  let burst: { figures: BurstFigures; results?: unknown[] } | undefined;
   let rows: ReturnType<typeof withRatios> = [];
   let paced: Paced | undefined;
   const idle: Record<string, Record<string, number>> = {};

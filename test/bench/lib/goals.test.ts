@@ -168,4 +168,7 @@ t.test("goals: the burst over several runs, judged on the median, every run show
   t.match(failing?.figure, /one run/);
   t.equal(failing?.byPath.raw, "900, 2 not 200");
   t.equal(failing?.met.raw, "no", "all 200 is part of the goal");
+  const unmeasured = burstRow({ missing: "run 2 reported no p99", runs: 3, failed: 1 });
+  t.match(unmeasured?.figure, /median of 3 runs/);
+  t.same([unmeasured?.byPath.raw, unmeasured?.met.raw], ["not measured, 1 not 200", "no"]);
 });
