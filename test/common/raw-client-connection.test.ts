@@ -1,28 +1,37 @@
 // A raw-path client connection's timing and ordering edges: the keep-alive clock starts once the
 // last response is written out (a slow reader's download is not cut), the end of a body read
 // after its answer is not a new head (no 408 on an idle connection), and a request that closes
-// the connection is answered even when more bytes follow it in the same read.
+// the connection is answered even when more bytes follow it in the same read; an upgrade request
+// with a body is answered with that body (not the next request's bytes), and every parser is closed.
 import type { Socket } from "node:net";
 import t from "tap";
 import { createDataListener, type RequestHandler } from "../../common/http/data-listener.ts";
 import { DEFAULT_LIMITS, type ListenerLimits } from "../../common/http/listener-limits.ts";
 import { chooseDataPath } from "../../common/http/raw/data-path.ts";
+import type { NodeParserBinding } from "../../common/http/raw/node-parser.ts";
+import type { RawRequest } from "../../common/http/raw/raw-request.ts";
 import { createLogger } from "../../common/log.ts";
 import { openSocket } from "../helpers/raw-http.ts";
+
+function rawParser(): NodeParserBinding {
+  const dataPath = chooseDataPath("raw");
+  if (dataPath.name !== "raw") throw new Error(`no raw path here: ${dataPath.fallback}`);
+  return dataPath.parser;
+}
 
 async function rawListener(
   t: { teardown(fn: () => unknown): void },
   limits: Partial<ListenerLimits>,
   onRequest: RequestHandler,
+  more: { raw?: NodeParserBinding; onUpgrade?: Parameters<typeof createDataListener>[0]["onUpgrade"] } = {},
 ): Promise<number> {
-  const dataPath = chooseDataPath("raw");
-  if (dataPath.name !== "raw") throw new Error(`no raw path here: ${dataPath.fallback}`);
   const data = createDataListener({
     component: "test",
     limits: { ...DEFAULT_LIMITS, ...limits },
     log: createLogger("test", "silent"),
     onRequest,
-    raw: dataPath.parser,
+    raw: more.raw ?? rawParser(),
+    ...(more.onUpgrade ? { onUpgrade: more.onUpgrade } : {}),
   });
   await new Promise<void>((resolve) => data.listener.listen(0, "127.0.0.1", resolve));
   t.teardown(() => {
@@ -119,4 +128,100 @@ t.test("a request closing the connection is answered when more bytes follow in i
   const text = (await received).toString();
   t.match(text, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n3\r\nok\n\r\n0\r\n\r\n$/, "one answer, to the first");
   t.same(seen, ["/first"], "nothing after the request that closed the connection");
+});
+
+/** Answers with the request's body: "<url> got [<body>]". */
+const echoBody: RequestHandler = (req, res) => {
+  const raw = req as unknown as RawRequest;
+  let body = "";
+  const done = () => res.end(`${raw.url} got [${body}]\n`);
+  const early = raw.attach({ write: (chunk) => ((body += chunk.toString("latin1")), true), end: done });
+  for (const chunk of early ?? []) body += chunk.toString("latin1");
+  if (raw.complete) done();
+};
+
+const UPGRADE_WITH_BODY =
+  "POST /a HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: foo\r\nContent-Length: 5\r\n\r\nhello";
+
+t.test("an upgrade request with a body is answered with it, and the connection closes", async (t) => {
+  const port = await rawListener(t, {}, echoBody);
+  // First on its connection (parsed from the sniffer's bytes), then second (read from the socket).
+  const first = await openSocket(port);
+  const firstText = untilClosed(first);
+  first.write(`${UPGRADE_WITH_BODY}GET /b HTTP/1.1\r\nHost: x\r\n\r\n`);
+  const text = (await firstText).toString();
+  t.match(
+    text,
+    /Connection: close\r\n[\s\S]*\/a got \[hello\]\n\r\n0\r\n\r\n$/,
+    "its own body, then the close",
+  );
+  t.notMatch(text, /\/b got/, "the bytes after it were not read as a request");
+
+  const second = await openSocket(port);
+  const secondText = untilClosed(second);
+  let seen = "";
+  second.on("data", (chunk) => (seen += chunk));
+  second.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+  while (!seen.includes("/first got")) await new Promise((resolve) => second.once("data", resolve));
+  second.write(UPGRADE_WITH_BODY);
+  second.write("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  const all = (await secondText).toString();
+  t.match(
+    all,
+    /Connection: close\r\n[\s\S]*\/a got \[hello\]\n\r\n0\r\n\r\n$/,
+    "second on its connection: its own body, then the close",
+  );
+  t.notMatch(all, /\/a got \[GET/, "the next request's bytes were not its body");
+});
+
+t.test("a WebSocket upgrade in the first bytes reaches node:http with what followed its head", async (t) => {
+  let head = "";
+  const port = await rawListener(t, {}, echoBody, {
+    onUpgrade: (_req, socket, rest) => {
+      head = rest.toString("latin1");
+      socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    },
+  });
+  const socket = await openSocket(port);
+  const closed = untilClosed(socket);
+  socket.write(
+    "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nearly frame",
+  );
+  t.match((await closed).toString(), /^HTTP\/1\.1 101 /);
+  t.equal(head, "early frame", "the bytes after the head, not dropped");
+});
+
+t.test("a connection handed to node:http for an upgrade has its parser closed", async (t) => {
+  const real = rawParser();
+  let made = 0;
+  let closed = 0;
+  const counting: NodeParserBinding = {
+    ...real,
+    create(kind, callbacks, max) {
+      const parser = real.create(kind, callbacks, max);
+      made++;
+      const close = parser.close.bind(parser);
+      parser.close = () => {
+        closed++;
+        close();
+      };
+      return parser;
+    },
+  };
+  const port = await rawListener(t, {}, echoBody, {
+    raw: counting,
+    onUpgrade: (_req, socket) =>
+      socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+  });
+  for (let i = 0; i < 3; i++) {
+    const socket = await openSocket(port);
+    const done = untilClosed(socket);
+    socket.write(
+      "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    await done;
+  }
+  while (closed < made) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(made, 3, "a parser per connection");
+  t.equal(closed, 3, "each closed once its connection went to node:http");
 });

@@ -6,10 +6,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:http";
-import { connect, type Socket } from "node:net";
+import { connect, createServer as createNetServer, type Socket } from "node:net";
 import t from "tap";
 import { listen } from "../../common/http/listen.ts";
-import { loadNodeParser } from "../../common/http/raw/node-parser.ts";
+import { loadNodeParser, type NodeParserBinding } from "../../common/http/raw/node-parser.ts";
 import { UpstreamPool } from "../../common/http/raw/upstream-pool.ts";
 
 const binding = loadNodeParser();
@@ -158,4 +158,65 @@ t.test("a body paused longer than the body timeout is timed afresh once resumed"
     );
   });
   t.equal(body, "first rest", "not cut by a body timeout counted across the pause");
+});
+
+t.test("a connection the app closes (idle, or after a request) has its parser closed", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  let made = 0;
+  let closed = 0;
+  const counting: NodeParserBinding = {
+    ...binding,
+    create(kind, callbacks, max) {
+      const parser = binding.create(kind, callbacks, max);
+      made++;
+      const close = parser.close.bind(parser);
+      parser.close = () => {
+        closed++;
+        close();
+      };
+      return parser;
+    },
+  };
+  const sockets: Socket[] = [];
+  const app = createServer((_req, res) => res.end("ok"));
+  app.on("connection", (socket: Socket) => sockets.push(socket));
+  const port = await listen(app, 0);
+  t.teardown(() => app.close());
+  const pool = new UpstreamPool(counting, { keepAliveTimeoutMs: 60_000 });
+  t.teardown(() => pool.close());
+  const origin = `http://127.0.0.1:${port}`;
+  await Promise.all([get(pool, origin), get(pool, origin), get(pool, origin)]);
+  t.equal(made, 3, "three connections");
+  // The app ends them while idle, as one with a shorter keep-alive than the pool's does.
+  for (const socket of sockets) socket.end();
+  while (pool.connections > 0 || closed < made) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.equal(closed, 3, "every parser closed");
+});
+
+t.test("a 101 to a request that asked for no upgrade fails it, as undici does", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  const app = createNetServer((socket) => {
+    socket.on("error", () => {});
+    socket.once("data", () =>
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+      ),
+    );
+  });
+  await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => app.close());
+  const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 4000 });
+  t.teardown(() => pool.close());
+  const origin = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
+  const outcome = await new Promise<string>((resolve) =>
+    pool.dispatch(
+      { origin, path: "/", method: "GET" },
+      {
+        onRawResponseStart: (_c, status) => resolve(`response ${status}`),
+        onResponseError: (_c, error) => resolve(`${(error as { code?: string }).code}: ${error.message}`),
+      },
+    ),
+  );
+  t.equal(outcome, "UND_ERR_SOCKET: bad upgrade");
+  t.equal(pool.connections, 0, "the connection is not kept");
 });

@@ -56,6 +56,8 @@ export class ClientConnection implements ParserCallbacks {
   #endedInRead = false;
   /** A request closed the connection: whatever follows it is not read. */
   #lastRequest = false;
+  /** The bytes being parsed by execute() (the sniffer's first read): node keeps none after it returns. */
+  #executing: Buffer | null = null;
   /**
    * When the connection last had nothing to do (for the idle and header timeouts); UNTIMED: busy;
    * UNSTAMPED: idle since the sweep last looked (it stamps the time: no clock read per request).
@@ -77,7 +79,11 @@ export class ClientConnection implements ParserCallbacks {
     socket.on("close", () => this.#onSocketClose());
     socket.on("error", () => socket.destroy());
     this.#writer = new SocketWriter(socket, options.binding.streamWrap, () => this.#drained());
-    if (first.length > 0) this.onExecute(this.#parser.execute(first));
+    if (first.length > 0) {
+      this.#executing = first;
+      this.onExecute(this.#parser.execute(first));
+      this.#executing = null;
+    }
     if (this.#closed || this.#upgrade !== null) return;
     this.#handle._consumed = true;
     this.#parser.consume(handle);
@@ -109,8 +115,22 @@ export class ClientConnection implements ParserCallbacks {
     this.#headers = [];
     this.#url = "";
     const name = this.#options.binding.methods[method ?? 0] ?? "GET";
-    const req = new RawRequest(this, this.socket, name, target, major, minor, rawHeaders, keepAlive);
-    if (upgrade) {
+    // An upgrade request with a body: llhttp reads the body, then stops (a paused upgrade) and
+    // node's binding drops the rest of that read. Its head cannot go to node:http without the body
+    // llhttp has taken, so it is answered here, as node:http answers an upgrade it does not take
+    // (every one but WebSocket's), and the connection closes after it: what followed is lost.
+    const withBody = upgrade && name !== "CONNECT" && declaresBody(rawHeaders);
+    const req = new RawRequest(
+      this,
+      this.socket,
+      name,
+      target,
+      major,
+      minor,
+      rawHeaders,
+      keepAlive && !withBody,
+    );
+    if (upgrade && !withBody) {
       // llhttp stops after this head; onExecute hands over what follows.
       this.#upgrade = { req, method: name };
       return 0;
@@ -138,6 +158,12 @@ export class ClientConnection implements ParserCallbacks {
     if (req === null) return;
     this.#parsing = null;
     this.#endedInRead = true;
+    if (!req.keepAlive) {
+      // Nothing after a request that closes the connection is read (an upgrade with a body: the
+      // parser would take up again mid-stream).
+      this.#lastRequest = true;
+      this.pauseReading();
+    }
     req.end();
     if (this.#active !== null && this.#active.req === req && this.#active.writableEnded) this.#next();
   }
@@ -316,7 +342,7 @@ export class ClientConnection implements ParserCallbacks {
       this.socket.destroy();
       return;
     }
-    const rest = this.#parser.getCurrentBuffer().subarray(parsed);
+    const rest = (this.#executing ?? this.#parser.getCurrentBuffer()).subarray(parsed);
     this.#closed = true;
     this.#detach();
     this.#options.handOver(
@@ -335,6 +361,8 @@ export class ClientConnection implements ParserCallbacks {
     this.#handle._consumed = false;
     this.socket.removeAllListeners("close");
     this.socket.removeAllListeners("error");
+    // The socket's close no longer frees the parser (#onSocketClose): node:http has its own.
+    setImmediate(closeParser, this.#parser);
     this.#options.onClose(this);
   }
 
@@ -362,6 +390,19 @@ function closeParser(parser: NodeParser): void {
 function hasHost(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2)
     if (raw[i].length === 4 && raw[i].toLowerCase() === "host") return true;
+  return false;
+}
+
+/**
+ * Whether llhttp reads a body after this head: a Transfer-Encoding (chunked, or refused) or a
+ * Content-Length above 0. It stops at the head of an upgrade request without one.
+ */
+function declaresBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === "transfer-encoding") return true;
+    if (name === "content-length" && Number(raw[i + 1]) > 0) return true;
+  }
   return false;
 }
 

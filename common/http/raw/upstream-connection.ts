@@ -51,6 +51,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   #informational = false;
   #headers: string[] | null = null;
   #trailers: Record<string, string | string[]> | null = null;
+  #parserFreed = false;
   /** When this connection went idle (for the pool's keep-alive timeout; see sweep-stamp.ts). */
   idleSince = UNTIMED;
   /** When its connect began (for the pool's connect timeout). */
@@ -164,7 +165,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     _url: string | undefined,
     status: number,
     message: string,
-    _upgrade: boolean,
+    upgrade: boolean,
     keepAlive: boolean,
   ): number {
     const request = this.#current;
@@ -172,6 +173,13 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     this.#headers = null;
     if (request === null || request.done) {
       this.#destroy();
+      return 0;
+    }
+    if (status === 101 || upgrade) {
+      // The pool sends no upgrade (WebSocket tunnels go through node:http), and node's parser stops
+      // at this head, dropping what follows: undici's answer, a failed request.
+      this.#destroy();
+      request.fail(new SocketError("bad upgrade"));
       return 0;
     }
     if (status < 200) {
@@ -307,6 +315,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     const request = this.#current;
     this.#closed = true;
     this.#current = null;
+    this.#freeParser(); // closed by the other side: #destroy did not run
     this.#owner.remove(this);
     request?.fail(new SocketError("other side closed"));
   }
@@ -341,6 +350,16 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     this.#closed = true;
     this.socket.destroy();
     this.#owner.remove(this);
+    this.#freeParser();
+  }
+
+  /**
+   * node's parser is not collected until closed (its C++ side holds it, and it holds this): once,
+   * after the stack that may be inside one of its callbacks has unwound.
+   */
+  #freeParser(): void {
+    if (this.#parserFreed) return;
+    this.#parserFreed = true;
     setImmediate(closeParser, this.#parser);
   }
 }
