@@ -135,7 +135,13 @@ const echoBody: RequestHandler = (req, res) => {
   const raw = req as unknown as RawRequest;
   let body = "";
   const done = () => res.end(`${raw.url} got [${body}]\n`);
-  const early = raw.attach({ write: (chunk) => ((body += chunk.toString("latin1")), true), end: done });
+  const early = raw.attach({
+    write: (chunk) => {
+      body += chunk.toString("latin1");
+      return true;
+    },
+    end: done,
+  });
   for (const chunk of early ?? []) body += chunk.toString("latin1");
   if (raw.complete) done();
 };
