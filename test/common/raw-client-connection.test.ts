@@ -231,3 +231,60 @@ t.test("a connection handed to node:http for an upgrade has its parser closed", 
   t.equal(made, 3, "a parser per connection");
   t.equal(closed, 3, "each closed once its connection went to node:http");
 });
+
+t.test(
+  "a WebSocket upgrade whose Transfer-Encoding is not chunked goes to node:http (llhttp reads no body)",
+  async (t) => {
+    let served = false;
+    let rest = "";
+    const port = await rawListener(
+      t,
+      {},
+      (_req, res) => {
+        served = true;
+        res.end("plain\n");
+      },
+      {
+        onUpgrade: (_req, socket, head) => {
+          rest = head.toString("latin1");
+          socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        },
+      },
+    );
+    const socket = await openSocket(port);
+    const closed = untilClosed(socket);
+    socket.write(
+      "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nTransfer-Encoding: identity\r\n\r\nframe",
+    );
+    t.match((await closed).toString(), /^HTTP\/1\.1 101 /, "tunnelled, as on node:http's path");
+    t.notOk(served, "not served as a plain request");
+    t.equal(rest, "frame");
+  },
+);
+
+for (const [name, head] of [
+  ["keep-alive", "GET /waits HTTP/1.1\r\nHost: x\r\n\r\n"],
+  ["Connection: close", "GET /waits HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"],
+  ["HTTP/1.0", "GET /waits HTTP/1.0\r\nHost: x\r\n\r\n"],
+] as const) {
+  t.test(`a client leaving while its ${name} request waits is noticed`, async (t) => {
+    let started: () => void = () => {};
+    const waiting = new Promise<void>((resolve) => (started = resolve));
+    let noticed: () => void = () => {};
+    const gone = new Promise<void>((resolve) => (noticed = resolve));
+    const port = await rawListener(t, {}, (req, res) => {
+      if (req.url === "/first") return res.end("ok");
+      res.once("close", () => noticed());
+      started();
+    });
+    const socket = await openSocket(port);
+    socket.on("error", () => {});
+    socket.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    await new Promise((resolve) => socket.once("data", resolve));
+    socket.write(head);
+    await waiting;
+    socket.end();
+    await gone;
+    t.pass("the response heard the client go");
+  });
+}

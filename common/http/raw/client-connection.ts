@@ -56,6 +56,8 @@ export class ClientConnection implements ParserCallbacks {
   #endedInRead = false;
   /** A request closed the connection: whatever follows it is not read. */
   #lastRequest = false;
+  /** An upgrade request with a body, answered here: nothing after it is read. */
+  #closeAfter: RawRequest | null = null;
   /** The bytes being parsed by execute() (the sniffer's first read): node keeps none after it returns. */
   #executing: Buffer | null = null;
   /**
@@ -135,6 +137,7 @@ export class ClientConnection implements ParserCallbacks {
       this.#upgrade = { req, method: name };
       return 0;
     }
+    if (withBody) this.#closeAfter = req;
     this.#parsing = req;
     this.idleSince = UNTIMED;
     // Started when this read is parsed (onExecute), not now: a framing error llhttp finds just
@@ -158,9 +161,8 @@ export class ClientConnection implements ParserCallbacks {
     if (req === null) return;
     this.#parsing = null;
     this.#endedInRead = true;
-    if (!req.keepAlive) {
-      // Nothing after a request that closes the connection is read (an upgrade with a body: the
-      // parser would take up again mid-stream).
+    if (req === this.#closeAfter) {
+      // llhttp parses nothing after it; its answer goes out, then the connection closes.
       this.#lastRequest = true;
       this.pauseReading();
     }
@@ -394,13 +396,14 @@ function hasHost(raw: readonly string[]): boolean {
 }
 
 /**
- * Whether llhttp reads a body after this head: a Transfer-Encoding (chunked, or refused) or a
- * Content-Length above 0. It stops at the head of an upgrade request without one.
+ * Whether llhttp reads a body after this head, by its rule: chunked last among the transfer
+ * codings, or a Content-Length above 0. It stops at the head of an upgrade request without one
+ * (a Transfer-Encoding of only other codings included).
  */
 function declaresBody(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (name === "transfer-encoding") return true;
+    if (name === "transfer-encoding" && /(^|,)[ \t]*chunked[ \t]*$/i.test(raw[i + 1])) return true;
     if (name === "content-length" && Number(raw[i + 1]) > 0) return true;
   }
   return false;
