@@ -11,6 +11,7 @@ import { chooseDataPath } from "../../common/http/raw/data-path.ts";
 import type { NodeParserBinding } from "../../common/http/raw/node-parser.ts";
 import type { RawRequest } from "../../common/http/raw/raw-request.ts";
 import { createLogger } from "../../common/log.ts";
+import { countingParsers } from "../helpers/counting-parsers.ts";
 import { openSocket } from "../helpers/raw-http.ts";
 
 function rawParser(): NodeParserBinding {
@@ -198,22 +199,7 @@ t.test("a WebSocket upgrade in the first bytes reaches node:http with what follo
 });
 
 t.test("a connection handed to node:http for an upgrade has its parser closed", async (t) => {
-  const real = rawParser();
-  let made = 0;
-  let closed = 0;
-  const counting: NodeParserBinding = {
-    ...real,
-    create(kind, callbacks, max) {
-      const parser = real.create(kind, callbacks, max);
-      made++;
-      const close = parser.close.bind(parser);
-      parser.close = () => {
-        closed++;
-        close();
-      };
-      return parser;
-    },
-  };
+  const { binding: counting, made, closed } = countingParsers(rawParser());
   const port = await rawListener(t, {}, echoBody, {
     raw: counting,
     onUpgrade: (_req, socket) =>
@@ -227,9 +213,9 @@ t.test("a connection handed to node:http for an upgrade has its parser closed", 
     );
     await done;
   }
-  while (closed < made) await new Promise((resolve) => setImmediate(resolve));
-  t.equal(made, 3, "a parser per connection");
-  t.equal(closed, 3, "each closed once its connection went to node:http");
+  while (closed() < made()) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(made(), 3, "a parser per connection");
+  t.equal(closed(), 3, "each closed once its connection went to node:http");
 });
 
 t.test(

@@ -9,8 +9,9 @@ import { createServer } from "node:http";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
 import t from "tap";
 import { listen } from "../../common/http/listen.ts";
-import { loadNodeParser, type NodeParserBinding } from "../../common/http/raw/node-parser.ts";
+import { loadNodeParser } from "../../common/http/raw/node-parser.ts";
 import { UpstreamPool } from "../../common/http/raw/upstream-pool.ts";
+import { countingParsers } from "../helpers/counting-parsers.ts";
 
 const binding = loadNodeParser();
 
@@ -162,21 +163,7 @@ t.test("a body paused longer than the body timeout is timed afresh once resumed"
 
 t.test("a connection the app closes (idle, or after a request) has its parser closed", async (t) => {
   if ("problem" in binding) throw new Error(binding.problem);
-  let made = 0;
-  let closed = 0;
-  const counting: NodeParserBinding = {
-    ...binding,
-    create(kind, callbacks, max) {
-      const parser = binding.create(kind, callbacks, max);
-      made++;
-      const close = parser.close.bind(parser);
-      parser.close = () => {
-        closed++;
-        close();
-      };
-      return parser;
-    },
-  };
+  const { binding: counting, made, closed } = countingParsers(binding);
   const sockets: Socket[] = [];
   const app = createServer((_req, res) => res.end("ok"));
   app.on("connection", (socket: Socket) => sockets.push(socket));
@@ -186,11 +173,11 @@ t.test("a connection the app closes (idle, or after a request) has its parser cl
   t.teardown(() => pool.close());
   const origin = `http://127.0.0.1:${port}`;
   await Promise.all([get(pool, origin), get(pool, origin), get(pool, origin)]);
-  t.equal(made, 3, "three connections");
+  t.equal(made(), 3, "three connections");
   // The app ends them while idle, as one with a shorter keep-alive than the pool's does.
   for (const socket of sockets) socket.end();
-  while (pool.connections > 0 || closed < made) await new Promise((resolve) => setTimeout(resolve, 10));
-  t.equal(closed, 3, "every parser closed");
+  while (pool.connections > 0 || closed() < made()) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.equal(closed(), 3, "every parser closed");
 });
 
 t.test("a 101 to a request that asked for no upgrade fails it, as undici does", async (t) => {
