@@ -1,7 +1,8 @@
 // The cold burst of issue 13 (300 requests to a revision at zero, containerConcurrency 4, an app
 // that boots in 300 ms and answers in 20 ms). The scenario itself lives in bench/cold-burst.ts
 // (runColdBurst), written apart; this runs it with its own defaults when it is in the tree, as many
-// times as asked, and reads their p99s (ms) for the goals. When it is not, the run says so: no figure is made up in its place.
+// times as asked, and reads their p99s (ms) for the goals. When it is not, the run says so: no
+// figure is made up in its place.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BurstFigures } from "./lib/goals.ts";

@@ -174,23 +174,9 @@ export class BenchProcesses {
    * binding or undici's WebAssembly build: the floor under the raw path itself.
    */
   llhttpForwarder(parser: "node" | "wasm"): Promise<Running> {
-    return this.#once(`llhttp-floor:${parser}`, async () => {
-      const port = await freePort();
-      const child = await startAndWait(
-        process.execPath,
-        [...DATA_PATH_NODE_OPTIONS, here("apps/llhttp-forwarder.ts")],
-        {
-          env: {
-            ...DATA_PATH_ENV,
-            PORT: String(port),
-            UPSTREAM_PORT: String((await this.app()).port),
-            LLHTTP: parser,
-          },
-          ready: answers200(loopbackUrl(port)),
-        },
-      );
-      return this.#keep(child, port);
-    });
+    return this.#once(`llhttp-floor:${parser}`, async () =>
+      this.#startLlhttpForwarder(parser, (await this.app()).port),
+    );
   }
 
   /**
@@ -200,17 +186,22 @@ export class BenchProcesses {
   llhttpChain(): Promise<{ front: Running; back: Running }> {
     return this.#once("llhttp-chain", async () => {
       const back = await this.llhttpForwarder("node");
-      const port = await freePort();
-      const child = await startAndWait(
-        process.execPath,
-        [...DATA_PATH_NODE_OPTIONS, here("apps/llhttp-forwarder.ts")],
-        {
-          env: { ...DATA_PATH_ENV, PORT: String(port), UPSTREAM_PORT: String(back.port), LLHTTP: "node" },
-          ready: answers200(loopbackUrl(port)),
-        },
-      );
-      return { front: this.#keep(child, port), back };
+      return { front: await this.#startLlhttpForwarder("node", back.port), back };
     });
+  }
+
+  /** One apps/llhttp-forwarder.ts in front of 127.0.0.1:`upstreamPort`. */
+  async #startLlhttpForwarder(parser: "node" | "wasm", upstreamPort: number): Promise<Running> {
+    const port = await freePort();
+    const child = await startAndWait(
+      process.execPath,
+      [...DATA_PATH_NODE_OPTIONS, here("apps/llhttp-forwarder.ts")],
+      {
+        env: { ...DATA_PATH_ENV, PORT: String(port), UPSTREAM_PORT: String(upstreamPort), LLHTTP: parser },
+        ready: answers200(loopbackUrl(port)),
+      },
+    );
+    return this.#keep(child, port);
   }
 
   /** A queue-proxy of `path` serving on a Unix socket too (as local pods do), or on TCP alone. */
