@@ -180,6 +180,21 @@ t.test("a connection the app closes (idle, or after a request) has its parser cl
   t.equal(closed(), 3, "every parser closed");
 });
 
+t.test("connections the pool closes itself have their parsers closed", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  const { binding: counting, made, closed } = countingParsers(binding);
+  const app = createServer((_req, res) => res.end("ok"));
+  const port = await listen(app, 0);
+  t.teardown(() => app.close());
+  const pool = new UpstreamPool(counting, { keepAliveTimeoutMs: 60_000 });
+  const origin = `http://127.0.0.1:${port}`;
+  await Promise.all([get(pool, origin), get(pool, origin)]);
+  t.equal(made(), 2, "two connections");
+  pool.close();
+  while (closed() < made()) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.equal(closed(), 2, "every parser closed");
+});
+
 t.test("a 101 to a request that asked for no upgrade fails it, as undici does", async (t) => {
   if ("problem" in binding) throw new Error(binding.problem);
   const app = createNetServer((socket) => {

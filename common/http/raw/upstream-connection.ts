@@ -51,7 +51,6 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   #informational = false;
   #headers: string[] | null = null;
   #trailers: Record<string, string | string[]> | null = null;
-  #parserFreed = false;
   /** When this connection went idle (for the pool's keep-alive timeout; see sweep-stamp.ts). */
   idleSince = UNTIMED;
   /** When its connect began (for the pool's connect timeout). */
@@ -315,7 +314,10 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     const request = this.#current;
     this.#closed = true;
     this.#current = null;
-    this.#freeParser(); // closed by the other side: #destroy did not run
+    // However the socket ended (closed by the other side, or destroyed here), node's parser is not
+    // collected until closed (its C++ side holds it, and it holds this). A replaced socket
+    // (#tcpFallback) has no listener left: the parser goes on with the new one.
+    setImmediate(closeParser, this.#parser);
     this.#owner.remove(this);
     request?.fail(new SocketError("other side closed"));
   }
@@ -348,19 +350,8 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   #destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.socket.destroy();
+    this.socket.destroy(); // its 'close' frees the parser (#onClose)
     this.#owner.remove(this);
-    this.#freeParser();
-  }
-
-  /**
-   * node's parser is not collected until closed (its C++ side holds it, and it holds this): once,
-   * after the stack that may be inside one of its callbacks has unwound.
-   */
-  #freeParser(): void {
-    if (this.#parserFreed) return;
-    this.#parserFreed = true;
-    setImmediate(closeParser, this.#parser);
   }
 }
 
