@@ -147,6 +147,11 @@ const echoBody: RequestHandler = (req, res) => {
   if (raw.complete) done();
 };
 
+/** A WebSocket handshake's head without its closing blank line, and the answer these tests' upgrade handlers give. */
+const WS_HANDSHAKE =
+  "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+const SWITCHING = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+
 const UPGRADE_WITH_BODY =
   "POST /a HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: foo\r\nContent-Length: 5\r\n\r\nhello";
 
@@ -186,14 +191,12 @@ t.test("a WebSocket upgrade in the first bytes reaches node:http with what follo
   const port = await rawListener(t, {}, echoBody, {
     onUpgrade: (_req, socket, rest) => {
       head = rest.toString("latin1");
-      socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+      socket.end(SWITCHING);
     },
   });
   const socket = await openSocket(port);
   const closed = untilClosed(socket);
-  socket.write(
-    "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nearly frame",
-  );
+  socket.write(`${WS_HANDSHAKE}\r\nearly frame`);
   t.match((await closed).toString(), /^HTTP\/1\.1 101 /);
   t.equal(head, "early frame", "the bytes after the head, not dropped");
 });
@@ -202,15 +205,12 @@ t.test("a connection handed to node:http for an upgrade has its parser closed", 
   const { binding: counting, made, closed } = countingParsers(rawParser());
   const port = await rawListener(t, {}, echoBody, {
     raw: counting,
-    onUpgrade: (_req, socket) =>
-      socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+    onUpgrade: (_req, socket) => socket.end(SWITCHING),
   });
   for (let i = 0; i < 3; i++) {
     const socket = await openSocket(port);
     const done = untilClosed(socket);
-    socket.write(
-      "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    );
+    socket.write(`${WS_HANDSHAKE}\r\n`);
     await done;
   }
   while (closed() < made()) await new Promise((resolve) => setImmediate(resolve));
@@ -233,15 +233,13 @@ t.test(
       {
         onUpgrade: (_req, socket, head) => {
           rest = head.toString("latin1");
-          socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+          socket.end(SWITCHING);
         },
       },
     );
     const socket = await openSocket(port);
     const closed = untilClosed(socket);
-    socket.write(
-      "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nTransfer-Encoding: identity\r\n\r\nframe",
-    );
+    socket.write(`${WS_HANDSHAKE}Transfer-Encoding: identity\r\n\r\nframe`);
     t.match((await closed).toString(), /^HTTP\/1\.1 101 /, "tunnelled, as on node:http's path");
     t.notOk(served, "not served as a plain request");
     t.equal(rest, "frame");
