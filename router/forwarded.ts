@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { sameHeaderName } from "../common/http/header-name.ts";
 import { TRUST_NONE, type TrustedProxies } from "./trusted-proxies.ts";
 
 const FORWARDED_FOR = "x-forwarded-for";
@@ -71,7 +72,7 @@ function removeForwarded(out: string[]): void {
 
 function isForwarded(name: string): boolean {
   const first = name.charCodeAt(0) | 0x20;
-  if (first === 102 /* f */) return name.length === 9 && name.toLowerCase() === "forwarded";
+  if (first === 102 /* f */) return sameHeaderName(name, "forwarded");
   if (first !== 120 /* x */ || name.length < 15) return false;
   const lower = name.toLowerCase();
   return (

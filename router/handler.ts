@@ -3,6 +3,7 @@ import { RawRequest } from "../common/http/raw/raw-request.ts";
 import { requestHasBody, requestHeader, scanRequestHeaders } from "../common/http/request-headers.ts";
 import { sendPlain } from "../common/http/respond.ts";
 import { addForwardedHeaders } from "./forwarded.ts";
+import type { HostKeys } from "./host-keys.ts";
 import type { RouterMetrics } from "./metrics.ts";
 import { type Resolution, type RoutingOptions, resolve } from "./resolve.ts";
 import type { RouteTable } from "./route-table.ts";
@@ -19,6 +20,7 @@ export interface HandlerDeps {
   proto: "http" | "https";
   /** Peers whose X-Forwarded-* are kept (appended to); everyone else's are replaced. */
   trustedProxies: TrustedProxies;
+  hostKeys: HostKeys;
 }
 
 /**
@@ -30,8 +32,15 @@ export function hostOf(req: IncomingMessage): string | undefined {
   return (req.headers[":authority"] as string | undefined) ?? req.headers.host;
 }
 
-export function route(deps: HandlerDeps, req: IncomingMessage): Resolution {
-  return resolve(deps.table(), hostOf(req), req.url ?? "/", requestHeader(req, TAG_HEADER), deps.options);
+export function route(deps: HandlerDeps, req: IncomingMessage, host = hostOf(req)): Resolution {
+  return resolve(
+    deps.table(),
+    host,
+    req.url ?? "/",
+    requestHeader(req, TAG_HEADER),
+    deps.options,
+    deps.hostKeys.of,
+  );
 }
 
 /**
@@ -42,14 +51,15 @@ export function route(deps: HandlerDeps, req: IncomingMessage): Resolution {
  */
 export function createRouterHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return function handleRequest(req, res) {
-    const found = route(deps, req);
+    const host = hostOf(req);
+    const found = route(deps, req, host);
     if ("status" in found) {
       deps.metrics.unrouted(found.reason);
       return sendPlain(res, found.status, found.message);
     }
     const headers: string[] = [];
     const facts = scanRequestHeaders(req.rawHeaders, headers);
-    addForwardedHeaders(headers, req, deps.proto, hostOf(req), found.prefix, deps.trustedProxies);
+    addForwardedHeaders(headers, req, deps.proto, host, found.prefix, deps.trustedProxies);
     if (found.prefix !== undefined) req.url = found.path;
     new RouterExchange(found.target, req, res, headers, requestHasBody(req, facts)).start();
   };

@@ -13,6 +13,7 @@ import { StateWatcher } from "../common/state-watcher.ts";
 import { createTracer } from "../common/tracing.ts";
 import { loadConfig } from "./config.ts";
 import { createRouterHandler, type HandlerDeps } from "./handler.ts";
+import { HostKeys } from "./host-keys.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { RevisionTargets } from "./revision-targets.ts";
 import { buildRouteTable, EMPTY_TABLE, type RouteTable } from "./route-table.ts";
@@ -71,12 +72,14 @@ const metrics = new RouterMetrics(
   () => ({ services: table.services.size, hosts: table.hosts.size, generation: table.generation }),
 );
 const tunnels = new Set<Tunnel>();
+const hostKeys = new HostKeys();
 const deps = (proto: "http" | "https"): HandlerDeps => ({
   table: () => table,
   options: { tagHeaderRouting: config.tagHeaderRouting, pathRouting: config.pathRouting },
   metrics,
   proto,
   trustedProxies: config.trustedProxies,
+  hostKeys,
 });
 const servers = createRouterServers(config, log, dataPath.name === "raw" ? dataPath.parser : undefined, {
   forPlain: createRouterHandler(deps("http")),

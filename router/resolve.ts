@@ -29,8 +29,10 @@ export function resolve(
   url: string,
   tagHeader: string | undefined,
   options: RoutingOptions,
+  /** hostKey, or a memo of it (HostKeys). */
+  keyOf: (host: string | undefined) => string | undefined = hostKey,
 ): Resolution {
-  const host = hostKey(hostHeader);
+  const host = keyOf(hostHeader);
   if (host === undefined) {
     return {
       status: 400,

@@ -2,7 +2,11 @@
 // undici also throws on several of them (transfer-encoding, keep-alive, upgrade, expect), so every
 // proxying component filters through here.
 
-const HOP_BY_HOP = new Set([
+import { sameHeaderName } from "./header-name.ts";
+import { HeaderNameFilter } from "./header-name-filter.ts";
+
+/** The hop-by-hop names, lower case. */
+export const HOP_BY_HOP_NAMES: readonly string[] = [
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -13,7 +17,9 @@ const HOP_BY_HOP = new Set([
   "upgrade",
   "expect",
   "http2-settings",
-]);
+];
+
+const HOP_BY_HOP = new Set(HOP_BY_HOP_NAMES);
 
 export function isHopByHop(lowerName: string): boolean {
   return HOP_BY_HOP.has(lowerName);
@@ -42,7 +48,7 @@ function connectionTokens(value: string): Set<string> {
 export function endToEndRawHeaders(raw: readonly string[], out: string[] = []): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].length === 10 && raw[i].toLowerCase() === "connection") named = connectionTokens(raw[i + 1]);
+    if (sameHeaderName(raw[i], "connection")) named = connectionTokens(raw[i + 1]);
   }
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
@@ -52,8 +58,8 @@ export function endToEndRawHeaders(raw: readonly string[], out: string[] = []): 
   return out;
 }
 
-/** The lengths of the hop-by-hop names: most names are of none, and skip the set's lookup. */
-const HOP_BY_HOP_LENGTHS = new Set([...HOP_BY_HOP].map((name) => name.length));
+/** Most names are no hop-by-hop name by their length and first letter, and skip the set's lookup. */
+const HOP_BY_HOP_FILTER = new HeaderNameFilter(HOP_BY_HOP_NAMES);
 
 /**
  * Filters a response's flat raw header list (as llhttp framed it) down to the end-to-end headers,
@@ -67,7 +73,7 @@ export function endToEndResponseHeaders(raw: readonly string[], out: string[]): 
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
     const value = raw[i + 1];
-    if (HOP_BY_HOP_LENGTHS.has(lower.length) && HOP_BY_HOP.has(lower)) {
+    if (HOP_BY_HOP_FILTER.mayBeOneOf(lower) && HOP_BY_HOP.has(lower)) {
       if (lower === "connection" && !isPlainConnectionValue(value)) {
         named ??= new Set();
         for (const token of connectionTokens(value)) named.add(token);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { sameHeaderName } from "./header-name.ts";
 import { rawResponse, sendPlain } from "./respond.ts";
 
 // What node's HTTP/1 parser (llhttp) lets through but a proxy must not forward, because the hop
@@ -26,9 +27,9 @@ export function http1FramingProblem(req: IncomingMessage): string | undefined {
   let transferEncoding = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    // Length first: most headers are neither, and this runs on every request.
-    if (name.length === 4 && name.toLowerCase() === "host") hosts++;
-    else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") transferEncoding = true;
+    // By length first (sameHeaderName): most headers are neither, and this runs on every request.
+    if (sameHeaderName(name, "host")) hosts++;
+    else if (sameHeaderName(name, "transfer-encoding")) transferEncoding = true;
   }
   if (hosts > 1) return "more than one Host header";
   if (transferEncoding && req.httpVersionMinor === 0) return "Transfer-Encoding in an HTTP/1.0 request";

@@ -1,8 +1,16 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { HopAuth } from "../hop-auth.ts";
-import { HOP_AUTH_HEADER, isInternalHeader, PROBE_HEADER, PROXY_HEADER } from "../internal-headers.ts";
-import { isHopByHop, isPlainConnectionValue } from "./hop-by-hop.ts";
+import {
+  HOP_AUTH_HEADER,
+  INTERNAL_HEADERS,
+  isInternalHeader,
+  PROBE_HEADER,
+  PROXY_HEADER,
+} from "../internal-headers.ts";
+import { sameHeaderName } from "./header-name.ts";
+import { HeaderNameFilter } from "./header-name-filter.ts";
+import { HOP_BY_HOP_NAMES, isHopByHop, isPlainConnectionValue } from "./hop-by-hop.ts";
 import { RawRequest } from "./raw/raw-request.ts";
 
 /** What a proxy needs to know about an incoming request, learned in one pass over its headers. */
@@ -16,6 +24,9 @@ export interface RequestHeaderFacts {
   /** The request came through the activator (K-Proxy-Request), believed from a hop only. */
   proxied: boolean;
 }
+
+/** The names scanRequestHeaders acts on (with HTTP/2's pseudo-headers); every other is copied as it is. */
+const SCANNED = new HeaderNameFilter([...HOP_BY_HOP_NAMES, ...INTERNAL_HEADERS, "content-length", "host"]);
 
 /**
  * Copies the end-to-end headers of `raw` (node's rawHeaders, or an HTTP/2 compat request's) into
@@ -45,6 +56,16 @@ export function scanRequestHeaders(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const value = raw[i + 1];
+    if (name.charCodeAt(0) !== 58 /* ':' */ && !SCANNED.mayBeOneOf(name)) {
+      out.push(name, value);
+      continue;
+    }
+    if (sameHeaderName(name, "host")) {
+      // Every request's: found without the lower-case copy and the lookups below.
+      hostAt = out.length;
+      out.push(name, value);
+      continue;
+    }
     const lower = name.toLowerCase();
     if (lower.charCodeAt(0) === 58 /* ':' */) {
       if (lower === ":authority") authority = value;
@@ -63,9 +84,7 @@ export function scanRequestHeaders(
       else if (lower === HOP_AUTH_HEADER) hopAuth = value;
       continue;
     }
-    if (lower === "content-length") {
-      if (value !== "0") facts.hasBody = true;
-    } else if (lower === "host") hostAt = out.length;
+    if (lower === "content-length" && value !== "0") facts.hasBody = true;
     out.push(name, value);
   }
   if (hopAuth !== undefined && auth?.verify(hopAuth)) {

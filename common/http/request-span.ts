@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { RequestSpan, Tracer } from "../tracing.ts";
+import { sameHeaderName } from "./header-name.ts";
 import { requestHeader } from "./request-headers.ts";
 
 /**
@@ -23,7 +24,7 @@ export function startRequestSpan(
   });
   if (span === undefined) return undefined;
   for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i].length === 11 && headers[i].toLowerCase() === "traceparent") {
+    if (sameHeaderName(headers[i], "traceparent")) {
       headers[i + 1] = span.traceparent;
       return span;
     }

@@ -4,6 +4,7 @@ import {
   endToEndHeaderObject,
   endToEndRawHeaders,
   endToEndResponseHeaders,
+  HOP_BY_HOP_NAMES,
 } from "../../common/http/hop-by-hop.ts";
 import { addHeaders } from "../../common/http/raw/header-object.ts";
 import { scanRequestHeaders } from "../../common/http/request-headers.ts";
@@ -185,3 +186,25 @@ t.test("headers named in Connection are removed whatever their position", async 
   scanRequestHeaders(["X-Early", "1", "Connection", "X-Early, x-late", "X-Late", "2", "X-Keep", "3"], out);
   t.same(out, ["X-Keep", "3"]);
 });
+
+t.test(
+  "scanRequestHeaders acts on every name it knows in any case (its quick filter lets none by)",
+  async (t) => {
+    const known = [...HOP_BY_HOP_NAMES, ...INTERNAL_HEADERS, "content-length", "host"];
+    for (const lower of known) {
+      for (const name of [lower, lower.toUpperCase(), lower[0].toUpperCase() + lower.slice(1)]) {
+        const asLower: string[] = [];
+        const asSent: string[] = [];
+        const value = lower === "connection" ? "x-y" : "1";
+        const factsLower = scanRequestHeaders([lower, value, "x-y", "2"], asLower, auth);
+        const factsSent = scanRequestHeaders([name, value, "x-y", "2"], asSent, auth);
+        t.same(factsSent, factsLower, `${name}: the same facts`);
+        t.same(
+          asSent.filter((_, i) => i % 2 === 1),
+          asLower.filter((_, i) => i % 2 === 1),
+          `${name}: the same values copied`,
+        );
+      }
+    }
+  },
+);

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { sameHeaderName } from "../header-name.ts";
 
 /** Where a request body goes as it arrives (the upstream connection). */
 export interface BodySink {
@@ -94,7 +95,7 @@ export class RawRequest {
     let value: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      if (name.length !== lowerName.length || name.toLowerCase() !== lowerName) continue;
+      if (!sameHeaderName(name, lowerName)) continue;
       if (value === undefined) value = raw[i + 1];
       else if (lowerName !== "host") value = `${value}, ${raw[i + 1]}`;
     }

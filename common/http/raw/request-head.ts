@@ -1,3 +1,5 @@
+import { sameHeaderName } from "../header-name.ts";
+
 // The head of a request sent upstream on the raw path, laid out as undici lays it out (host
 // first, then connection, the end-to-end headers in order, the framing last), so an app sees the
 // same bytes whichever path carried the request.
@@ -30,11 +32,11 @@ export function upstreamRequestHead(
   let lines = "";
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i];
-    if (name.length === 4 && name.toLowerCase() === "host") {
+    if (sameHeaderName(name, "host")) {
       host ??= headers[i + 1];
       continue;
     }
-    if (name.length === 14 && name.toLowerCase() === "content-length") {
+    if (sameHeaderName(name, "content-length")) {
       length = headers[i + 1];
       continue;
     }

@@ -1,3 +1,4 @@
+import { sameHeaderName } from "../header-name.ts";
 import { STATUS_TEXT } from "../status-text.ts";
 
 // The head of a response written to a client on the raw path, framed and worded as node:http's
@@ -40,9 +41,9 @@ export function clientResponseHead(
   let lines = "";
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i];
-    if (name.length === 14 && name.toLowerCase() === "content-length") hasLength = true;
-    else if (name.length === 4 && name.toLowerCase() === "date") hasDate = true;
-    else if (name.length === 10 && name.toLowerCase() === "connection") connection = headers[i + 1];
+    if (sameHeaderName(name, "content-length")) hasLength = true;
+    else if (sameHeaderName(name, "date")) hasDate = true;
+    else if (sameHeaderName(name, "connection")) connection = headers[i + 1];
     lines += `${name}: ${headers[i + 1]}\r\n`;
   }
   // node's order and spelling: Date, Connection (and Keep-Alive), then the framing.

@@ -1,0 +1,31 @@
+import { hostKey } from "./host.ts";
+
+/**
+ * hostKey() remembered for the Host values seen last: nearly every request carries one of a few,
+ * and checking and lower-casing one again (~0.15 µs) cost more than finding it (and the same key
+ * string each time is one whose hash the route table's lookup already knows). Bounded: when full
+ * it starts afresh, so a client sending ever new hosts costs only what no memo would.
+ */
+export class HostKeys {
+  readonly #keys = new Map<string, string | null>();
+  readonly #capacity: number;
+
+  constructor(capacity = 256) {
+    this.#capacity = capacity;
+  }
+
+  /** hostKey(host), remembered. */
+  readonly of = (host: string | undefined): string | undefined => {
+    if (host === undefined) return undefined;
+    const known = this.#keys.get(host);
+    if (known !== undefined) return known ?? undefined;
+    const key = hostKey(host);
+    if (this.#keys.size >= this.#capacity) this.#keys.clear();
+    this.#keys.set(host, key ?? null);
+    return key;
+  };
+
+  get size(): number {
+    return this.#keys.size;
+  }
+}
