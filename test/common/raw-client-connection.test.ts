@@ -2,11 +2,13 @@
 // last response is written out (a slow reader's download is not cut), the end of a body read
 // after its answer is not a new head (no 408 on an idle connection), and a request that closes
 // the connection is answered even when more bytes follow it in the same read; an upgrade request
-// with a body is answered with that body (not the next request's bytes), and every parser is closed.
+// with a body is answered with that body (not the next request's bytes), and every parser is closed;
+// pipelined requests are read ahead (a client leaving meanwhile is heard) up to a bound.
 import type { Socket } from "node:net";
 import t from "tap";
 import { createDataListener, type RequestHandler } from "../../common/http/data-listener.ts";
 import { DEFAULT_LIMITS, type ListenerLimits } from "../../common/http/listener-limits.ts";
+import { MAX_PIPELINED } from "../../common/http/raw/client-connection.ts";
 import { chooseDataPath } from "../../common/http/raw/data-path.ts";
 import type { NodeParserBinding } from "../../common/http/raw/node-parser.ts";
 import type { RawRequest } from "../../common/http/raw/raw-request.ts";
@@ -272,3 +274,154 @@ for (const [name, head] of [
     t.pass("the response heard the client go");
   });
 }
+
+t.test("a client leaving with a pipelined request read behind its held one is noticed", async (t) => {
+  let started: () => void = () => {};
+  const holding = new Promise<void>((resolve) => (started = resolve));
+  let noticed: () => void = () => {};
+  const gone = new Promise<void>((resolve) => (noticed = resolve));
+  const urls: string[] = [];
+  const port = await rawListener(t, {}, (req, res) => {
+    urls.push(req.url ?? "");
+    res.once("close", () => noticed());
+    started();
+  });
+  const socket = await openSocket(port);
+  socket.on("error", () => {});
+  socket.write("GET /held HTTP/1.1\r\nHost: x\r\n\r\n");
+  await holding;
+  // In a read of its own, while /held is being answered: read, queued behind it.
+  socket.write("POST /next HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody");
+  socket.end();
+  await gone;
+  t.same(urls, ["/held"], "the held request's answer heard the client go; the queued one never started");
+});
+
+/** `real` counting the request heads its parsers frame, and the body bytes. */
+function countingHeads(real: NodeParserBinding): {
+  binding: NodeParserBinding;
+  heads: () => number;
+  bodyBytes: () => number;
+} {
+  let heads = 0;
+  let bodyBytes = 0;
+  const binding: NodeParserBinding = {
+    ...real,
+    create(kind, callbacks, max) {
+      return real.create(
+        kind,
+        {
+          onHeaders: (headers, url) => callbacks.onHeaders(headers, url),
+          onHeadersComplete: (...head) => {
+            heads++;
+            return callbacks.onHeadersComplete(...head);
+          },
+          onBody: (chunk) => {
+            bodyBytes += chunk.length;
+            callbacks.onBody(chunk);
+          },
+          onMessageComplete: () => callbacks.onMessageComplete(),
+          onExecute: (result) => callbacks.onExecute(result),
+        },
+        max,
+      );
+    },
+  };
+  return { binding, heads: () => heads, bodyBytes: () => bodyBytes };
+}
+
+/** Event-loop turns until `ready()` (the server is in this process: a read it does is one turn away). */
+async function until(ready: () => boolean, turns = 1000): Promise<boolean> {
+  for (let i = 0; i < turns && !ready(); i++) await new Promise((resolve) => setImmediate(resolve));
+  return ready();
+}
+
+t.test(`pipelined requests are read ahead up to ${MAX_PIPELINED}, then all answered in order`, async (t) => {
+  let release: () => void = () => {};
+  let holding = false;
+  const counted = countingHeads(rawParser());
+  const port = await rawListener(
+    t,
+    {},
+    (req, res) => {
+      const answer = () => res.end(`${req.url}\n`);
+      if (req.url !== "/0") return answer();
+      release = answer;
+      holding = true;
+    },
+    { raw: counted.binding },
+  );
+  const socket = await openSocket(port);
+  const closed = untilClosed(socket);
+  socket.write("GET /0 HTTP/1.1\r\nHost: x\r\n\r\n");
+  t.ok(await until(() => holding), "/0 is being answered");
+  const count = 3 * MAX_PIPELINED;
+  for (let i = 1; i <= count; i++) {
+    const close = i === count ? "Connection: close\r\n" : "";
+    await new Promise((resolve) => socket.write(`GET /${i} HTTP/1.1\r\nHost: x\r\n${close}\r\n`, resolve));
+    // One read per request while the server reads on (so none are framed together).
+    if (i <= MAX_PIPELINED) t.ok(await until(() => counted.heads() === 1 + i), `/${i} read while /0 is held`);
+  }
+  await until(() => false, 20); // the writes past the limit had their turns to be read
+  t.equal(counted.heads(), 1 + MAX_PIPELINED, "then the connection waits unread");
+  release();
+  const text = (await closed).toString();
+  const answered = [...text.matchAll(/\r\n\/(\d+)\n/g)].map((m) => Number(m[1]));
+  t.same(
+    answered,
+    Array.from({ length: count + 1 }, (_, i) => i),
+    "every request answered, in order",
+  );
+});
+
+t.test(
+  "a pipelined upload waits in its buffer, the client unread past it, and then goes whole",
+  async (t) => {
+    let release: () => void = () => {};
+    let holding = false;
+    const counted = countingHeads(rawParser());
+    const port = await rawListener(
+      t,
+      {},
+      (req, res) => {
+        if (req.url === "/0") {
+          release = () => res.end("/0\n");
+          holding = true;
+          return;
+        }
+        let length = 0;
+        const sink = {
+          write: (chunk: Buffer) => {
+            length += chunk.length;
+            return true;
+          },
+          end: () => res.end(`${req.url} ${length}\n`),
+        };
+        for (const chunk of (req as unknown as RawRequest).attach(sink) ?? []) length += chunk.length;
+        if ((req as unknown as RawRequest).complete) sink.end();
+      },
+      { raw: counted.binding },
+    );
+    const socket = await openSocket(port);
+    const closed = untilClosed(socket);
+    socket.write("GET /0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    t.ok(await until(() => holding), "/0 is being answered");
+    const body = Buffer.alloc(4 * 1024 * 1024, "u");
+    socket.write(
+      `POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body);
+    t.ok(await until(() => counted.bodyBytes() > 64 * 1024), "the upload is read into its buffer");
+    await until(() => false, 50);
+    t.ok(
+      counted.bodyBytes() < 256 * 1024,
+      `and stops there while /0 is held (${counted.bodyBytes()} bytes read)`,
+    );
+    release();
+    t.match(
+      (await closed).toString(),
+      /\/0\n[\s\S]*\/up 4194304\n/,
+      "then all of it goes, after /0's answer",
+    );
+  },
+);

@@ -24,6 +24,13 @@ export interface ClientConnectionOptions {
 
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
+/**
+ * Pipelined requests read ahead of the one being answered. The client is read on meanwhile, so a
+ * client that leaves is heard (its answer is cancelled) as node:http hears it; past this many the
+ * connection waits unread, so a client cannot queue requests without end.
+ */
+export const MAX_PIPELINED = 8;
+
 interface HandleLike {
   reading?: boolean;
   readStart(): number;
@@ -33,9 +40,10 @@ interface HandleLike {
 
 /**
  * One client connection on the raw path: llhttp reads the socket in C++ and frames requests; each
- * is answered in turn (a pipelined request waits, and the client is not read meanwhile, until the
- * one before it is answered and its body read), so responses leave in request order. A request to
- * upgrade (WebSocket) or CONNECT hands the connection to node:http at that point.
+ * is answered in turn (a pipelined request waits until the one before it is answered and its body
+ * read; up to MAX_PIPELINED of them are read ahead, a body of one up to RawRequest's buffer), so
+ * responses leave in request order. A request to upgrade (WebSocket) or CONNECT hands the
+ * connection to node:http at that point.
  */
 export class ClientConnection implements ParserCallbacks {
   readonly socket: Socket;
@@ -144,7 +152,7 @@ export class ClientConnection implements ParserCallbacks {
     // Started when this read is parsed (onExecute), not now: a framing error llhttp finds just
     // after the head (an unknown Transfer-Encoding) must refuse the request before it goes anywhere.
     this.#queue.push(req);
-    if (this.#active !== null) this.pauseReading();
+    if (this.#queue.length >= MAX_PIPELINED) this.pauseReading();
     return 0;
   }
 
@@ -223,7 +231,9 @@ export class ClientConnection implements ParserCallbacks {
   }
 
   resumeReading(): void {
-    if (!this.#paused || this.#queue.length > 0 || this.#closed || this.#lastRequest) return;
+    if (!this.#paused || this.#closed || this.#lastRequest || this.#queue.length >= MAX_PIPELINED) return;
+    // A queued request's body waits in its buffer until it starts: not past the buffer's limit.
+    if (this.#parsing?.bufferFull) return;
     this.#paused = false;
     this.#readStart();
   }
@@ -292,7 +302,7 @@ export class ClientConnection implements ParserCallbacks {
       this.#start(next);
       if (this.#queue.length === 0 && this.#active === null) this.#becomeIdle();
     } else this.#becomeIdle();
-    if (this.#queue.length === 0) this.resumeReading();
+    this.resumeReading();
   }
 
   /** The last response's bytes waiting for the client were all written. */

@@ -102,6 +102,11 @@ export class RawRequest {
     return value;
   }
 
+  /** Body bytes wait in the buffer past its limit (no sink yet): the client is not read on. */
+  get bufferFull(): boolean {
+    return this.#buffered > BUFFER_LIMIT;
+  }
+
   /** The parser's body bytes. */
   push(chunk: Buffer): void {
     if (this.#discard) return;
@@ -178,6 +183,7 @@ export class RawRequest {
     this.#discard = true;
     this.#sink = null;
     this.#chunks = null;
+    this.#buffered = 0;
     this.#connection.resumeReading();
   }
 }
