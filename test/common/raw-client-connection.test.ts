@@ -425,3 +425,34 @@ t.test(
     );
   },
 );
+
+t.test("a client leaving after bytes that follow a request closing the connection is noticed", async (t) => {
+  let holding: () => void = () => {};
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  let noticed: () => void = () => {};
+  const gone = new Promise<void>((resolve) => (noticed = resolve));
+  const urls: string[] = [];
+  const port = await rawListener(t, {}, (req, res) => {
+    urls.push(req.url ?? "");
+    if (req.url === "/first") return res.end("ok");
+    res.once("close", () => noticed());
+    holding();
+  });
+  const socket = await openSocket(port);
+  socket.on("error", () => {});
+  // Past the connection's first bytes (read before llhttp takes the socket over).
+  socket.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+  await new Promise((resolve) => socket.once("data", resolve));
+  socket.write(
+    "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /more HTTP/1.1\r\nHost: x\r\n\r\n",
+  );
+  await held;
+  socket.write("more bytes, refused too");
+  socket.end();
+  await gone;
+  t.same(
+    urls,
+    ["/first", "/last"],
+    "the answer heard the client go; nothing after the closing request started",
+  );
+});

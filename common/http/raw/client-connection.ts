@@ -327,10 +327,10 @@ export class ClientConnection implements ParserCallbacks {
   #parseError(error: ParseError): void {
     if (this.#closed) return;
     // After a request that closes the connection llhttp refuses more bytes: that request's
-    // answer still goes out, and then the connection closes.
+    // answer still goes out, and then the connection closes. The client is read on, each read
+    // refused again and dropped, so that one leaving meanwhile is heard.
     if (error.code === "HPE_CLOSED_CONNECTION" && (this.#active !== null || this.#queue.length > 0)) {
       this.#lastRequest = true;
-      this.pauseReading();
       if (this.#active === null) this.#next();
       return;
     }
