@@ -6,6 +6,9 @@ import { hostKey } from "./host.ts";
  * string each time is one whose hash the route table's lookup already knows). Bounded: when full
  * it starts afresh, so a client sending ever new hosts costs only what no memo would.
  */
+/** A 253-character name, a colon and a 5-digit port (or an IPv6 literal with one). */
+const MAX_KEPT_LENGTH = 260;
+
 export class HostKeys {
   readonly #keys = new Map<string, string | null>();
   readonly #capacity: number;
@@ -16,7 +19,8 @@ export class HostKeys {
 
   /** hostKey(host), remembered. */
   readonly of = (host: string | undefined): string | undefined => {
-    if (host === undefined) return undefined;
+    // Longer than any valid host with a port: not kept (a Host may be as long as the head).
+    if (host === undefined || host.length > MAX_KEPT_LENGTH) return hostKey(host);
     const known = this.#keys.get(host);
     if (known !== undefined) return known ?? undefined;
     const key = hostKey(host);

@@ -456,3 +456,117 @@ t.test("a client leaving after bytes that follow a request closing the connectio
     "the answer heard the client go; nothing after the closing request started",
   );
 });
+
+t.test("thousands of pipelined requests answered at once go in a loop, not a call each", async (t) => {
+  const port = await rawListener(t, {}, (_req, res) => {
+    res.writeHead(404, { "content-length": "0" });
+    res.end();
+  });
+  const socket = await openSocket(port);
+  const closed = untilClosed(socket);
+  const count = 5000;
+  socket.write(
+    `${"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(count - 1)}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+  );
+  const text = (await closed).toString();
+  t.equal(text.match(/HTTP\/1\.1 404 /g)?.length, count, "every one answered, the process alive");
+});
+
+t.test("an upgrade pipelined behind requests waits for their answers, then goes to node:http", async (t) => {
+  let release: () => void = () => {};
+  let holding = false;
+  let tunnelled = "";
+  const port = await rawListener(
+    t,
+    {},
+    (req, res) => {
+      const answer = () => res.end(`${req.url}\n`);
+      if (req.url !== "/0") return answer();
+      release = answer;
+      holding = true;
+    },
+    {
+      onUpgrade: (_req, socket, head) => {
+        tunnelled = head.toString("latin1");
+        socket.end(SWITCHING);
+      },
+    },
+  );
+  const socket = await openSocket(port);
+  const closed = untilClosed(socket);
+  socket.write("GET /0 HTTP/1.1\r\nHost: x\r\n\r\n");
+  t.ok(await until(() => holding), "/0 is being answered");
+  socket.write(`GET /1 HTTP/1.1\r\nHost: x\r\n\r\n${WS_HANDSHAKE}\r\nframe`);
+  await until(() => false, 20);
+  release();
+  const text = (await closed).toString();
+  t.match(text, /\r\n\/0\n[\s\S]*\r\n\/1\n[\s\S]*HTTP\/1\.1 101 /, "/0, /1, then the upgrade's 101");
+  t.equal(tunnelled, "frame", "with the bytes after its head");
+});
+
+t.test("a queued upload answered without its body is dropped, and the next request served", async (t) => {
+  let release: () => void = () => {};
+  let holding = false;
+  const port = await rawListener(t, {}, (req, res) => {
+    if (req.url === "/0") {
+      release = () => res.end("/0\n");
+      holding = true;
+      return;
+    }
+    res.writeHead(404, { "content-length": String(`${req.url}\n`.length) });
+    res.end(`${req.url}\n`);
+  });
+  const socket = await openSocket(port);
+  const closed = untilClosed(socket);
+  socket.write("GET /0 HTTP/1.1\r\nHost: x\r\n\r\n");
+  t.ok(await until(() => holding), "/0 is being answered");
+  const body = Buffer.alloc(1024 * 1024, "u");
+  socket.write(`POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(body);
+  socket.write("GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  await until(() => false, 20);
+  release();
+  t.match(
+    (await closed).toString(),
+    /\/0\n[\s\S]*\/up\n[\s\S]*\/after\n/,
+    "/up answered unread, then /after",
+  );
+});
+
+t.test("reading for queued bodies stays bounded whatever resumes it", async (t) => {
+  let held: RawRequest | undefined;
+  const counted = countingHeads(rawParser());
+  const port = await rawListener(
+    t,
+    {},
+    (req, res) => {
+      if (req.url === "/0") {
+        held = req as unknown as RawRequest;
+        return;
+      }
+      res.end("ok");
+    },
+    { raw: counted.binding },
+  );
+  const socket = await openSocket(port);
+  socket.on("error", () => {});
+  socket.write("GET /0 HTTP/1.1\r\nHost: x\r\n\r\n");
+  t.ok(await until(() => held !== undefined), "/0 is being answered");
+  // Each under one request's buffer limit: only the bound on all of them stops the reading.
+  const body = Buffer.alloc(48 * 1024, "u");
+  for (let i = 1; i <= 8; i++) {
+    socket.write(`POST /${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body);
+  }
+  t.ok(await until(() => counted.bodyBytes() > 64 * 1024), "the first uploads are read into their buffers");
+  // What an upstream drain does for the request being answered: resume the client's reads.
+  for (let i = 0; i < 20; i++) {
+    held?.resume();
+    await until(() => false, 5);
+  }
+  t.ok(
+    counted.bodyBytes() < 192 * 1024,
+    `the queued bodies stay bounded (${counted.bodyBytes()} of 384 KB read)`,
+  );
+  socket.destroy();
+});

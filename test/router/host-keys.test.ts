@@ -26,3 +26,10 @@ t.test("HostKeys stays within its capacity", async (t) => {
   t.ok(keys.size <= 4, `${keys.size} remembered`);
   t.equal(keys.of("H1.example.com"), "h1.example.com", "still right after starting afresh");
 });
+
+t.test("HostKeys does not keep hosts longer than any valid one", async (t) => {
+  const keys = new HostKeys();
+  const long = `${"a".repeat(300)}.example.com`;
+  t.equal(keys.of(long), hostKey(long));
+  t.equal(keys.size, 0);
+});

@@ -3,7 +3,7 @@ import { describeClientError } from "../client-error.ts";
 import { sameHeaderName } from "../header-name.ts";
 import { rawResponse } from "../respond.ts";
 import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
-import { RawRequest } from "./raw-request.ts";
+import { BODY_BUFFER_LIMIT, RawRequest } from "./raw-request.ts";
 import { RawResponse } from "./raw-response.ts";
 import { SocketWriter } from "./socket-writer.ts";
 import { UNSTAMPED, UNTIMED } from "./sweep-stamp.ts";
@@ -26,8 +26,9 @@ const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /**
  * Pipelined requests read ahead of the one being answered. The client is read on meanwhile, so a
- * client that leaves is heard (its answer is cancelled) as node:http hears it; past this many the
- * connection waits unread, so a client cannot queue requests without end.
+ * client that leaves is heard (its answer is cancelled) as node:http hears it; once this many wait
+ * the connection is not read on (the read that brought them is parsed whole), so a client cannot
+ * queue requests without end.
  */
 export const MAX_PIPELINED = 8;
 
@@ -67,6 +68,10 @@ export class ClientConnection implements ParserCallbacks {
   #lastRequest = false;
   /** An upgrade request with a body, answered here: nothing after it is read. */
   #closeAfter: RawRequest | null = null;
+  /** The bytes after the head of an upgrade read behind requests still to answer (#upgrade). */
+  #upgradeRest: Buffer | null = null;
+  /** #next's loop is running: a response ended inside it lets the loop start the next request. */
+  #advancing = false;
   /** The bytes being parsed by execute() (the sniffer's first read): node keeps none after it returns. */
   #executing: Buffer | null = null;
   /**
@@ -160,6 +165,8 @@ export class ClientConnection implements ParserCallbacks {
     const req = this.#parsing;
     if (req === null) return;
     req.push(chunk);
+    // A queued request's body: what all of them hold is bounded, not only each one's.
+    if (req !== this.#active?.req && this.#queuedBodiesFull()) this.pauseReading();
     // The body of a request already answered, still coming: the client is alive (its idle clock
     // starts again, as node's socket timeout does on any read).
     if (this.idleSince !== UNTIMED) this.idleSince = UNSTAMPED;
@@ -232,8 +239,7 @@ export class ClientConnection implements ParserCallbacks {
 
   resumeReading(): void {
     if (!this.#paused || this.#closed || this.#lastRequest || this.#queue.length >= MAX_PIPELINED) return;
-    // A queued request's body waits in its buffer until it starts: not past the buffer's limit.
-    if (this.#parsing?.bufferFull) return;
+    if (this.#queuedBodiesFull()) return;
     this.#paused = false;
     this.#readStart();
   }
@@ -296,13 +302,37 @@ export class ClientConnection implements ParserCallbacks {
   #next(): void {
     if (this.#closed) return; // closing after the last response: nothing more starts
     this.#active = null;
-    // pop() when it is the only one, as it nearly always is: shift() leaves optimized code for the runtime.
-    const next = this.#queue.length === 1 ? this.#queue.pop() : this.#queue.shift();
-    if (next !== undefined) {
-      this.#start(next);
-      if (this.#queue.length === 0 && this.#active === null) this.#becomeIdle();
-    } else this.#becomeIdle();
+    // A loop, not a call per request: requests answered at once inside #start (a 404 each, for
+    // thousands pipelined in one read) would otherwise nest as deep as the queue is long.
+    if (this.#advancing) return;
+    this.#advancing = true;
+    try {
+      while (this.#active === null && !this.#closed) {
+        // pop() when it is the only one, as it nearly always is: shift() leaves optimized code for the runtime.
+        const next = this.#queue.length === 1 ? this.#queue.pop() : this.#queue.shift();
+        if (next !== undefined) {
+          this.#start(next);
+          continue;
+        }
+        if (this.#upgrade !== null && this.#upgradeRest !== null) {
+          this.#handOver(this.#upgrade.req, this.#upgradeRest);
+          return;
+        }
+        this.#becomeIdle();
+        break;
+      }
+    } finally {
+      this.#advancing = false;
+    }
     this.resumeReading();
+  }
+
+  /** Body bytes wait in requests not started yet past what one may hold: the client is not read on. */
+  #queuedBodiesFull(): boolean {
+    if (this.#parsing?.bufferFull) return true;
+    let bytes = 0;
+    for (const req of this.#queue) bytes += req.readableLength;
+    return bytes > BODY_BUFFER_LIMIT;
   }
 
   /** The last response's bytes waiting for the client were all written. */
@@ -348,21 +378,25 @@ export class ClientConnection implements ParserCallbacks {
 
   #handOverUpgrade(parsed: number): void {
     const upgrade = this.#upgrade;
-    if (upgrade === null) return;
+    if (upgrade === null || this.#upgradeRest !== null) return;
+    const rest = (this.#executing ?? this.#parser.getCurrentBuffer()).subarray(parsed);
     if (this.#active !== null || this.#queue.length > 0) {
-      // An upgrade pipelined behind another request: node:http cannot take the connection over
-      // in the middle of an answer, and nothing else can serve it.
-      this.#closed = true;
-      this.socket.destroy();
+      // Pipelined behind requests still to answer: node:http cannot take the connection over in
+      // the middle of an answer, so the upgrade waits (nothing more is read; node's buffer is
+      // not ours to keep) and goes once they are answered (#next), unless one closes the connection.
+      this.#upgradeRest = Buffer.from(rest);
+      this.#lastRequest = true;
+      this.pauseReading();
+      if (this.#active === null) this.#next();
       return;
     }
-    const rest = (this.#executing ?? this.#parser.getCurrentBuffer()).subarray(parsed);
+    this.#handOver(upgrade.req, rest);
+  }
+
+  #handOver(req: RawRequest, rest: Buffer): void {
     this.#closed = true;
     this.#detach();
-    this.#options.handOver(
-      this.socket,
-      Buffer.concat([Buffer.from(upgradeHead(upgrade.req), "latin1"), rest]),
-    );
+    this.#options.handOver(this.socket, Buffer.concat([Buffer.from(upgradeHead(req), "latin1"), rest]));
   }
 
   #detach(): void {

@@ -15,7 +15,7 @@ export interface RequestConnection {
 }
 
 /** Buffered body beyond this (a request queued or still connecting) stops reading the client. */
-const BUFFER_LIMIT = 64 * 1024;
+export const BODY_BUFFER_LIMIT = 64 * 1024;
 
 /**
  * An HTTP/1.1 request as llhttp framed it, shaped like the part of node's IncomingMessage the
@@ -104,7 +104,7 @@ export class RawRequest {
 
   /** Body bytes wait in the buffer past its limit (no sink yet): the client is not read on. */
   get bufferFull(): boolean {
-    return this.#buffered > BUFFER_LIMIT;
+    return this.#buffered > BODY_BUFFER_LIMIT;
   }
 
   /** The parser's body bytes. */
@@ -117,7 +117,7 @@ export class RawRequest {
     if (this.#chunks === null) this.#chunks = [chunk];
     else this.#chunks.push(chunk);
     this.#buffered += chunk.length;
-    if (this.#buffered > BUFFER_LIMIT) this.#connection.pauseReading();
+    if (this.#buffered > BODY_BUFFER_LIMIT) this.#connection.pauseReading();
     this.#readable();
   }
 
