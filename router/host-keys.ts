@@ -1,14 +1,14 @@
 import { hostKey } from "./host.ts";
 
+/** A 253-character name, a colon and a 5-digit port (or an IPv6 literal with one). */
+const MAX_KEPT_LENGTH = 260;
+
 /**
  * hostKey() remembered for the Host values seen last: nearly every request carries one of a few,
  * and checking and lower-casing one again (~0.15 µs) cost more than finding it (and the same key
  * string each time is one whose hash the route table's lookup already knows). Bounded: when full
  * it starts afresh, so a client sending ever new hosts costs only what no memo would.
  */
-/** A 253-character name, a colon and a 5-digit port (or an IPv6 literal with one). */
-const MAX_KEPT_LENGTH = 260;
-
 export class HostKeys {
   readonly #keys = new Map<string, string | null>();
   readonly #capacity: number;

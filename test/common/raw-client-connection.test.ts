@@ -472,37 +472,58 @@ t.test("thousands of pipelined requests answered at once go in a loop, not a cal
   t.equal(text.match(/HTTP\/1\.1 404 /g)?.length, count, "every one answered, the process alive");
 });
 
-t.test("an upgrade pipelined behind requests waits for their answers, then goes to node:http", async (t) => {
-  let release: () => void = () => {};
-  let holding = false;
-  let tunnelled = "";
-  const port = await rawListener(
-    t,
-    {},
-    (req, res) => {
-      const answer = () => res.end(`${req.url}\n`);
-      if (req.url !== "/0") return answer();
-      release = answer;
-      holding = true;
-    },
-    {
-      onUpgrade: (_req, socket, head) => {
-        tunnelled = head.toString("latin1");
-        socket.end(SWITCHING);
-      },
+for (const where of ["a later read", "the first read"] as const) {
+  t.test(
+    `an upgrade pipelined behind requests in ${where} waits for their answers, then goes to node:http`,
+    async (t) => {
+      let release: () => void = () => {};
+      let holding = false;
+      const port = await rawListener(
+        t,
+        {},
+        (req, res) => {
+          const answer = () => res.end(`${req.url}\n`);
+          if (req.url !== "/0") return answer();
+          release = answer;
+          holding = true;
+        },
+        {
+          onUpgrade: (_req, socket, head) => {
+            // Echoes what the tunnel carried, once the client says it is done.
+            let tunnelled = head.toString("latin1");
+            socket.write(SWITCHING);
+            socket.on("data", (chunk: Buffer) => {
+              tunnelled += chunk.toString("latin1");
+              if (tunnelled.endsWith("end")) socket.end(`tunnelled ${tunnelled}`);
+            });
+          },
+        },
+      );
+      const socket = await openSocket(port);
+      const closed = untilClosed(socket);
+      const upgrade = `GET /1 HTTP/1.1\r\nHost: x\r\n\r\n${WS_HANDSHAKE}\r\nframe1|`;
+      if (where === "the first read") socket.write(`GET /0 HTTP/1.1\r\nHost: x\r\n\r\n${upgrade}`);
+      else {
+        socket.write("GET /0 HTTP/1.1\r\nHost: x\r\n\r\n");
+        t.ok(await until(() => holding), "/0 is being answered");
+        socket.write(upgrade);
+      }
+      t.ok(await until(() => holding), "/0 is being answered");
+      socket.write("frame2|"); // while the upgrade waits
+      await until(() => false, 20);
+      let switched = false;
+      socket.on("data", (chunk: Buffer) => {
+        if (switched || !chunk.toString("latin1").includes(" 101 ")) return;
+        switched = true;
+        socket.write("frame3|end");
+      });
+      release();
+      const text = (await closed).toString();
+      t.match(text, /\r\n\/0\n[\s\S]*\r\n\/1\n[\s\S]*HTTP\/1\.1 101 /, "/0, /1, then the upgrade's 101");
+      t.match(text, /tunnelled frame1\|frame2\|frame3\|end$/, "and every byte after its head, in order");
     },
   );
-  const socket = await openSocket(port);
-  const closed = untilClosed(socket);
-  socket.write("GET /0 HTTP/1.1\r\nHost: x\r\n\r\n");
-  t.ok(await until(() => holding), "/0 is being answered");
-  socket.write(`GET /1 HTTP/1.1\r\nHost: x\r\n\r\n${WS_HANDSHAKE}\r\nframe`);
-  await until(() => false, 20);
-  release();
-  const text = (await closed).toString();
-  t.match(text, /\r\n\/0\n[\s\S]*\r\n\/1\n[\s\S]*HTTP\/1\.1 101 /, "/0, /1, then the upgrade's 101");
-  t.equal(tunnelled, "frame", "with the bytes after its head");
-});
+}
 
 t.test("a queued upload answered without its body is dropped, and the next request served", async (t) => {
   let release: () => void = () => {};

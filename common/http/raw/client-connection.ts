@@ -42,9 +42,9 @@ interface HandleLike {
 /**
  * One client connection on the raw path: llhttp reads the socket in C++ and frames requests; each
  * is answered in turn (a pipelined request waits until the one before it is answered and its body
- * read; up to MAX_PIPELINED of them are read ahead, a body of one up to RawRequest's buffer), so
- * responses leave in request order. A request to upgrade (WebSocket) or CONNECT hands the
- * connection to node:http at that point.
+ * read; up to MAX_PIPELINED of them are read ahead, their bodies up to BODY_BUFFER_LIMIT in all),
+ * so responses leave in request order. A request to upgrade (WebSocket) or CONNECT hands the
+ * connection to node:http once the requests before it are answered.
  */
 export class ClientConnection implements ParserCallbacks {
   readonly socket: Socket;
@@ -321,6 +321,10 @@ export class ClientConnection implements ParserCallbacks {
         this.#becomeIdle();
         break;
       }
+    } catch (error) {
+      // A handler threw after its answer ended: what is queued would wait for nothing.
+      this.socket.destroy();
+      throw error;
     } finally {
       this.#advancing = false;
     }
@@ -387,6 +391,9 @@ export class ClientConnection implements ParserCallbacks {
       this.#upgradeRest = Buffer.from(rest);
       this.#lastRequest = true;
       this.pauseReading();
+      // In the first bytes the handle is still net.Socket's, which reads on: it keeps what comes
+      // (paused) for node:http, behind the head handed over.
+      if (this.#executing !== null) this.socket.pause();
       if (this.#active === null) this.#next();
       return;
     }
@@ -396,6 +403,12 @@ export class ClientConnection implements ParserCallbacks {
   #handOver(req: RawRequest, rest: Buffer): void {
     this.#closed = true;
     this.#detach();
+    // Reading stopped while the upgrade waited: net.Socket, which thinks a read is still under
+    // way, would not start it again.
+    if (!this.#handle.reading && !this.socket.destroyed) {
+      this.#handle.reading = true;
+      this.#handle.readStart();
+    }
     this.#options.handOver(this.socket, Buffer.concat([Buffer.from(upgradeHead(req), "latin1"), rest]));
   }
 
