@@ -117,7 +117,7 @@ export class RawRequest {
     if (this.#chunks === null) this.#chunks = [chunk];
     else this.#chunks.push(chunk);
     this.#buffered += chunk.length;
-    if (this.#buffered > BODY_BUFFER_LIMIT) this.#connection.pauseReading();
+    if (this.bufferFull) this.#connection.pauseReading();
     this.#readable();
   }
 
