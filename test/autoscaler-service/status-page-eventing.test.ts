@@ -10,12 +10,12 @@ import { join } from "node:path";
 import { CloudEvent, HTTP } from "cloudevents";
 import puppeteer from "puppeteer-core";
 import t from "tap";
-import { freePort } from "../../common/free-port.ts";
 import type { StatusSnapshot } from "../../common/status.ts";
 import { startRecorder } from "../eventing/event-recorder.ts";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
 import { skipUnlessNats } from "../helpers/nats.ts";
 import { waitFor } from "../helpers/processes.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 import { skipUnlessTool } from "../helpers/required-tool.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 import { launchSluiceUp } from "../helpers/sluice-up.ts";
@@ -41,7 +41,7 @@ t.test("GET /v1/status without eventing, and with an eventing that is not there"
   const alone = await startAutoscaler(t);
   t.notOk("eventing" in (await alone.status()), "no SLUICE_EVENTING_ADMIN_URL: no eventing key");
 
-  const closed = await freePort();
+  const closed = await refusedPort(t);
   const missing = await startAutoscaler(t, { SLUICE_EVENTING_ADMIN_URL: `http://127.0.0.1:${closed}/` });
   const status = await missing.status();
   t.match(status.eventing, {

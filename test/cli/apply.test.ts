@@ -1,9 +1,8 @@
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { join } from "node:path";
 import t from "tap";
-import { listen } from "../../common/http/listen.ts";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 import { serviceYaml } from "../helpers/service-yaml.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -17,12 +16,6 @@ const SERVICE = (name: string, target: string, traffic = "") =>
   });
 
 /** A port nothing listens on: listen on a free one, then close it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server, 0);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 t.test("sluice apply against a real autoscaler", async (t) => {
   const autoscaler = await startAutoscaler(t);
@@ -150,7 +143,7 @@ t.test("a file the autoscaler refuses stops the rest; the files before it stay a
 });
 
 t.test("an unreachable autoscaler: exit 1, naming the URL", async (t) => {
-  const url = `http://127.0.0.1:${await closedPort()}`;
+  const url = `http://127.0.0.1:${await refusedPort(t)}`;
   const result = await sluice(["apply", "-f", "examples", "--autoscaler", url]);
   t.equal(result.code, 1);
   t.match(result.stderr, `sluice apply: cannot reach the autoscaler at ${url} (ECONNREFUSED)`);

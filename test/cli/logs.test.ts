@@ -1,10 +1,9 @@
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
 import t from "tap";
 import { request } from "undici";
-import { listen } from "../../common/http/listen.ts";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 
 /** The example app, one pod kept up (min-scale 1), so it has output to show. */
@@ -25,13 +24,6 @@ spec:
             - name: TARGET
               value: logs
 `;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server, 0);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 t.test("sluice logs shows and follows a pod's output", async (t) => {
   const autoscaler = await startAutoscaler(t);
@@ -108,7 +100,7 @@ t.test("unknown services and revisions: exit 1 with what there is", async (t) =>
 });
 
 t.test("an unreachable autoscaler and bad usage", async (t) => {
-  const url = `http://127.0.0.1:${await closedPort()}`;
+  const url = `http://127.0.0.1:${await refusedPort(t)}`;
   const unreachable = await sluice(["logs", "greeter", "--autoscaler", url]);
   t.equal(unreachable.code, 1);
   t.match(unreachable.stderr, `cannot reach the autoscaler at ${url}`);

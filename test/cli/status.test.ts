@@ -1,10 +1,9 @@
 import { execFile, spawn } from "node:child_process";
-import { createServer } from "node:http";
 import t from "tap";
-import { listen } from "../../common/http/listen.ts";
 import type { StatusSnapshot } from "../../common/status.ts";
 import { appService, startAutoscaler } from "../helpers/autoscaler.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 
 /** Runs `node cli/main.ts status …` and resolves with its exit code and output. */
 function sluiceStatus(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -22,12 +21,6 @@ function sluiceStatus(...args: string[]): Promise<{ code: number; stdout: string
 }
 
 /** A port nothing listens on: listen on a free one, then close it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server, 0);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // Without load a revision scales to zero within a second here: keep one pod up.
 const MIN_SCALE_1 = 'autoscaling.knative.dev/min-scale: "1"';
@@ -98,7 +91,7 @@ t.test("sluice status against a real autoscaler", async (t) => {
 });
 
 t.test("an unreachable autoscaler: exit 1, naming the URL", async (t) => {
-  const url = `http://127.0.0.1:${await closedPort()}`;
+  const url = `http://127.0.0.1:${await refusedPort(t)}`;
   const result = await sluiceStatus("--autoscaler", url);
   t.equal(result.code, 1);
   t.match(result.stderr, `cannot reach the autoscaler at ${url}`);

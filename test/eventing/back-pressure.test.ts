@@ -13,6 +13,7 @@ import { streamName } from "../../eventing/store/names.ts";
 import { startEventing } from "../helpers/eventing.ts";
 import { natsServerPath, skipUnlessNats } from "../helpers/nats.ts";
 import { waitFor } from "../helpers/processes.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { startRecorder } from "./event-recorder.ts";
 
@@ -176,7 +177,7 @@ t.test("JetStream full: 503 with Retry-After, what was refused is not stored", {
   );
   const manifests = join(dir, "eventing.yaml");
   // A subscriber that is never there, retried an hour apart: every event stays in the stream.
-  const closed = await freePort();
+  const closed = await refusedPort(t);
   writeFileSync(
     manifests,
     eventingYaml(

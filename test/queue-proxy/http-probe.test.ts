@@ -3,9 +3,9 @@ import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import t, { type Test } from "tap";
-import { freePort } from "../../common/free-port.ts";
 import { chooseDataPath } from "../../common/http/raw/data-path.ts";
 import { type HttpGet, type HttpProbe, nodeHttpGet, rawHttpGet } from "../../queue-proxy/http-probe.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 
 const dataPath = chooseDataPath("raw");
 if (dataPath.name !== "raw") throw new Error(`the raw path is not available here: ${dataPath.fallback}`);
@@ -117,7 +117,7 @@ for (const [name, httpGet] of clients) {
   });
 
   t.test(`${name}: nothing listening is not ready`, async (t) => {
-    t.equal(await httpGet(probeOf(await freePort())), false);
+    t.equal(await httpGet(probeOf(await refusedPort(t))), false);
   });
 
   t.test(`${name}: an app that closes without an answer is not ready`, async (t) => {

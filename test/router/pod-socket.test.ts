@@ -8,13 +8,13 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import { connect, createServer } from "node:net";
 import t, { type Test } from "tap";
 import { request } from "undici";
-import { freePort } from "../../common/free-port.ts";
 import { forwardingServer, listen, listenOnSocket, unixSocketPathProblem } from "../../common/http/listen.ts";
 import { loadNodeParser } from "../../common/http/raw/node-parser.ts";
 import { UpstreamPool } from "../../common/http/raw/upstream-pool.ts";
 import { startActivator } from "../helpers/data-plane.ts";
 import { revisionState, serviceState, startFakeAutoscaler, stateOf } from "../helpers/fake-autoscaler.ts";
 import { startQueueProxy } from "../helpers/queue-proxy.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 import { startRouter } from "../helpers/router.ts";
 import { tempDir, tempPath } from "../helpers/temp.ts";
 import { startDifferentialApp } from "./differential-app.ts";
@@ -44,7 +44,7 @@ t.test("the raw path's router reaches a pod on its socket, node:http's on its UR
   t.ok(existsSync(socket), "the queue-proxy listens on its socket");
 
   // The URL goes nowhere: only the socket can answer.
-  const dead = `http://127.0.0.1:${await freePort()}`;
+  const dead = `http://127.0.0.1:${await refusedPort(t)}`;
   const rawFake = await startFakeAutoscaler(t, socketState(dead, socket));
   const raw = await startRouter(t, rawFake.url, { SLUICE_DATA_PATH: "raw" });
   const res = await request(`${raw.url}/d/len/5`, { headers: HOST });
@@ -104,7 +104,10 @@ t.test(
     const activator = createHttpServer((_req, res) => res.end("activator"));
     const activatorPort = await listen(activator, 0);
     t.teardown(() => activator.close());
-    const deadFake = await startFakeAutoscaler(t, socketState(`http://127.0.0.1:${await freePort()}`, gone));
+    const deadFake = await startFakeAutoscaler(
+      t,
+      socketState(`http://127.0.0.1:${await refusedPort(t)}`, gone),
+    );
     const retrying = await startRouter(t, deadFake.url, {
       SLUICE_DATA_PATH: "raw",
       ACTIVATOR_URL: `http://127.0.0.1:${activatorPort}`,
