@@ -49,7 +49,9 @@ export class Controller {
   /** The revisions that run (those of active services), by revisionKey. */
   readonly #running = new Map<string, RevisionRuntime>();
   readonly #pods: Platform["revision"];
-  #ticking = false;
+  /** The round running, and the one asked for meanwhile. */
+  #ticking: Promise<void> | undefined;
+  #tickAgain: Promise<void> | undefined;
   /** Until restore() has adopted the pods left running, pod changes are not published. */
   #restored = false;
 
@@ -216,11 +218,13 @@ export class Controller {
     let changed = false;
     for (const { runtime, scale } of poked) {
       const from = runtime.desired;
-      let wanted = from === 0 ? scale : from;
+      const isReferenced = referenced.has(runtime.key);
+      // An unreferenced revision has no floor: one pod for the requests still sent to it.
+      let wanted = from === 0 ? (isReferenced ? scale : 1) : from;
       // With a pod ready (the activator has not heard yet), the tick decides as usual.
       const ready = this.#pods(runtime.key)?.pods.some((pod) => pod.phase === "ready") ?? false;
       if (!ready && !this.#followsHpa(runtime))
-        wanted = Math.max(wanted, decideOnPoke(runtime, referenced.has(runtime.key), now).scale);
+        wanted = Math.max(wanted, decideOnPoke(runtime, isReferenced, now).scale);
       if (wanted <= from) continue;
       this.#scale(runtime, wanted, "proxy");
       changed = true;
@@ -231,10 +235,27 @@ export class Controller {
     return unknown;
   }
 
-  /** One autoscaling round: scrape every ready pod, decide, scale, collect garbage, publish. */
-  async tick(): Promise<void> {
-    if (this.#ticking) return;
-    this.#ticking = true;
+  /**
+   * One autoscaling round: scrape every ready pod, decide, scale, collect garbage, publish. Called
+   * while a round runs (apply's, the timer's), it runs one more round right after (callers meanwhile
+   * share it), so what changed during a round's scrape is decided then, and the promise always
+   * settles after a round that started after the call.
+   */
+  tick(): Promise<void> {
+    if (this.#ticking) {
+      this.#tickAgain ??= this.#ticking.then(() => {
+        this.#tickAgain = undefined;
+        return this.tick();
+      });
+      return this.#tickAgain;
+    }
+    this.#ticking = this.#round().finally(() => {
+      this.#ticking = undefined;
+    });
+    return this.#ticking;
+  }
+
+  async #round(): Promise<void> {
     try {
       const { config, metrics } = this.#deps;
       const targets = scrapeTargets(this.#running.keys(), this.#pods);
@@ -262,8 +283,6 @@ export class Controller {
     } catch (error) {
       // One failed round must not stop autoscaling: log it; the next tick starts afresh.
       this.#deps.log.error({ err: error }, "tick failed; the next one runs as usual");
-    } finally {
-      this.#ticking = false;
     }
   }
 

@@ -1,6 +1,12 @@
 import type { ActivatorRevisionStats } from "../common/activator-stats.ts";
 import type { PodStats } from "../common/pod-stats.ts";
 
+/** Requests in flight, and per second, across a revision. */
+export interface RevisionLoad {
+  concurrency: number;
+  rps: number;
+}
+
 /**
  * A revision's load for one tick, as the KPA sees it: what the pods report, minus the part that
  * came through the activator (Knative's proxied concurrency), plus what the activator holds or
@@ -9,7 +15,7 @@ import type { PodStats } from "../common/pod-stats.ts";
 export function revisionLoad(
   pods: readonly PodStats[],
   activators: readonly ActivatorRevisionStats[],
-): { concurrency: number; rps: number } {
+): RevisionLoad {
   let concurrency = 0;
   let rps = 0;
   for (const pod of pods) {

@@ -8,6 +8,7 @@ import type { AutoscalerConfig } from "./config.ts";
 import type { KpaDecision } from "./kpa.ts";
 import { KpaDecider } from "./kpa.ts";
 import { podTemplate } from "./pod-template.ts";
+import type { RevisionLoad } from "./revision-load.ts";
 import { ScaleBounds } from "./scale-bounds.ts";
 import { sinkEnvFor } from "./sink-bindings.ts";
 
@@ -26,7 +27,7 @@ export interface RevisionRuntime {
   mode: RevisionMode;
   lastDecision: KpaDecision | undefined;
   /** The revision-wide load the last tick recorded (for status: the KPA keeps only its metric). */
-  load: { concurrency: number; rps: number };
+  load: RevisionLoad;
   /** First time a pod was ready: from then on it can be "latest ready". */
   readyAt: number | undefined;
   /** Activator pushes since the last tick, by activator. */

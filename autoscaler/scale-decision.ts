@@ -1,13 +1,14 @@
 import type { PodStats } from "../common/pod-stats.ts";
 import type { RevisionMode } from "../common/state.ts";
 import { scheduledMinScale } from "../serving/schedule.ts";
-import { revisionLoad } from "./revision-load.ts";
+import { type RevisionLoad, revisionLoad } from "./revision-load.ts";
 import type { RevisionRuntime } from "./revision-runtime.ts";
 
 /**
  * One revision's decision in a tick: its load (the pods' scraped stats and the activator's pushes
  * since the last tick) into the KPA, then the KPA's wish bounded by min/max/initial scale, the
- * schedule and scale-to-zero. A revision no route references goes to zero behind the activator.
+ * schedule and scale-to-zero. A revision no route references goes to zero behind the activator as
+ * soon as no request comes for it.
  * Updates the runtime's KPA state and load; the caller scales to the answer.
  */
 export function decideScale(
@@ -21,7 +22,7 @@ export function decideScale(
   runtime.activatorStats.clear();
   // No scrape from ready pods (all failed) is no news, not zero load.
   if (pods.length > 0 || readyPods === 0) recordLoad(runtime, load, now);
-  return decide(runtime, readyPods, referenced, now);
+  return decide(runtime, readyPods, referenced, now, load);
 }
 
 /**
@@ -34,11 +35,12 @@ export function decideOnPoke(
   referenced: boolean,
   now: number,
 ): { scale: number; mode: RevisionMode } {
-  recordLoad(runtime, revisionLoad([], [...runtime.activatorStats.values()]), now);
-  return decide(runtime, 0, referenced, now);
+  const load = revisionLoad([], [...runtime.activatorStats.values()]);
+  recordLoad(runtime, load, now);
+  return decide(runtime, 0, referenced, now, load);
 }
 
-function recordLoad(runtime: RevisionRuntime, load: { concurrency: number; rps: number }, now: number): void {
+function recordLoad(runtime: RevisionRuntime, load: RevisionLoad, now: number): void {
   runtime.decider.record(now, runtime.autoscaling.metric === "rps" ? load.rps : load.concurrency);
   runtime.load = load;
 }
@@ -48,12 +50,13 @@ function decide(
   readyPods: number,
   referenced: boolean,
   now: number,
+  load: RevisionLoad,
 ): { scale: number; mode: RevisionMode } {
   const decision = runtime.decider.decide(now, readyPods);
   runtime.lastDecision = decision;
   if (!referenced) {
     runtime.unreferencedSince ??= now;
-    return { scale: 0, mode: "proxy" };
+    return { scale: unreferencedScale(runtime, load), mode: "proxy" };
   }
   runtime.unreferencedSince = undefined;
   return runtime.bounds.apply({
@@ -64,6 +67,21 @@ function decide(
     readyPods,
     scheduledMin: scheduledMinScale(runtime.schedule, new Date(now)),
   });
+}
+
+/**
+ * An unreferenced revision's count. No route sends to it any more, so it has no floor (min and
+ * initial scale) and no window to wait out, as Knative drops an unreachable revision's floor; but
+ * requests may still come (a router not told yet, requests an activator holds), and those keep as
+ * many pods as they need now: this tick's load, so pods that cannot be scraped keep none. At a flat
+ * 0, a late request waited at zero for its timeout.
+ */
+function unreferencedScale(runtime: RevisionRuntime, load: RevisionLoad): number {
+  const { autoscaling, decider, bounds } = runtime;
+  const value = autoscaling.metric === "rps" ? load.rps : load.concurrency;
+  if (value <= 0) return 0;
+  const pods = Math.ceil(value / decider.spec.targetValue);
+  return bounds.spec.maxScale > 0 ? Math.min(pods, bounds.spec.maxScale) : pods;
 }
 
 /**

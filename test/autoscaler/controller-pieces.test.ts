@@ -97,6 +97,46 @@ t.test(
   },
 );
 
+t.test(
+  "decideScale: unreferenced, requests still coming keep the pods they need now, with no floor",
+  async (t) => {
+    const runtime = runtimeOf(
+      manifestOf("hello", {
+        annotations: {
+          "autoscaling.knative.dev/target": "1",
+          "autoscaling.knative.dev/min-scale": "3",
+          "autoscaling.knative.dev/max-scale": "4",
+        },
+      }),
+      1,
+      1,
+    );
+    runtime.desired = 3;
+    const pod = (concurrency: number) =>
+      ({
+        averageConcurrency: concurrency,
+        averageProxiedConcurrency: 0,
+        requestCount: concurrency,
+        proxiedRequestCount: 0,
+      }) as PodStats;
+    // target 1 at 70 %: 0.7 per pod.
+    t.same(decideScale(runtime, [pod(1)], 3, false, 10_000), { scale: 2, mode: "proxy" }, "below min-scale");
+    t.same(decideScale(runtime, [pod(50)], 3, false, 11_000).scale, 4, "at most max-scale");
+    const held = { namespace: "default", revision: "hello-00001", requestCount: 1, windowSeconds: 0 };
+    runtime.activatorStats.set("a1", { ...held, averageConcurrency: 0.5, poke: true });
+    t.same(decideScale(runtime, [], 0, false, 12_000).scale, 1, "an activator's held request: one pod");
+    runtime.activatorStats.set("a1", { ...held, averageConcurrency: 0.5, poke: false });
+    t.same(decideScale(runtime, [], 1, false, 12_500).scale, 1, "its pod ready, not scraped yet: still one");
+    t.same(decideScale(runtime, [], 1, false, 12_700).scale, 0, "a pod that cannot be scraped keeps none");
+    t.same(
+      decideScale(runtime, [pod(0)], 1, false, 13_000),
+      { scale: 0, mode: "proxy" },
+      "none: zero at once",
+    );
+    t.equal(runtime.unreferencedSince, 10_000, "unreferenced since the first");
+  },
+);
+
 t.test("decideOnPoke: the activators' demand decides now, and stays for the tick to record", async (t) => {
   const runtime = runtimeOf(
     manifestOf("hello", { annotations: { "autoscaling.knative.dev/target": "1" } }),

@@ -78,3 +78,32 @@ t.test(
     t.equal(platform.revision(KEY)?.desired, 1, "at once, as from zero; the tick sizes it");
   },
 );
+
+t.test(
+  "a poke for a revision no route references any more starts one pod for it; none waiting, zero",
+  async (t) => {
+    // A router not told yet of the new traffic sends to the old revision, gone to zero: without
+    // a pod for it the request waited at the activator until its timeout.
+    const { controller, platform } = await startController(t, tempStateDir(t, "sluice-poke-"));
+    const pinned = (revision: string) =>
+      serviceYaml("cold", {
+        revisionName: revision,
+        annotations: ['autoscaling.knative.dev/min-scale: "2"'],
+        containerConcurrency: 4,
+        env: { VERSION: `"${revision}"` },
+        traffic: `  traffic:\n    - revisionName: ${revision}\n      percent: 100\n`,
+      });
+    t.ok(controller.apply(pinned("cold-00001"), "cold.yaml").ok);
+    t.ok(controller.apply(pinned("cold-00002"), "cold.yaml").ok);
+    const desired = () => platform.revision(KEY)?.desired;
+    await controller.tick();
+    t.equal(desired(), 0, "unreferenced: zero, min-scale or not");
+
+    controller.activatorStats(poke(1));
+    t.equal(desired(), 1, "a request waits for it: one pod, not min-scale");
+    await controller.tick();
+    t.equal(desired(), 1, "kept while the activator holds it");
+    await controller.tick();
+    t.equal(desired(), 0, "no request since: zero at once");
+  },
+);
