@@ -15,8 +15,6 @@ const SERVICE = (name: string, target: string, traffic = "") =>
     traffic,
   });
 
-/** A port nothing listens on: listen on a free one, then close it. */
-
 t.test("sluice apply against a real autoscaler", async (t) => {
   const autoscaler = await startAutoscaler(t);
   const at = ["--autoscaler", autoscaler.url];

@@ -6,9 +6,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
-import { freePort } from "../../common/free-port.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
 import { SLUICE_GROUP as GROUP, installSluiceCrds } from "../helpers/kube/sluice-crds.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 import { sluice as runSluice } from "../helpers/sluice-cli.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -52,7 +52,7 @@ t.test("without a usable kubeconfig: exit 2 with the path, or exit 1 with the UR
   t.equal(unreadable.code, 2);
   t.match(unreadable.stderr, `cannot read kubeconfig ${broken}`);
 
-  const port = await freePort();
+  const port = await refusedPort(t);
   const closed = join(dir, "closed");
   writeFileSync(
     closed,

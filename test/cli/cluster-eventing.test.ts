@@ -8,11 +8,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import t from "tap";
-import { freePort } from "../../common/free-port.ts";
 import { EVENTING_KINDS } from "../../eventing/kubernetes/kinds.ts";
 import { CHART, helm, helmSkip } from "../charts/chart.ts";
 import { skipUnlessControlPlane, startControlPlane } from "../helpers/kube/control-plane.ts";
 import { waitFor } from "../helpers/processes.ts";
+import { refusedPort } from "../helpers/refused-port.ts";
 import { sluice as runSluice } from "../helpers/sluice-cli.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -68,7 +68,7 @@ spec:
 
 t.test("a locally invalid Trigger needs no cluster: file:line:col, nothing sent", async (t) => {
   const dir = tempDir(t, "sluice-cluster-eventing-");
-  const port = await freePort();
+  const port = await refusedPort(t);
   const closed = join(dir, "closed");
   writeFileSync(
     closed,

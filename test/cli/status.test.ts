@@ -20,8 +20,6 @@ function sluiceStatus(...args: string[]): Promise<{ code: number; stdout: string
   });
 }
 
-/** A port nothing listens on: listen on a free one, then close it. */
-
 // Without load a revision scales to zero within a second here: keep one pod up.
 const MIN_SCALE_1 = 'autoscaling.knative.dev/min-scale: "1"';
 
