@@ -52,6 +52,7 @@ export class Controller {
   /** The round running, and the one asked for meanwhile. */
   #ticking: Promise<void> | undefined;
   #tickAgain: Promise<void> | undefined;
+  #stopped = false;
   /** Until restore() has adopted the pods left running, pod changes are not published. */
   #restored = false;
 
@@ -242,6 +243,7 @@ export class Controller {
    * settles after a round that started after the call.
    */
   tick(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     if (this.#ticking) {
       this.#tickAgain ??= this.#ticking.then(() => {
         this.#tickAgain = undefined;
@@ -253,6 +255,12 @@ export class Controller {
       this.#ticking = undefined;
     });
     return this.#ticking;
+  }
+
+  /** No round starts any more (the autoscaler is stopping); resolves once the running one is done. */
+  stop(): Promise<void> {
+    this.#stopped = true;
+    return this.#ticking ?? Promise.resolve();
   }
 
   async #round(): Promise<void> {

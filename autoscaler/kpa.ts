@@ -70,7 +70,11 @@ export class KpaDecider {
     this.#panic.record(now, value);
   }
 
-  decide(now: number, readyPods: number): KpaDecision {
+  /**
+   * `reachable`: some route sends to the revision. An unreachable one (Knative's Reachability
+   * Unreachable) scales down without the rate limit or the scale-down delay.
+   */
+  decide(now: number, readyPods: number, reachable = true): KpaDecision {
     const { spec } = this;
     const observedStable = this.#stable.average(now);
     const observedPanic = this.#panic.average(now);
@@ -86,7 +90,7 @@ export class KpaDecider {
     const ready = Math.max(1, readyPods);
     // Grow by at least one pod even when the rate would not allow it; shrink at most by the rate.
     const maxScaleUp = Math.ceil(spec.maxScaleUpRate * ready);
-    const maxScaleDown = Math.floor(ready / spec.maxScaleDownRate);
+    const maxScaleDown = reachable ? Math.floor(ready / spec.maxScaleDownRate) : 0;
     const stablePods = Math.ceil(observedStable / spec.targetValue);
     const panicPods = Math.ceil(observedPanic / spec.targetValue);
     let desiredStable = Math.min(Math.max(stablePods, maxScaleDown), maxScaleUp);
@@ -115,7 +119,7 @@ export class KpaDecider {
       this.#maxPanicPods = Math.max(this.#maxPanicPods, desired);
       desired = this.#maxPanicPods;
     }
-    if (this.#delay) {
+    if (this.#delay && reachable) {
       this.#delay.record(now, desired);
       desired = this.#delay.current(now);
     }

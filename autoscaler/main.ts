@@ -62,6 +62,8 @@ async function shutDown(signal: string, exitCode = 0): Promise<void> {
   ready = false;
   log.info({ signal }, "stopping: draining pods");
   clearInterval(ticker);
+  // A round still running (or one asked for meanwhile) would scale pods the backend is stopping.
+  await controller.stop();
   publisher.close();
   server.close();
   server.closeAllConnections();

@@ -7,8 +7,8 @@ import type { RevisionRuntime } from "./revision-runtime.ts";
 /**
  * One revision's decision in a tick: its load (the pods' scraped stats and the activator's pushes
  * since the last tick) into the KPA, then the KPA's wish bounded by min/max/initial scale, the
- * schedule and scale-to-zero. A revision no route references goes to zero behind the activator as
- * soon as no request comes for it.
+ * schedule and scale-to-zero. A revision no route references goes to zero behind the activator
+ * once a stable window passes without requests for it.
  * Updates the runtime's KPA state and load; the caller scales to the answer.
  */
 export function decideScale(
@@ -22,7 +22,7 @@ export function decideScale(
   runtime.activatorStats.clear();
   // No scrape from ready pods (all failed) is no news, not zero load.
   if (pods.length > 0 || readyPods === 0) recordLoad(runtime, load, now);
-  return decide(runtime, readyPods, referenced, now, load);
+  return decide(runtime, readyPods, referenced, now);
 }
 
 /**
@@ -35,9 +35,8 @@ export function decideOnPoke(
   referenced: boolean,
   now: number,
 ): { scale: number; mode: RevisionMode } {
-  const load = revisionLoad([], [...runtime.activatorStats.values()]);
-  recordLoad(runtime, load, now);
-  return decide(runtime, 0, referenced, now, load);
+  recordLoad(runtime, revisionLoad([], [...runtime.activatorStats.values()]), now);
+  return decide(runtime, 0, referenced, now);
 }
 
 function recordLoad(runtime: RevisionRuntime, load: RevisionLoad, now: number): void {
@@ -50,13 +49,12 @@ function decide(
   readyPods: number,
   referenced: boolean,
   now: number,
-  load: RevisionLoad,
 ): { scale: number; mode: RevisionMode } {
-  const decision = runtime.decider.decide(now, readyPods);
+  const decision = runtime.decider.decide(now, readyPods, referenced);
   runtime.lastDecision = decision;
   if (!referenced) {
     runtime.unreferencedSince ??= now;
-    return { scale: unreferencedScale(runtime, load), mode: "proxy" };
+    return { scale: unreferencedScale(runtime, decision.desiredPods), mode: "proxy" };
   }
   runtime.unreferencedSince = undefined;
   return runtime.bounds.apply({
@@ -70,18 +68,16 @@ function decide(
 }
 
 /**
- * An unreferenced revision's count. No route sends to it any more, so it has no floor (min and
- * initial scale) and no window to wait out, as Knative drops an unreachable revision's floor; but
- * requests may still come (a router not told yet, requests an activator holds), and those keep as
- * many pods as they need now: this tick's load, so pods that cannot be scraped keep none. At a flat
- * 0, a late request waited at zero for its timeout.
+ * An unreferenced revision's count, as Knative scales an unreachable revision: what the KPA asks
+ * for its load (no window's worth of it left: zero), without the floor (min and initial scale) or
+ * the scale-down rate and delay. Requests still sent to it (a router not told yet, requests an
+ * activator holds, a stream still open) keep pods until a stable window passes without any; a
+ * flat 0 left such a request waiting at the activator for its timeout.
  */
-function unreferencedScale(runtime: RevisionRuntime, load: RevisionLoad): number {
-  const { autoscaling, decider, bounds } = runtime;
-  const value = autoscaling.metric === "rps" ? load.rps : load.concurrency;
-  if (value <= 0) return 0;
-  const pods = Math.ceil(value / decider.spec.targetValue);
-  return bounds.spec.maxScale > 0 ? Math.min(pods, bounds.spec.maxScale) : pods;
+function unreferencedScale(runtime: RevisionRuntime, wanted: number): number {
+  const { maxScale } = runtime.bounds.spec;
+  if (wanted <= 0) return 0;
+  return maxScale > 0 ? Math.min(wanted, maxScale) : wanted;
 }
 
 /**

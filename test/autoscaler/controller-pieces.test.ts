@@ -98,20 +98,15 @@ t.test(
 );
 
 t.test(
-  "decideScale: unreferenced, requests still coming keep the pods they need now, with no floor",
+  "decideScale: unreferenced, the KPA's wish for the requests still coming, without the floor",
   async (t) => {
-    const runtime = runtimeOf(
-      manifestOf("hello", {
-        annotations: {
-          "autoscaling.knative.dev/target": "1",
-          "autoscaling.knative.dev/min-scale": "3",
-          "autoscaling.knative.dev/max-scale": "4",
-        },
-      }),
-      1,
-      1,
-    );
-    runtime.desired = 3;
+    const annotations = {
+      "autoscaling.knative.dev/target": "1",
+      "autoscaling.knative.dev/min-scale": "3",
+      "autoscaling.knative.dev/max-scale": "4",
+    };
+    const runtime = runtimeOf(manifestOf("hello", { annotations }), 1, 1);
+    runtime.desired = 4;
     const pod = (concurrency: number) =>
       ({
         averageConcurrency: concurrency,
@@ -120,20 +115,26 @@ t.test(
         proxiedRequestCount: 0,
       }) as PodStats;
     // target 1 at 70 %: 0.7 per pod.
-    t.same(decideScale(runtime, [pod(1)], 3, false, 10_000), { scale: 2, mode: "proxy" }, "below min-scale");
-    t.same(decideScale(runtime, [pod(50)], 3, false, 11_000).scale, 4, "at most max-scale");
-    const held = { namespace: "default", revision: "hello-00001", requestCount: 1, windowSeconds: 0 };
-    runtime.activatorStats.set("a1", { ...held, averageConcurrency: 0.5, poke: true });
-    t.same(decideScale(runtime, [], 0, false, 12_000).scale, 1, "an activator's held request: one pod");
-    runtime.activatorStats.set("a1", { ...held, averageConcurrency: 0.5, poke: false });
-    t.same(decideScale(runtime, [], 1, false, 12_500).scale, 1, "its pod ready, not scraped yet: still one");
-    t.same(decideScale(runtime, [], 1, false, 12_700).scale, 0, "a pod that cannot be scraped keeps none");
     t.same(
-      decideScale(runtime, [pod(0)], 1, false, 13_000),
+      decideScale(runtime, [pod(0.5)], 4, false, 10_000),
+      { scale: 1, mode: "proxy" },
+      "one pod for 0.5: below min-scale, and from 4 at once (no scale-down rate)",
+    );
+    const held = { namespace: "default", revision: "hello-00001", requestCount: 1, windowSeconds: 0 };
+    runtime.activatorStats.set("a1", { ...held, averageConcurrency: 1 });
+    t.ok(decideScale(runtime, [], 0, false, 11_000).scale > 0, "a request an activator holds");
+    t.ok(
+      decideScale(runtime, [], 0, false, 12_000).scale > 0,
+      "a tick without the activator's push: the window still has the request",
+    );
+    t.same(
+      decideScale(runtime, [], 0, false, 72_000),
       { scale: 0, mode: "proxy" },
-      "none: zero at once",
+      "a stable window without any: zero",
     );
     t.equal(runtime.unreferencedSince, 10_000, "unreferenced since the first");
+    const busy = runtimeOf(manifestOf("hello", { annotations }), 1, 1);
+    t.equal(decideScale(busy, [pod(50)], 1, false, 10_000).scale, 4, "at most max-scale");
   },
 );
 

@@ -58,3 +58,32 @@ t.test("an applied service is in the published state when apply returns, before 
   t.ok(publisher.state.revisions["default/fresh-00001"], "with its revision");
   t.ok(publisher.state.generation > before, "in a new generation");
 });
+
+t.test("a tick asked for during a round runs after it; after stop, none runs", async (t) => {
+  /** Counts the rounds by their first platform read (scrapeTargets reads every revision's pods). */
+  class CountingPlatform extends IdlePlatform {
+    reads = 0;
+    override revision(revision: string): RevisionPods | undefined {
+      this.reads++;
+      return super.revision(revision);
+    }
+  }
+  const { controller, platform } = await startController(t, tempStateDir(t, "sluice-tick-stop-"), {
+    platform: new CountingPlatform(),
+  });
+  t.ok(controller.apply(appService("hello"), "hello.yaml").ok); // starts a round
+  const started = platform.reads;
+  t.ok(started > 0, "apply's round is running");
+  const again = controller.tick();
+  t.equal(platform.reads, started, "asked for during it: not started yet");
+  await again;
+  t.ok(platform.reads > started, "then run, once the first was done");
+
+  void controller.tick();
+  const queued = controller.tick();
+  await controller.stop();
+  const atStop = platform.reads;
+  await queued;
+  await controller.tick();
+  t.equal(platform.reads, atStop, "stopped: neither the one asked for nor a new one runs");
+});

@@ -101,6 +101,22 @@ t.test("scale-down delay holds the highest count of the delay window", async (t)
   t.equal(decider.decide(39_000, 4).desiredPods, 2, "after the delay: halving, by the scale-down rate");
 });
 
+t.test("unreachable (no route sends to it): no scale-down rate, no scale-down delay", async (t) => {
+  const spec = { ...DEFAULTS, targetValue: 10, scaleDownDelayMs: 30_000, stableWindowMs: 6_000 };
+  const reachable = new KpaDecider(spec);
+  const unreachable = new KpaDecider(spec);
+  for (const decider of [reachable, unreachable]) {
+    feed(decider, 0, 6000, 80);
+    decider.decide(5000, 8);
+    feed(decider, 6000, 12_000, 10);
+  }
+  t.equal(reachable.decide(11_000, 8).desiredPods, 8, "reachable: the delay keeps 8");
+  t.equal(unreachable.decide(11_000, 8, false).desiredPods, 1, "unreachable: what the load asks, at once");
+  const noDelay = new KpaDecider({ ...spec, scaleDownDelayMs: 0 });
+  feed(noDelay, 0, 6000, 10);
+  t.equal(noDelay.decide(5000, 8).desiredPods, 4, "reachable: halving at most, by the rate");
+});
+
 t.test("activation scale: from any load, at least activation-scale pods", async (t) => {
   const decider = new KpaDecider({ ...DEFAULTS, activationScale: 3 });
   feed(decider, 0, 60_000, 1);
