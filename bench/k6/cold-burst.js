@@ -4,8 +4,9 @@
 // your own service and machine. Not run by CI (k6 is not a dependency); type-checked against
 // @types/k6 (npm run typecheck).
 //
-//   # a service at zero: autoscaling.knative.dev/initial-scale: "0", containerConcurrency 4;
-//   # wait until `npx sluice status` shows 0 pods for it, then:
+//   # a service at zero: autoscaling.knative.dev/initial-scale: "0", containerConcurrency 4, as
+//   # bench/k6/cold.yaml (npx sluice up -f bench/k6/cold.yaml); wait until `npx sluice status`
+//   # shows 0 pods for it, then:
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e HOST=cold.default.example.com bench/k6/cold-burst.js
 //
 // BASE_URL (required): the router; HOST (required for the router): the service's host; URL_PATH

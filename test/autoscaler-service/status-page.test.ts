@@ -258,3 +258,61 @@ t.test(
     t.same(foreign, [], "every request goes to the autoscaler");
   },
 );
+
+t.test(
+  "pods waiting for room on the machine show as pending, in the numbers and the pods chart",
+  { skip },
+  async (t) => {
+    // Room for one pod: of two services kept at one pod each, one waits.
+    const autoscaler = await startAutoscaler(t, {
+      SLUICE_LOCAL_MAX_PODS: "1",
+      SLUICE_LOCAL_MAX_STARTING: "1",
+    });
+    const browser = await puppeteer.launch({
+      executablePath: chromium,
+      headless: true,
+      args: ["--no-sandbox", "--disable-dev-shm-usage"],
+    });
+    t.teardown(() => browser.close());
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    const { problems } = watchPage(page, new URL(autoscaler.url).origin);
+    await page.goto(`${autoscaler.url}/`, { waitUntil: "load" });
+    const kept = ['autoscaling.knative.dev/min-scale: "1"'];
+    await autoscaler.apply(
+      `${appService("first", { annotations: kept })}---\n${appService("second", { annotations: kept })}`,
+    );
+    const waiting = await waitFor("a revision with a pending pod in /v1/status", async () =>
+      (await autoscaler.status()).services
+        .flatMap((service) => service.revisions)
+        .find((revision) => revision.pendingPods === 1),
+    );
+    const revision = `[data-revision="${waiting.name}"]`;
+    await page.waitForFunction(
+      (selector) =>
+        /· 1 pending ·/.test(document.querySelector(`${selector} .revision-head`)?.textContent ?? ""),
+      { timeout: 15_000 },
+      revision,
+    );
+    t.match(
+      await page.$eval(`${revision} .revision-head`, (el) => el.textContent ?? ""),
+      /pods 0\/1 ready · 1 pending · concurrency/,
+      "the numbers say it",
+    );
+
+    // The pods chart's last point, read from its legend with the cursor at the right edge.
+    const pods = `${revision} .chart:first-child`;
+    const over = await page.$(`${pods} .u-over`);
+    const box = await over?.boundingBox();
+    if (!box) throw new Error("the pods chart has no plot area");
+    await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2);
+    const legend = await page.$$eval(`${pods} .u-legend .u-series`, (rows) =>
+      rows.map((row) => [
+        row.querySelector(".u-label")?.textContent ?? "",
+        row.querySelector(".u-value")?.textContent ?? "",
+      ]),
+    );
+    t.match(legend, [[], ["ready", "0"], ["desired", "1"], ["pending", "1"]], "the pods chart draws it");
+    t.same(problems, [], "no console errors, page errors or failed requests");
+  },
+);

@@ -242,6 +242,10 @@ for (const component of ["queue-proxy", "router"]) {
       if (component === "queue-proxy")
         t.same(await packagesRequired(), [], "neither pino nor prom-client at start");
       else t.notOk((await packagesRequired()).includes("prom-client.cjs"), "no prom-client at start");
+      t.notOk(
+        (await modules()).urls.some((url) => url.includes("/node_modules/@opentelemetry/")),
+        "no OpenTelemetry at start (tracing is off): the SDK loads only when asked",
+      );
       const atStart = await builtins();
       t.ok(atStart.includes("_http_common"), "node's list of loaded built-ins (the raw path's parser)");
       t.notOk(atStart.includes("http2"), "no node:http2 at start (~9 MB of RSS)");

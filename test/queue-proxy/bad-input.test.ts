@@ -7,107 +7,114 @@ import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 import { openSocket, rawExchange } from "../helpers/raw-http.ts";
 import { untilClosed } from "../helpers/upgrade-app.ts";
 
-t.test("bad input gets a clear status and leaks nothing", async (t) => {
-  const app = await startApp(t);
-  const qp = await startQueueProxy(t, app.port, {
-    CONTAINER_CONCURRENCY: "2",
-    QUEUE_HEADERS_TIMEOUT_SECONDS: "1",
-    QUEUE_KEEP_ALIVE_TIMEOUT_SECONDS: "0.2",
-  });
-  const port = Number(new URL(qp.url).port);
+// Both HTTP/1.1 data paths: the raw one (the default) and node:http's (the fallback where the raw
+// path is unavailable).
+for (const path of ["raw", "node"] as const)
+  t.test(`bad input gets a clear status and leaks nothing (${path} path)`, async (t) => {
+    const app = await startApp(t);
+    const qp = await startQueueProxy(t, app.port, {
+      SLUICE_DATA_PATH: path,
+      CONTAINER_CONCURRENCY: "2",
+      QUEUE_HEADERS_TIMEOUT_SECONDS: "1",
+      QUEUE_KEEP_ALIVE_TIMEOUT_SECONDS: "0.2",
+    });
+    const port = Number(new URL(qp.url).port);
 
-  t.test("malformed request line → 400", async (t) => {
-    const response = await rawExchange(port, "THIS IS NOT HTTP\r\n\r\n");
-    t.match(response, /^HTTP\/1\.1 400 /);
-    t.match(response, /queue-proxy: malformed request/);
-  });
+    t.test("malformed request line → 400", async (t) => {
+      const response = await rawExchange(port, "THIS IS NOT HTTP\r\n\r\n");
+      t.match(response, /^HTTP\/1\.1 400 /);
+      t.match(response, /queue-proxy: malformed request/);
+    });
 
-  t.test("malformed header → 400", async (t) => {
-    const response = await rawExchange(port, "GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n");
-    t.match(response, /^HTTP\/1\.1 400 /);
-  });
+    t.test("malformed header → 400", async (t) => {
+      const response = await rawExchange(
+        port,
+        "GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n",
+      );
+      t.match(response, /^HTTP\/1\.1 400 /);
+    });
 
-  t.test("oversized headers → 431", async (t) => {
-    const response = await rawExchange(
-      port,
-      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
-    );
-    t.match(response, /^HTTP\/1\.1 431 /);
-    t.match(response, /request headers too large/);
-  });
+    t.test("oversized headers → 431", async (t) => {
+      const response = await rawExchange(
+        port,
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+      );
+      t.match(response, /^HTTP\/1\.1 431 /);
+      t.match(response, /request headers too large/);
+    });
 
-  t.test("invalid chunked encoding → 400, and the app's request is cancelled", async (t) => {
-    const response = await rawExchange(
-      port,
-      "POST /hold HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZZ\r\n",
-    );
-    t.match(response, /^HTTP\/1\.1 400 /);
-    t.match(response, /malformed request body framing/);
-    await waitFor("the app's request to be cancelled", async () => (await app.state()).held === 0);
-    await qp.settled();
-  });
+    t.test("invalid chunked encoding → 400, and the app's request is cancelled", async (t) => {
+      const response = await rawExchange(
+        port,
+        "POST /hold HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZZ\r\n",
+      );
+      t.match(response, /^HTTP\/1\.1 400 /);
+      t.match(response, /malformed request body framing/);
+      await waitFor("the app's request to be cancelled", async () => (await app.state()).held === 0);
+      await qp.settled();
+    });
 
-  t.test("a body cut short by the client frees the slot", async () => {
-    const socket = await openSocket(port);
-    socket.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npartial body");
-    await waitFor("the request to reach the app", async () => (await app.state()).inFlight === 1);
-    socket.destroy();
-    await waitFor("the app's request to be cancelled", async () => (await app.state()).inFlight === 0);
-    await qp.settled();
-  });
+    t.test("a body cut short by the client frees the slot", async () => {
+      const socket = await openSocket(port);
+      socket.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npartial body");
+      await waitFor("the request to reach the app", async () => (await app.state()).inFlight === 1);
+      socket.destroy();
+      await waitFor("the app's request to be cancelled", async () => (await app.state()).inFlight === 0);
+      await qp.settled();
+    });
 
-  t.test("a client that leaves while its request is at the app cancels it", async (t) => {
-    const before = (await app.state()).aborted;
-    const controller = new AbortController();
-    const pending = request(`${qp.url}/hold`, { signal: controller.signal });
-    await waitFor("held at the app", async () => (await app.state()).held === 1);
-    controller.abort();
-    await t.rejects(pending);
-    await waitFor("the app to see the cancel", async () => (await app.state()).aborted === before + 1);
-    await qp.settled();
-  });
+    t.test("a client that leaves while its request is at the app cancels it", async (t) => {
+      const before = (await app.state()).aborted;
+      const controller = new AbortController();
+      const pending = request(`${qp.url}/hold`, { signal: controller.signal });
+      await waitFor("held at the app", async () => (await app.state()).held === 1);
+      controller.abort();
+      await t.rejects(pending);
+      await waitFor("the app to see the cancel", async () => (await app.state()).aborted === before + 1);
+      await qp.settled();
+    });
 
-  t.test("a client that leaves while queued leaves the queue", async (t) => {
-    const holders = [request(`${qp.url}/hold`), request(`${qp.url}/hold`)];
-    await waitFor("two at the app", async () => (await app.state()).held === 2);
-    const controller = new AbortController();
-    const queued = request(`${qp.url}/`, { signal: controller.signal });
-    await waitFor("one queued", async () => (await qp.stats()).queued === 1);
-    controller.abort();
-    await t.rejects(queued);
-    await waitFor("queue empty", async () => (await qp.stats()).queued === 0);
-    t.equal((await qp.stats()).inFlight, 2, "the held requests still hold their slots");
-    await app.release();
-    for (const res of await Promise.all(holders)) t.equal(res.statusCode, 200);
-    await qp.settled();
-  });
+    t.test("a client that leaves while queued leaves the queue", async (t) => {
+      const holders = [request(`${qp.url}/hold`), request(`${qp.url}/hold`)];
+      await waitFor("two at the app", async () => (await app.state()).held === 2);
+      const controller = new AbortController();
+      const queued = request(`${qp.url}/`, { signal: controller.signal });
+      await waitFor("one queued", async () => (await qp.stats()).queued === 1);
+      controller.abort();
+      await t.rejects(queued);
+      await waitFor("queue empty", async () => (await qp.stats()).queued === 0);
+      t.equal((await qp.stats()).inFlight, 2, "the held requests still hold their slots");
+      await app.release();
+      for (const res of await Promise.all(holders)) t.equal(res.statusCode, 200);
+      await qp.settled();
+    });
 
-  t.test("a client too slow to send its headers gets 408", async (t) => {
-    const socket = await openSocket(port);
-    let received = "";
-    socket.on("data", (chunk) => (received += chunk));
-    socket.write("GET / HTTP/1.1\r\nHost: x\r\n"); // never finishes the headers
-    await new Promise((resolve) => socket.on("close", resolve));
-    t.match(received, /^HTTP\/1\.1 408 /);
-  });
+    t.test("a client too slow to send its headers gets 408", async (t) => {
+      const socket = await openSocket(port);
+      let received = "";
+      socket.on("data", (chunk) => (received += chunk));
+      socket.write("GET / HTTP/1.1\r\nHost: x\r\n"); // never finishes the headers
+      await new Promise((resolve) => socket.on("close", resolve));
+      t.match(received, /^HTTP\/1\.1 408 /);
+    });
 
-  headerTimeoutTest(t, port, "PRI * HTTP/2.0\r\n", 1000);
+    headerTimeoutTest(t, port, "PRI * HTTP/2.0\r\n", 1000);
 
-  t.test("an idle keep-alive connection is closed", async (t) => {
-    const socket = await openSocket(port);
-    const done = untilClosed(socket);
-    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    t.match(await done, /^HTTP\/1\.1 200 [\s\S]*hello/, "answered, then closed once idle");
-  });
+    t.test("an idle keep-alive connection is closed", async (t) => {
+      const socket = await openSocket(port);
+      const done = untilClosed(socket);
+      socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      t.match(await done, /^HTTP\/1\.1 200 [\s\S]*hello/, "answered, then closed once idle");
+    });
 
-  t.test("the queue-proxy survived all of it", async (t) => {
-    const res = await request(`${qp.url}/`);
-    t.equal(res.statusCode, 200);
-    await res.body.text();
-    const stats = await qp.settled();
-    t.equal(stats.inFlight + stats.queued, 0);
+    t.test("the queue-proxy survived all of it", async (t) => {
+      const res = await request(`${qp.url}/`);
+      t.equal(res.statusCode, 200);
+      await res.body.text();
+      const stats = await qp.settled();
+      t.equal(stats.inFlight + stats.queued, 0);
+    });
   });
-});
 
 t.test("the connection cap refuses extra connections, keeps serving the open ones, logs once", async (t) => {
   const app = await startApp(t);
