@@ -42,8 +42,11 @@ export interface ApiOptions {
   guard: GuardOptions;
   /** Concurrent GET /v1/logs?follow=1 streams. */
   maxLogFollowers: number;
-  /** The pods, for GET /v1/prometheus/targets (absent: only the components are listed). */
-  platform?: Pick<Platform, "revision">;
+  /**
+   * The pods, for GET /v1/prometheus/targets (absent: only the components are listed), and the
+   * room for them, for GET /v1/status.
+   */
+  platform?: Pick<Platform, "revision" | "capacity">;
   /** Eventing's status for GET /v1/status (SLUICE_EVENTING_ADMIN_URL); absent: not shown. */
   eventing?: Pick<EventingStatusReader, "read">;
 }
@@ -89,6 +92,7 @@ export function createApiServer({
           controller.inactiveServices(),
           components,
           eventingStatus,
+          platform?.capacity?.(),
         ),
       );
     },

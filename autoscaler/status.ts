@@ -1,5 +1,6 @@
 import { type DataPlaneState, type RevisionState, revisionKey, type ServiceState } from "../common/state.ts";
 import type {
+  CapacityStatus,
   ComponentStatus,
   EventingSnapshot,
   Observed,
@@ -14,7 +15,8 @@ import type { RevisionDetail } from "./revision-details.ts";
  * controller's view of each revision's load (`details` by revisionKey), lists the `inactive`
  * services (kept from an earlier run, not in the state), and adds the `components` `sluice up`
  * last reported, if any, and eventing's Brokers, Triggers and sources when the autoscaler reads
- * them (SLUICE_EVENTING_ADMIN_URL). Pure: the caller passes them in.
+ * them (SLUICE_EVENTING_ADMIN_URL), and the platform's room for pods where it has a limit (local).
+ * Pure: the caller passes them in.
  */
 export function buildStatus(
   state: DataPlaneState,
@@ -23,6 +25,7 @@ export function buildStatus(
   inactive: readonly { namespace: string; name: string }[] = [],
   components?: ComponentStatus[],
   eventing?: EventingSnapshot,
+  capacity?: CapacityStatus,
 ): StatusSnapshot {
   const byService = new Map<string, RevisionState[]>();
   for (const revision of Object.values(state.revisions)) {
@@ -49,6 +52,7 @@ export function buildStatus(
     services,
     ...(components ? { components } : {}),
     ...(eventing ? { eventing } : {}),
+    ...(capacity ? { capacity } : {}),
   };
 }
 

@@ -24,6 +24,22 @@ export interface StatusSnapshot {
    * autoscaler for this snapshot. Absent when the autoscaler has no SLUICE_EVENTING_ADMIN_URL.
    */
   eventing?: EventingSnapshot;
+  /**
+   * The local platform's room for pods (SLUICE_LOCAL_MAX_PODS, SLUICE_LOCAL_MAX_STARTING) and how
+   * much of it is used: pods past it wait as pending. Absent in a cluster, where nodes decide.
+   */
+  capacity?: CapacityStatus;
+}
+
+export interface CapacityStatus {
+  /** Pods that may exist at once, all services together. */
+  maxPods: number;
+  /** Pods that may be starting at once. */
+  maxStarting: number;
+  /** Pods that exist now (starting, ready or stopping): what counts against maxPods. */
+  pods: number;
+  /** Pods wanted but waiting for room. */
+  pending: number;
 }
 
 // ---- eventing -------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
  * on loopback) and, later, `kubernetes` (a Deployment per revision).
  */
 
+import type { CapacityStatus } from "../common/status.ts";
+
 /** Everything needed to run one pod of a revision, derived from the revision's template. */
 export interface PodTemplate {
   service: string;
@@ -111,6 +113,8 @@ export interface Platform {
   recentLogs?(filter: LogFilter): LogLine[];
   /** Calls `listener` with every new output line of any pod; returns the function that stops it. */
   onLog?(listener: (line: LogLine) => void): () => void;
+  /** How much room for pods there is and how much is used, where the platform has a limit (local). */
+  capacity?(): CapacityStatus | undefined;
   /** Stops every pod (draining) and resolves when all processes have exited. */
   close(): Promise<void>;
 }

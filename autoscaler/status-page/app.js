@@ -30,6 +30,7 @@ const componentRowsEl = document.getElementById("component-rows");
 const emptyEl = document.getElementById("empty");
 const bannerEl = document.getElementById("banner");
 const updatedEl = document.getElementById("updated");
+const capacityEl = document.getElementById("capacity");
 
 /** Service key ("namespace/name") → {el, split, revisionsEl, revisions: Map<name, RevisionView>}. */
 const serviceViews = new Map();
@@ -425,6 +426,15 @@ function render(all) {
   renderComponents(snapshot.components);
   renderEventing(snapshot.eventing);
   updatedEl.textContent = `${snapshot.domain} · updated ${new Date(snapshot.time).toLocaleTimeString()}`;
+  renderCapacity(snapshot.capacity);
+}
+
+/** The local platform's room for pods (absent in a cluster): why pods wait as pending. */
+function renderCapacity(capacity) {
+  capacityEl.hidden = !capacity;
+  if (!capacity) return;
+  const pending = capacity.pending > 0 ? `, ${capacity.pending} pending` : "";
+  capacityEl.textContent = `capacity: ${capacity.pods} of ${capacity.maxPods} pods${pending}; ${capacity.maxStarting} start at once`;
 }
 
 // ---- updates --------------------------------------------------------------------------------

@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import type { ComponentStatus, RevisionStatus, ServiceStatus, StatusSnapshot } from "../../common/status.ts";
+import type {
+  CapacityStatus,
+  ComponentStatus,
+  RevisionStatus,
+  ServiceStatus,
+  StatusSnapshot,
+} from "../../common/status.ts";
 import type { EventingStatus } from "../../eventing/status.ts";
 import { answered, authHeaders, autoscalerBase, DEFAULT_AUTOSCALER } from "../autoscaler-url.ts";
 import { formatEventingStatus } from "../cluster/format-eventing-status.ts";
@@ -139,8 +145,15 @@ function revisionRow(service: ServiceStatus, revision: RevisionStatus): string[]
  * pods, then the inactive services, then the components line when `sluice up` reported them.
  */
 export function formatStatus(snapshot: StatusSnapshot): string {
+  const capacity = snapshot.capacity ? `${formatCapacity(snapshot.capacity)}\n` : "";
   const components = snapshot.components ? `${formatComponents(snapshot.components)}\n` : "";
-  return `${formatServices(snapshot)}${components}`;
+  return `${formatServices(snapshot)}${capacity}${components}`;
+}
+
+/** `capacity: 3 of 8 pods, 2 pending; 2 start at once` (the local platform's room, SLUICE_LOCAL_MAX_PODS) */
+export function formatCapacity(capacity: CapacityStatus): string {
+  const pending = capacity.pending > 0 ? `, ${capacity.pending} pending` : "";
+  return `capacity: ${capacity.pods} of ${capacity.maxPods} pods${pending}; ${capacity.maxStarting} start at once`;
 }
 
 /** `components: autoscaler running (1 restart, last exit SIGKILL at 15:03:04), router running` */

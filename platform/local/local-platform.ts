@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../common/log.ts";
 import { revisionKey } from "../../common/state.ts";
+import type { CapacityStatus } from "../../common/status.ts";
 import type {
   LogFilter,
   LogLine,
@@ -293,6 +294,19 @@ export class LocalPlatform implements Platform {
       for (const pod of scaleDownOrder(live).slice(0, -missing)) void this.#stopPod(state, pod);
     }
     this.#admit(); // a crashed or stopped pod may have freed a slot for another revision
+  }
+
+  /** Undefined without a limit (a platform made without one, as some tests make it). */
+  capacity(): CapacityStatus | undefined {
+    const { maxPods, maxStarting } = this.#capacity;
+    if (!Number.isFinite(maxPods) || !Number.isFinite(maxStarting)) return undefined;
+    let pods = 0;
+    let pending = 0;
+    for (const state of this.#revisions.values()) {
+      pods += state.pods.size;
+      pending += state.pending.length;
+    }
+    return { maxPods, maxStarting, pods, pending };
   }
 
   /**

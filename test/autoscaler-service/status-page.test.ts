@@ -313,6 +313,18 @@ t.test(
       ]),
     );
     t.match(legend, [[], ["ready", "0"], ["desired", "1"], ["pending", "1"]], "the pods chart draws it");
+    t.match(
+      (await autoscaler.status()).capacity,
+      { maxPods: 1, maxStarting: 1, pods: 1, pending: 1 },
+      "GET /v1/status has the room and its use",
+    );
+    await page.waitForFunction(
+      () =>
+        document.getElementById("capacity")?.textContent ===
+        "capacity: 1 of 1 pods, 1 pending; 1 start at once",
+      { timeout: 10_000 },
+    );
+    t.equal(await page.$eval("#capacity", (el) => (el as HTMLElement).hidden), false, "the header shows it");
     t.same(problems, [], "no console errors, page errors or failed requests");
   },
 );

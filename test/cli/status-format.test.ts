@@ -67,3 +67,15 @@ t.test("pending pods are one line per revision after the table", async (t) => {
   const one = { ...running, revisions: [{ ...revision, desiredPods: 2, pendingPods: 1 }] };
   t.match(formatStatus(snapshot([one])), /^a-00002: 1 pod pending, waiting for room on the machine$/m);
 });
+
+t.test("the local platform's capacity is a line after the table, when the autoscaler has one", async (t) => {
+  const capacity = { maxPods: 8, maxStarting: 2, pods: 8, pending: 3 };
+  const text = formatStatus({ ...snapshot([running]), capacity });
+  t.match(text, /^capacity: 8 of 8 pods, 3 pending; 2 start at once$/m);
+  t.match(
+    formatStatus({ ...snapshot([running]), capacity: { ...capacity, pods: 1, pending: 0 } }),
+    /^capacity: 1 of 8 pods; 2 start at once$/m,
+    "no pending part when none wait",
+  );
+  t.notMatch(formatStatus(snapshot([running])), /capacity/, "none in a cluster");
+});
