@@ -94,7 +94,8 @@ function localCapacity(env: EnvReader, machine: Machine): LocalCapacityConfig {
     min: 1,
     max: 100_000,
   });
-  return { maxPods, maxStarting, machine, podMemoryMb };
+  // More starting at once than may exist at all cannot happen: say what applies.
+  return { maxPods, maxStarting: Math.min(maxStarting, maxPods), machine, podMemoryMb };
 }
 
 /** How the autoscaler runs as the cluster's controller; the chart sets every one of these. */

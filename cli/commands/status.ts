@@ -142,7 +142,8 @@ function revisionRow(service: ServiceStatus, revision: RevisionStatus): string[]
 
 /**
  * The table, then one line per failed revision with its reason and per revision with pending
- * pods, then the inactive services, then the components line when `sluice up` reported them.
+ * pods, then the inactive services, then the local platform's capacity when it has one, then the
+ * components line when `sluice up` reported them.
  */
 export function formatStatus(snapshot: StatusSnapshot): string {
   const capacity = snapshot.capacity ? `${formatCapacity(snapshot.capacity)}\n` : "";

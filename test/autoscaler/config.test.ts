@@ -117,6 +117,11 @@ t.test("local capacity: derived from the machine, or set", async (t) => {
     "no more starting than may run",
   );
   t.same(capacity({ SLUICE_LOCAL_MAX_STARTING: "6" }), { maxPods: 8, maxStarting: 6, podMemoryMb: 150 });
+  t.same(
+    capacity({ SLUICE_LOCAL_MAX_PODS: "2", SLUICE_LOCAL_MAX_STARTING: "10" }),
+    { maxPods: 2, maxStarting: 2, podMemoryMb: 150 },
+    "set both: no more starting than may exist, as it applies",
+  );
   t.ok(loadConfig({}).localCapacity.maxPods >= 1, "this machine's, at least one pod");
 });
 

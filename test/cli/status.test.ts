@@ -51,11 +51,8 @@ t.test("sluice status against a real autoscaler", async (t) => {
     "RPS",
   ]);
   t.match(row.split(/\s+/), ["hello", "hello-00001", "100%", "-", "1", "1", /^(serve|proxy)$/, /^\d/, /^\d/]);
-  t.match(
-    rest,
-    [/^capacity: 1 of \d+ pods; \d+ start at once$/],
-    "one revision, one row; then the machine's room",
-  );
+  t.equal(rest.length, 1, "one revision, one row; then the machine's room");
+  t.match(rest[0], /^capacity: 1 of \d+ pods; \d+ start at once$/);
   t.equal(header.indexOf("REVISION"), row.indexOf("hello-00001"), "columns line up");
 
   const json = await sluiceStatus("--json", "--autoscaler", autoscaler.url);

@@ -31,6 +31,7 @@ t.test("pods past the capacity are pending, and start when a pod exits", async (
   t.match(pending, { name: "a-00001-003", restarts: 0 }, "the third waits, named already");
   t.equal(pending.url, undefined, "no URL: nothing runs");
   t.equal(pending.pids, undefined, "no processes");
+  t.same(platform.capacity(), { maxPods: 2, maxStarting: 2, pods: 2, pending: 1 }, "its room and its use");
 
   await waitFor("two ready", () => inPhase(platform.revision("default/a-00001"), "ready").length === 2);
   t.same(
@@ -43,7 +44,21 @@ t.test("pods past the capacity are pending, and start when a pod exits", async (
   await waitFor("the pending pod ready", () =>
     inPhase(platform.revision("default/a-00001"), "ready").some((pod) => pod.name === "a-00001-003"),
   );
+  t.same(
+    platform.capacity(),
+    { maxPods: 2, maxStarting: 2, pods: 2, pending: 1 },
+    "the killed pod's replacement waits in its turn: three wanted, room for two",
+  );
 });
+
+t.test(
+  "without a capacity there is no room to report (a cluster's platform has no such method)",
+  async (t) => {
+    const platform = new LocalPlatform({ log: createLogger("test", "silent"), stateDir: tempStateDir(t) });
+    t.teardown(() => platform.close());
+    t.equal(platform.capacity(), undefined);
+  },
+);
 
 t.test("a scale-down of one revision lets another's pending pod start", async (t) => {
   const platform = newPlatform(t, { maxPods: 2, maxStarting: 2 });

@@ -18,6 +18,7 @@ for (const path of ["raw", "node"] as const)
       QUEUE_HEADERS_TIMEOUT_SECONDS: "1",
       QUEUE_KEEP_ALIVE_TIMEOUT_SECONDS: "0.2",
     });
+    t.equal(qp.message.dataPath, path, `the queue-proxy runs the ${path} path`);
     const port = Number(new URL(qp.url).port);
 
     t.test("malformed request line → 400", async (t) => {

@@ -31,6 +31,7 @@ for (const path of ["raw", "node"] as const)
       ROUTER_HEADERS_TIMEOUT_SECONDS: "1",
       ROUTER_TIMEOUT_SLACK_SECONDS: "0",
     });
+    t.equal(router.message.dataPath, path, `the router runs the ${path} path`);
     const port = router.port;
     const dispatcher = new Agent();
     t.teardown(() => dispatcher.close());
