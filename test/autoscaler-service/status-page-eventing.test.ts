@@ -4,37 +4,23 @@
 // event is delivered; `sluice apply` of a PingSource prints created / unchanged / configured and
 // the page's Sources table counts its ticks. An autoscaler told of no eventing has no `eventing`
 // key; one told of an eventing that is not there says so, naming the URL.
-import { accessSync, constants, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudEvent, HTTP } from "cloudevents";
-import puppeteer from "puppeteer-core";
 import t from "tap";
 import type { StatusSnapshot } from "../../common/status.ts";
 import { startRecorder } from "../eventing/event-recorder.ts";
 import { startAutoscaler } from "../helpers/autoscaler.ts";
+import { newPage, skipWithoutChromium } from "../helpers/browser.ts";
 import { skipUnlessNats } from "../helpers/nats.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { refusedPort } from "../helpers/refused-port.ts";
-import { skipUnlessTool } from "../helpers/required-tool.ts";
 import { sluice } from "../helpers/sluice-cli.ts";
 import { launchSluiceUp } from "../helpers/sluice-up.ts";
 import { tempPath } from "../helpers/temp.ts";
 
-function findChromium(): string | undefined {
-  return [process.env.CHROME_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((file) => {
-    if (!file) return false;
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const chromium = findChromium();
-const skipBrowser = skipUnlessTool("Chromium", chromium !== undefined, "apt-get install chromium");
+const skipBrowser = skipWithoutChromium;
 const TOKEN = "eventing-page-secret-0123456789";
 
 t.test("GET /v1/status without eventing, and with an eventing that is not there", async (t) => {
@@ -111,14 +97,7 @@ spec:
       counts: { accepted: 0, delivered: 0, retried: 0, deadLettered: 0 },
     });
 
-    const browser = await puppeteer.launch({
-      executablePath: chromium,
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage"],
-    });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 900 });
+    const page = await newPage(t);
     const problems: string[] = [];
     page.on("pageerror", (error) => problems.push(`page error: ${(error as Error).message}`));
     page.on("console", (message) => {

@@ -1,64 +1,20 @@
 // The status page in a real headless Chromium (puppeteer-core), against a real autoscaler.
-import { accessSync, constants, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
-import puppeteer, { type Page } from "puppeteer-core";
+import { join } from "node:path";
+import type { Page } from "puppeteer-core";
 import t from "tap";
 import { request } from "undici";
 import { appService, startAutoscaler } from "../helpers/autoscaler.ts";
+import { launchChromium, newPage, skipWithoutChromium, watchPage } from "../helpers/browser.ts";
 import { waitFor } from "../helpers/processes.ts";
-import { skipUnlessTool } from "../helpers/required-tool.ts";
-
-const BROWSERS = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
-
-/** $CHROME_PATH, /usr/bin/chromium, or the first known browser on PATH. */
-function findChromium(): string | undefined {
-  const dirs = (process.env.PATH ?? "").split(delimiter).filter(Boolean);
-  const candidates = [
-    process.env.CHROME_PATH,
-    "/usr/bin/chromium",
-    ...BROWSERS.flatMap((name) => dirs.map((dir) => join(dir, name))),
-  ];
-  return candidates.find((file) => {
-    if (!file) return false;
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** Collects what must not happen on the page: errors, failed requests, requests elsewhere. */
-function watchPage(page: Page, origin: string): { problems: string[]; foreign: string[] } {
-  const problems: string[] = [];
-  const foreign: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => problems.push(`page error: ${(error as Error).message}`));
-  page.on("requestfailed", (req) =>
-    problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`),
-  );
-  page.on("response", (res) => {
-    if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
-  });
-  page.on("request", (req) => {
-    const url = req.url();
-    if (!url.startsWith(`${origin}/`) && !url.startsWith("data:")) foreign.push(url);
-  });
-  return { problems, foreign };
-}
 
 /** How many polls the page has drawn for a revision (app.js keeps it in data-points). */
 function points(page: Page, revision: string): Promise<number> {
   return page.$eval(`[data-revision="${revision}"]`, (el) => Number((el as HTMLElement).dataset.points));
 }
 
-const chromium = findChromium();
-// Skips without a browser, except under CI=true, where .ci/run installs one: there it fails.
-const skip = skipUnlessTool("Chromium", chromium !== undefined, "apt-get install chromium");
+const skip = skipWithoutChromium;
 
 t.test("the status page, live in a browser", { skip }, async (t) => {
   const autoscaler = await startAutoscaler(t);
@@ -77,14 +33,7 @@ t.test("the status page, live in a browser", { skip }, async (t) => {
     t.match(res.headers["content-type"], type, `${path} has its content type`);
   }
 
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-dev-shm-usage"],
-  });
-  t.teardown(() => browser.close());
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 900 });
+  const page = await newPage(t);
   const { problems, foreign } = watchPage(page, new URL(autoscaler.url).origin);
 
   // No services yet: the page says how to add one.
@@ -222,12 +171,7 @@ t.test(
   { skip },
   async (t) => {
     const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: "page-secret-0123456789" });
-    const browser = await puppeteer.launch({
-      executablePath: chromium,
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage"],
-    });
-    t.teardown(() => browser.close());
+    const browser = await launchChromium(t);
 
     // Without the token the files load (they hold no data) and the banner says what is missing.
     const anonymous = await browser.newPage();
@@ -268,14 +212,7 @@ t.test(
       SLUICE_LOCAL_MAX_PODS: "1",
       SLUICE_LOCAL_MAX_STARTING: "1",
     });
-    const browser = await puppeteer.launch({
-      executablePath: chromium,
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage"],
-    });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 900 });
+    const page = await newPage(t);
     const { problems } = watchPage(page, new URL(autoscaler.url).origin);
     await page.goto(`${autoscaler.url}/`, { waitUntil: "load" });
     const kept = ['autoscaling.knative.dev/min-scale: "1"'];

@@ -2,8 +2,7 @@
 // `sluice up -f examples/danmaku/` with the Kafka and nats-server sluice up starts; two viewers;
 // a comment sent in one flies in the other; a comment with a blocked word never shows.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
 import t from "tap";
 import { request } from "undici";
 import {
@@ -17,10 +16,10 @@ import type { StatusSnapshot } from "../../common/status.ts";
 import type { SourceManifest } from "../../eventing/resources/source-manifest.ts";
 import { blockedWord, parseBlockList } from "../../examples/danmaku/moderate/block-list.ts";
 import { COLORS, parsePosted } from "../../examples/danmaku/web/comment.ts";
+import { launchChromium, skipWithoutChromium } from "../helpers/browser.ts";
 import { skipUnlessKafka } from "../helpers/kafka.ts";
 import { skipUnlessNats } from "../helpers/nats.ts";
 import { ROOT, waitFor } from "../helpers/processes.ts";
-import { skipUnlessTool } from "../helpers/required-tool.ts";
 import { launchSluiceUp } from "../helpers/sluice-up.ts";
 
 t.test("the block list: whole words, any case; a bad entry is named", async (t) => {
@@ -96,20 +95,7 @@ t.test("the example's files validate", async (t) => {
   t.match(run.stdout, /Trigger default\/approved-to-viewers on Broker danmaku → Service danmaku-web/);
 });
 
-const BROWSERS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-const chromium = [process.env.CHROME_PATH, ...BROWSERS].find((file) => {
-  if (!file) return false;
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-});
-const skip =
-  skipUnlessNats() ||
-  skipUnlessKafka() ||
-  skipUnlessTool("Chromium", chromium !== undefined, "apt-get install chromium");
+const skip = skipUnlessNats() || skipUnlessKafka() || skipWithoutChromium;
 
 /** The texts in a viewer's Recent list and flying over the video. */
 function shown(page: Page): Promise<{ recent: string[]; flying: string[] }> {
@@ -152,12 +138,7 @@ t.test("two viewers in Chromium: comments fly across, a blocked one never shows"
   t.match(await moderate(), { desiredPods: 0, pods: 0 }, "moderate starts at zero");
   const pageUrl = `http://danmaku-web.default.localhost:${routerPort}/`;
 
-  const browser: Browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
-  t.teardown(() => browser.close());
+  const browser = await launchChromium(t);
   const problems: string[] = [];
   const open = async (name: string) => {
     // A context each: two viewers, as two people would be.
