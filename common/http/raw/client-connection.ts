@@ -81,8 +81,6 @@ export class ClientConnection implements ParserCallbacks {
   idleSince: number;
   /** Bytes of a next request arrived while idle: the header timeout applies, not keep-alive's. */
   headStarted = true;
-  /** Bytes of a next head arrived while an answer was going out: once idle, its head is timed. */
-  #headBegunBusy = false;
   readonly keepAliveSeconds: number;
   /** Handed to node:http: no longer this path's. */
   detached = false;
@@ -155,7 +153,6 @@ export class ClientConnection implements ParserCallbacks {
     }
     if (withBody) this.#closeAfter = req;
     this.#parsing = req;
-    this.#headBegunBusy = false;
     this.idleSince = UNTIMED;
     // Started when this read is parsed (onExecute), not now: a framing error llhttp finds just
     // after the head (an unknown Transfer-Encoding) must refuse the request before it goes anywhere.
@@ -195,15 +192,10 @@ export class ClientConnection implements ParserCallbacks {
     if (typeof result !== "number") this.#parseError(result);
     else if (this.#upgrade !== null) this.#handOverUpgrade(result);
     else if (this.#active === null && this.#queue.length > 0) this.#next();
-    else if (!ended && this.#parsing === null) {
-      if (this.#active !== null) {
-        // Bytes of a next head while an answer goes out: timed as a head once idle (#becomeIdle).
-        this.#headBegunBusy = true;
-      } else if (this.idleSince !== UNTIMED) {
-        // Bytes of a next head while idle: the header timeout applies, counted from now.
-        if (!this.headStarted) this.idleSince = UNSTAMPED;
-        this.headStarted = true;
-      }
+    else if (!ended && this.#active === null && this.#parsing === null && this.idleSince !== UNTIMED) {
+      // Bytes of a next head while idle: the header timeout applies, counted from now.
+      if (!this.headStarted) this.idleSince = UNSTAMPED;
+      this.headStarted = true;
     }
   }
 
@@ -363,10 +355,7 @@ export class ClientConnection implements ParserCallbacks {
       return;
     }
     this.idleSince = UNSTAMPED;
-    // A head begun during the last answer is timed by the header timeout (a 408 when it passes),
-    // counted from now; otherwise the connection is idle, under the keep-alive timeout.
-    this.headStarted = this.#headBegunBusy;
-    this.#headBegunBusy = false;
+    this.headStarted = false;
   }
 
   #parseError(error: ParseError): void {
