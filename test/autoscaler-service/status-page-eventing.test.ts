@@ -20,7 +20,6 @@ import { sluice } from "../helpers/sluice-cli.ts";
 import { launchSluiceUp } from "../helpers/sluice-up.ts";
 import { tempPath } from "../helpers/temp.ts";
 
-const skipBrowser = skipWithoutChromium;
 const TOKEN = "eventing-page-secret-0123456789";
 
 t.test("GET /v1/status without eventing, and with an eventing that is not there", async (t) => {
@@ -42,7 +41,7 @@ t.test("GET /v1/status without eventing, and with an eventing that is not there"
 
 t.test(
   "sluice up: Brokers, Triggers and sources in /v1/status and on the page",
-  { skip: skipUnlessNats() || skipBrowser },
+  { skip: skipUnlessNats() || skipWithoutChromium },
   async (t) => {
     const recorder = await startRecorder(t);
     const { banner } = await launchSluiceUp(

@@ -14,9 +14,7 @@ function points(page: Page, revision: string): Promise<number> {
   return page.$eval(`[data-revision="${revision}"]`, (el) => Number((el as HTMLElement).dataset.points));
 }
 
-const skip = skipWithoutChromium;
-
-t.test("the status page, live in a browser", { skip }, async (t) => {
+t.test("the status page, live in a browser", { skip: skipWithoutChromium }, async (t) => {
   const autoscaler = await startAutoscaler(t);
 
   // Every file with its content type, straight from the server.
@@ -168,7 +166,7 @@ t.test("the status page, live in a browser", { skip }, async (t) => {
 
 t.test(
   "with SLUICE_TOKEN, the page takes the token from /#token= and says so without it",
-  { skip },
+  { skip: skipWithoutChromium },
   async (t) => {
     const autoscaler = await startAutoscaler(t, { SLUICE_TOKEN: "page-secret-0123456789" });
     const browser = await launchChromium(t);
@@ -205,7 +203,7 @@ t.test(
 
 t.test(
   "pods waiting for room on the machine show as pending, in the numbers and the pods chart",
-  { skip },
+  { skip: skipWithoutChromium },
   async (t) => {
     // Room for one pod: of two services kept at one pod each, one waits.
     const autoscaler = await startAutoscaler(t, {
