@@ -85,15 +85,12 @@ export function createApiServer({
       sendJson(
         res,
         200,
-        buildStatus(
-          publisher.state,
-          controller.revisionDetails(),
-          Date.now(),
-          controller.inactiveServices(),
+        buildStatus(publisher.state, controller.revisionDetails(), {
+          inactive: controller.inactiveServices(),
           components,
-          eventingStatus,
-          platform?.capacity?.(),
-        ),
+          eventing: eventingStatus,
+          capacity: platform?.capacity?.(),
+        }),
       );
     },
     ...statusPageRoutes(),

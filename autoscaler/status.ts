@@ -10,22 +10,29 @@ import type {
 } from "../common/status.ts";
 import type { RevisionDetail } from "./revision-details.ts";
 
+/** What a status snapshot adds to the state and the controller's view, each only where there is one. */
+export interface StatusExtras {
+  /** The snapshot's time (default: now). */
+  now?: number;
+  /** Services kept from an earlier run, not in the state. */
+  inactive?: readonly { namespace: string; name: string }[];
+  /** The processes `sluice up` last reported. */
+  components?: ComponentStatus[];
+  /** Brokers, Triggers and sources, when the autoscaler reads them (SLUICE_EVENTING_ADMIN_URL). */
+  eventing?: EventingSnapshot;
+  /** The platform's room for pods, where it has a limit (local). */
+  capacity?: CapacityStatus;
+}
+
 /**
  * GET /v1/status: joins the published state (hosts, traffic, pods, mode, failures) with the
- * controller's view of each revision's load (`details` by revisionKey), lists the `inactive`
- * services (kept from an earlier run, not in the state), and adds the `components` `sluice up`
- * last reported, if any, and eventing's Brokers, Triggers and sources when the autoscaler reads
- * them (SLUICE_EVENTING_ADMIN_URL), and the platform's room for pods where it has a limit (local).
- * Pure: the caller passes them in.
+ * controller's view of each revision's load (`details` by revisionKey), lists the inactive
+ * services, and adds the extras there are. Pure: the caller passes them in.
  */
 export function buildStatus(
   state: DataPlaneState,
   details: Record<string, RevisionDetail>,
-  now = Date.now(),
-  inactive: readonly { namespace: string; name: string }[] = [],
-  components?: ComponentStatus[],
-  eventing?: EventingSnapshot,
-  capacity?: CapacityStatus,
+  { now = Date.now(), inactive = [], components, eventing, capacity }: StatusExtras = {},
 ): StatusSnapshot {
   const byService = new Map<string, RevisionState[]>();
   for (const revision of Object.values(state.revisions)) {

@@ -98,7 +98,7 @@ t.test("joins the published state with the controller's load, sorted and newest 
       }),
       "default/zeta-00001": detail(),
     },
-    1234,
+    { now: 1234 },
   );
   t.equal(status.time, 1234);
   t.equal(status.generation, 7);
@@ -141,16 +141,24 @@ t.test("joins the published state with the controller's load, sorted and newest 
 
 t.test("no services: an empty list", async (t) => {
   t.same(
-    buildStatus({ generation: 0, domain: "example.com", services: {}, revisions: {} }, {}, 1).services,
+    buildStatus({ generation: 0, domain: "example.com", services: {}, revisions: {} }, {}, { now: 1 })
+      .services,
     [],
   );
 });
 
 t.test("inactive services are listed among the others, marked, with nothing running", async (t) => {
-  const status = buildStatus(state, {}, 1, [
-    { namespace: "default", name: "beta" },
-    { namespace: "staging", name: "alpha" },
-  ]);
+  const status = buildStatus(
+    state,
+    {},
+    {
+      now: 1,
+      inactive: [
+        { namespace: "default", name: "beta" },
+        { namespace: "staging", name: "alpha" },
+      ],
+    },
+  );
   t.same(
     status.services.map((s) => [`${s.namespace}/${s.name}`, s.active]),
     [
@@ -168,4 +176,31 @@ t.test("inactive services are listed among the others, marked, with nothing runn
     traffic: [],
     revisions: [],
   });
+});
+
+t.test("the extras appear only where there are some: components, eventing, capacity", async (t) => {
+  const empty = buildStatus(state, {}, { now: 1 });
+  t.notOk("components" in empty || "eventing" in empty || "capacity" in empty, "absent, not undefined");
+  const components = [
+    {
+      name: "router",
+      state: "running" as const,
+      pid: 42,
+      ports: { http: 8080 },
+      restarts: 0,
+      startedAt: "2026-12-03T00:00:00.000Z",
+    },
+  ];
+  const eventing = {
+    adminUrl: "http://127.0.0.1:9/",
+    error: "eventing did not answer",
+    brokers: [],
+    triggers: [],
+    sources: [],
+  };
+  const capacity = { maxPods: 8, maxStarting: 2, pods: 8, pending: 3 };
+  const full = buildStatus(state, {}, { now: 1, components, eventing, capacity });
+  t.same(full.components, components);
+  t.same(full.eventing, eventing);
+  t.same(full.capacity, capacity);
 });

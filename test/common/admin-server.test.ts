@@ -7,13 +7,11 @@ import { Registry } from "prom-client";
 import t from "tap";
 import { createAdminServer } from "../../common/http/admin-server.ts";
 import { DEFAULT_LIMITS } from "../../common/http/listener-limits.ts";
-import { chooseDataPath } from "../../common/http/raw/data-path.ts";
 import { sendJson } from "../../common/http/respond.ts";
 import { openSocket, rawExchange } from "../helpers/raw-http.ts";
+import { rawParser } from "../helpers/raw-parser.ts";
 
-const dataPath = chooseDataPath("raw");
-if (dataPath.name !== "raw") throw new Error(`no raw path here: ${dataPath.fallback}`);
-const { parser } = dataPath;
+const parser = rawParser();
 
 /** An admin server on `path` whose readiness the test sets, and whose long polls it sees. */
 async function startAdmin(t: { teardown(fn: () => unknown): void }, path: "node" | "raw") {

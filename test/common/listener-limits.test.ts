@@ -15,20 +15,14 @@ import {
   type ListenerLimits,
   readListenerLimits,
 } from "../../common/http/listener-limits.ts";
-import { chooseDataPath } from "../../common/http/raw/data-path.ts";
 import { sendPlain } from "../../common/http/respond.ts";
 import { isWebSocketUpgrade } from "../../common/http/websocket-upgrade.ts";
 import type { Logger } from "../../common/log.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { openSocket } from "../helpers/raw-http.ts";
+import { rawParser } from "../helpers/raw-parser.ts";
 
 const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-function rawParser() {
-  const dataPath = chooseDataPath("raw");
-  if (dataPath.name !== "raw") throw new Error(`no raw path here: ${dataPath.fallback}`);
-  return dataPath.parser;
-}
 
 t.test("readListenerLimits: defaults, the component's prefix, and every bad value named", async (t) => {
   t.same(readListenerLimits(new EnvReader("x", {}), "ROUTER"), DEFAULT_LIMITS);

@@ -9,18 +9,12 @@ import t from "tap";
 import { createDataListener, type RequestHandler } from "../../common/http/data-listener.ts";
 import { DEFAULT_LIMITS, type ListenerLimits } from "../../common/http/listener-limits.ts";
 import { MAX_PIPELINED } from "../../common/http/raw/client-connection.ts";
-import { chooseDataPath } from "../../common/http/raw/data-path.ts";
 import type { NodeParserBinding } from "../../common/http/raw/node-parser.ts";
 import type { RawRequest } from "../../common/http/raw/raw-request.ts";
 import { createLogger } from "../../common/log.ts";
 import { countingParsers } from "../helpers/counting-parsers.ts";
 import { openSocket } from "../helpers/raw-http.ts";
-
-function rawParser(): NodeParserBinding {
-  const dataPath = chooseDataPath("raw");
-  if (dataPath.name !== "raw") throw new Error(`no raw path here: ${dataPath.fallback}`);
-  return dataPath.parser;
-}
+import { rawParser } from "../helpers/raw-parser.ts";
 
 async function rawListener(
   t: { teardown(fn: () => unknown): void },

@@ -3,14 +3,12 @@ import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import t, { type Test } from "tap";
-import { chooseDataPath } from "../../common/http/raw/data-path.ts";
 import { type HttpGet, type HttpProbe, nodeHttpGet, rawHttpGet } from "../../queue-proxy/http-probe.ts";
+import { rawParser } from "../helpers/raw-parser.ts";
 import { refusedPort } from "../helpers/refused-port.ts";
 
-const dataPath = chooseDataPath("raw");
-if (dataPath.name !== "raw") throw new Error(`the raw path is not available here: ${dataPath.fallback}`);
 const clients: [string, HttpGet][] = [
-  ["raw", rawHttpGet(dataPath.parser)],
+  ["raw", rawHttpGet(rawParser())],
   ["node", nodeHttpGet],
 ];
 
