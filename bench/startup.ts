@@ -24,8 +24,9 @@ const START_TIMEOUT_MS = 15_000;
 const IDLE_MS = 1000;
 /**
  * The long idle, one start per path: past the first optimizing compile that the queue-proxy's own
- * readiness probes (one a second) bring on after ~30 s, which pulls V8's TurboFan code (pages of
- * the node binary) into its RSS with no request served.
+ * readiness probes (one a second) bring on after ~50 s (node's internal debuglog no-op:
+ * docs/prebuilt.md), which pulls V8's TurboFan code (pages of the node binary) into its RSS with
+ * no request served.
  */
 const LONG_IDLE_MS = 60_000;
 

@@ -181,6 +181,13 @@ t.test("inactive services are listed among the others, marked, with nothing runn
 t.test("the extras appear only where there are some: components, eventing, capacity", async (t) => {
   const empty = buildStatus(state, {}, { now: 1 });
   t.notOk("components" in empty || "eventing" in empty || "capacity" in empty, "absent, not undefined");
+  // As the API passes them: each named, undefined where there is none.
+  const unset = buildStatus(
+    state,
+    {},
+    { now: 1, components: undefined, eventing: undefined, capacity: undefined },
+  );
+  t.notOk("components" in unset || "eventing" in unset || "capacity" in unset, "undefined ones absent too");
   const components = [
     {
       name: "router",

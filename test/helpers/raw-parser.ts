@@ -3,7 +3,8 @@ import type { NodeParserBinding } from "../../common/http/raw/node-parser.ts";
 
 /**
  * Node's llhttp binding as the raw path uses it. Where the raw path is unavailable this throws,
- * failing the test file, instead of letting it test the node:http fallback under the raw path's name.
+ * failing the test (or file) that asks, instead of letting it test the node:http fallback under
+ * the raw path's name.
  */
 export function rawParser(): NodeParserBinding {
   const dataPath = chooseDataPath("raw");
