@@ -30,7 +30,7 @@ const WEBHOOK_KIND = "GitHubSource";
 export interface ClusterApplyOptions {
   runtime: Pick<EventingRuntime, "apply">;
   sources: Pick<SourceRunners, "apply" | "sources"> &
-    Partial<Pick<SourceRunners, "health" | "onHealthChange">>;
+    Partial<Pick<SourceRunners, "health" | "onHealthChange" | "followLeader">>;
   /** Manifests → runtime sources, Broker sinks at this process's ingress. */
   compileSources: (manifests: SourceManifest[]) => SourceRuntime[];
   log: Logger;

@@ -8,8 +8,8 @@ import { LeaderElector } from "../../platform/kubernetes/leader-election.ts";
 // a NatsSource would deliver each message twice. So the replicas elect one on a Lease (the
 // autoscaler's election, platform/kubernetes/leader-election.ts): it runs PingSources,
 // KafkaSources and NatsSources, and writes the resources' status. A leader that loses the Lease
-// stops them and campaigns again; one that stops releases the Lease, so another takes over at its
-// next try.
+// stops them and campaigns again (its PingSources send no tick from that moment: runner.ts's
+// followLeader); one that stops releases the Lease, so another takes over at its next try.
 
 export interface SourceLeader {
   /** Whether this replica runs the sources (and writes status) now. */

@@ -34,6 +34,8 @@ export async function startClusterEventing(
         log,
       )
     : SOLE_REPLICA;
+  // A replica that loses the Lease sends no tick from then on, before its sources are stopped.
+  options.sources.followLeader?.(() => elected.leading);
   // Stopping: the sources stop before the Lease is released, so the next leader's never overlap.
   const leader: SourceLeader = {
     get leading() {

@@ -12,7 +12,8 @@ import { deliverToSink, type SinkOptions } from "./sink.ts";
 //   id a fresh UUID, time the tick's scheduled time, data and datacontenttype from the spec.
 // Ticks missed while the process was down are not sent later (Knative does not either); a tick
 // whose delivery fails is retried per PING_DELIVERY, and a slow delivery never stops the next
-// tick (croner's protect is off: each tick is its own event).
+// tick (croner's protect is off: each tick is its own event). A tick `mayTick` refuses (a
+// replica that no longer holds the sources' Lease) is not sent.
 
 export const PING_EVENT_TYPE = "dev.knative.sources.ping";
 
@@ -49,10 +50,16 @@ export class PingSourceRunner {
   readonly #inFlight = new Set<Promise<unknown>>();
   #job: Cron | undefined;
 
-  constructor(source: PingSourceRuntime, options: { sink: SinkOptions; log: Logger }) {
+  readonly #mayTick: () => boolean;
+
+  constructor(
+    source: PingSourceRuntime,
+    options: { sink: SinkOptions; log: Logger; mayTick?: () => boolean },
+  ) {
     this.#source = source;
     this.#sink = options.sink;
     this.#log = options.log.child({ source: `PingSource ${source.namespace}/${source.name}` });
+    this.#mayTick = options.mayTick ?? (() => true);
   }
 
   start(): void {
@@ -63,6 +70,10 @@ export class PingSourceRunner {
     this.#job = new Cron(pattern, { timezone }, (job: Cron) => {
       const scheduled = scheduledAt ?? job.currentRun() ?? new Date();
       scheduledAt = job.nextRun();
+      if (!this.#mayTick()) {
+        this.#log.debug({ time: scheduled.toISOString() }, "tick not sent: not leading");
+        return;
+      }
       const delivery = deliverToSink(
         this.#source,
         pingEvent(this.#source, scheduled),

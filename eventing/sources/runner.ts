@@ -96,6 +96,7 @@ export class SourceRunners {
   #endpoints = new Map<string, GitHubEndpoint>();
   #queue: Promise<unknown> = Promise.resolve();
   #healthListeners: (() => void)[] = [];
+  #leading: () => boolean = () => true;
 
   /** `initial`: what start() runs; apply() changes it from then on. */
   constructor(initial: readonly SourceRuntime[], options: SourcesOptions) {
@@ -118,6 +119,16 @@ export class SourceRunners {
     const running = this.#running.get(sourceKey(source));
     if (!running) return undefined;
     return running.runner?.health?.current ?? { state: "running", since: running.since };
+  }
+
+  /**
+   * Kubernetes mode with a Lease: the PingSources act only while `leading()` says this replica
+   * holds it. Losing the Lease stops the sources through the next apply, which may queue behind a
+   * slow sync; meanwhile a tick checked here is not sent, so the next leader's ticks are never
+   * sent twice.
+   */
+  followLeader(leading: () => boolean): void {
+    this.#leading = leading;
   }
 
   /** Called whenever a source starts or stops failing. */
@@ -211,7 +222,8 @@ export class SourceRunners {
           for (const listener of this.#healthListeners) listener();
         },
       });
-    if (source.kind === "PingSource") return new PingSourceRunner(source, options);
+    if (source.kind === "PingSource")
+      return new PingSourceRunner(source, { ...options, mayTick: () => this.#leading() });
     if (source.kind === "NatsSource")
       return new NatsSourceRunner(source, {
         sink: options.sink,
