@@ -42,6 +42,19 @@ export function pingEvent(
   return { attributes, data: source.data };
 }
 
+/**
+ * The time a tick fired at `firedAt` stands for: `predicted`, the next run asked for at the
+ * previous tick (or at the start), so a tick fired late keeps its scheduled time. croner fires a
+ * tick only at or after its time, so a prediction later than the firing is wrong: croner chose the
+ * first tick in its constructor, and the start's prediction, asked a moment later with a second
+ * boundary in between, named the tick after it (which would then go out twice under one time).
+ * Such a tick fired on time, at its whole second: schedules are second-grained.
+ */
+export function tickTime(predicted: Date | null, firedAt: Date): Date {
+  if (predicted !== null && predicted.getTime() <= firedAt.getTime()) return predicted;
+  return new Date(Math.floor(firedAt.getTime() / 1000) * 1000);
+}
+
 export class PingSourceRunner {
   readonly #source: PingSourceRuntime;
   readonly #sink: SinkOptions;
@@ -65,10 +78,10 @@ export class PingSourceRunner {
   start(): void {
     const { pattern, timezone } = this.#source.schedule;
     // The time a tick stands for is the one it was scheduled at, not when its timer fired (a
-    // busy process fires late): kept from the previous tick's nextRun().
+    // busy process fires late): kept from the previous tick's nextRun() (tickTime).
     let scheduledAt: Date | null = null;
     this.#job = new Cron(pattern, { timezone }, (job: Cron) => {
-      const scheduled = scheduledAt ?? job.currentRun() ?? new Date();
+      const scheduled = tickTime(scheduledAt, new Date());
       scheduledAt = job.nextRun();
       if (!this.#mayTick()) {
         this.#log.debug({ time: scheduled.toISOString() }, "tick not sent: not leading");

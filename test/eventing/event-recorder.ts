@@ -13,6 +13,8 @@ export interface Received {
   type: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** When it arrived (ms since the epoch): an event that arrives before its own `time` was mislabelled. */
+  receivedAt: number;
 }
 
 /** How a path answers: a status, optionally with headers and a body (a reply event). */
@@ -41,6 +43,7 @@ export async function startRecorder(t: Teardown): Promise<Recorder> {
       type: String(req.headers["ce-type"] ?? ""),
       headers: req.headers,
       body: Buffer.concat(chunks).toString("utf8"),
+      receivedAt: Date.now(),
     };
     received.push(event);
     const behaviour = behaviours.get(path);

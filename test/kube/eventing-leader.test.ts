@@ -53,6 +53,8 @@ t.test(
           POD_NAMESPACE: NAMESPACE,
           POD_NAME: name,
           SLUICE_LEASE_DURATION_SECONDS: "4",
+          // Shown only if a tick arrives twice: who led, and when each applied its sources.
+          LOG_LEVEL: "info",
         },
         { timeoutMs: 60_000 },
       );
@@ -71,8 +73,9 @@ t.test(
     /** Ping events' scheduled times: one event per tick means no time twice. */
     const ticks = () => recorder.at("/ping").map((event) => String(event.headers["ce-time"]));
     /**
-     * Every event of a tick that arrived more than once, as "time id": the same id twice is one
-     * event delivered again (a retry), two ids are two replicas (or runners) sending the tick.
+     * Every event of a tick that arrived more than once, as "time id arrival": the same id twice is
+     * one event delivered again (a retry); two ids are two senders, or one runner that labelled a
+     * tick with a later one's time (an arrival before its own time says so).
      */
     const duplicates = () => {
       const all = ticks();
@@ -80,9 +83,11 @@ t.test(
       return recorder
         .at("/ping")
         .filter((event) => twice.has(String(event.headers["ce-time"])))
-        .map((event) => `${event.headers["ce-time"]} ${event.id}`);
+        .map(
+          (event) => `${event.headers["ce-time"]} ${event.id} ${new Date(event.receivedAt).toISOString()}`,
+        );
     };
-    /** No tick twice; if there is one, the replicas' warnings (Lease lost, delivery retried) say why. */
+    /** No tick twice; if there is one, the replicas' logs (Lease won and lost, sources applied) say why. */
     const noDuplicates = (t: Test, message: string) => {
       const found = duplicates();
       const logs = found.length === 0 ? {} : { logs: replicas.map((r) => `${r.name}:\n${r.proc.output()}`) };
