@@ -44,6 +44,8 @@ t.test("pods past the capacity are pending, and start when a pod exits", async (
   await waitFor("the pending pod ready", () =>
     inPhase(platform.revision("default/a-00001"), "ready").some((pod) => pod.name === "a-00001-003"),
   );
+  // The replacement is queued after the crash back-off (250 ms), which a quick start can beat.
+  await waitFor("the killed pod's replacement queued", () => platform.capacity()?.pending === 1);
   t.same(
     platform.capacity(),
     { maxPods: 2, maxStarting: 2, pods: 2, pending: 1 },
