@@ -7,16 +7,18 @@ import { startApp, startQueueProxy } from "../helpers/queue-proxy.ts";
 // where the raw path is unavailable).
 for (const path of ["raw", "node"] as const) {
   t.test(`${path} path`, async (t) => {
-    /** A queue-proxy, checked to run the path under test (a raw path unavailable falls back). */
-    const started = async (t: Test, port: number, env: Record<string, string>) => {
-      const qp = await startQueueProxy(t, port, env);
+    /**
+     * The test app and a queue-proxy in front of it on the path under test, checked to run it (a
+     * raw path unavailable falls back).
+     */
+    const started = async (t: Test, env: Record<string, string> = {}) => {
+      const app = await startApp(t);
+      const qp = await startQueueProxy(t, app.port, { SLUICE_DATA_PATH: path, ...env });
       t.equal(qp.message.dataPath, path, `the queue-proxy runs the ${path} path`);
-      return qp;
+      return { app, qp };
     };
     t.test("the revision timeout answers 504 and cancels the app's request", async (t) => {
-      const app = await startApp(t);
-      const qp = await started(t, app.port, {
-        SLUICE_DATA_PATH: path,
+      const { app, qp } = await started(t, {
         REVISION_TIMEOUT_SECONDS: "1",
       });
       const res = await request(`${qp.url}/hold`);
@@ -27,9 +29,7 @@ for (const path of ["raw", "node"] as const) {
     });
 
     t.test("the revision timeout includes time spent queued", async (t) => {
-      const app = await startApp(t);
-      const qp = await started(t, app.port, {
-        SLUICE_DATA_PATH: path,
+      const { app, qp } = await started(t, {
         REVISION_TIMEOUT_SECONDS: "1",
         CONTAINER_CONCURRENCY: "1",
       });
@@ -45,9 +45,7 @@ for (const path of ["raw", "node"] as const) {
     });
 
     t.test("responseStartTimeoutSeconds: no headers in time → 504", async (t) => {
-      const app = await startApp(t);
-      const qp = await started(t, app.port, {
-        SLUICE_DATA_PATH: path,
+      const { qp } = await started(t, {
         REVISION_TIMEOUT_SECONDS: "60",
         REVISION_RESPONSE_START_TIMEOUT_SECONDS: "1",
       });
@@ -58,9 +56,7 @@ for (const path of ["raw", "node"] as const) {
     });
 
     t.test("responseStartTimeoutSeconds: a response that starts in time is answered", async (t) => {
-      const app = await startApp(t);
-      const qp = await started(t, app.port, {
-        SLUICE_DATA_PATH: path,
+      const { qp } = await started(t, {
         REVISION_TIMEOUT_SECONDS: "60",
         REVISION_RESPONSE_START_TIMEOUT_SECONDS: "2",
       });
@@ -72,9 +68,7 @@ for (const path of ["raw", "node"] as const) {
     });
 
     t.test("idleTimeoutSeconds after headers were sent: the response is reset, not completed", async (t) => {
-      const app = await startApp(t);
-      const qp = await started(t, app.port, {
-        SLUICE_DATA_PATH: path,
+      const { qp } = await started(t, {
         REVISION_TIMEOUT_SECONDS: "60",
         REVISION_IDLE_TIMEOUT_SECONDS: "1",
       });
@@ -88,8 +82,7 @@ for (const path of ["raw", "node"] as const) {
 
     t.test("upstream failures", async (t) => {
       t.test("connection refused → 502", async (t) => {
-        const app = await startApp(t);
-        const qp = await started(t, app.port, { SLUICE_DATA_PATH: path });
+        const { app, qp } = await started(t);
         app.child.kill("SIGKILL");
         await app.exited;
         const res = await request(`${qp.url}/`);
@@ -99,8 +92,7 @@ for (const path of ["raw", "node"] as const) {
       });
 
       t.test("the app resets mid-response → the client's response is cut, not completed", async (t) => {
-        const app = await startApp(t);
-        const qp = await started(t, app.port, { SLUICE_DATA_PATH: path });
+        const { qp } = await started(t);
         const res = await request(`${qp.url}/reset-mid-response`);
         t.equal(res.statusCode, 200);
         await t.rejects(res.body.text());
