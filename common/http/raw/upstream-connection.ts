@@ -29,6 +29,8 @@ interface HandleLike {
 }
 
 const LAST_CHUNK = "0\r\n\r\n";
+/** A response without trailers (nearly all): one frozen object, not one per response. */
+const NO_TRAILERS: Record<string, string | string[]> = Object.freeze({});
 
 /**
  * One keep-alive connection to an upstream origin on a raw socket, its responses framed by llhttp
@@ -215,7 +217,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     if (request === null || request.done) return;
     request.done = true;
     this.#current = null;
-    const trailers = this.#trailers ?? {};
+    const trailers = this.#trailers ?? NO_TRAILERS;
     this.#trailers = null;
     if (this.#keepAlive && request.sent && !this.#closed) {
       this.idleSince = UNSTAMPED; // stamped by the pool's sweep

@@ -4,6 +4,9 @@ import { EXPIRED, sweepStamp } from "./sweep-stamp.ts";
 import { type ConnectionOwner, UpstreamConnection } from "./upstream-connection.ts";
 import { type UpstreamDispatch, type UpstreamHandler, UpstreamRequest } from "./upstream-request.ts";
 
+/** undici's dispatch context, which no handler here reads: one object, not one per request. */
+const NO_CONTEXT = Object.freeze({});
+
 export interface UpstreamPoolOptions {
   /** Where a request that names no origin goes (the queue-proxy's one app), as undici's Pool. */
   origin?: string;
@@ -82,7 +85,7 @@ export class UpstreamPool {
 
   dispatch(options: UpstreamDispatch, handler: UpstreamHandler): boolean {
     const request = new UpstreamRequest(options, handler);
-    handler.onRequestStart?.(request, {});
+    handler.onRequestStart?.(request, NO_CONTEXT);
     if (request.done) return true;
     const pool = this.#pool(String(options.origin ?? this.#options.origin), options.socketPath);
     let connection = pool.idle.pop();
