@@ -1,5 +1,4 @@
 import { writeSync } from "node:fs";
-import { createRequire } from "node:module";
 import type { Logger, LoggerOptions } from "pino";
 import type { EnvReader } from "./env.ts";
 import { fields, LEVELS, type LevelName, simpleLine } from "./log-line.ts";
@@ -14,7 +13,9 @@ type Pino = (options: LoggerOptions) => Logger;
 // bundle beside it (dist/pino.cjs, scripts/build.ts); from the sources (an ES module) there is no
 // `require`, and node_modules' pino is required instead.
 const loadPino = (): Pino =>
-  (typeof require === "function" ? require("pino") : createRequire(import.meta.url)("pino")) as Pino;
+  (typeof require === "function"
+    ? require("pino")
+    : process.getBuiltinModule("node:module").createRequire(import.meta.url)("pino")) as Pino;
 
 /** pino's level names, and silent (nothing written). */
 export type LogLevel = LevelName | "silent";

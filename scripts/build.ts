@@ -164,9 +164,13 @@ function writeAtomically(path: string, contents: string | Uint8Array): void {
   renameSync(temporary, path);
 }
 
-/** The banner's line that defines __sluiceRequire (EXTERNAL packages), for a bundle in dist. */
+/**
+ * The banner's line that defines __sluiceRequire (EXTERNAL packages), for a bundle in dist. It makes
+ * its require() at its first call: node:module costs ~0.5 MB of RSS, and a queue-proxy on the raw
+ * path requires no external package (docs/prebuilt.md).
+ */
 const externalRequire =
-  'const __sluiceRequire = require("node:module").createRequire(require("node:path").join(__sluiceRoot, "package.json"));';
+  'let __sluiceRequireOf; const __sluiceRequire = (id) => (__sluiceRequireOf ??= require("node:module").createRequire(require("node:path").join(__sluiceRoot, "package.json")))(id);';
 
 /** Builds every entry into `dist` (bundles first, then the manifest that makes them fresh). */
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {

@@ -1,6 +1,15 @@
 import { lstatSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { isAbsolute } from "node:path";
+import { type ListenTarget, listenOnHandle } from "./listen-handle.ts";
+
+/** Starts `server` listening, without node's cluster module when it can (listen-handle.ts). */
+function startListening(server: Server, target: ListenTarget, onListening: () => void): void {
+  server.once("listening", onListening);
+  if (listenOnHandle(server, target)) return;
+  if ("path" in target) server.listen(target.path);
+  else server.listen(target.port, target.host);
+}
 
 /** Listens and resolves with the bound port (useful with port 0); rejects with a clear message. */
 export function listen(server: Server, port: number, host = "127.0.0.1", what = "server"): Promise<number> {
@@ -10,7 +19,7 @@ export function listen(server: Server, port: number, host = "127.0.0.1", what = 
       reject(new Error(`${what}: cannot listen on ${host}:${port}: ${reason}`, { cause: error }));
     };
     server.once("error", onError);
-    server.listen(port, host, () => {
+    startListening(server, { host, port }, () => {
       server.off("error", onError);
       const address = server.address();
       resolve(typeof address === "object" && address !== null ? address.port : port);
@@ -60,7 +69,7 @@ export async function listenOnSocket(server: Server, path: string, what = "serve
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(fail(error.message, error));
     server.once("error", onError);
-    server.listen(path, () => {
+    startListening(server, { path }, () => {
       server.off("error", onError);
       resolve();
     });

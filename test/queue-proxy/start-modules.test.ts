@@ -1,6 +1,6 @@
 // What a queue-proxy loads to start: neither prom-client (until /metrics is first asked for, or at
 // once with a metrics port) nor OpenTelemetry (unless tracing is configured), nor pino (its start
-// lines are simple ones, common/log-line.ts).
+// lines are simple ones, common/log-line.ts), nor node's cluster module.
 import { type ChildProcess, fork } from "node:child_process";
 import t, { type Test } from "tap";
 import { ROOT, TEST_HOP_SECRET, waitFor, watchChild } from "../helpers/processes.ts";
@@ -40,25 +40,28 @@ async function start(t: Test, env: Record<string, string>) {
   const modules = () =>
     Promise.race([
       exited,
-      new Promise<string[]>((resolve) => {
-        const onMessage = (message: { type?: string; urls?: string[] }) => {
+      new Promise<{ urls: string[]; builtins: string[] }>((resolve) => {
+        const onMessage = (message: { type?: string; urls?: string[]; builtins?: string[] }) => {
           if (message?.type !== "modules") return;
           child.off("message", onMessage);
-          resolve(message.urls ?? []);
+          resolve({ urls: message.urls ?? [], builtins: message.builtins ?? [] });
         };
         child.on("message", onMessage);
         child.send("modules");
       }),
     ]);
   const loaded = async (pkg: string) =>
-    (await modules()).some((url) => url.includes(`/node_modules/${pkg}/`));
-  return { listening, loaded, output, adminUrl: `http://127.0.0.1:${listening.adminPort}` };
+    (await modules()).urls.some((url) => url.includes(`/node_modules/${pkg}/`));
+  const builtins = async () => (await modules()).builtins;
+  return { listening, loaded, builtins, output, adminUrl: `http://127.0.0.1:${listening.adminPort}` };
 }
 
 t.test("without a metrics port: prom-client loads at the first scrape; no tracing SDK", async (t) => {
   const qp = await start(t, {});
   t.notOk(await qp.loaded("prom-client"), "no prom-client at start");
   t.notOk(await qp.loaded("@opentelemetry/api"), "no OpenTelemetry");
+  // net.Server.listen() would load it, and child_process and dgram with it (listen-handle.ts).
+  t.notOk((await qp.builtins()).includes("cluster"), "no cluster module");
   const res = await fetch(`${qp.adminUrl}/metrics`);
   t.equal(res.status, 200);
   t.match(res.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);

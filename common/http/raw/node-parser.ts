@@ -3,7 +3,6 @@
 // directly in C++ (consume): no 'data' event per read, which is most of what the raw path saves.
 // Being internal, it is checked at start-up; anything missing and the component keeps the
 // node:http path (data-path.ts).
-import { createRequire } from "node:module";
 import { loadStreamWrap, type StreamWrapBinding } from "./socket-writer.ts";
 
 /** The parser's callbacks, installed by index as node:http does. */
@@ -90,7 +89,8 @@ const NEEDED_CONSTANTS = [
  * stands in for require("_http_common") in tests, `loadStreamWrapBinding` for stream_wrap.
  */
 export function loadNodeParser(
-  load: () => unknown = () => createRequire(import.meta.url)("_http_common"),
+  // Not through node:module's createRequire: that module costs ~0.5 MB of RSS (docs/prebuilt.md).
+  load: () => unknown = () => process.getBuiltinModule("_http_common"),
   loadStreamWrapBinding?: () => unknown,
 ): NodeParserBinding | { problem: string } {
   let common: { HTTPParser?: ParserClass; methods?: string[] };
