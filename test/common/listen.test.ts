@@ -7,8 +7,9 @@ import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import t, { type Test } from "tap";
+import { freePort } from "../../common/free-port.ts";
 import { listen, listenOnSocket } from "../../common/http/listen.ts";
-import { listenOnHandle, loadHandleBindings } from "../../common/http/listen-handle.ts";
+import { listenDirectlyProblem, listenOnHandle } from "../../common/http/listen-handle.ts";
 import { ROOT } from "../helpers/processes.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -41,8 +42,15 @@ t.test("a TCP port: the one asked for or one the OS picks, served, reported and 
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await t.rejects(greeting({ port, host: "127.0.0.1" }), { code: "ECONNREFUSED" }, "closed");
 
-  const again = greeter(t);
-  t.equal(await listen(again, port, "127.0.0.1"), port, "the port asked for");
+  const asked = await freePort();
+  t.equal(await listen(greeter(t), asked, "127.0.0.1"), asked, "the port asked for");
+});
+
+t.test("every address (0.0.0.0, as on Kubernetes)", async (t) => {
+  const server = greeter(t);
+  const port = await listen(server, 0, "0.0.0.0");
+  t.same(server.address(), { address: "0.0.0.0", family: "IPv4", port });
+  t.equal(await greeting({ port, host: "127.0.0.1" }), "hi");
 });
 
 t.test("IPv6 loopback", async (t) => {
@@ -62,16 +70,48 @@ t.test("a port in use, or an address not on this machine: the error names it", a
   // 192.0.2.0/24 is TEST-NET-1: never a local address.
   await t.rejects(listen(greeter(t), 0, "192.0.2.1", "router"), {
     message: "router: cannot listen on 192.0.2.1:0: listen EADDRNOTAVAIL: address not available 192.0.2.1",
-    cause: { code: "EADDRNOTAVAIL", syscall: "listen" },
+    cause: { code: "EADDRNOTAVAIL", syscall: "listen", address: "192.0.2.1" },
   });
 });
 
-t.test("a host name is resolved by net.Server.listen(), as before", async (t) => {
+t.test("what the handles do not cover goes to net.Server.listen(), as before", async (t) => {
   const server = createServer();
-  t.notOk(listenOnHandle(server, { host: "localhost", port: 0 }), "not on a handle");
+  t.notOk(listenOnHandle(server, { host: "localhost", port: 0 }), "a host name is not bound here");
   t.equal(server.listening, false, "and nothing done");
   const port = await listen(greeter(t), 0, "localhost");
-  t.equal(await greeting({ port, host: "localhost" }), "hi");
+  t.equal(await greeting({ port, host: "localhost" }), "hi", "listen() resolved it");
+
+  t.equal(listenDirectlyProblem(server, { host: "127.0.0.1", port: 70_000 }), "not a port");
+  await t.rejects(
+    listen(greeter(t), 70_000, "127.0.0.1"),
+    { code: "ERR_SOCKET_BAD_PORT" },
+    "listen()'s error",
+  );
+
+  const listening = greeter(t);
+  await listen(listening, 0);
+  t.equal(listenDirectlyProblem(listening, { host: "127.0.0.1", port: 0 }), "already listening");
+  await t.rejects(listen(listening, 0), { code: "ERR_SERVER_ALREADY_LISTEN" }, "listen()'s error");
+
+  process.env.NODE_UNIQUE_ID = "1";
+  t.equal(listenDirectlyProblem(server, { host: "127.0.0.1", port: 0 }), "a cluster worker");
+  delete process.env.NODE_UNIQUE_ID;
+  t.equal(listenDirectlyProblem(server, { host: "127.0.0.1", port: 0 }), undefined, "else: bound here");
+  t.equal(listenDirectlyProblem(server, { path: "/tmp/x.sock" }), undefined, "a Unix socket too");
+});
+
+t.test("a server unref'd before it listens does not keep its process alive", async (t) => {
+  const script = `
+    import { createServer } from "node:net";
+    import { listen } from ${JSON.stringify(`${ROOT}common/http/listen.ts`)};
+    const server = createServer();
+    server.unref();
+    console.log(await listen(server, 0));`;
+  // The process ending is the proof: a listening server still ref'd would keep it running.
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+    timeout: 30_000,
+  });
+  t.ok(Number(stdout) > 0, "listened, then exited");
 });
 
 t.test("a Unix socket: served, its path as the address, removed on close", async (t) => {
@@ -88,29 +128,6 @@ t.test("a Unix socket: served, its path as the address, removed on close", async
     message: /^test server: cannot listen on .*dir\.sock: listen EACCES: permission denied .*dir\.sock$/,
     cause: { code: "EACCES", syscall: "listen" },
   });
-});
-
-t.test("node's handles are checked: anything missing and listen() is used", async (t) => {
-  const constants = { SERVER: 0 };
-  class Handle {}
-  t.ok(loadHandleBindings(), "found in this node");
-  t.equal(
-    loadHandleBindings((name) => (name === "tcp_wrap" ? { TCP: Handle, constants } : { constants })),
-    null,
-    "no Pipe",
-  );
-  t.equal(
-    loadHandleBindings((name) => (name === "tcp_wrap" ? { TCP: Handle } : { Pipe: Handle, constants })),
-    null,
-    "no constants",
-  );
-  t.equal(
-    loadHandleBindings(() => {
-      throw new Error("no such binding");
-    }),
-    null,
-    "a binding that throws",
-  );
 });
 
 t.test("a process that listens does not load node's cluster module", async (t) => {
