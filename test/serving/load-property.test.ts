@@ -113,8 +113,15 @@ function mutate(mutations: { path: number; value: unknown; key: string }[]): unk
     const target = parent as Record<string | number, unknown>;
     if (value === DELETE) delete target[last];
     else target[last] = value;
-    // Sometimes an extra field beside it as well.
-    if (key !== "" && !Array.isArray(parent)) target[key] = value === DELETE ? null : value;
+    // Sometimes an extra field beside it as well: an own property, so that "__proto__" is a field of
+    // the document (as a parser makes it), not the object's prototype (which also throws on a cycle).
+    if (key !== "" && !Array.isArray(parent))
+      Object.defineProperty(target, key, {
+        value: value === DELETE ? null : value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return root;
 }
