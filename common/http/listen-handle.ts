@@ -84,12 +84,11 @@ function listenError(errno: number, address: string, port: number): NodeJS.Errno
   const code = util.getSystemErrorName(errno);
   // node's wording: the port only when one was asked for.
   const where = port > 0 ? `${address}:${port}` : address;
-  const error = Object.assign(new Error(`listen ${code}: ${util.getSystemErrorMessage(errno)} ${where}`), {
+  return Object.assign(new Error(`listen ${code}: ${util.getSystemErrorMessage(errno)} ${where}`), {
     code,
     errno,
     syscall: "listen",
     address,
     ...(port > 0 ? { port } : {}),
   });
-  return error;
 }
