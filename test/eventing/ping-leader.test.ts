@@ -2,45 +2,19 @@
 // at every tick (`mayTick`, SourceRunners.followLeader in Kubernetes mode), so a replica that has
 // just lost the Lease is silent at once, before the next apply stops its sources, and the next
 // leader's ticks are never sent twice. A real runner, a real sink on 127.0.0.1.
-import { Registry } from "prom-client";
 import t from "tap";
-import { Agent } from "undici";
-import { createLogger } from "../../common/log.ts";
-import { compileSources, type PingSourceRuntime } from "../../eventing/resources/compile-sources.ts";
-import type { SourceManifest } from "../../eventing/resources/source-manifest.ts";
-import { PingSourceRunner } from "../../eventing/sources/ping.ts";
-import { SourceMetrics } from "../../eventing/sources/source-metrics.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { startRecorder } from "./event-recorder.ts";
+import { startPingRunner } from "./ping-runner.ts";
 
 t.test("a PingSource ticks only while its replica leads", async (t) => {
   const sink = await startRecorder(t);
-  const agent = new Agent();
-  t.teardown(() => agent.close());
-  const log = createLogger("test", "silent");
-  const manifest = {
-    apiVersion: "sources.knative.dev/v1",
-    kind: "PingSource",
-    metadata: { name: "tick", namespace: "default" },
-    spec: { schedule: "* * * * * *", sink: { uri: `${sink.url}/ping` } },
-  } as SourceManifest;
-  const [source] = compileSources([manifest], {
-    routerUrl: "http://127.0.0.1:9",
-    domain: "example.com",
-    brokerIngressUrl: "http://127.0.0.1:9",
-  }) as PingSourceRuntime[];
   let leading = false;
   let asked = 0;
-  const runner = new PingSourceRunner(source, {
-    sink: { agent, timeoutMs: 10_000, metrics: new SourceMetrics(new Registry()), log },
-    log,
-    mayTick: () => {
-      asked++;
-      return leading;
-    },
+  startPingRunner(t, `${sink.url}/ping`, () => {
+    asked++;
+    return leading;
   });
-  runner.start();
-  t.teardown(() => runner.stop());
   const times = () => sink.at("/ping").map((event) => Date.parse(String(event.headers["ce-time"])));
 
   await waitFor("two ticks refused", () => asked >= 2, { timeoutMs: 10_000 });

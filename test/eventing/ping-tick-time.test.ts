@@ -4,16 +4,11 @@
 // the first tick with the second's time, so one runner sent that time twice (CI caught it as a
 // "duplicate" tick in the leader test). The pure rule, then a real runner with that moment forced.
 import { Cron } from "croner";
-import { Registry } from "prom-client";
 import t from "tap";
-import { Agent } from "undici";
-import { createLogger } from "../../common/log.ts";
-import { compileSources, type PingSourceRuntime } from "../../eventing/resources/compile-sources.ts";
-import type { SourceManifest } from "../../eventing/resources/source-manifest.ts";
-import { PingSourceRunner, tickTime } from "../../eventing/sources/ping.ts";
-import { SourceMetrics } from "../../eventing/sources/source-metrics.ts";
+import { tickTime } from "../../eventing/sources/ping.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { startRecorder } from "./event-recorder.ts";
+import { startPingRunner } from "./ping-runner.ts";
 
 const at = (iso: string) => new Date(iso);
 
@@ -34,20 +29,6 @@ t.test("tickTime: the predicted time, unless it is later than the firing", async
 
 t.test("a runner whose first prediction crosses a second boundary sends each time once", async (t) => {
   const sink = await startRecorder(t);
-  const agent = new Agent();
-  t.teardown(() => agent.close());
-  const log = createLogger("test", "silent");
-  const [source] = compileSources(
-    [
-      {
-        apiVersion: "sources.knative.dev/v1",
-        kind: "PingSource",
-        metadata: { name: "tick", namespace: "default" },
-        spec: { schedule: "* * * * * *", sink: { uri: `${sink.url}/ping` } },
-      } as SourceManifest,
-    ],
-    { routerUrl: "http://127.0.0.1:9", domain: "example.com", brokerIngressUrl: "http://127.0.0.1:9" },
-  ) as PingSourceRuntime[];
   // The runner's first nextRun() (its start's prediction, right after croner chose the first
   // tick) is held until just past the next second boundary: the moment a busy machine can make.
   const nextRun = Cron.prototype.nextRun;
@@ -65,12 +46,7 @@ t.test("a runner whose first prediction crosses a second boundary sends each tim
   t.teardown(() => {
     Cron.prototype.nextRun = nextRun;
   });
-  const runner = new PingSourceRunner(source, {
-    sink: { agent, timeoutMs: 10_000, metrics: new SourceMetrics(new Registry()), log },
-    log,
-  });
-  runner.start();
-  t.teardown(() => runner.stop());
+  startPingRunner(t, `${sink.url}/ping`);
   await waitFor("three ticks", () => sink.at("/ping").length >= 3, { timeoutMs: 10_000 });
   const events = sink.at("/ping");
   const times = events.map((event) => String(event.headers["ce-time"]));
