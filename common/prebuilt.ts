@@ -161,7 +161,7 @@ export function preferPrebuilt(args: readonly string[], options: PrebuiltOptions
 /**
  * Memory settings of the data-path components (router, activator, queue-proxy), one set for every
  * way they run: local processes (componentLaunch), Kubernetes pods (NODE_OPTIONS and the variable,
- * platform/kubernetes/ and the chart), the benchmark. Measured in docs/performance.md:
+ * platform/kubernetes/ and the chart), the benchmark. Measured in docs/prebuilt.md (Memory):
  * - V8's young generation: its semi-spaces grow to 16 MB each under load (~30 MB of RSS held for
  *   the garbage a proxy makes and drops per request); capped at 2 MB, a scavenge comes ~8× as
  *   often, each as cheap (what survives is what requests in flight hold).
