@@ -6,6 +6,7 @@ import { parseTraceparent } from "../traceparent.ts";
 import type { ChildSpan, RequestSpan, Tracer } from "../tracing.ts";
 import type { DeadlineEntry, DeadlineList } from "./deadline-list.ts";
 import { sendGrpcTrailersOnly } from "./grpc-trailers-only.ts";
+import { firstOfSingleValue } from "./h2-single-value.ts";
 import { endToEndHeaderObject, endToEndResponseHeaders } from "./hop-by-hop.ts";
 import { addHeaders } from "./raw/header-object.ts";
 import type { UpstreamDispatch } from "./raw/upstream-request.ts";
@@ -361,9 +362,34 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     if (this.ctx.draining && this.req.httpVersionMajor === 1) out.push("connection", "close");
     if (this.ctx.responseHeaders) out.push(...this.ctx.responseHeaders);
     if (length !== undefined && this.req.method !== "HEAD") this.remaining = Number(length);
-    // A reason phrase is HTTP/1's alone (node warns when one is handed to an HTTP/2 answer).
-    if (statusMessage && this.req.httpVersionMajor === 1) this.res.writeHead(status, statusMessage, out);
-    else this.res.writeHead(status, out);
+    try {
+      // A reason phrase is HTTP/1's alone (node warns when one is handed to an HTTP/2 answer).
+      if (this.req.httpVersionMajor !== 1) this.res.writeHead(status, firstOfSingleValue(out));
+      else if (statusMessage) this.res.writeHead(status, statusMessage, out);
+      else this.res.writeHead(status, out);
+    } catch (error) {
+      this.#headRefused(error as Error);
+    }
+  }
+
+  /**
+   * node would not write the app's head to this client (a status HTTP/2 cannot carry, a value it
+   * refuses): a 502 in its place, and the app's response is dropped.
+   */
+  #headRefused(error: Error): void {
+    const { res } = this;
+    // What writeHead had set before it threw would go out with the 502.
+    if (!res.headersSent && typeof res.getHeaderNames === "function")
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+    this.remaining = -1;
+    this.ctx.log.debug({ err: error, url: this.req.url, ...this.traceFields() }, "response head refused");
+    this.fail(
+      502,
+      `${this.ctx.component}: the app's response cannot be sent to this client: ${error.message}`,
+      undefined,
+      "upstream_error",
+    );
+    this.controller?.abort(error);
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {

@@ -7,7 +7,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
-import t from "tap";
+import { PassThrough } from "node:stream";
+import t, { type Test } from "tap";
 import { listen } from "../../common/http/listen.ts";
 import { loadNodeParser } from "../../common/http/raw/node-parser.ts";
 import { UpstreamPool } from "../../common/http/raw/upstream-pool.ts";
@@ -221,4 +222,187 @@ t.test("a 101 to a request that asked for no upgrade fails it, as undici does", 
   );
   t.equal(outcome, "UND_ERR_SOCKET: bad upgrade");
   t.equal(pool.connections, 0, "the connection is not kept");
+});
+
+/** A raw app answering each request with `answer(n)` (n: the request's number, from 0, all connections). */
+async function scriptedApp(
+  t: Test,
+  answer: (n: number) => string,
+): Promise<{ origin: string; connections: () => number }> {
+  let connections = 0;
+  let n = 0;
+  const sockets = new Set<Socket>();
+  const app = createNetServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let buffered = "";
+    socket.on("data", (chunk) => {
+      buffered += chunk;
+      for (let end = buffered.indexOf("\r\n\r\n"); end !== -1; end = buffered.indexOf("\r\n\r\n")) {
+        buffered = buffered.slice(end + 4);
+        socket.write(answer(n++));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    app.close();
+  });
+  return {
+    origin: `http://127.0.0.1:${(app.address() as { port: number }).port}`,
+    connections: () => connections,
+  };
+}
+
+t.test("what a handler throws fails its own request, not the process; the pool goes on", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  const app = await scriptedApp(t, () => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 4000 });
+  t.teardown(() => pool.close());
+  const boom = new Error("boom");
+  const thrower = (where: "start" | "data" | "end") =>
+    new Promise<string>((resolve) =>
+      pool.dispatch(
+        { origin: app.origin, path: "/", method: "GET" },
+        {
+          onRawResponseStart: () => {
+            if (where === "start") throw boom;
+          },
+          onResponseData: () => {
+            if (where === "data") throw boom;
+          },
+          onResponseEnd: () => {
+            if (where === "end") throw boom;
+            resolve("ended");
+          },
+          onResponseError: (_c, error) => resolve(error === boom ? "failed with its error" : String(error)),
+        },
+      ),
+    );
+  for (const where of ["start", "data", "end"] as const)
+    t.equal(await thrower(where), "failed with its error", `thrown in the response's ${where}`);
+  t.equal(await get(pool, app.origin), "ok", "the next request is answered");
+});
+
+t.test("the response-start timeout starts again with every body write and at the body's end", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  // An upload that takes 3 s (a byte every 300 ms), longer than the 1 s the app has to answer.
+  const app = createServer((req, res) => {
+    let length = 0;
+    req.on("data", (chunk: Buffer) => (length += chunk.length));
+    req.on("end", () => res.end(`got ${length} bytes`));
+  });
+  const port = await listen(app, 0);
+  t.teardown(() => {
+    app.closeAllConnections();
+    app.close();
+  });
+  const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 4000, headersTimeoutMs: 1000 });
+  t.teardown(() => pool.close());
+  const body = new PassThrough();
+  let sent = 0;
+  const drip = setInterval(() => {
+    body.write("x");
+    if (++sent === 10) {
+      clearInterval(drip);
+      body.end();
+    }
+  }, 300);
+  t.teardown(() => clearInterval(drip));
+  const answer = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    pool.dispatch(
+      {
+        origin: `http://127.0.0.1:${port}`,
+        path: "/",
+        method: "POST",
+        headers: ["content-length", "10"],
+        body,
+      },
+      {
+        onResponseData: (_c, chunk) => (text += chunk),
+        onResponseEnd: () => resolve(text),
+        onResponseError: (_c, error) => reject(error),
+      },
+    );
+  });
+  t.equal(answer, "got 10 bytes");
+});
+
+t.test("an app's Keep-Alive: timeout=N: its connection is not reused past N − 2 s", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  // node:http says `Keep-Alive: timeout=<keepAliveTimeout in s>`.
+  const start = async (keepAliveTimeout: number) => {
+    let connections = 0;
+    const app = createServer((_req, res) => res.end("ok"));
+    app.keepAliveTimeout = keepAliveTimeout;
+    app.on("connection", () => connections++);
+    const port = await listen(app, 0);
+    t.teardown(() => {
+      app.closeAllConnections();
+      app.close();
+    });
+    return { origin: `http://127.0.0.1:${port}`, connections: () => connections };
+  };
+  const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 4000 });
+  t.teardown(() => pool.close());
+
+  const short = await start(2000); // N = 2: never reused
+  t.equal(await get(pool, short.origin), "ok");
+  t.equal(await get(pool, short.origin), "ok");
+  t.equal(short.connections(), 2, "timeout=2: a connection per request");
+
+  const three = await start(3000); // N = 3: reused, and closed after ~1 s idle, before the app does
+  t.equal(await get(pool, three.origin), "ok");
+  t.equal(await get(pool, three.origin), "ok");
+  t.equal(three.connections(), 1, "timeout=3: reused at once");
+  const idleFrom = Date.now();
+  while (pool.connections > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  const idleMs = Date.now() - idleFrom;
+  t.ok(idleMs < 2500, `closed by the pool after ${idleMs} ms idle, before the app's 3 s`);
+});
+
+t.test("a 204 or 304 that announces a body: its connection is not reused", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  for (const status of ["204 No Content", "304 Not Modified"]) {
+    // The first answer says a body of 5 and sends it: read as the next response on a reused connection.
+    const app = await scriptedApp(t, (n) =>
+      n === 0
+        ? `HTTP/1.1 ${status}\r\nContent-Length: 5\r\n\r\nhello`
+        : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    );
+    const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 4000 });
+    t.teardown(() => pool.close());
+    t.equal(await get(pool, app.origin), "", `${status}: no body`);
+    t.equal(await get(pool, app.origin), "ok", "the next request gets its own answer");
+    t.equal(app.connections(), 2, "on a new connection");
+  }
+});
+
+t.test("a status below 100 fails the request at once (a 502), as on node:http's path", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  const app = await scriptedApp(t, () => "HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok");
+  const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 4000 });
+  t.teardown(() => pool.close());
+  const error = await get(pool, app.origin).catch((error: Error) => error);
+  t.match(error, { code: "UND_ERR_SOCKET", message: "bad response status 99" });
+  t.equal(pool.connections, 0);
+});
+
+t.test("an origin with no connection left is forgotten at the next sweep", async (t) => {
+  if ("problem" in binding) throw new Error(binding.problem);
+  const app = await scriptedApp(
+    t,
+    () => "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+  );
+  const pool = new UpstreamPool(binding, { keepAliveTimeoutMs: 400 }); // a sweep every 50 ms
+  t.teardown(() => pool.close());
+  t.equal(await get(pool, app.origin), "ok");
+  t.equal(pool.origins, 1);
+  while (pool.origins > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(pool.connections, 0, "forgotten once its connection closed");
+  t.equal(await get(pool, app.origin), "ok", "and made again for the next request");
 });

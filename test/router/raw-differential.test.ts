@@ -83,8 +83,24 @@ const cases: Case[] = [
     parts: [req("POST /d/echo", `Content-Length: 4\r\nExpect: 100-continue\r\n${close}`), "100", "body"],
   },
   {
+    name: "100-continue in a list",
+    parts: [req("POST /d/echo", `Content-Length: 4\r\nExpect: 100-continue, x\r\n${close}`), "100", "body"],
+  },
+  {
+    name: "100-continue in a second Expect",
+    parts: [
+      req("POST /d/echo", `Content-Length: 4\r\nExpect: x\r\nExpect: 100-continue\r\n${close}`),
+      "100",
+      "body",
+    ],
+  },
+  {
     name: "unknown expectation",
     parts: [req("POST /d/echo", `Content-Length: 0\r\nExpect: teapot\r\n${close}`)],
+  },
+  {
+    name: "100-continue as part of a token",
+    parts: [req("POST /d/echo", `Content-Length: 0\r\nExpect: x100-continue\r\n${close}`)],
   },
   { name: "trailers", parts: [req("/d/trailers", close)] },
   { name: "HTTP/1.0", parts: [req("/d/len/5", "", "1.0")] },

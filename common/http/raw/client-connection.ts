@@ -23,6 +23,8 @@ export interface ClientConnectionOptions {
 }
 
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+/** node:http's test of an Expect header (_http_server.js): 100-continue anywhere in its list. */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
 
 /**
  * Pipelined requests read ahead of the one being answered. The client is read on meanwhile, so a
@@ -288,7 +290,7 @@ export class ClientConnection implements ParserCallbacks {
     }
     const expect = expectation(req.rawHeaders);
     if (expect !== undefined && req.httpVersionMinor === 1) {
-      if (!/^100-continue$/i.test(expect.trim())) {
+      if (!CONTINUE_EXPECTATION.test(expect)) {
         // node:http's answer to an expectation it cannot meet.
         res.writeHead(417, []);
         res.end();
@@ -468,7 +470,11 @@ function declaresBody(raw: readonly string[]): boolean {
 }
 
 /** The Expect header's value, if any (one pass over the raw list). */
+/** The Expect header, several joined as node:http joins them (", "). */
 function expectation(raw: readonly string[]): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) if (sameHeaderName(raw[i], "expect")) return raw[i + 1];
-  return undefined;
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2)
+    if (sameHeaderName(raw[i], "expect"))
+      value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+  return value;
 }

@@ -5,6 +5,7 @@ import { frameChunk, joinHead } from "./chunked.ts";
 import { addHeaders } from "./header-object.ts";
 import type { NodeParser, NodeParserBinding, ParseError, ParserCallbacks } from "./node-parser.ts";
 import { upstreamRequestHead } from "./request-head.ts";
+import { NO_REUSE, reuseAfter } from "./reuse.ts";
 import { SocketWriter } from "./socket-writer.ts";
 import { UNSTAMPED, UNTIMED } from "./sweep-stamp.ts";
 import type { RequestCarrier, UpstreamRequest } from "./upstream-request.ts";
@@ -44,6 +45,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   readonly #binding: NodeParserBinding;
   readonly #parser: NodeParser;
   readonly #host: string;
+  readonly #defaultKeepAliveMs: number;
   #handle: HandleLike | null = null;
   #connected = false;
   #closed = false;
@@ -55,6 +57,8 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   #trailers: Record<string, string | string[]> | null = null;
   /** When this connection went idle (for the pool's keep-alive timeout; see sweep-stamp.ts). */
   idleSince = UNTIMED;
+  /** How long it may stay idle: the pool's keep-alive timeout, or less if the app asks (reuse.ts). */
+  keepAliveMs: number;
   /** When its connect began (for the pool's connect timeout). */
   connectingSince = UNSTAMPED;
 
@@ -75,8 +79,11 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     socketPath: string | undefined,
     binding: NodeParserBinding,
     owner: ConnectionOwner,
+    keepAliveMs: number,
   ) {
     this.#owner = owner;
+    this.keepAliveMs = keepAliveMs;
+    this.#defaultKeepAliveMs = keepAliveMs;
     this.#binding = binding;
     this.#host = `${urlHost(host)}:${port}`; // the pool has the bare address
     this.#parser = binding.create("response", this, 0);
@@ -134,14 +141,17 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     request.fail(reason);
   }
 
-  writeBody(_request: UpstreamRequest, chunk: Buffer): boolean {
+  writeBody(request: UpstreamRequest, chunk: Buffer): boolean {
     if (this.#closed) return true;
+    // The app has had no whole request yet: its time to answer starts again (undici's too).
+    request.sentAt = UNSTAMPED;
     return this.#writer.write(this.#chunked ? frameChunk(chunk) : chunk);
   }
 
   endBody(request: UpstreamRequest): void {
     if (this.#chunked && !this.#closed) this.#writer.write(LAST_CHUNK);
     request.sent = true;
+    request.sentAt = UNSTAMPED;
   }
 
   // parser callbacks ----------------------------------------------------------------------------
@@ -183,20 +193,35 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
       request.fail(new SocketError("bad upgrade"));
       return 0;
     }
+    if (status < 100) {
+      // No HTTP status (llhttp reads any three digits): what node:http's path answers, a 502.
+      this.#destroy();
+      request.fail(new SocketError(`bad response status ${status}`));
+      return 0;
+    }
     if (status < 200) {
       // 1xx (103 Early Hints, a stray 100): not the response; undici drops them too.
       this.#informational = true;
       return 0;
     }
-    this.#keepAlive = keepAlive && !request.isHead;
+    const reuse = keepAlive && !request.isHead ? reuseAfter(status, raw, this.#defaultKeepAliveMs) : NO_REUSE;
+    this.#keepAlive = reuse !== NO_REUSE;
+    if (reuse !== NO_REUSE) this.keepAliveMs = reuse;
     request.responding = true;
     request.lastDataAt = UNSTAMPED;
     const { handler } = request;
-    if (handler.onRawResponseStart !== undefined) handler.onRawResponseStart(request, status, raw, message);
-    else if (handler.onResponseStart !== undefined) {
-      const object: Record<string, string | string[]> = {};
-      addHeaders(object, raw);
-      handler.onResponseStart(request, status, object, message);
+    // What a handler throws fails its request alone, as in undici; thrown out of a parser
+    // callback it would be uncaught, and stop the process.
+    try {
+      if (handler.onRawResponseStart !== undefined) handler.onRawResponseStart(request, status, raw, message);
+      else if (handler.onResponseStart !== undefined) {
+        const object: Record<string, string | string[]> = {};
+        addHeaders(object, raw);
+        handler.onResponseStart(request, status, object, message);
+      }
+    } catch (error) {
+      this.#handlerThrew(request, error);
+      return 0;
     }
     return request.isHead ? 1 : 0;
   }
@@ -205,7 +230,11 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     const request = this.#current;
     if (request === null || request.done) return;
     request.lastDataAt = UNSTAMPED; // data came: the pool's sweep reads the clock
-    request.handler.onResponseData?.(request, chunk);
+    try {
+      request.handler.onResponseData?.(request, chunk);
+    } catch (error) {
+      this.#handlerThrew(request, error);
+    }
   }
 
   onMessageComplete(): void {
@@ -224,7 +253,12 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
       this.resume();
       this.#owner.release(this);
     } else this.#destroy();
-    request.handler.onResponseEnd?.(request, trailers);
+    try {
+      request.handler.onResponseEnd?.(request, trailers);
+    } catch (error) {
+      // The response was whole and the connection is fine; the handler hears of its own error.
+      request.handler.onResponseError?.(request, error as Error);
+    }
   }
 
   onExecute(result: number | ParseError): void {
@@ -246,6 +280,12 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
   }
 
   // internals -----------------------------------------------------------------------------------
+
+  /** A handler threw mid-response: the connection cannot carry the rest, and the request fails. */
+  #handlerThrew(request: UpstreamRequest, error: unknown): void {
+    this.#destroy();
+    request.fail(error instanceof Error ? error : new Error(String(error)));
+  }
 
   #onConnect(): void {
     this.#connected = true;

@@ -90,7 +90,14 @@ export class UpstreamPool {
     const pool = this.#pool(String(options.origin ?? this.#options.origin), options.socketPath);
     let connection = pool.idle.pop();
     if (connection === undefined) {
-      connection = new UpstreamConnection(pool.host, pool.port, pool.socketPath, this.#binding, pool);
+      connection = new UpstreamConnection(
+        pool.host,
+        pool.port,
+        pool.socketPath,
+        this.#binding,
+        pool,
+        this.#options.keepAliveTimeoutMs,
+      );
       pool.all.add(connection);
     }
     connection.send(request);
@@ -109,6 +116,11 @@ export class UpstreamPool {
     return count;
   }
 
+  /** Origins the pool keeps (for tests): one with no connection left goes at the next sweep. */
+  get origins(): number {
+    return this.#origins.size;
+  }
+
   /** A socket path is its own pool: the same origin reached over TCP and a socket never share one. */
   #pool(origin: string, socketPath: string | undefined): OriginPool {
     const key = socketPath === undefined ? origin : `${origin} ${socketPath}`;
@@ -122,9 +134,15 @@ export class UpstreamPool {
   }
 
   #expire(now: number): void {
-    const { keepAliveTimeoutMs, headersTimeoutMs = 0, bodyTimeoutMs = 0 } = this.#options;
+    const { headersTimeoutMs = 0, bodyTimeoutMs = 0 } = this.#options;
     const connectTimeoutMs = this.#options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
-    for (const pool of this.#origins.values()) {
+    for (const [key, pool] of this.#origins) {
+      // An origin with no connection left is forgotten (pods come and go: every one ever seen
+      // would stay, and be swept, for the process's life); the next request makes it again.
+      if (pool.all.size === 0) {
+        this.#origins.delete(key);
+        continue;
+      }
       for (const connection of pool.all) {
         if (connection.connecting) {
           const since = sweepStamp(connection.connectingSince, now, connectTimeoutMs);
@@ -137,7 +155,7 @@ export class UpstreamPool {
         if (request === null) {
           // Stamped a sweep early: closed by the timeout rather than after it, so never at the
           // moment the next hop closes its end (its keep-alive timeout is longer than ours).
-          const since = sweepStamp(connection.idleSince, now, keepAliveTimeoutMs, now - this.#sweepMs);
+          const since = sweepStamp(connection.idleSince, now, connection.keepAliveMs, now - this.#sweepMs);
           if (since === EXPIRED) connection.close();
           else connection.idleSince = since;
         } else if (!request.responding) {
