@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
+import { firstOfSingleValue } from "./h2-single-value.ts";
 import { endToEndHeaderObject } from "./hop-by-hop.ts";
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -9,7 +10,7 @@ type Headers = Record<string, string | string[] | undefined>;
  * HEADERS frame with END_STREAM set. node's HTTP/2 compatibility response always sends headers and
  * the end of stream apart, which gRPC clients read as "no status". When an HTTP/2 response carries
  * grpc-status in its headers, it is trailers-only by definition: send it as such, on the stream.
- * Returns whether it did.
+ * Returns whether it did; throws what node's stream.respond throws (a status HTTP/2 cannot carry).
  */
 export function sendGrpcTrailersOnly(
   res: ServerResponse | Http2ServerResponse,
@@ -20,7 +21,7 @@ export function sendGrpcTrailersOnly(
   if (httpVersionMajor !== 2 || headers["grpc-status"] === undefined) return false;
   const { stream } = res as Http2ServerResponse;
   if (stream.headersSent || stream.destroyed) return false;
-  const flat = endToEndHeaderObject(headers);
+  const flat = firstOfSingleValue(endToEndHeaderObject(headers));
   const out: Record<string, string | string[]> = { ":status": String(status) };
   for (let i = 0; i < flat.length; i += 2) {
     const existing = out[flat[i]];

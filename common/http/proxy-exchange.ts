@@ -317,8 +317,13 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
   ): void {
     if (this.state === DONE) return;
     this.status = statusCode;
-    if (sendGrpcTrailersOnly(this.res, this.req.httpVersionMajor, statusCode, headers)) {
-      this.finish();
+    try {
+      if (sendGrpcTrailersOnly(this.res, this.req.httpVersionMajor, statusCode, headers)) {
+        this.finish();
+        return;
+      }
+    } catch (error) {
+      this.#headRefused(error as Error);
       return;
     }
     const length = headers["content-length"];
@@ -378,9 +383,13 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
    */
   #headRefused(error: Error): void {
     const { res } = this;
-    // What writeHead had set before it threw would go out with the 502.
-    if (!res.headersSent && typeof res.getHeaderNames === "function")
+    // What writeHead had set before it threw would go out with the 502: node:http's HTTP/1
+    // response keeps the reason phrase it refused (a control character in it), and would refuse
+    // it again.
+    if (!res.headersSent && typeof res.getHeaderNames === "function") {
       for (const name of res.getHeaderNames()) res.removeHeader(name);
+      if (this.req.httpVersionMajor === 1) res.statusMessage = "";
+    }
     this.remaining = -1;
     this.ctx.log.debug({ err: error, url: this.req.url, ...this.traceFields() }, "response head refused");
     this.fail(
@@ -504,12 +513,18 @@ export class Exchange implements GateWaiter, DeadlineEntry, Dispatcher.DispatchH
     this.status = this.res.headersSent ? this.status : status;
     this.reason = reason;
     this.reasonMessage = message;
-    sendPlain(
-      this.res,
-      status,
-      message,
-      this.ctx.responseHeaders ? withPairs(headers, this.ctx.responseHeaders) : headers,
-    );
+    try {
+      sendPlain(
+        this.res,
+        status,
+        message,
+        this.ctx.responseHeaders ? withPairs(headers, this.ctx.responseHeaders) : headers,
+      );
+    } catch {
+      // The answer cannot be written (node refused its head): a reset tells the client, and the
+      // exchange still ends (its gate slot, its deadline), never leaving an error to a timer.
+      this.res.destroy();
+    }
     this.finish();
   }
 

@@ -1,8 +1,9 @@
-// An app's response head that node will not write to an HTTP/2 client: a header it takes once
+// An app's response head that node will not write: to an HTTP/2 client, a header it takes once
 // only, given twice (X-Content-Type-Options from a framework and again from a middleware), or a
-// status HTTP/2 cannot carry. On both data paths the client gets an answer (the first value; a
-// 502 naming the problem), and the router goes on serving: on the raw path the error once came
-// out of a parser callback, uncaught, and stopped the process.
+// status HTTP/2 cannot carry; to any client, a reason phrase with a control character (llhttp
+// lets it through, node:http refuses it). On both data paths the client gets an answer (the
+// first value; a 502 naming the problem), and the router goes on serving: on the raw path the
+// error once came out of a parser callback, uncaught, and stopped the process.
 import { type ClientHttp2Session, connect as connectH2 } from "node:http2";
 import { createServer, type Socket } from "node:net";
 import t, { type Test } from "tap";
@@ -17,6 +18,11 @@ const ANSWERS: Record<string, string> = {
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Content-Type-Options: nosniff\r\n" +
     "X-Content-Type-Options: other\r\nContent-Length: 2\r\n\r\nok",
   "/600": "HTTP/1.1 600 Whatever\r\nContent-Length: 2\r\n\r\nok",
+  "/reason": "HTTP/1.1 200 O\x7fK\r\nContent-Length: 2\r\n\r\nok",
+  // gRPC's trailers-only answer goes out on its own path (grpc-trailers-only.ts).
+  "/grpc-twice":
+    "HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\nContent-Type: application/grpc\r\n" +
+    "grpc-status: 5\r\nContent-Length: 0\r\n\r\n",
   "/ok": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
 };
 
@@ -84,6 +90,23 @@ for (const path of ["raw", "node"] as const) {
     const bad = await h2Get(session, "/600");
     t.equal(bad.status, 502);
     t.match(bad.text, /^router: the app's response cannot be sent to this client: .*600/);
+
+    const grpc = await h2Get(session, "/grpc-twice");
+    t.equal(grpc.status, 200, grpc.text);
+    t.equal(grpc.headers["grpc-status"], "5");
+    t.equal(grpc.headers["content-type"], "application/grpc");
+
+    const reason = await h2Get(session, "/reason");
+    t.equal(reason.status, 200, "HTTP/2 has no reason phrase: nothing to refuse");
+    const h1Reason = await rawExchange(
+      router.port,
+      "GET /reason HTTP/1.1\r\nHost: heads.default.example.com\r\nConnection: close\r\n\r\n",
+    );
+    t.match(h1Reason, /^HTTP\/1\.1 502 Bad Gateway\r\n/, "an HTTP/1.1 client: a 502, as node:http gives");
+    t.match(
+      h1Reason,
+      /router: the app's response cannot be sent to this client: Invalid character in statusMessage\n$/,
+    );
 
     // HTTP/1.1 carries both: the repeated header as the app sent it, and status 600 as node would.
     const h1 = await rawExchange(

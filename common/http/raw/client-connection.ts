@@ -469,7 +469,6 @@ function declaresBody(raw: readonly string[]): boolean {
   return false;
 }
 
-/** The Expect header's value, if any (one pass over the raw list). */
 /** The Expect header, several joined as node:http joins them (", "). */
 function expectation(raw: readonly string[]): string | undefined {
   let value: string | undefined;

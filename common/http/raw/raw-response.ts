@@ -1,3 +1,4 @@
+import { STATUS_TEXT } from "../status-text.ts";
 import { frameChunk, joinHead, lastChunk } from "./chunked.ts";
 import type { RawRequest } from "./raw-request.ts";
 import { type BodyFraming, clientResponseHead, flattenHeaders, httpDate } from "./response-head.ts";
@@ -13,6 +14,14 @@ export interface ResponseConnection {
 }
 
 type Listener = (this: RawResponse) => void;
+
+/** What node:http refuses in a reason phrase (checkInvalidHeaderChar): llhttp lets more through. */
+const INVALID_REASON = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** node's error for it, so the Exchange's 502 reads the same on both paths. */
+class InvalidCharError extends TypeError {
+  readonly code = "ERR_INVALID_CHAR";
+}
 
 /**
  * A response written to a raw client connection, shaped like the part of node's ServerResponse the
@@ -48,6 +57,8 @@ export class RawResponse {
     maybeHeaders?: readonly string[] | Record<string, string | number | readonly string[]>,
   ): this {
     const reason = typeof reasonOrHeaders === "string" ? reasonOrHeaders : undefined;
+    if (reason !== undefined && reason !== STATUS_TEXT[status] && INVALID_REASON.test(reason))
+      throw new InvalidCharError("Invalid character in statusMessage");
     const given = typeof reasonOrHeaders === "string" ? maybeHeaders : reasonOrHeaders;
     const headers = given === undefined ? [] : Array.isArray(given) ? given : flattenHeaders(given as never);
     const { req } = this;

@@ -1,7 +1,9 @@
 import { sameHeaderName } from "../header-name.ts";
 
 // Whether an upstream connection may carry another request after a response, and for how long it
-// may then sit idle: undici's rules (client-h1.js), so an app sees the same reuse on either path.
+// may then sit idle: undici's rules (client-h1.js), but for one cap. undici may keep a connection
+// idle up to the app's hint less 2 s, to 10 minutes; here never past the pool's own keep-alive
+// timeout, as before the hint was read (what sluice's hops say is timeout=5: idle 3 s at most).
 
 /** The connection must not carry another request. */
 export const NO_REUSE = -1;

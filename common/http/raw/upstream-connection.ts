@@ -15,6 +15,14 @@ export class SocketError extends Error {
   readonly code = "UND_ERR_SOCKET";
 }
 
+/**
+ * A response with no HTTP status: llhttp's code for it, so that, like a parse error, it is a 502
+ * and never a retry (the app has answered, however badly).
+ */
+class InvalidStatusError extends Error {
+  readonly code = "HPE_INVALID_STATUS";
+}
+
 export interface ConnectionOwner {
   /** The response is complete and the connection can carry another request. */
   release(connection: UpstreamConnection): void;
@@ -196,7 +204,7 @@ export class UpstreamConnection implements ParserCallbacks, RequestCarrier {
     if (status < 100) {
       // No HTTP status (llhttp reads any three digits): what node:http's path answers, a 502.
       this.#destroy();
-      request.fail(new SocketError(`bad response status ${status}`));
+      request.fail(new InvalidStatusError(`bad response status ${status}`));
       return 0;
     }
     if (status < 200) {
