@@ -140,9 +140,11 @@ export class BenchProcesses {
   /** The bare node:http + undici forwarder in front of the app: the floor for a Node proxy. */
   bareForwarder(): Promise<Running> {
     return this.#once("bare", async () => {
+      // The app first: it binds its freePort() before ours is chosen, so the two cannot be one.
+      const upstreamPort = (await this.app()).port;
       const port = await freePort();
       const child = await startAndWait(here("apps/bare-forwarder.ts"), [], {
-        env: { PORT: String(port), UPSTREAM_PORT: String((await this.app()).port) },
+        env: { PORT: String(port), UPSTREAM_PORT: String(upstreamPort) },
         ready: answers200(loopbackUrl(port)),
       });
       return this.#keep(child, port);
@@ -155,13 +157,14 @@ export class BenchProcesses {
    */
   rawForwarder(): Promise<Running> {
     return this.#once("raw-floor", async () => {
+      const upstreamPort = (await this.app()).port; // bound first, as for bareForwarder
       const port = await freePort();
       // With the router's Node settings, so that the two differ only in what they run.
       const child = await startAndWait(
         process.execPath,
         [...DATA_PATH_NODE_OPTIONS, here("apps/raw-forwarder.ts")],
         {
-          env: { ...DATA_PATH_ENV, PORT: String(port), UPSTREAM_PORT: String((await this.app()).port) },
+          env: { ...DATA_PATH_ENV, PORT: String(port), UPSTREAM_PORT: String(upstreamPort) },
           ready: answers200(loopbackUrl(port)),
         },
       );
@@ -207,6 +210,7 @@ export class BenchProcesses {
   /** A queue-proxy of `path` serving on a Unix socket too (as local pods do), or on TCP alone. */
   queueProxy(path: DataPath, socket: "socket" | "tcp" = "socket"): Promise<Running> {
     return this.#once(`queue-proxy:${path}:${socket}`, async () => {
+      const appPort = (await this.app()).port; // bound before our ports are chosen
       const [port, adminPort] = await freePorts(2);
       let socketPath: string | undefined;
       if (socket === "socket") {
@@ -216,7 +220,7 @@ export class BenchProcesses {
       }
       const child = await startAndWait(QUEUE_PROXY_MAIN, [], {
         env: {
-          ...queueProxyEnv((await this.app()).port, port, adminPort),
+          ...queueProxyEnv(appPort, port, adminPort),
           ...(socketPath === undefined ? {} : { QUEUE_SERVING_SOCKET: socketPath }),
           ...dataPathEnv(path),
         },
@@ -256,12 +260,13 @@ export class BenchProcesses {
 
   activator(path: DataPath): Promise<Running> {
     return this.#once(`activator:${path}`, async () => {
+      const autoscaler = await this.#autoscaler(path, 0); // started before our ports are chosen
       const [port, adminPort] = await freePorts(2);
       const child = await startAndWait(here("../activator/main.ts"), [], {
         env: {
           ACTIVATOR_PORT: String(port),
           ACTIVATOR_ADMIN_PORT: String(adminPort),
-          AUTOSCALER_URL: (await this.#autoscaler(path, 0)).url,
+          AUTOSCALER_URL: autoscaler.url,
           ...dataPathEnv(path),
         },
         ready: answers200(`${origin(adminPort)}/readyz`),
@@ -278,15 +283,19 @@ export class BenchProcesses {
   router(path: DataPath, extra = 0, sampled?: number): Promise<Running> {
     return this.#once(`router:${path}:${extra}:${sampled ?? "off"}`, async () => {
       if (extra > 0) process.stderr.write(`starting a router with ${extra.toLocaleString("en")} services…\n`);
+      // What it reaches is started first, so that none of those takes the ports chosen here.
+      const autoscaler = await this.#autoscaler(path, extra);
+      const activator = await this.activator(path);
+      const tracing = sampled === undefined ? {} : await this.#tracingEnv(sampled);
       const [port, adminPort] = await freePorts(2);
       const child = await startAndWait(here("../router/main.ts"), [], {
         env: {
           ROUTER_PORT: String(port),
           ROUTER_ADMIN_PORT: String(adminPort),
-          AUTOSCALER_URL: (await this.#autoscaler(path, extra)).url,
-          ACTIVATOR_URL: origin((await this.activator(path)).port),
+          AUTOSCALER_URL: autoscaler.url,
+          ACTIVATOR_URL: origin(activator.port),
           ...dataPathEnv(path),
-          ...(sampled === undefined ? {} : await this.#tracingEnv(sampled)),
+          ...tracing,
         },
         ready: answers200(`${origin(adminPort)}/readyz`),
         timeoutMs: 60_000,

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
-import { freePort } from "../../common/free-port.ts";
+import { freePorts } from "../../common/free-port.ts";
 import type { DataPlaneState } from "../../common/state.ts";
 import type { ComponentStatus, StatusSnapshot } from "../../common/status.ts";
 import { revokeLease } from "../../platform/local/lease.ts";
@@ -116,10 +116,12 @@ class LocalDataPlane {
     this.#hopSecret = hopSecretFor(stateDir);
     // Chosen now, not by the eventing process: the pods' K_SINK names the Broker ingress, and the
     // pods' environment is settled when the autoscaler takes the Services.
-    const eventingPort = eventing ? options.eventingPort || (await freePort()) : 0;
+    // Held together (freePorts), so that the three differ.
+    const [ingressFree, adminFree, routerFree] = eventing ? await freePorts(3) : [0, 0, 0];
+    const eventingPort = eventing ? options.eventingPort || ingressFree : 0;
     // The autoscaler lists eventing's status from its admin port (SLUICE_EVENTING_ADMIN_URL).
-    this.#eventingAdminPort = eventing ? await freePort() : 0;
-    const routerPort = options.routerPort || (eventing ? await freePort() : 0);
+    this.#eventingAdminPort = adminFree;
+    const routerPort = options.routerPort || routerFree;
     // Spawned now, awaited before eventing starts: a JVM start overlaps the others'.
     const kafka = eventing
       ? await planKafka(

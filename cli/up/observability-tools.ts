@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
-import { freePort } from "../../common/free-port.ts";
+import { freePorts } from "../../common/free-port.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
@@ -163,54 +163,74 @@ export interface RunningJaeger extends RunningTool {
 }
 
 /** Starts Jaeger with jaegerConfig() in `workDir`; resolves once its query API and OTLP receiver answer. */
-export async function startJaeger(binary: string, workDir: string): Promise<RunningJaeger> {
+export function startJaeger(binary: string, workDir: string): Promise<RunningJaeger> {
   mkdirSync(workDir, { recursive: true });
-  const ports = { otlp: await freePort(), query: await freePort(), queryGrpc: await freePort() };
-  const config = join(workDir, "jaeger.yaml");
-  writeFileSync(config, jaegerConfig(ports));
-  const url = `http://127.0.0.1:${ports.query}`;
-  const otlpUrl = `http://127.0.0.1:${ports.otlp}`;
-  const tool = runTool("jaeger", binary, [`--config=${config}`], url);
-  await tool.ready(async () => {
-    const query = await request(`${url}/api/services`);
-    await query.body.dump();
-    // The receiver answers any path; a GET on /v1/traces is refused (405) once it listens.
-    const otlp = await request(`${otlpUrl}/v1/traces`);
-    await otlp.body.dump();
-    return query.statusCode === 200;
+  return onFreePorts(3, async ([otlp, query, queryGrpc]) => {
+    const config = join(workDir, "jaeger.yaml");
+    writeFileSync(config, jaegerConfig({ otlp, query, queryGrpc }));
+    const url = `http://127.0.0.1:${query}`;
+    const otlpUrl = `http://127.0.0.1:${otlp}`;
+    const tool = runTool("jaeger", binary, [`--config=${config}`], url);
+    await tool.ready(async () => {
+      const answer = await request(`${url}/api/services`);
+      await answer.body.dump();
+      // The receiver answers any path; a GET on /v1/traces is refused (405) once it listens.
+      const receiver = await request(`${otlpUrl}/v1/traces`);
+      await receiver.body.dump();
+      return answer.statusCode === 200;
+    });
+    return { ...tool, otlpUrl };
   });
-  return { ...tool, otlpUrl };
 }
 
 /** Starts Prometheus with prometheusConfig() and its storage in `workDir`; resolves once it is ready. */
-export async function startPrometheus(
+export function startPrometheus(
   binary: string,
   workDir: string,
   options: PrometheusConfigOptions,
 ): Promise<RunningTool> {
   mkdirSync(workDir, { recursive: true });
-  const port = await freePort();
   const config = join(workDir, "prometheus.yml");
   writeFileSync(config, prometheusConfig(options));
-  const url = `http://127.0.0.1:${port}`;
-  const tool = runTool(
-    "prometheus",
-    binary,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${join(workDir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--web.enable-lifecycle",
-      "--log.level=warn",
-    ],
-    url,
-  );
-  await tool.ready(async () => {
-    const res = await request(`${url}/-/ready`);
-    await res.body.dump();
-    return res.statusCode === 200;
+  return onFreePorts(1, async ([port]) => {
+    const url = `http://127.0.0.1:${port}`;
+    const tool = runTool(
+      "prometheus",
+      binary,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(workDir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--web.enable-lifecycle",
+        "--log.level=warn",
+      ],
+      url,
+    );
+    await tool.ready(async () => {
+      const res = await request(`${url}/-/ready`);
+      await res.body.dump();
+      return res.statusCode === 200;
+    });
+    return tool;
   });
-  return tool;
+}
+
+/** How many times a tool is started on fresh ports when another process bound one of them first. */
+const BIND_ATTEMPTS = 3;
+
+/**
+ * Starts a tool on `count` ports found free, and again on new ones when it exits because one was
+ * taken meanwhile: a port found free is not held between the check and the tool's own bind, and
+ * tests start many processes at once.
+ */
+export async function onFreePorts<T>(count: number, start: (ports: number[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePorts(count));
+    } catch (error) {
+      if (attempt >= BIND_ATTEMPTS || !/address already in use/i.test(String(error))) throw error;
+    }
+  }
 }
 
 /** A tool beside sluice up (Jaeger, Prometheus, nats-server): output kept, stopped with it. */

@@ -3,6 +3,7 @@
 // that prints each tool's URL, where the tool answers (Jaeger's part skips where it is not built).
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import t from "tap";
 import { request } from "undici";
@@ -10,6 +11,7 @@ import { parse } from "yaml";
 import {
   jaegerConfig,
   jaegerPath,
+  onFreePorts,
   prometheusConfig,
   promtoolPath,
 } from "../../cli/up/observability-tools.ts";
@@ -24,6 +26,55 @@ import { sluiceUp } from "./sluice-up.ts";
 t.test("--prometheus and --jaeger are off unless given", async (t) => {
   t.match(parseUpArgs([], ["examples"]), { prometheus: false, jaeger: false });
   t.match(parseUpArgs(["--prometheus", "--jaeger"], ["examples"]), { prometheus: true, jaeger: true });
+});
+
+/** Listens on 127.0.0.1:`port`; rejects with node's EADDRINUSE error when it is taken. */
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+t.test("a tool whose port was taken before it bound starts again on new ports", async (t) => {
+  const servers: Server[] = [];
+  t.teardown(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))));
+  const tried: number[][] = [];
+  const server = await onFreePorts(2, async (ports) => {
+    tried.push(ports);
+    // Another process takes the first port between the check and the bind, once.
+    if (tried.length === 1) servers.push(await listenOn(ports[0]));
+    const mine = await listenOn(ports[0]);
+    servers.push(mine);
+    return mine;
+  });
+  t.equal(tried.length, 2, "started twice");
+  t.not(tried[1][0], tried[0][0], "on a port other than the one taken");
+  t.not(tried[1][0], tried[1][1], "the ports of one attempt differ");
+  t.ok(server.listening);
+
+  let attempts = 0;
+  await t.rejects(
+    onFreePorts(1, async ([port]) => {
+      attempts++;
+      servers.push(await listenOn(port));
+      return listenOn(port);
+    }),
+    /EADDRINUSE/,
+    "a port taken every time: the last error",
+  );
+  t.equal(attempts, 3, "given up after three attempts");
+
+  attempts = 0;
+  await t.rejects(
+    onFreePorts(1, async () => {
+      attempts++;
+      throw new Error("jaeger exited before it was ready: bad config");
+    }),
+    /bad config/,
+  );
+  t.equal(attempts, 1, "any other failure is not retried");
 });
 
 t.test("Jaeger's config: every endpoint on 127.0.0.1, OTLP/HTTP in, memory storage", async (t) => {
