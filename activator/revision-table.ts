@@ -38,7 +38,10 @@ export interface RevisionTableDeps {
   reporter: StatsReporter;
   metrics: ActivatorMetrics;
   log: Logger;
-  /** The hop secret: sent with K-Proxy-Request and K-Network-Probe. Unset: pods are not probed. */
+  /**
+   * The hop secret: sent with K-Proxy-Request and K-Network-Probe. Unset: a pod that refused a
+   * connection sits out a pause instead of a probe.
+   */
   hopAuth: HopAuth;
   tracer?: Tracer;
 }
@@ -126,8 +129,11 @@ export class RevisionTable {
       if (wasReferenced && !entry.referenced) entry.unreferencedAt = Date.now();
       entry.ctx.timeoutMs = revision.timeoutSeconds * 1000;
       const urls = revision.endpoints.map((endpoint) => endpoint.url);
+      // The state lists ready pods only (the platform heard the queue-proxy's /readyz say so): a
+      // new one takes requests at once, as Knative's activator trusts a pod Kubernetes marked
+      // ready. One that then refuses a connection is probed before it gets more (podUnreachable).
       for (const url of entry.throttler.setEndpoints(urls, endpointSockets(revision.endpoints)))
-        this.#probe(entry, url);
+        entry.throttler.markProbed(url);
       for (const [url, probe] of entry.probes) {
         if (urls.includes(url)) continue;
         probe.abort();
@@ -172,16 +178,12 @@ export class RevisionTable {
   }
 
   /**
-   * Probes a pod before it gets traffic. Without a hop secret the queue-proxy would not believe a
-   * probe, so the autoscaler's "ready" is trusted: at once for a new pod, after a pause for one
-   * that refused a connection (it may be gone; the state will say so).
+   * A pod that refused a connection (it may be gone; the state will say so) is probed before it
+   * gets requests again. Without a hop secret the queue-proxy would not believe a probe: the pod
+   * sits out a pause instead.
    */
-  #probe(entry: Internal, url: string, refused = false): void {
+  #probe(entry: Internal, url: string): void {
     if (entry.probes.has(url)) return;
-    if (!this.#deps.hopAuth.configured && !refused) {
-      entry.throttler.markProbed(url);
-      return;
-    }
     const probe = new AbortController();
     entry.probes.set(url, probe);
     if (!this.#deps.hopAuth.configured) {
@@ -216,7 +218,7 @@ export class RevisionTable {
       probes: new Map(),
       grace: new DeadlineList(),
       podUnreachable: (url) => {
-        if (entry.throttler.markUnreachable(url) && !entry.removed) this.#probe(entry, url, true);
+        if (entry.throttler.markUnreachable(url) && !entry.removed) this.#probe(entry, url);
       },
       throttler: new Throttler(revision.containerConcurrency, this.#deps.budget, (waiter) => {
         metrics.waited((Date.now() - (waiter as unknown as { startedAt: number }).startedAt) / 1000);

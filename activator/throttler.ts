@@ -77,7 +77,10 @@ export class Throttler implements Gate {
     this.#admitWaiting();
   }
 
-  /** The revision's ready endpoints changed: new ones wait for their probe, gone ones get no more. */
+  /**
+   * The revision's ready endpoints changed: new ones take no request until markProbed (the
+   * caller's to decide), gone ones get no more. Returns the new ones.
+   */
   setEndpoints(urls: readonly string[], sockets: ReadonlyMap<string, string> = new Map()): string[] {
     const added: string[] = [];
     const keep = new Set(urls);
