@@ -19,9 +19,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Agent, request } from "undici";
+import { request } from "undici";
 import type { StatusSnapshot } from "../common/status.ts";
 import { adopt } from "./lib/children.ts";
+import { oneShotGet } from "./lib/one-shot-get.ts";
 import { processTree } from "./lib/proc.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -245,7 +246,6 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
     }),
   );
   const up = await startUp(dir, file, options);
-  const agent = new Agent({ connections: requests, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   try {
     // At zero and known to the data plane: initial-scale 0 starts no pod.
     await until(
@@ -326,6 +326,7 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
     })();
 
     const cpuBefore = treeCpuSeconds(up.child.pid as number);
+    const routerPort = Number(new URL(up.routerUrl).port);
     const started = performance.now();
     up.note({ msg: "burst sent", requests });
     const statuses: Record<string, number> = {};
@@ -334,14 +335,12 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
       Array.from({ length: requests }, async () => {
         let code = "error";
         try {
-          const res = await request(up.routerUrl, { headers: { host: HOST }, dispatcher: agent });
-          code = String(res.statusCode);
+          const res = await oneShotGet(routerPort, HOST, "/", timeoutMs);
+          code = String(res.status);
           // What went wrong is kept once per status, so a run that fails says why.
-          if (res.statusCode !== 200 && !(code in firstFailure))
-            firstFailure[code] = (await res.body.text()).trim().slice(0, 200);
-          else await res.body.dump();
+          if (res.status !== 200) firstFailure[code] ??= res.body.trim().slice(0, 200);
         } catch (error) {
-          // No response ("error"), or the failing response's body could not be read.
+          // No whole response ("error").
           firstFailure[code] ??= (error as Error).message;
         }
         statuses[code] = (statuses[code] ?? 0) + 1;
@@ -377,7 +376,6 @@ export async function runColdBurst(options: ColdBurstOptions = {}): Promise<Cold
       wallSeconds: Math.round(wallSeconds * 100) / 100,
     };
   } finally {
-    await agent.close();
     await up.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ export interface LocalCapacity {
   /**
    * Pods that may be starting at once. A start costs a burst of CPU (two processes loading their
    * code); on a small machine, starting two at a time makes each ready sooner than starting ten.
+   * A starting pod whose processes sit idle (its app waits on something) holds no slot.
    */
   maxStarting: number;
 }

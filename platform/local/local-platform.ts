@@ -20,6 +20,7 @@ import { type PodLogLimits, PodLogs } from "./pod-logs.ts";
 import { type PodRecord, PodRegistry } from "./pod-registry.ts";
 import { processState, signalProcess } from "./process-identity.ts";
 import { queueProxyReady } from "./queue-proxy-readiness.ts";
+import { LOAD_WINDOW_MS } from "./start-load.ts";
 
 export interface LocalPlatformOptions {
   log: Logger;
@@ -40,8 +41,9 @@ export interface LocalPlatformOptions {
    */
   capacity?: LocalCapacity;
   /**
-   * A pod starting for longer than this no longer holds a start slot: it is waiting on its app,
-   * not using the CPU its start needed, and must not hold up the pods behind it.
+   * A pod starting for longer than this no longer holds a start slot, busy or not: it must not
+   * hold up the pods behind it for ever. (One whose processes turn idle gives its slot up sooner:
+   * it is waiting on its app, not using the CPU its start needed; start-load.ts.)
    */
   startSlotMs?: number;
 }
@@ -326,10 +328,10 @@ export class LocalPlatform implements Platform {
       for (const pod of live) {
         if (pod.phase !== "starting") continue;
         const frees = pod.startedAt + this.#startSlotMs;
-        if (frees > now) {
-          starting++;
-          slotFreesAt = Math.min(slotFreesAt, frees);
-        }
+        // A pod that only waits (its processes idle) competes with no start: its slot is free.
+        if (frees <= now || !pod.loading(now)) continue;
+        starting++;
+        slotFreesAt = Math.min(slotFreesAt, frees, pod.nextLoadLookAt);
       }
       slots.push({
         key: state.key,
@@ -345,6 +347,7 @@ export class LocalPlatform implements Platform {
       const state = this.#revisions.get(key) as LocalRevision;
       const pending = state.pending.shift() as PendingPod;
       this.#startPod(state, pending.name);
+      slotFreesAt = Math.min(slotFreesAt, now + LOAD_WINDOW_MS); // its first look at its load
     }
     if (preempt) {
       const state = this.#revisions.get(preempt) as LocalRevision;
@@ -358,7 +361,8 @@ export class LocalPlatform implements Platform {
     }
     const waiting = slots.some((slot) => slot.pending > start.filter((key) => key === slot.key).length);
     if (waiting && slotFreesAt < Infinity) {
-      // A start slot frees by time alone (a pod slow to become ready): look again then.
+      // A start slot frees by time alone (a pod slow to become ready, or one whose processes
+      // turned idle, start-load.ts): look again then.
       this.#admitTimer = setTimeout(() => this.#admit(), slotFreesAt - now);
       this.#admitTimer.unref();
     }

@@ -11,9 +11,10 @@ import { LogTail } from "./log-tail.ts";
 import type { PodOutput } from "./pod-logs.ts";
 import { afterProbe } from "./pod-phase.ts";
 import type { PodRecord, PodRegistry } from "./pod-registry.ts";
-import { identify, processState, signalProcess, waitGone } from "./process-identity.ts";
+import { cpuMsOf, identify, processState, signalProcess, waitGone } from "./process-identity.ts";
 import { queueProxyReady } from "./queue-proxy-readiness.ts";
 import { spawnPodProcess } from "./spawn-pod-process.ts";
+import { StartLoad } from "./start-load.ts";
 
 const QUEUE_PROXY_MAIN = fileURLToPath(new URL("../../queue-proxy/main.ts", import.meta.url));
 const POD_GUARD = pathToFileURL(fileURLToPath(new URL("./pod-guard.ts", import.meta.url))).href;
@@ -104,11 +105,13 @@ export class LocalPod {
   #followers: FileFollower[] = [];
   #outputEnded = false;
   #pollTimer: NodeJS.Timeout | undefined;
+  readonly #load: StartLoad;
 
   constructor(template: PodTemplate, name: string, options: PodOptions, startedAt = Date.now()) {
     this.template = template;
     this.name = name;
     this.startedAt = startedAt;
+    this.#load = new StartLoad(startedAt);
     this.#options = options;
     this.output = options.output;
     this.#log = options.log.child({ pod: name, namespace: template.namespace, revision: template.revision });
@@ -140,6 +143,26 @@ export class LocalPod {
       startedAt: this.startedAt,
       pids: { app: this.#record?.app.pid, queueProxy: this.#record?.queueProxy?.pid },
     };
+  }
+
+  /**
+   * Whether this starting pod is busy loading (start-load.ts): its app and queue-proxy used the
+   * CPU over the last window, or are not both running yet. Only such a pod holds a start slot.
+   */
+  loading(now: number): boolean {
+    const record = this.#record;
+    if (record?.queueProxy === undefined) return this.#load.loading(now, undefined);
+    const app = cpuMsOf(record.app);
+    const queueProxy = cpuMsOf(record.queueProxy);
+    return this.#load.loading(
+      now,
+      app === undefined || queueProxy === undefined ? undefined : app + queueProxy,
+    );
+  }
+
+  /** When loading() has a new verdict (ms since the epoch). */
+  get nextLoadLookAt(): number {
+    return this.#load.nextLookAt;
   }
 
   /** Reads the app's output written so far (before a failure report quotes it). */

@@ -12,8 +12,11 @@ export interface ProcessIdentity {
 
 export type ProcessState = "same" | "gone" | "other";
 
-/** The start time of a running process; undefined when it is gone, a zombie, or off Linux. */
-export function startTimeOf(pid: number): string | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name, from the state (field 3) on; undefined
+ * when the process is gone, a zombie, or off Linux.
+ */
+function statFields(pid: number): string[] | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -22,8 +25,26 @@ export function startTimeOf(pid: number): string | undefined {
   }
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return undefined;
-  return fields[19];
+  return fields[0] === "Z" || fields[0] === "X" ? undefined : fields;
+}
+
+/** The start time of a running process; undefined when it is gone, a zombie, or off Linux. */
+export function startTimeOf(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/** Clock ticks per second of /proc's times (USER_HZ: 100 on every Linux architecture node runs on). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * The CPU time (user + system, with that of children it has reaped) the process has used, in ms;
+ * undefined when it is gone, its pid now names another process, or off Linux.
+ */
+export function cpuMsOf(identity: ProcessIdentity): number | undefined {
+  const fields = statFields(identity.pid);
+  if (fields === undefined || identity.start === undefined || fields[19] !== identity.start) return undefined;
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
 function alive(pid: number): boolean {

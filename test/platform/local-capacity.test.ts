@@ -1,12 +1,15 @@
 // The local platform's capacity with real processes: pods past it wait as pending, start in turn
 // as room frees (a pod exiting, a scale-down, a start finishing), fairly across revisions.
-import t from "tap";
+import { fileURLToPath } from "node:url";
+import t, { type Test } from "tap";
 import { createLogger } from "../../common/log.ts";
 import type { LocalCapacity } from "../../platform/local/capacity.ts";
 import { LocalPlatform } from "../../platform/local/local-platform.ts";
 import type { PodPhase, RevisionPods } from "../../platform/platform.ts";
 import { appTemplate, tempStateDir } from "../helpers/platform.ts";
 import { waitFor } from "../helpers/processes.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 function newPlatform(t: { teardown(fn: () => unknown): void }, capacity: LocalCapacity) {
   const platform = new LocalPlatform({
@@ -118,16 +121,32 @@ t.test("a revision at zero gets a pod before a full revision's next, by preempti
   t.equal(busy?.desired, 5, "its desired scale is unchanged");
 });
 
-t.test("no more pods start at once than maxStarting", async (t) => {
+/** Three pods of an app whose boot is `boot` (test/fixtures/boot-app.cjs), one start slot: the most starting at once. */
+async function mostStartingAtOnce(t: Test, boot: "busy" | "idle"): Promise<number> {
   const platform = newPlatform(t, { maxPods: 3, maxStarting: 1 });
-  platform.ensureRevision(appTemplate("s-00001"));
+  const key = `default/${boot}-00001`;
+  platform.ensureRevision(
+    appTemplate(`${boot}-00001`, {
+      command: [process.execPath, `${ROOT}test/fixtures/boot-app.cjs`],
+      env: { BOOT: boot, BOOT_MS: "600" },
+    }),
+  );
   let mostStarting = 0;
   platform.onChange(() => {
-    const starting = inPhase(platform.revision("default/s-00001"), "starting").length;
-    mostStarting = Math.max(mostStarting, starting);
+    mostStarting = Math.max(mostStarting, inPhase(platform.revision(key), "starting").length);
   });
-  platform.scale("default/s-00001", 3);
-  t.equal(inPhase(platform.revision("default/s-00001"), "pending").length, 2, "two wait for the start slot");
-  await waitFor("three ready", () => inPhase(platform.revision("default/s-00001"), "ready").length === 3);
-  t.equal(mostStarting, 1, "one at a time");
+  platform.scale(key, 3);
+  t.equal(inPhase(platform.revision(key), "pending").length, 2, "two wait for the start slot");
+  await waitFor("three ready", () => inPhase(platform.revision(key), "ready").length === 3, {
+    timeoutMs: 20_000,
+  });
+  return mostStarting;
+}
+
+t.test("no more pods start at once than maxStarting while their starts keep the CPU busy", async (t) => {
+  t.equal(await mostStartingAtOnce(t, "busy"), 1, "one at a time");
+});
+
+t.test("a starting pod whose processes only wait gives its start slot to the next", async (t) => {
+  t.ok((await mostStartingAtOnce(t, "idle")) >= 2, "the next started before the first was ready");
 });
