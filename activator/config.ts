@@ -24,7 +24,8 @@ export interface ActivatorConfig {
   /**
    * The installation's hop secret: required with Sluice-Revision from the router, sent with
    * K-Proxy-Request and K-Network-Probe to queue-proxies. Unset: Sluice-Revision is believed from
-   * anyone and pods are not probed (queue-proxies would not believe the probe).
+   * anyone, and a pod that refused a connection sits out a pause instead of a probe (queue-proxies
+   * would not believe one).
    */
   hopSecret: string | undefined;
   /** SLUICE_DATA_PATH: HTTP/1.1 on raw sockets framed by llhttp (default), or node:http + undici. */

@@ -28,7 +28,7 @@ const budget: QueueBudget = { waiting: 0, max: config.queueDepth };
 const hopAuth = new HopAuth(config.hopSecret);
 if (!hopAuth.configured)
   log.warn(
-    "SLUICE_HOP_SECRET is not set: Sluice-Revision is believed from anyone, and pods are not probed (queue-proxies believe no unauthenticated probe)",
+    "SLUICE_HOP_SECRET is not set: Sluice-Revision is believed from anyone, and a pod that refused a connection is not probed but sits out a second (queue-proxies believe no unauthenticated probe)",
   );
 const reporter = new StatsReporter(config.autoscalerUrl, config.name, log);
 const metrics = new ActivatorMetrics(registry, () => ({

@@ -9,7 +9,7 @@ type Labels = Record<(typeof LABELS)[number], string>;
 /** One tracked revision as the scrape sees it. */
 export interface RevisionNow {
   labels: Labels;
-  /** Requests its probed pods can take at once (-1: unlimited). */
+  /** Requests its usable pods can take at once (-1: unlimited). */
   capacity: number;
   /** Requests waiting in its queue now. */
   queued: number;
@@ -90,7 +90,7 @@ export class ActivatorMetrics {
     });
     new Gauge({
       name: metricName("activator", "capacity"),
-      help: "Requests the revision's probed pods can take at once (-1: unlimited).",
+      help: "Requests the revision's usable pods can take at once (-1: unlimited).",
       labelNames: LABELS,
       registers,
       collect() {

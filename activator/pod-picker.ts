@@ -4,8 +4,8 @@ export interface TrackedPod {
   /** The same queue-proxy's Unix socket, when it has one (Endpoint.socket). */
   socketPath?: string | undefined;
   inFlight: number;
-  /** Passed the activator's probe: it may get traffic. */
-  probed: boolean;
+  /** It may get traffic: ready in the state, and not out of use since a refused connection. */
+  usable: boolean;
 }
 
 /**
@@ -37,20 +37,20 @@ export class PodPicker {
 
   pick(pods: readonly TrackedPod[]): TrackedPod | undefined {
     if (this.#policy === "first-available") {
-      for (const pod of pods) if (pod.probed && pod.inFlight < this.#capacity) return pod;
+      for (const pod of pods) if (pod.usable && pod.inFlight < this.#capacity) return pod;
       return undefined;
     }
     if (this.#policy === "round-robin") {
       for (let i = 0; i < pods.length; i++) {
         const pod = pods[(this.#next + i) % pods.length];
-        if (pod.probed && pod.inFlight < this.#capacity) {
+        if (pod.usable && pod.inFlight < this.#capacity) {
           this.#next = (this.#next + i + 1) % pods.length;
           return pod;
         }
       }
       return undefined;
     }
-    const usable = pods.filter((pod) => pod.probed);
+    const usable = pods.filter((pod) => pod.usable);
     if (usable.length <= 1) return usable[0];
     const first = Math.floor(this.#random() * usable.length);
     const second = (first + 1 + Math.floor(this.#random() * (usable.length - 1))) % usable.length;

@@ -129,11 +129,12 @@ export class RevisionTable {
       if (wasReferenced && !entry.referenced) entry.unreferencedAt = Date.now();
       entry.ctx.timeoutMs = revision.timeoutSeconds * 1000;
       const urls = revision.endpoints.map((endpoint) => endpoint.url);
-      // The state lists ready pods only (the platform heard the queue-proxy's /readyz say so): a
-      // new one takes requests at once, as Knative's activator trusts a pod Kubernetes marked
-      // ready. One that then refuses a connection is probed before it gets more (podUnreachable).
+      // The state lists ready pods only (the platform heard the queue-proxy's /readyz say so, or
+      // the kubelet did): a new one takes requests at once, as Knative's activator trusts a pod
+      // Kubernetes marked ready when it has no mesh to sniff for. One that then refuses a
+      // connection is probed before it gets more (podUnreachable).
       for (const url of entry.throttler.setEndpoints(urls, endpointSockets(revision.endpoints)))
-        entry.throttler.markProbed(url);
+        entry.throttler.markUsable(url);
       for (const [url, probe] of entry.probes) {
         if (urls.includes(url)) continue;
         probe.abort();
@@ -189,7 +190,7 @@ export class RevisionTable {
     if (!this.#deps.hopAuth.configured) {
       const timer = setTimeout(() => {
         entry.probes.delete(url);
-        entry.throttler.markProbed(url);
+        entry.throttler.markUsable(url);
       }, UNPROBED_PAUSE_MS);
       timer.unref();
       probe.signal.addEventListener("abort", () => clearTimeout(timer));
@@ -197,7 +198,7 @@ export class RevisionTable {
     }
     void probeUntilReady(url, this.#deps.hopAuth, probe.signal).then((ready) => {
       if (entry.probes.get(url) === probe) entry.probes.delete(url);
-      if (ready) entry.throttler.markProbed(url);
+      if (ready) entry.throttler.markUsable(url);
       else if (!probe.signal.aborted)
         this.#deps.log.warn(
           { namespace: entry.state.namespace, revision: entry.name, url },

@@ -13,9 +13,9 @@ export interface QueueBudget {
 }
 
 /**
- * One revision's gate in the activator: capacity is its probed pods × containerConcurrency;
+ * One revision's gate in the activator: capacity is its usable pods × containerConcurrency;
  * requests beyond it wait in FIFO order within the activator-wide budget, and are handed a pod as
- * soon as one has room (a request finishing, or a new pod passing its probe).
+ * soon as one has room (a request finishing, or a pod becoming usable).
  */
 export class Throttler implements Gate {
   readonly #picker: PodPicker;
@@ -44,9 +44,9 @@ export class Throttler implements Gate {
     return this.#assigned.size;
   }
 
-  /** Probed pods (those that may get traffic). */
+  /** Usable pods (those that may get traffic). */
   get readyPods(): number {
-    return this.#pods.filter((pod) => pod.probed).length;
+    return this.#pods.filter((pod) => pod.usable).length;
   }
 
   enter(waiter: GateWaiter): "admitted" | "queued" | "rejected" {
@@ -78,7 +78,7 @@ export class Throttler implements Gate {
   }
 
   /**
-   * The revision's ready endpoints changed: new ones take no request until markProbed (the
+   * The revision's ready endpoints changed: new ones take no request until markUsable (the
    * caller's to decide), gone ones get no more. Returns the new ones.
    */
   setEndpoints(urls: readonly string[], sockets: ReadonlyMap<string, string> = new Map()): string[] {
@@ -90,7 +90,7 @@ export class Throttler implements Gate {
         known.socketPath = sockets.get(url);
         continue;
       }
-      const pod: TrackedPod = { url, socketPath: sockets.get(url), inFlight: 0, probed: false };
+      const pod: TrackedPod = { url, socketPath: sockets.get(url), inFlight: 0, usable: false };
       this.#byUrl.set(url, pod);
       added.push(url);
     }
@@ -101,20 +101,20 @@ export class Throttler implements Gate {
 
   /**
    * A pod refused a connection (gone, though the state still lists it): it gets no more requests
-   * until it passes the probe again. Returns whether it was usable until now (then re-probe it).
+   * until it is usable again. Returns whether it was usable until now (then probe it).
    */
   markUnreachable(url: string): boolean {
     const pod = this.#byUrl.get(url);
-    if (!pod?.probed) return false;
-    pod.probed = false;
+    if (!pod?.usable) return false;
+    pod.usable = false;
     return true;
   }
 
-  /** A new pod answered the probe: it may take requests now. */
-  markProbed(url: string): void {
+  /** A pod may take requests now: new in the state, or one that refused a connection and passed a probe since. */
+  markUsable(url: string): void {
     const pod = this.#byUrl.get(url);
-    if (!pod || pod.probed) return;
-    pod.probed = true;
+    if (!pod || pod.usable) return;
+    pod.usable = true;
     this.#admitWaiting();
   }
 

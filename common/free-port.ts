@@ -33,3 +33,21 @@ export async function freePorts(count: number): Promise<number[]> {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }
 }
+
+/** How many times a tool is started on fresh ports when another process bound one of them first. */
+const BIND_ATTEMPTS = 3;
+
+/**
+ * Starts a tool on `count` ports found free, and again on new ones when it exits because one was
+ * taken meanwhile: a port found free is not held between the check and the tool's own bind, and
+ * tests start many processes at once.
+ */
+export async function onFreePorts<T>(count: number, start: (ports: number[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePorts(count));
+    } catch (error) {
+      if (attempt >= BIND_ATTEMPTS || !/address already in use/i.test(String(error))) throw error;
+    }
+  }
+}

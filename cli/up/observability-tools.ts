@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
-import { freePorts } from "../../common/free-port.ts";
+import { onFreePorts } from "../../common/free-port.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
@@ -215,24 +215,6 @@ export function startPrometheus(
   });
 }
 
-/** How many times a tool is started on fresh ports when another process bound one of them first. */
-const BIND_ATTEMPTS = 3;
-
-/**
- * Starts a tool on `count` ports found free, and again on new ones when it exits because one was
- * taken meanwhile: a port found free is not held between the check and the tool's own bind, and
- * tests start many processes at once.
- */
-export async function onFreePorts<T>(count: number, start: (ports: number[]) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start(await freePorts(count));
-    } catch (error) {
-      if (attempt >= BIND_ATTEMPTS || !/address already in use/i.test(String(error))) throw error;
-    }
-  }
-}
-
 /** A tool beside sluice up (Jaeger, Prometheus, nats-server): output kept, stopped with it. */
 export function runTool(
   name: string,
@@ -261,6 +243,11 @@ export function runTool(
       resolve();
     });
   });
+  // Its output is whole once its pipes closed, which may come after "exit".
+  const closed = new Promise<void>((resolve) => {
+    child.once("close", () => resolve());
+    child.once("error", () => resolve());
+  });
   const running = () => child.exitCode === null && child.signalCode === null && child.pid !== undefined;
   return {
     child,
@@ -276,7 +263,10 @@ export function runTool(
     ready: async (check, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if (!running()) throw new Error(`${name} exited before it was ready:\n${output}`);
+        if (!running()) {
+          await closed;
+          throw new Error(`${name} exited before it was ready:\n${output}`);
+        }
         if (await check().catch(() => false)) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }

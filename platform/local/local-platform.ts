@@ -331,7 +331,9 @@ export class LocalPlatform implements Platform {
         // A pod that only waits (its processes idle) competes with no start: its slot is free.
         if (frees <= now || !pod.loading(now)) continue;
         starting++;
-        slotFreesAt = Math.min(slotFreesAt, frees, pod.nextLoadLookAt);
+        // (A window past due: its CPU figures could not be read. Look again a window on.)
+        const look = pod.nextLoadLookAt > now ? pod.nextLoadLookAt : now + LOAD_WINDOW_MS;
+        slotFreesAt = Math.min(slotFreesAt, frees, look);
       }
       slots.push({
         key: state.key,

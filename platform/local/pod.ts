@@ -6,12 +6,13 @@ import { freePorts } from "../../common/free-port.ts";
 import { unixSocketPathProblem } from "../../common/http/listen.ts";
 import type { Logger } from "../../common/log.ts";
 import type { PodPhase, PodStatus, PodTemplate } from "../platform.ts";
+import { cpuDemandMs } from "./cpu-demand.ts";
 import { FileFollower } from "./file-follower.ts";
 import { LogTail } from "./log-tail.ts";
 import type { PodOutput } from "./pod-logs.ts";
 import { afterProbe } from "./pod-phase.ts";
 import type { PodRecord, PodRegistry } from "./pod-registry.ts";
-import { cpuMsOf, identify, processState, signalProcess, waitGone } from "./process-identity.ts";
+import { identify, processState, signalProcess, waitGone } from "./process-identity.ts";
 import { queueProxyReady } from "./queue-proxy-readiness.ts";
 import { spawnPodProcess } from "./spawn-pod-process.ts";
 import { StartLoad } from "./start-load.ts";
@@ -146,17 +147,21 @@ export class LocalPod {
   }
 
   /**
-   * Whether this starting pod is busy loading (start-load.ts): its app and queue-proxy used the
-   * CPU over the last window, or are not both running yet. Only such a pod holds a start slot.
+   * Whether this starting pod is busy loading (start-load.ts): its app (with its descendants) and
+   * queue-proxy ran or waited to run over the last window, or are not both running yet. Only such
+   * a pod holds a start slot.
    */
   loading(now: number): boolean {
-    const record = this.#record;
-    if (record?.queueProxy === undefined) return this.#load.loading(now, undefined);
-    const app = cpuMsOf(record.app);
-    const queueProxy = cpuMsOf(record.queueProxy);
+    const app = this.#record?.app;
+    const queueProxy = this.#record?.queueProxy;
+    if (app === undefined || queueProxy === undefined) return this.#load.loading(now, undefined);
+    if (processState(app) !== "same" || processState(queueProxy) !== "same")
+      return this.#load.loading(now, undefined);
+    const appMs = cpuDemandMs(app.pid);
+    const queueProxyMs = cpuDemandMs(queueProxy.pid);
     return this.#load.loading(
       now,
-      app === undefined || queueProxy === undefined ? undefined : app + queueProxy,
+      appMs === undefined || queueProxyMs === undefined ? undefined : appMs + queueProxyMs,
     );
   }
 

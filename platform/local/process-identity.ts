@@ -33,20 +33,6 @@ export function startTimeOf(pid: number): string | undefined {
   return statFields(pid)?.[19];
 }
 
-/** Clock ticks per second of /proc's times (USER_HZ: 100 on every Linux architecture node runs on). */
-const TICKS_PER_SECOND = 100;
-
-/**
- * The CPU time (user + system, with that of children it has reaped) the process has used, in ms;
- * undefined when it is gone, its pid now names another process, or off Linux.
- */
-export function cpuMsOf(identity: ProcessIdentity): number | undefined {
-  const fields = statFields(identity.pid);
-  if (fields === undefined || identity.start === undefined || fields[19] !== identity.start) return undefined;
-  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-  return (ticks * 1000) / TICKS_PER_SECOND;
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

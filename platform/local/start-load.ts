@@ -1,19 +1,20 @@
 /**
- * Whether a starting pod is still loading (busy on the CPU) or only waiting to be ready. A start
+ * Whether a starting pod is still loading (wanting the CPU) or only waiting to be ready. A start
  * slot (capacity.ts, maxStarting) exists because starts compete for the CPU: two processes
  * loading their code at once on a 2-core machine make each slower. A pod whose processes then sit
  * idle (an app waiting on its database, a timer, a download) competes with nobody, so its slot
- * goes to the next pod instead of holding it until the pod is ready. Pure: the pod passes in its
- * processes' CPU time.
+ * goes to the next pod instead of holding it until the pod is ready. Pure: the pod passes in what
+ * its processes wanted of the CPU so far (ran or waited to run: cpu-demand.ts), so a start
+ * starved by the others still counts as loading.
  */
 
 /** How long a stretch of a pod's CPU time is judged at once. */
 export const LOAD_WINDOW_MS = 100;
-/** Below this share of one core over a window, a starting pod is waiting, not loading. */
+/** Below this share of one core over a window (run + run-queue wait), a starting pod is waiting, not loading. */
 export const LOADING_SHARE = 0.2;
 
 export class StartLoad {
-  /** Where the current window began: when, and the pod's CPU time then (ms). */
+  /** Where the current window began: when, and the pod's CPU demand then (ms). */
   #window: { at: number; cpuMs: number };
   #loading = true;
 
@@ -23,7 +24,7 @@ export class StartLoad {
   }
 
   /**
-   * Whether the pod counts as loading at `now`, given its processes' CPU time so far (`cpuMs`,
+   * Whether the pod counts as loading at `now`, given its processes' CPU demand so far (`cpuMs`,
    * undefined when it cannot be read: a process not started yet or gone, or no /proc). Loading
    * until a whole window shows otherwise; judged again every window, so a pod that turns busy
    * again counts again. Without CPU figures it counts (the slot frees by time or readiness).

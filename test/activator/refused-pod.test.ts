@@ -25,7 +25,7 @@ t.test("a request whose pod refuses the connection waits for one that answers, n
     );
   const fake = await startFakeAutoscaler(t, state(1, first));
   const activator = await startActivator(t, fake.url);
-  const ok = await waitFor("the first pod probed and serving", async () => {
+  const ok = await waitFor("the first pod serving", async () => {
     const res = await request(`${activator.url}/`, { headers });
     await res.body.dump();
     return res.statusCode === 200;

@@ -13,7 +13,7 @@ function waiter(log: string[], name: string): ThrottledWaiter {
 }
 
 const slots = (...inFlight: number[]): TrackedPod[] =>
-  inFlight.map((n, i) => ({ url: `p${i}`, inFlight: n, probed: true }));
+  inFlight.map((n, i) => ({ url: `p${i}`, inFlight: n, usable: true }));
 
 t.test("first-available fills the earliest pod with room (containerConcurrency 1–3)", async (t) => {
   const picker = new PodPicker(2);
@@ -21,7 +21,7 @@ t.test("first-available fills the earliest pod with room (containerConcurrency 1
   t.equal(picker.pick(slots(0, 0))?.url, "p0");
   t.equal(picker.pick(slots(2, 1))?.url, "p1");
   t.equal(picker.pick(slots(2, 2)), undefined, "all full");
-  t.equal(picker.pick([{ url: "x", inFlight: 0, probed: false }]), undefined, "unprobed pods get nothing");
+  t.equal(picker.pick([{ url: "x", inFlight: 0, usable: false }]), undefined, "pods not usable get nothing");
 });
 
 t.test("round robin above 3 spreads requests evenly", async (t) => {
@@ -39,7 +39,7 @@ t.test("power of two choices for unlimited concurrency takes the less busy of tw
   t.equal(picker.pick(slots(5, 1))?.url, "p1");
 });
 
-t.test("capacity is probed pods × containerConcurrency; the rest waits in FIFO order", async (t) => {
+t.test("capacity is usable pods × containerConcurrency; the rest waits in FIFO order", async (t) => {
   const budget = { waiting: 0, max: 100 };
   const throttler = new Throttler(1, budget);
   const log: string[] = [];
@@ -48,9 +48,9 @@ t.test("capacity is probed pods × containerConcurrency; the rest waits in FIFO 
   t.equal(budget.waiting, 3);
   t.same(throttler.setEndpoints(["pod1", "pod2"]), ["pod1", "pod2"]);
   t.same(log, [], "not before the probe");
-  throttler.markProbed("pod1");
+  throttler.markUsable("pod1");
   t.same(log, ["a→pod1"]);
-  throttler.markProbed("pod2");
+  throttler.markUsable("pod2");
   t.same(log, ["a→pod1", "b→pod2"]);
   t.equal(throttler.inFlight, 2);
   throttler.release(waiters[0]);
@@ -87,7 +87,7 @@ t.test("removed pods get no new requests; their in-flight ones still release cle
   const throttler = new Throttler(1, budget);
   const log: string[] = [];
   throttler.setEndpoints(["pod1"]);
-  throttler.markProbed("pod1");
+  throttler.markUsable("pod1");
   const a = waiter(log, "a");
   t.equal(throttler.enter(a), "admitted");
   throttler.setEndpoints([]);

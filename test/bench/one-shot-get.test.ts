@@ -3,7 +3,7 @@
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server } from "node:net";
 import t from "tap";
-import { oneShotGet, parseClosedResponse } from "../../bench/lib/one-shot-get.ts";
+import { oneShotGet, parseResponse } from "../../bench/lib/one-shot-get.ts";
 
 async function listening(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -59,12 +59,37 @@ t.test("a server that closes early or sends no HTTP is an error, not an answer",
 });
 
 t.test("no whole response in time is an error", async (t) => {
-  const server = createServer(() => {}); // accepts, never answers
+  const server = createServer((socket) => {
+    socket.once("data", () => socket.write("HTTP/1.1 200 OK\r\n")); // a head that never ends
+  });
   t.teardown(() => server.close());
   const port = await listening(server);
   await t.rejects(oneShotGet(port, "h", "/", 200), /no whole response in 200 ms/);
 });
 
-t.test("a closed response without a length keeps its body as sent", async (t) => {
-  t.same(parseClosedResponse("HTTP/1.0 503 Service Unavailable\r\n\r\nbusy"), { status: 503, body: "busy" });
+t.test("a response is whole at its content-length, or at the close without one", async (t) => {
+  t.equal(parseResponse("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nco", false), undefined, "not yet");
+  t.same(parseResponse("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ncold", false), {
+    status: 200,
+    body: "cold",
+  });
+  t.equal(
+    parseResponse("HTTP/1.0 503 Service Unavailable\r\n\r\nbu", false),
+    undefined,
+    "no length: the close ends it",
+  );
+  t.same(parseResponse("HTTP/1.0 503 Service Unavailable\r\n\r\nbusy", true), { status: 503, body: "busy" });
+  t.throws(() => parseResponse("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\ncold", false), /over 2 bytes/);
 });
+
+t.test(
+  "a server that keeps the connection open after a whole response does not hold the answer",
+  async (t) => {
+    const server = createServer((socket) => {
+      socket.once("data", () => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ncold"));
+    });
+    t.teardown(() => server.close());
+    const port = await listening(server);
+    t.same(await oneShotGet(port, "h", "/", 5000), { status: 200, body: "cold" });
+  },
+);

@@ -11,11 +11,11 @@ import { parse } from "yaml";
 import {
   jaegerConfig,
   jaegerPath,
-  onFreePorts,
   prometheusConfig,
   promtoolPath,
 } from "../../cli/up/observability-tools.ts";
 import { parseUpArgs } from "../../cli/up/options.ts";
+import { onFreePorts } from "../../common/free-port.ts";
 import { appService } from "../helpers/autoscaler.ts";
 import { skipUnlessJaeger } from "../helpers/jaeger.ts";
 import { waitFor } from "../helpers/processes.ts";
