@@ -9,7 +9,7 @@ import {
 } from "../common/http/proxy-exchange.ts";
 import type { RevisionEntry } from "./revision-table.ts";
 
-/** Pods tried per request; each failure also takes its pod out of use until it is probed again. */
+/** Pods tried per request; each failure also takes its pod out of use (until a probe passes, or a pause without a hop secret). */
 const MAX_ATTEMPTS = 3;
 
 /**
@@ -27,7 +27,7 @@ export const QUEUE_PROXY_GRACE_MS = 500;
  * The activator's exchange: the shared one, plus one thing. A pod that refuses the connection is
  * gone though the state still lists it (it crashed, or the autoscaler is restarting and has not
  * noticed); the request never reached it, so it goes back to the revision's throttler to wait for
- * a pod that answers its probe, instead of failing with 502. Bounded by the revision's timeout.
+ * a usable pod, instead of failing with 502. Bounded by the revision's timeout.
  */
 export class ActivatorExchange extends Exchange {
   readonly #entry: RevisionEntry;

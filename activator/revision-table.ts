@@ -28,7 +28,7 @@ export interface RevisionEntry {
   referenced: boolean;
   /** When the last route to it went (0: never routed): a router may lag the state a moment. */
   unreferencedAt: number;
-  /** A pod refused a connection: stop using it until it passes the probe again. */
+  /** A pod refused a connection: stop using it until it passes a probe (or sits out a pause, without a hop secret). */
   podUnreachable(url: string): void;
 }
 

@@ -264,7 +264,8 @@ export function runTool(
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         if (!running()) {
-          await closed;
+          // (Bounded: a child the tool forked may hold its pipes open.)
+          await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
           throw new Error(`${name} exited before it was ready:\n${output}`);
         }
         if (await check().catch(() => false)) return;

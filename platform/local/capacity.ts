@@ -45,7 +45,7 @@ export interface RevisionSlots {
   pods: number;
   /** Of those, the ones not terminating: what the revision has, for fairness. */
   live: number;
-  /** Of those, the ones starting (never ready yet): they hold a start slot. */
+  /** Of those, the ones starting (never ready yet) and busy loading (start-load.ts): they hold a start slot. */
   starting: number;
   /** Pods waiting for a slot. */
   pending: number;

@@ -8,15 +8,16 @@ const MAX_PROCESSES = 64;
  * threads ran plus the time it waited to run (/proc/<pid>/task/<tid>/schedstat, ns). Waiting
  * counts: a start starved by others still needs the CPU. Descendants count because an app
  * started through `sh -c` or `npm start` loads its code in a grandchild. Undefined when the root
- * is gone, or off Linux (no /proc).
+ * is gone, or its figures cannot be had (off Linux, a kernel without schedstat, or one that
+ * keeps them at 0): then nobody can tell a pod waiting from one loading.
  */
 export function cpuDemandMs(rootPid: number): number | undefined {
   const pids = [rootPid];
   let ns = 0;
   for (let i = 0; i < pids.length && i < MAX_PROCESSES; i++) {
     const own = threadsDemandNs(pids[i]);
-    if (own === undefined) {
-      if (i === 0) return undefined;
+    if (own === undefined || (i === 0 && own === 0)) {
+      if (i === 0) return undefined; // a running process has used some CPU: 0 means no figures
       continue; // a descendant gone meanwhile
     }
     ns += own;
@@ -25,7 +26,7 @@ export function cpuDemandMs(rootPid: number): number | undefined {
   return ns / 1e6;
 }
 
-/** The run and wait time of every thread of the process, ns; undefined when it is gone. */
+/** The run and wait time of every thread of the process, ns; undefined when it is gone or no thread's could be read. */
 function threadsDemandNs(pid: number): number | undefined {
   let threads: string[];
   try {
@@ -34,16 +35,18 @@ function threadsDemandNs(pid: number): number | undefined {
     return undefined;
   }
   let ns = 0;
+  let read = false;
   for (const tid of threads) {
     try {
       // "<ns on the CPU> <ns waiting on a run queue> <timeslices>"
       const [ran, waited] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ");
       ns += Number(ran) + Number(waited);
+      read = true;
     } catch {
-      // a thread that ended meanwhile
+      // a thread that ended meanwhile (or no schedstat at all: then none is read)
     }
   }
-  return ns;
+  return read ? ns : undefined;
 }
 
 /** The process's children (those its main thread forked: a shell's, npm's, node's spawns). */

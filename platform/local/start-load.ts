@@ -31,6 +31,12 @@ export class StartLoad {
    */
   loading(now: number, cpuMs: number | undefined): boolean {
     if (cpuMs === undefined) return true;
+    if (cpuMs < this.#window.cpuMs) {
+      // A thread or descendant ended and took its time with it: the window's figure means
+      // nothing now. Start a new one from here; the last verdict stands meanwhile.
+      this.#window = { at: now, cpuMs };
+      return this.#loading;
+    }
     const elapsed = now - this.#window.at;
     if (elapsed < LOAD_WINDOW_MS) return this.#loading;
     this.#loading = (cpuMs - this.#window.cpuMs) / elapsed >= LOADING_SHARE;

@@ -47,7 +47,7 @@ t.test("capacity is usable pods × containerConcurrency; the rest waits in FIFO 
   for (const w of waiters) t.equal(throttler.enter(w), "queued", "no pods yet: everyone waits");
   t.equal(budget.waiting, 3);
   t.same(throttler.setEndpoints(["pod1", "pod2"]), ["pod1", "pod2"]);
-  t.same(log, [], "not before the probe");
+  t.same(log, [], "not before markUsable");
   throttler.markUsable("pod1");
   t.same(log, ["a→pod1"]);
   throttler.markUsable("pod2");

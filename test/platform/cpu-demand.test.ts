@@ -10,18 +10,27 @@ type Tap = { teardown(fn: () => unknown): void };
 /** `sh -c` running node with `script`: the shell is the root, node its child. */
 function shellRunning(t: Tap, script: string) {
   // Its own process group, so that the teardown ends the node child with the shell.
-  const child = spawn("sh", ["-c", `"${process.execPath}" -e '${script}'`], {
+  // "; :" keeps the shell, so that node is its child whatever sh execs.
+  const child = spawn("sh", ["-c", `"${process.execPath}" -e '${script}'; :`], {
     stdio: "ignore",
     detached: true,
   });
   t.teardown(() => {
-    process.kill(-(child.pid as number), "SIGKILL");
+    try {
+      process.kill(-(child.pid as number), "SIGKILL");
+    } catch {
+      // gone already
+    }
   });
   return child.pid as number;
 }
 
 t.test("a shell whose node child spins: its demand grows by about the time that passed", async (t) => {
-  const pid = shellRunning(t, "for (;;) Math.sqrt(Math.random())");
+  // Bounded, so that a run killed before its teardown leaves nothing spinning for long.
+  const pid = shellRunning(
+    t,
+    "const end = Date.now() + 15000; while (Date.now() < end) Math.sqrt(Math.random())",
+  );
   const first = await waitFor("the node child running", () => {
     const ms = cpuDemandMs(pid);
     return ms !== undefined && ms > 50 ? ms : undefined;
@@ -35,7 +44,7 @@ t.test("a shell whose node child spins: its demand grows by about the time that 
 });
 
 t.test("a shell whose node child sleeps: its demand stays put", async (t) => {
-  const pid = shellRunning(t, "setTimeout(() => {}, 60000)");
+  const pid = shellRunning(t, "setTimeout(() => {}, 15000)");
   // Past node's own start, which costs CPU.
   let last = -1;
   await waitFor(

@@ -129,7 +129,7 @@ async function mostStartingAtOnce(t: Test, boot: "busy" | "idle"): Promise<numbe
     appTemplate(`${boot}-00001`, {
       command: [process.execPath, `${ROOT}test/fixtures/boot-app.cjs`],
       // Long enough for an idle boot to outlast even a queue-proxy run from its sources (~0.7 s of CPU).
-      env: { BOOT: boot, BOOT_MS: boot === "idle" ? "2500" : "600" },
+      env: { BOOT: boot, BOOT_MS: boot === "idle" ? "5000" : "600" },
     }),
   );
   let mostStarting = 0;
@@ -139,7 +139,7 @@ async function mostStartingAtOnce(t: Test, boot: "busy" | "idle"): Promise<numbe
   platform.scale(key, 3);
   t.equal(inPhase(platform.revision(key), "pending").length, 2, "two wait for the start slot");
   await waitFor("three ready", () => inPhase(platform.revision(key), "ready").length === 3, {
-    timeoutMs: 20_000,
+    timeoutMs: 30_000,
   });
   return mostStarting;
 }

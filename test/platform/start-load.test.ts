@@ -31,3 +31,14 @@ t.test("without CPU figures a starting pod counts as loading, and its window goe
   t.equal(load.nextLookAt, LOAD_WINDOW_MS, "no verdict taken");
   t.notOk(load.loading(LOAD_WINDOW_MS + 1, 0), "once they are, the window since the start decides");
 });
+
+t.test(
+  "a figure that falls (a thread or child ended) starts a new window, keeping the verdict",
+  async (t) => {
+    const load = new StartLoad(0);
+    t.notOk(load.loading(LOAD_WINDOW_MS, 1), "idle over the first window");
+    t.notOk(load.loading(LOAD_WINDOW_MS + 10, 0.5), "the figure fell: still waiting");
+    t.equal(load.nextLookAt, 2 * LOAD_WINDOW_MS + 10, "a new window from there");
+    t.ok(load.loading(2 * LOAD_WINDOW_MS + 10, 0.5 + SHARE_OF_A_WINDOW), "judged on that window alone");
+  },
+);
