@@ -12,11 +12,8 @@ export interface ProcessIdentity {
 
 export type ProcessState = "same" | "gone" | "other";
 
-/**
- * The fields of /proc/<pid>/stat after the command name, from the state (field 3) on; undefined
- * when the process is gone, a zombie, or off Linux.
- */
-function statFields(pid: number): string[] | undefined {
+/** The start time of a running process; undefined when it is gone, a zombie, or off Linux. */
+export function startTimeOf(pid: number): string | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -25,12 +22,8 @@ function statFields(pid: number): string[] | undefined {
   }
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return fields[0] === "Z" || fields[0] === "X" ? undefined : fields;
-}
-
-/** The start time of a running process; undefined when it is gone, a zombie, or off Linux. */
-export function startTimeOf(pid: number): string | undefined {
-  return statFields(pid)?.[19];
+  if (fields[0] === "Z" || fields[0] === "X") return undefined;
+  return fields[19];
 }
 
 function alive(pid: number): boolean {
