@@ -99,8 +99,12 @@ const replacement = fc.oneof(
 function mutate(mutations: { path: number; value: unknown; key: string }[]): unknown {
   const copy = structuredClone(VALID) as Record<string, unknown>;
   let root: unknown = copy;
-  for (const { path: index, value, key } of mutations) {
-    const path = ALL_PATHS[index];
+  for (const mutation of mutations) {
+    const path = ALL_PATHS[mutation.path];
+    const key = mutation.key;
+    // A copy of its own: fast-check hands out the same [] or {} to several mutations, and one
+    // written into another's would make a cycle, which no parser makes.
+    const value = mutation.value === DELETE ? DELETE : structuredClone(mutation.value);
     if (path.length === 0) {
       root = value === DELETE ? null : value;
       continue;
