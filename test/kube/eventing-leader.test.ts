@@ -19,6 +19,8 @@ const skip = (await skipUnlessControlPlane(t)) || skipUnlessNats() || helmSkip()
 const EVENTING = `${RELEASE}-sluice-eventing`;
 const NS = "demo";
 
+// Its test allows 240 s, more than tap's 120 s per file, which would cut it short on a loaded machine.
+t.setTimeout(270_000);
 t.test(
   "eventing replicas: the sources run on the Lease's holder only",
   { skip, timeout: 240_000 },
