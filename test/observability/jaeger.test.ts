@@ -64,7 +64,11 @@ t.test("traces through sluice up, read back from Jaeger", { skip, timeout: 300_0
       `${what}: spans of ${SERVICES.join(", ")} in Jaeger`,
       async () => {
         const spans = await jaeger.trace(traceId);
-        return SERVICES.every((s) => spans.some((span) => span.service === s)) ? spans : undefined;
+        const missing = SERVICES.filter((s) => !spans.some((span) => span.service === s));
+        // Thrown, so that a timeout names the hops whose spans never came.
+        if (missing.length > 0)
+          throw new Error(`${spans.length} spans so far, none from ${missing.join(", ")}`);
+        return spans;
       },
       { timeoutMs: 30_000, everyMs: 200 },
     );
