@@ -116,8 +116,8 @@ class LocalDataPlane {
     this.#hopSecret = hopSecretFor(stateDir);
     // Chosen now, not by the eventing process: the pods' K_SINK names the Broker ingress, and the
     // pods' environment is settled when the autoscaler takes the Services.
-    // Held together (freePorts), so that the three differ, and below the ephemeral range, so that
-    // only a process asking for one of these very ports could take it before it is bound.
+    // Held together (freePorts), so that the three differ; another process may still take one
+    // before it is bound, as with any port found free.
     const [ingressFree, adminFree, routerFree] = eventing ? await freePorts(3) : [0, 0, 0];
     const eventingPort = eventing ? options.eventingPort || ingressFree : 0;
     // The autoscaler lists eventing's status from its admin port (SLUICE_EVENTING_ADMIN_URL).
