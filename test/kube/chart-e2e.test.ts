@@ -26,7 +26,7 @@ const release = "sluice";
 const system = "sluice-system";
 const namespace = "default";
 
-// Its test allows 300 s, more than tap's 120 s per file, which cut it short in a loaded run.
+// Its test allows 300 s: the file gets that and time for its setup (120 s cut it short in a loaded run).
 t.setTimeout(330_000);
 t.test("helm install, then a Service through the chart's own pods", { skip, timeout: 300_000 }, async (t) => {
   const cp = await startControlPlane(t);

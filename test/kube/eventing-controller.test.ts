@@ -35,7 +35,7 @@ type Obj = Manifest & { status?: Manifest };
 const ready = (object: Obj | undefined) =>
   object?.status?.conditions?.find((c: Manifest) => c.type === "Ready") as Manifest | undefined;
 
-// Its test allows 300 s, more than tap's 120 s per file, which would cut it short on a loaded machine.
+// Its test allows 300 s: the file gets that and time for its setup, whatever .taprc's bound.
 t.setTimeout(330_000);
 t.test("eventing in Kubernetes mode against a real API server", { skip, timeout: 300_000 }, async (t) => {
   const cp = await startControlPlane(t, { controllerManager: false });

@@ -19,7 +19,7 @@ const skip = (await skipUnlessControlPlane(t)) || skipUnlessNats() || helmSkip()
 const EVENTING = `${RELEASE}-sluice-eventing`;
 const NS = "demo";
 
-// Its test allows 240 s, more than tap's 120 s per file, which would cut it short on a loaded machine.
+// Its test allows 240 s: the file gets that and time for its setup, whatever .taprc's bound.
 t.setTimeout(270_000);
 t.test(
   "eventing replicas: the sources run on the Lease's holder only",

@@ -22,7 +22,7 @@ const ROUTER_URL = `http://${RELEASE}-sluice-router.${NAMESPACE}.svc.cluster.loc
 const NS = "demo";
 const SOURCES = { group: "sources.knative.dev", version: "v1", namespace: NS, plural: "sinkbindings" };
 
-// Its test allows 240 s, more than tap's 120 s per file, which would cut it short on a loaded machine.
+// Its test allows 240 s: the file gets that and time for its setup, whatever .taprc's bound.
 t.setTimeout(270_000);
 t.test(
   "SinkBinding: K_SINK in a bound Service's revision Deployment",

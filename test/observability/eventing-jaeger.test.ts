@@ -17,7 +17,7 @@ const lower = (id: string | undefined) => id?.toLowerCase();
 const isKind = (span: JaegerSpan | undefined, kind: number, name: string) =>
   span !== undefined && (span.kind === kind || String(span.kind) === `SPAN_KIND_${name}`);
 
-// Its test allows 300 s, more than tap's 120 s per file, which would cut it short on a loaded machine.
+// Its test allows 300 s: the file gets that and time for its setup, whatever .taprc's bound.
 t.setTimeout(330_000);
 t.test("an event's trace through sluice up, read back from Jaeger", { skip, timeout: 300_000 }, async (t) => {
   const jaeger = await startJaegerForTest(t);

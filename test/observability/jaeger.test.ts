@@ -23,7 +23,7 @@ const SAMPLED_BOUNDS = [25, 75] as const;
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 const lower = (id: string | undefined) => id?.toLowerCase();
 
-// Its test allows 300 s, more than tap's 120 s per file, which would cut it short on a loaded machine.
+// Its test allows 300 s: the file gets that and time for its setup, whatever .taprc's bound.
 t.setTimeout(330_000);
 t.test("traces through sluice up, read back from Jaeger", { skip, timeout: 300_000 }, async (t) => {
   const jaeger = await startJaegerForTest(t);
