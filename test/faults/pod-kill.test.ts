@@ -3,6 +3,7 @@
 import t from "tap";
 import { appService } from "../helpers/autoscaler.ts";
 import { describe, figures, startLoad } from "../helpers/load.ts";
+import { killAll } from "../helpers/platform.ts";
 import { waitFor } from "../helpers/processes.ts";
 import { revisionOf, startSluiceUp } from "../helpers/sluice-up.ts";
 
@@ -14,14 +15,6 @@ const VICTIM = appService("victim", {
     'autoscaling.knative.dev/initial-scale: "3"',
   ],
 });
-
-function killIfAlive(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
-}
 
 t.test("a pod SIGKILLed under load: only its in-flight requests fail", async (t) => {
   const up = await startSluiceUp(t, [VICTIM]);
@@ -40,7 +33,7 @@ t.test("a pod SIGKILLed under load: only its in-flight requests fail", async (t)
   const killedAt = load.now();
   process.kill(pids.queueProxy, "SIGKILL");
   // The app may already be gone: the platform stops it as soon as it sees the queue-proxy die.
-  if (pids.app !== undefined) killIfAlive(pids.app);
+  if (pids.app !== undefined) killAll([pids.app]);
   const atKill = load.outcomes.length;
   // The platform replaces it; the load goes on until the revision is back at 3 ready pods and
   // 300 more requests have been answered.
